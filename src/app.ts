@@ -1,0 +1,96 @@
+// buildApp(deps): the Fastify application with every plugin and route; server.ts and tests build it.
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Config } from './config.ts';
+import type { Database } from './db/index.ts';
+import { ChangeHub, type AppContext } from './services/context.ts';
+import { Authenticator } from './services/auth.ts';
+import { errorsPlugin, methodNotAllowedRoutes } from './plugins/errors.ts';
+import { registerBodyParsers } from './plugins/body-parsers.ts';
+import { registerAuthHook } from './plugins/auth.ts';
+import { openapiPlugin, zodSerializerCompiler, zodValidatorCompiler } from './plugins/openapi.ts';
+import { redactUrl } from './lib/redact.ts';
+import { identityRoutes } from './routes/identity.ts';
+
+export interface AppDeps {
+  config: Config;
+  database: Database;
+  /** Clock override for tests. */
+  now?: () => Date;
+  logger?: FastifyServerOptions['logger'];
+}
+
+export interface Services {
+  ctx: AppContext;
+  authenticator: Authenticator;
+  /** Starts background work (change notifications from other instances); stopped by app.close(). */
+  start(): Promise<void>;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    services: Services;
+  }
+}
+
+export function loggerOptions(level: string): FastifyServerOptions['logger'] {
+  return {
+    level,
+    redact: {
+      paths: ['req.headers.authorization', 'req.headers.cookie', '*.personal_api_key', '*.secret_api_key', '*.token', '*.api_key'],
+      censor: '[redacted]',
+    },
+    serializers: {
+      req: (req: { method: string; url: string; ip?: string }) => ({ method: req.method, url: redactUrl(req.url), ip: req.ip }),
+    },
+  };
+}
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { config } = deps;
+  const app = Fastify({
+    logger: deps.logger ?? false,
+    bodyLimit: config.bodyLimitBytes,
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 1000 },
+    requestIdHeader: false,
+    trustProxy: true,
+    keepAliveTimeout: 72_000,
+    requestTimeout: 120_000,
+    return503OnClosing: true,
+  });
+
+  const ctx: AppContext = {
+    config,
+    database: deps.database,
+    db: deps.database.db,
+    changes: new ChangeHub(),
+    now: deps.now ?? (() => new Date()),
+  };
+  const stoppers: Array<() => void | Promise<void>> = [];
+  const services: Services = {
+    ctx,
+    authenticator: new Authenticator(ctx),
+    async start() {
+      await deps.database.listen((payload) => ctx.changes.handleNotification(payload));
+    },
+  };
+  app.decorate('services', services);
+  app.addHook('onClose', async () => {
+    for (const stop of stoppers) await stop();
+  });
+
+  app.setValidatorCompiler(zodValidatorCompiler);
+  app.setSerializerCompiler(zodSerializerCompiler);
+  await errorsPlugin(app, { bodyLimit: config.bodyLimitBytes });
+  registerBodyParsers(app);
+  const installMethodNotAllowed = methodNotAllowedRoutes(app);
+  await openapiPlugin(app);
+
+  // The management API: every route here declares `config.access` and is authenticated.
+  await app.register(async (api) => {
+    registerAuthHook(api, ctx, services.authenticator);
+    await api.register(identityRoutes);
+  });
+
+  await app.register(async (instance) => installMethodNotAllowed(instance));
+  return app;
+}

@@ -1,0 +1,113 @@
+// Environment → validated Config; the only module that reads process.env.
+import path from 'node:path';
+import { z } from 'zod';
+
+const intFromEnv = (def: number, min: number, max: number) =>
+  z.coerce.number().int().min(min).max(max).default(def);
+
+const envSchema = z.object({
+  PORT: intFromEnv(8000, 0, 65535),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://')
+    .optional(),
+  FLAGHOST_DATA_DIR: z.string().min(1).default('./data'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  FLAGHOST_SECRET_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  FLAGHOST_PUBLIC_URL: z.url().optional(),
+  FLAGHOST_DB_POOL_SIZE: intFromEnv(10, 1, 1000),
+  FLAGHOST_DB_CONNECTION_TIMEOUT_MS: intFromEnv(5000, 100, 600_000),
+  FLAGHOST_DB_STATEMENT_TIMEOUT_MS: intFromEnv(30_000, 100, 3_600_000),
+  FLAGHOST_BODY_LIMIT_BYTES: intFromEnv(20 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+  FLAGHOST_SNAPSHOT_CHECK_INTERVAL_MS: intFromEnv(5000, 100, 3_600_000),
+  FLAGHOST_RATE_LIMIT_BURST_PER_MINUTE: intFromEnv(480, 0, 10_000_000),
+  FLAGHOST_RATE_LIMIT_SUSTAINED_PER_HOUR: intFromEnv(4800, 0, 100_000_000),
+  FLAGHOST_RATE_LIMIT_EVALUATIONS_PER_MINUTE: intFromEnv(600, 0, 10_000_000),
+  FLAGHOST_INIT_ADMIN_EMAIL: z.email().optional(),
+  FLAGHOST_INIT_PERSONAL_API_KEY: z.string().regex(/^phx_[A-Za-z0-9]{16,}$/, 'must look like phx_ followed by at least 16 letters or digits').optional(),
+  FLAGHOST_INIT_PROJECT_TOKEN: z.string().regex(/^phc_[A-Za-z0-9]{16,}$/, 'must look like phc_ followed by at least 16 letters or digits').optional(),
+  FLAGHOST_INIT_SECRET_TOKEN: z.string().regex(/^phs_[A-Za-z0-9]{16,}$/, 'must look like phs_ followed by at least 16 letters or digits').optional(),
+});
+
+export type Env = z.input<typeof envSchema>;
+
+export interface DatabaseConfig {
+  url?: string;
+  dataDir: string;
+  poolSize: number;
+  connectionTimeoutMs: number;
+  statementTimeoutMs: number;
+}
+
+export interface RateLimitConfig {
+  burstPerMinute: number;
+  sustainedPerHour: number;
+  evaluationsPerMinute: number;
+}
+
+export interface InitConfig {
+  adminEmail?: string;
+  personalApiKey?: string;
+  projectToken?: string;
+  secretToken?: string;
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  logLevel: string;
+  publicUrl?: string;
+  secretKey?: string;
+  bodyLimitBytes: number;
+  snapshotCheckIntervalMs: number;
+  database: DatabaseConfig;
+  rateLimits: RateLimitConfig;
+  init: InitConfig;
+}
+
+export class ConfigError extends Error {}
+
+/** Every environment variable flaghost reads; a test checks docker-compose.yml against it. */
+export const ENV_VARIABLES = Object.keys(envSchema.shape);
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const picked: Record<string, string> = {};
+  for (const name of ENV_VARIABLES) {
+    const value = env[name];
+    if (value !== undefined && value !== '') picked[name] = value;
+  }
+  const parsed = envSchema.safeParse(picked);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    logLevel: e.LOG_LEVEL,
+    publicUrl: e.FLAGHOST_PUBLIC_URL?.replace(/\/+$/, ''),
+    secretKey: e.FLAGHOST_SECRET_KEY,
+    bodyLimitBytes: e.FLAGHOST_BODY_LIMIT_BYTES,
+    snapshotCheckIntervalMs: e.FLAGHOST_SNAPSHOT_CHECK_INTERVAL_MS,
+    database: {
+      url: e.DATABASE_URL,
+      dataDir: path.resolve(e.FLAGHOST_DATA_DIR),
+      poolSize: e.FLAGHOST_DB_POOL_SIZE,
+      connectionTimeoutMs: e.FLAGHOST_DB_CONNECTION_TIMEOUT_MS,
+      statementTimeoutMs: e.FLAGHOST_DB_STATEMENT_TIMEOUT_MS,
+    },
+    rateLimits: {
+      burstPerMinute: e.FLAGHOST_RATE_LIMIT_BURST_PER_MINUTE,
+      sustainedPerHour: e.FLAGHOST_RATE_LIMIT_SUSTAINED_PER_HOUR,
+      evaluationsPerMinute: e.FLAGHOST_RATE_LIMIT_EVALUATIONS_PER_MINUTE,
+    },
+    init: {
+      adminEmail: e.FLAGHOST_INIT_ADMIN_EMAIL,
+      personalApiKey: e.FLAGHOST_INIT_PERSONAL_API_KEY,
+      projectToken: e.FLAGHOST_INIT_PROJECT_TOKEN,
+      secretToken: e.FLAGHOST_INIT_SECRET_TOKEN,
+    },
+  };
+}

@@ -1,0 +1,78 @@
+// Entry point: config → database → migrations → first-start bootstrap → listen → graceful shutdown.
+import { buildApp, loggerOptions } from './app.ts';
+import { ConfigError, loadConfig, type Config } from './config.ts';
+import { openDatabase } from './db/index.ts';
+import { DataDirLockedError } from './db/lock.ts';
+import { bootstrap, type BootstrapResult } from './services/admin.ts';
+
+function printBootstrap(result: BootstrapResult, config: Config): void {
+  const lines = [
+    '',
+    'flaghost initialised an empty database:',
+    `  organization      ${result.organization.name}`,
+    `  project           ${result.project.id} (${result.project.name})`,
+    `  project token     ${result.project.apiToken}`,
+    `  secret token      ${result.project.secretApiToken}`,
+    `  admin user        ${result.user.email}`,
+    `  personal API key  ${result.personalApiKey}`,
+    '',
+    result.generated.personalApiKey ? 'Store the personal API key now: it is shown only this once.' : '',
+    `Try: curl -H "Authorization: Bearer <key>" http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}/api/projects/1/feature_flags/`,
+    '',
+  ];
+  process.stdout.write(lines.filter((l, i) => l !== '' || i === 0 || i === lines.length - 1).join('\n') + '\n');
+}
+
+export async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+
+  let database;
+  try {
+    database = await openDatabase(config.database);
+  } catch (err) {
+    if (err instanceof DataDirLockedError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    process.stderr.write(`Could not open the database: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+
+  await database.migrate();
+  const app = await buildApp({ config, database, logger: loggerOptions(config.logLevel) });
+  const result = await bootstrap(app.services.ctx, config.init);
+  if (result) printBootstrap(result, config);
+  await app.services.start();
+
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    app.log.info({ signal }, 'shutting down');
+    const force = setTimeout(() => process.exit(1), 15_000);
+    force.unref();
+    try {
+      await app.close();
+      await database.close();
+      process.exit(0);
+    } catch (err) {
+      app.log.error({ err }, 'error during shutdown');
+      process.exit(1);
+    }
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+
+  await app.listen({ port: config.port, host: config.host });
+}
+
+await main();

@@ -1,0 +1,117 @@
+// Who is calling: personal API keys and project secret tokens, verified against the database
+// and cached briefly in memory (cleared on every committed auth change, on every instance).
+import type { AppContext } from './context.ts';
+import { findKeyWithUserByHash, touchKeyLastUsed, type PersonalApiKey } from '../repositories/personal-api-keys.ts';
+import { findProjectBySecretToken, type Project } from '../repositories/projects.ts';
+import type { User } from '../repositories/users.ts';
+import { hashKeyValue } from '../lib/tokens.ts';
+import { PermissionDeniedError } from '../lib/errors.ts';
+
+export interface UserPrincipal {
+  kind: 'user';
+  user: User;
+  key: PersonalApiKey;
+}
+
+export interface ProjectSecretPrincipal {
+  kind: 'project_secret';
+  project: Project;
+}
+
+export type Principal = UserPrincipal | ProjectSecretPrincipal;
+
+const CACHE_TTL_MS = 10_000;
+const CACHE_MAX_ENTRIES = 10_000;
+const LAST_USED_RESOLUTION_MS = 60 * 60 * 1000;
+
+interface CacheEntry<T> {
+  value: T | undefined;
+  expiresAt: number;
+}
+
+/** A small TTL map that never grows past its bound (oldest entries go first). */
+class TtlCache<T> {
+  private readonly map = new Map<string, CacheEntry<T>>();
+  get(key: string, now: number): CacheEntry<T> | undefined {
+    const entry = this.map.get(key);
+    if (entry && entry.expiresAt > now) return entry;
+    if (entry) this.map.delete(key);
+    return undefined;
+  }
+  set(key: string, value: T | undefined, now: number): void {
+    if (this.map.size >= CACHE_MAX_ENTRIES) this.map.delete(this.map.keys().next().value as string);
+    this.map.set(key, { value, expiresAt: now + CACHE_TTL_MS });
+  }
+  clear(): void {
+    this.map.clear();
+  }
+}
+
+export class Authenticator {
+  private readonly keys = new TtlCache<{ key: PersonalApiKey; user: User }>();
+  private readonly secrets = new TtlCache<Project>();
+
+  constructor(private readonly ctx: AppContext) {
+    ctx.changes.onAuthChanged(() => this.clear());
+    ctx.changes.onProjectChanged(() => this.secrets.clear());
+  }
+
+  clear(): void {
+    this.keys.clear();
+    this.secrets.clear();
+  }
+
+  /** The active user owning this personal API key, or undefined when the key is unknown. */
+  async personalApiKey(value: string): Promise<UserPrincipal | undefined> {
+    const hash = hashKeyValue(value);
+    const now = Date.now();
+    let entry = this.keys.get(hash, now);
+    if (!entry) {
+      const found = await findKeyWithUserByHash(this.ctx.db, hash);
+      this.keys.set(hash, found, now);
+      entry = this.keys.get(hash, now)!;
+    }
+    const found = entry.value;
+    if (!found || !found.user.isActive) return undefined;
+    const last = found.key.lastUsedAt?.getTime() ?? 0;
+    if (now - last > LAST_USED_RESOLUTION_MS) {
+      found.key.lastUsedAt = new Date(now);
+      // Best effort: a failed usage timestamp must not fail the request.
+      touchKeyLastUsed(this.ctx.db, found.key.id, new Date(now)).catch(() => {});
+    }
+    return { kind: 'user', user: found.user, key: found.key };
+  }
+
+  async projectSecret(value: string): Promise<ProjectSecretPrincipal | undefined> {
+    const now = Date.now();
+    let entry = this.secrets.get(value, now);
+    if (!entry) {
+      this.secrets.set(value, await findProjectBySecretToken(this.ctx.db, value), now);
+      entry = this.secrets.get(value, now)!;
+    }
+    return entry.value ? { kind: 'project_secret', project: entry.value } : undefined;
+  }
+}
+
+/**
+ * PostHog's APIScopePermission for a personal API key: `requiredScope` null means the action has
+ * no scope mapping. Legacy keys (scopes null or empty) pass every scope check.
+ */
+export function checkKeyScopes(key: PersonalApiKey, requiredScope: string | null, project?: Project): void {
+  const scopes = key.scopes;
+  const legacy = !scopes || scopes.length === 0;
+  if (!legacy && !requiredScope) throw new PermissionDeniedError('This action does not support Personal API Key access');
+  // Project and organization scoping binds every key, legacy ones included.
+  if (project) {
+    if (key.scopedTeams?.length && !key.scopedTeams.includes(project.id)) {
+      throw new PermissionDeniedError(`API key does not have access to the requested project: ID ${project.id}.`);
+    }
+    if (key.scopedOrganizations?.length && !key.scopedOrganizations.includes(project.organizationId)) {
+      throw new PermissionDeniedError(`API key does not have access to the requested organization: ID ${project.organizationId}.`);
+    }
+  }
+  if (legacy || scopes.includes('*')) return;
+  const valid = [requiredScope!];
+  if (requiredScope!.endsWith(':read')) valid.push(requiredScope!.replace(/:read$/, ':write'));
+  if (!valid.some((s) => scopes!.includes(s))) throw new PermissionDeniedError(`API key missing required scope '${requiredScope}'`);
+}

@@ -1,5 +1,6 @@
 CREATE TABLE "activity_log" (
 	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
+	"seq" bigserial NOT NULL,
 	"organization_id" uuid NOT NULL,
 	"project_id" integer NOT NULL,
 	"user_id" integer,

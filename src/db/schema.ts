@@ -133,6 +133,8 @@ export const featureFlagDashboards = pgTable('feature_flag_dashboards', {
 
 export const activityLog = pgTable('activity_log', {
   id: uuid('id').primaryKey().defaultRandom(),
+  // Insertion order breaks ties between entries written in the same millisecond.
+  seq: bigserial('seq', { mode: 'number' }).notNull(),
   organizationId: uuid('organization_id').notNull(),
   projectId: integer('project_id').notNull().references(() => projects.id, { onDelete: 'cascade' }),
   userId: integer('user_id').references(() => users.id, { onDelete: 'set null' }),

@@ -7,7 +7,19 @@ import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-pro
 import type { z } from 'zod';
 import { validationErrorFromZod } from '../schemas/drf.ts';
 
+const serviceValidatedSchemas = new WeakSet<z.ZodType>();
+
+/**
+ * Marks a schema as documentation only for the route: the service validates that input itself
+ * (to interleave type checks with database checks in PostHog's field order).
+ */
+export function serviceValidated<T extends z.ZodType>(schema: T): T {
+  serviceValidatedSchemas.add(schema);
+  return schema;
+}
+
 export const zodValidatorCompiler: FastifySchemaCompiler<z.ZodType> = ({ schema }) => (data) => {
+  if (serviceValidatedSchemas.has(schema)) return { value: data };
   const result = schema.safeParse(data, { reportInput: true });
   return result.success ? { value: result.data } : { error: validationErrorFromZod(result.error) };
 };

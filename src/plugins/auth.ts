@@ -3,11 +3,11 @@
 // PostHog's 401/403/404 answers. Routes opt in through `config.access`.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AuthenticationFailedError, NotAuthenticatedError, NotFoundError, PermissionDeniedError } from '../lib/errors.ts';
-import type { Authenticator, Principal } from '../services/auth.ts';
+import type { Authenticator, Principal, RequestAuth } from '../services/auth.ts';
 import { checkKeyScopes } from '../services/auth.ts';
 import type { AppContext } from '../services/context.ts';
-import { findOrganization, findProject, findProjectByToken, type Organization, type Project } from '../repositories/projects.ts';
-import { findMembership, listMembershipsOfUser, MembershipLevel, type Membership, type User } from '../repositories/users.ts';
+import { findOrganization, findProject, findProjectByToken, type Project } from '../repositories/projects.ts';
+import { findMembership, listMembershipsOfUser, MembershipLevel, type User } from '../repositories/users.ts';
 import { listProjectsOfOrganizations } from '../repositories/projects.ts';
 
 export interface RouteAccess {
@@ -19,14 +19,6 @@ export interface RouteAccess {
   project: 'param' | 'legacy' | 'none';
 }
 
-export interface RequestAuth {
-  principal: Principal;
-  /** The calling user (undefined for a project secret token). */
-  user?: User;
-  project?: Project;
-  organization?: Organization;
-  membership?: Membership;
-}
 
 declare module 'fastify' {
   interface FastifyContextConfig {

@@ -2,8 +2,8 @@
 // and cached briefly in memory (cleared on every committed auth change, on every instance).
 import type { AppContext } from './context.ts';
 import { findKeyWithUserByHash, touchKeyLastUsed, type PersonalApiKey } from '../repositories/personal-api-keys.ts';
-import { findProjectBySecretToken, type Project } from '../repositories/projects.ts';
-import type { User } from '../repositories/users.ts';
+import { findProjectBySecretToken, type Organization, type Project } from '../repositories/projects.ts';
+import type { Membership, User } from '../repositories/users.ts';
 import { hashKeyValue } from '../lib/tokens.ts';
 import { PermissionDeniedError } from '../lib/errors.ts';
 
@@ -19,6 +19,16 @@ export interface ProjectSecretPrincipal {
 }
 
 export type Principal = UserPrincipal | ProjectSecretPrincipal;
+
+/** An authenticated, authorized request: who calls, and for which project. */
+export interface RequestAuth {
+  principal: Principal;
+  /** The calling user (undefined for a project secret token). */
+  user?: User;
+  project?: Project;
+  organization?: Organization;
+  membership?: Membership;
+}
 
 const CACHE_TTL_MS = 10_000;
 const CACHE_MAX_ENTRIES = 10_000;

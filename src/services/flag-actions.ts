@@ -1,0 +1,37 @@
+// Flag actions beyond CRUD: bulk id→key lookup (API §7.3) and the staleness status (§7.1).
+import type { AppContext } from './context.ts';
+import { flagStatus, type FlagStatusResult } from './flag-status.ts';
+import { findFlag, findFlagsByIds } from '../repositories/feature-flags.ts';
+import { RawError } from '../lib/errors.ts';
+import { pythonRepr } from '../schemas/drf.ts';
+
+/** Python's int() over a JSON value: ints, integral floats (truncated), digit strings, booleans. */
+function pythonInt(value: unknown): number | undefined {
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  if (typeof value === 'number' && Number.isFinite(value)) return Math.trunc(value);
+  if (typeof value === 'string' && /^\s*[+-]?\d{1,15}\s*$/.test(value)) return Number(value.trim());
+  return undefined;
+}
+
+export async function bulkKeys(ctx: AppContext, projectId: number, body: unknown): Promise<{ keys: Record<string, string>; warning?: string }> {
+  const raw = body && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>).ids : undefined;
+  if (raw === undefined || raw === null || raw === '' || (Array.isArray(raw) && raw.length === 0)) return { keys: {} };
+  const ids = Array.isArray(raw) ? raw : [raw];
+  const valid: number[] = [];
+  const invalid: unknown[] = [];
+  for (const id of ids) {
+    const n = pythonInt(id);
+    if (n === undefined || n < 0 || n > 2_147_483_647) invalid.push(id);
+    else valid.push(n);
+  }
+  if (!valid.length) throw new RawError(400, { error: 'Invalid flag IDs provided' });
+  const flags = await findFlagsByIds(ctx.db, projectId, [...new Set(valid)]);
+  const keys: Record<string, string> = {};
+  for (const flag of flags.filter((f) => !f.deleted).sort((a, b) => a.id - b.id)) keys[String(flag.id)] = flag.key;
+  return invalid.length ? { keys, warning: `Invalid flag IDs ignored: ${pythonRepr(invalid)}` } : { keys };
+}
+
+export async function statusOfFlag(ctx: AppContext, projectId: number, rawId: string): Promise<FlagStatusResult> {
+  const flag = /^\d{1,9}$/.test(rawId) ? await findFlag(ctx.db, projectId, Number(rawId)) : undefined;
+  return flagStatus(flag, ctx.now());
+}

@@ -1,0 +1,266 @@
+// Compiles a project's flags, cohorts and group types into an immutable snapshot for fast evaluation.
+import { compileCohort, membershipOperator, resolveCohortGraph, type CompiledCohort, type MembershipOperator } from './cohorts.js';
+import { dependencyIds, stageDependencies } from './dependencies.js';
+import { resolveZone, type Zone } from './dates.js';
+import { compilePropertyMatcher, operatorOf, type PropertyMatcher } from './operators.js';
+import type { CohortDefinition, EvaluationRuntime, FlagDefinition, GroupTypeDefinition } from './types.js';
+import { isPlainObject, parseIntegerId } from './values.js';
+
+/** Where a condition's property filter reads its values from. */
+export const Source = {
+  Person: 0,
+  /** `type: "group"`: the filter's group_type_index, else the condition's aggregation */
+  Group: 1,
+  /** no `type`: the condition's aggregation (legacy filters) */
+  Aggregation: 2,
+  Flag: 3,
+  Never: 4,
+} as const;
+export type Source = (typeof Source)[keyof typeof Source];
+
+export interface CompiledFilter {
+  source: Source;
+  groupIndex: number | null;
+  match: PropertyMatcher;
+  /** Flag filters: index of the dependency in `CompiledProject.flags`, or -1. */
+  dependency: number;
+  /** Flag filters: `true`, `false` or a variant key. */
+  expected: boolean | string | null;
+}
+
+export interface CompiledCohortFilter {
+  cohortId: number | undefined;
+  operator: MembershipOperator;
+}
+
+export interface CompiledCondition {
+  aggregation: number | null;
+  /** Percentage; exactly 100 matches without hashing. */
+  rollout: number;
+  filters: CompiledFilter[];
+  cohortFilters: CompiledCohortFilter[];
+  /** The condition's variant override when it names an existing variant. */
+  variant: string | null;
+  description: string;
+}
+
+export interface CompiledVariant {
+  key: string;
+  /** Cumulative upper bound of this variant's range in [0, 1]. */
+  upper: number;
+}
+
+export interface CompiledFlag {
+  index: number;
+  id: number;
+  key: string;
+  version: number | null;
+  active: boolean;
+  runtime: EvaluationRuntime;
+  tags: string[];
+  isSurveyFlag: boolean;
+  ensureContinuity: boolean;
+  deviceBucketing: boolean;
+  aggregation: number | null;
+  conditions: CompiledCondition[];
+  variants: CompiledVariant[];
+  payloads: Record<string, unknown> | null;
+  holdout: { id: unknown; percentage: number } | null;
+  earlyExit: boolean;
+  featureEnrollment: boolean;
+  enrollmentKey: string;
+  /** Legacy early-access gate: the first super group, if it has properties. */
+  superGroup: { keys: string[]; condition: CompiledCondition } | null;
+  /** Dependencies missing, cyclic or transitively broken: evaluates to false / missing_dependency. */
+  brokenDependencies: boolean;
+  /** Direct dependencies (indexes), for flag_keys_to_evaluate closures. */
+  dependencies: number[];
+}
+
+export interface CompiledProject {
+  /** Non-deleted flags in input order; the answer lists flags in this order. */
+  flags: CompiledFlag[];
+  flagIndexByKey: Map<string, number>;
+  /** Indexes in dependency order (stages first, flags stuck in cycles last). */
+  evaluationOrder: number[];
+  cohorts: Map<number, CompiledCohort>;
+  /** group type index → group type name */
+  groupTypeNames: (string | undefined)[];
+  zone: Zone;
+}
+
+export interface CompileProjectInput {
+  flags: readonly FlagDefinition[];
+  cohorts: readonly CohortDefinition[];
+  groupTypes: readonly GroupTypeDefinition[];
+  /** IANA name of the project time zone; naive dates in filters are read in it. Default UTC. */
+  timezone?: string | null;
+}
+
+export const SURVEY_FLAG_PREFIX = 'survey-targeting-';
+
+function groupIndexOf(value: unknown): number | null {
+  const n = parseIntegerId(value);
+  return n === undefined ? null : n;
+}
+
+function numberOr(value: unknown, fallback: number): number {
+  return typeof value === 'number' && !Number.isNaN(value) ? value : fallback;
+}
+
+function compileFilter(prop: Record<string, unknown>, zone: Zone, indexById: Map<number, number>): CompiledFilter | 'cohort' {
+  const type = prop.type;
+  if (type === 'cohort') return 'cohort';
+  if (type === 'flag') {
+    const depId = parseIntegerId(prop.key);
+    const dependency = depId === undefined ? -1 : (indexById.get(depId) ?? -1);
+    const value = prop.value;
+    const expected = typeof value === 'boolean' || typeof value === 'string' ? value : null;
+    const usable = operatorOf(prop) === 'flag_evaluates_to' && dependency !== -1 && expected !== null;
+    return { source: usable ? Source.Flag : Source.Never, groupIndex: null, match: () => false, dependency, expected };
+  }
+  const match = compilePropertyMatcher(prop, zone);
+  if (type === 'person') return { source: Source.Person, groupIndex: null, match, dependency: -1, expected: null };
+  if (type === 'group') {
+    return { source: Source.Group, groupIndex: groupIndexOf(prop.group_type_index), match, dependency: -1, expected: null };
+  }
+  if (type === undefined || type === null) {
+    return { source: Source.Aggregation, groupIndex: null, match, dependency: -1, expected: null };
+  }
+  // Types the server cannot evaluate from request data (person_metadata, behavioral …) never match.
+  return { source: Source.Never, groupIndex: null, match, dependency: -1, expected: null };
+}
+
+function compileCondition(
+  group: Record<string, unknown>,
+  index: number,
+  flagAggregation: number | null,
+  variantKeys: Set<string>,
+  zone: Zone,
+  indexById: Map<number, number>,
+): CompiledCondition {
+  // A condition's own aggregation wins when the key is present, even as null (person).
+  const aggregation =
+    'aggregation_group_type_index' in group ? groupIndexOf(group.aggregation_group_type_index) : flagAggregation;
+  const filters: CompiledFilter[] = [];
+  const cohortFilters: CompiledCohortFilter[] = [];
+  const props = Array.isArray(group.properties) ? group.properties : [];
+  for (const prop of props) {
+    if (!isPlainObject(prop)) continue;
+    const compiled = compileFilter(prop, zone, indexById);
+    if (compiled === 'cohort') {
+      cohortFilters.push({ cohortId: parseIntegerId(prop.value), operator: membershipOperator(prop.operator) });
+    } else {
+      filters.push(compiled);
+    }
+  }
+  const variant = typeof group.variant === 'string' && variantKeys.has(group.variant) ? group.variant : null;
+  return {
+    aggregation,
+    rollout: numberOr(group.rollout_percentage, 100),
+    filters,
+    cohortFilters,
+    variant,
+    description: `Matched condition set ${index + 1}`,
+  };
+}
+
+function compileFlag(def: FlagDefinition, index: number, zone: Zone, indexById: Map<number, number>): CompiledFlag {
+  const filters = isPlainObject(def.filters) ? def.filters : {};
+  const aggregation = groupIndexOf(filters.aggregation_group_type_index);
+
+  const variants: CompiledVariant[] = [];
+  const variantKeys = new Set<string>();
+  const multivariate = filters.multivariate;
+  if (isPlainObject(multivariate) && Array.isArray(multivariate.variants)) {
+    let cumulative = 0;
+    for (const v of multivariate.variants) {
+      if (!isPlainObject(v) || typeof v.key !== 'string') continue;
+      cumulative += numberOr(v.rollout_percentage, 0) / 100;
+      variants.push({ key: v.key, upper: cumulative });
+      variantKeys.add(v.key);
+    }
+  }
+
+  const groups = Array.isArray(filters.groups) ? filters.groups : [];
+  const conditions = groups
+    .filter(isPlainObject)
+    .map((g, i) => compileCondition(g, i, aggregation, variantKeys, zone, indexById));
+
+  let superGroup: CompiledFlag['superGroup'] = null;
+  if (Array.isArray(filters.super_groups) && isPlainObject(filters.super_groups[0])) {
+    const first = filters.super_groups[0];
+    const props = Array.isArray(first.properties) ? first.properties.filter(isPlainObject) : [];
+    if (props.length > 0) {
+      // Early-access enrollment is person-level, whatever the flag aggregates on.
+      const condition = compileCondition({ ...first, aggregation_group_type_index: null }, 0, null, variantKeys, zone, indexById);
+      superGroup = { keys: props.map((p) => String(p.key)), condition };
+    }
+  }
+
+  let holdout: CompiledFlag['holdout'] = null;
+  if (isPlainObject(filters.holdout) && typeof filters.holdout.exclusion_percentage === 'number') {
+    holdout = { id: filters.holdout.id, percentage: Math.min(100, Math.max(0, filters.holdout.exclusion_percentage)) };
+  }
+
+  const runtime = def.evaluationRuntime === 'client' || def.evaluationRuntime === 'server' ? def.evaluationRuntime : 'all';
+  return {
+    index,
+    id: def.id,
+    key: def.key,
+    version: def.version ?? null,
+    active: def.active,
+    runtime,
+    tags: def.evaluationTags ?? [],
+    isSurveyFlag: def.key.startsWith(SURVEY_FLAG_PREFIX),
+    ensureContinuity: def.ensureExperienceContinuity === true,
+    deviceBucketing: def.bucketingIdentifier === 'device_id',
+    aggregation,
+    conditions,
+    variants,
+    payloads: isPlainObject(filters.payloads) ? filters.payloads : null,
+    holdout,
+    earlyExit: filters.early_exit === true,
+    featureEnrollment: filters.feature_enrollment === true,
+    enrollmentKey: `$feature_enrollment/${def.key}`,
+    superGroup,
+    brokenDependencies: false,
+    dependencies: [],
+  };
+}
+
+/** Build the evaluation snapshot of one project. Pure; inputs are not modified. */
+export function compileProject(input: CompileProjectInput): CompiledProject {
+  const zone = resolveZone(input.timezone);
+  const defs = input.flags.filter((f) => !f.deleted);
+
+  const indexById = new Map<number, number>();
+  defs.forEach((f, i) => indexById.set(f.id, i));
+  const flags = defs.map((def, i) => compileFlag(def, i, zone, indexById));
+
+  const flagIndexByKey = new Map<string, number>();
+  for (const f of flags) if (!flagIndexByKey.has(f.key)) flagIndexByKey.set(f.key, f.index);
+
+  // Inactive flags evaluate to false without looking at their own dependencies.
+  const deps = new Map<number, number[]>();
+  defs.forEach((def) => deps.set(def.id, def.active ? dependencyIds(def.filters) : []));
+  const staging = stageDependencies(deps);
+  const evaluationOrder: number[] = [];
+  for (const stage of staging.stages) for (const id of stage) evaluationOrder.push(indexById.get(id)!);
+  for (const id of staging.cyclic) evaluationOrder.push(indexById.get(id)!);
+  for (const flag of flags) {
+    flag.brokenDependencies = staging.broken.has(flag.id);
+    flag.dependencies = (deps.get(flag.id) ?? []).filter((id) => indexById.has(id)).map((id) => indexById.get(id)!);
+  }
+
+  const cohorts = new Map<number, CompiledCohort>();
+  for (const c of input.cohorts) {
+    if (!c.deleted) cohorts.set(c.id, compileCohort(c, zone));
+  }
+  resolveCohortGraph(cohorts);
+
+  const groupTypeNames: (string | undefined)[] = [];
+  for (const g of input.groupTypes) groupTypeNames[g.groupTypeIndex] = g.groupType;
+
+  return { flags, flagIndexByKey, evaluationOrder, cohorts, groupTypeNames, zone };
+}

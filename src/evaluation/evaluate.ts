@@ -1,0 +1,344 @@
+// Evaluates a compiled project for one request: which flags, in what order, and each flag's value and reason.
+import { CohortEvaluator, CohortNotFoundError } from './cohorts.js';
+import { Source, type CompiledCondition, type CompiledFlag, type CompiledProject } from './compile.js';
+import { flagHash, holdoutHash } from './hash.js';
+import type { MatchContext } from './operators.js';
+import type { EvaluationRequest, FlagEvaluation, Properties } from './types.js';
+import { hasOwn } from './values.js';
+
+// Reason priorities while walking conditions (SDK spec §3.4 step 4).
+const NO_GROUP_TYPE = 1;
+const NO_CONDITION_MATCH = 2;
+const OUT_OF_ROLLOUT_BOUND = 3;
+const CONDITION_MATCH = 4;
+
+const CODES = ['', 'no_group_type', 'no_condition_match', 'out_of_rollout_bound', 'condition_match'];
+const DESCRIPTIONS = ['', 'No group type', 'No matching condition set', 'Out of rollout bound', ''];
+const GROUPS_NOT_EVALUATED =
+  'No matching condition set (group conditions were not evaluated because no group type was provided)';
+
+const EMPTY: Properties = Object.freeze({}) as Properties;
+
+/** A flag's value as dependencies see it; undefined when its evaluation failed. */
+type FlagValue = boolean | string | undefined;
+
+class RequestState implements MatchContext {
+  readonly person: Properties;
+  readonly deviceId: string | null;
+  readonly values: FlagValue[];
+  private now: number | undefined;
+  private groupKeys: (string | null | undefined)[] | undefined;
+  private groupProps: (Properties | undefined)[] | undefined;
+  private cohortEvaluator: CohortEvaluator | undefined;
+
+  constructor(
+    readonly project: CompiledProject,
+    readonly request: EvaluationRequest,
+  ) {
+    this.person = request.personProperties ?? EMPTY;
+    this.deviceId = resolveDeviceId(request, this.person);
+    this.values = new Array(project.flags.length);
+  }
+
+  nowMs(): number {
+    if (this.now === undefined) this.now = this.request.now ? this.request.now.getTime() : Date.now();
+    return this.now;
+  }
+
+  /** The usable group key for a group type index: a non-empty string or a number, else null. */
+  groupKey(index: number): string | null {
+    const cache = (this.groupKeys ??= []);
+    const cached = cache[index];
+    if (cached !== undefined) return cached;
+    const name = this.project.groupTypeNames[index];
+    const raw = name === undefined || !this.request.groups ? undefined : this.request.groups[name];
+    let key: string | null = null;
+    if (typeof raw === 'string') key = raw === '' ? null : raw;
+    else if (typeof raw === 'number' && Number.isFinite(raw)) key = String(raw);
+    cache[index] = key;
+    return key;
+  }
+
+  groupProperties(index: number | null): Properties {
+    if (index === null) return EMPTY;
+    const cache = (this.groupProps ??= []);
+    const cached = cache[index];
+    if (cached !== undefined) return cached;
+    const name = this.project.groupTypeNames[index];
+    const props = (name !== undefined && this.request.groupProperties?.[name]) || EMPTY;
+    cache[index] = props;
+    return props;
+  }
+
+  cohorts(): CohortEvaluator {
+    return (this.cohortEvaluator ??= new CohortEvaluator(
+      this.project.cohorts,
+      this.request.staticCohortIds,
+      this.person,
+      this,
+    ));
+  }
+}
+
+function resolveDeviceId(request: EvaluationRequest, person: Properties): string | null {
+  if (typeof request.deviceId === 'string' && request.deviceId !== '') return request.deviceId;
+  // The server falls back to the $device_id person property when the request has none.
+  const fromPerson = person.$device_id;
+  return typeof fromPerson === 'string' && fromPerson !== '' ? fromPerson : null;
+}
+
+/** Which identifier a flag buckets on for an aggregation (SDK spec §3.3, §3.12). */
+function bucketingValue(flag: CompiledFlag, aggregation: number | null, st: RequestState, useOverrides: boolean): string {
+  if (aggregation !== null) return st.groupKey(aggregation) ?? '';
+  if (flag.deviceBucketing && st.deviceId !== null) return st.deviceId;
+  const overrides = st.request.hashKeyOverrides;
+  if (useOverrides && overrides && hasOwn(overrides, flag.key)) return overrides[flag.key];
+  if (flag.ensureContinuity) {
+    const anon = st.request.anonDistinctId;
+    if (anon !== undefined && anon !== null) return anon;
+  }
+  return st.request.distinctId;
+}
+
+function payloadFor(flag: CompiledFlag, variant: string | null): unknown {
+  const payloads = flag.payloads;
+  if (!payloads) return undefined;
+  const key = variant ?? 'true';
+  return hasOwn(payloads, key) ? payloads[key] : undefined;
+}
+
+function result(
+  flag: CompiledFlag,
+  enabled: boolean,
+  variant: string | null,
+  code: string,
+  conditionIndex: number | null,
+  description: string,
+  payload: unknown,
+): FlagEvaluation {
+  return {
+    key: flag.key,
+    id: flag.id,
+    version: flag.version,
+    enabled,
+    variant,
+    payload,
+    reason: { code, conditionIndex, description },
+  };
+}
+
+/** Property filters (AND, stored order), then cohort filters, then the rollout. */
+function conditionMatch(flag: CompiledFlag, cond: CompiledCondition, aggregation: number | null, st: RequestState): number {
+  const filters = cond.filters;
+  for (let i = 0; i < filters.length; i++) {
+    const f = filters[i];
+    let ok: boolean;
+    switch (f.source) {
+      case Source.Person:
+        ok = f.match(st.person, st);
+        break;
+      case Source.Group:
+        ok = f.match(st.groupProperties(f.groupIndex ?? aggregation), st);
+        break;
+      case Source.Aggregation:
+        ok = f.match(aggregation === null ? st.person : st.groupProperties(aggregation), st);
+        break;
+      case Source.Flag: {
+        const value = st.values[f.dependency];
+        const expected = f.expected;
+        if (expected === true) ok = value !== undefined && value !== false;
+        else if (expected === false) ok = value === false;
+        else ok = value === expected;
+        break;
+      }
+      default:
+        ok = false;
+    }
+    if (!ok) return NO_CONDITION_MATCH;
+  }
+  const cohortFilters = cond.cohortFilters;
+  if (cohortFilters.length > 0) {
+    const cohorts = st.cohorts();
+    for (let i = 0; i < cohortFilters.length; i++) {
+      const cf = cohortFilters[i];
+      if (cf.cohortId === undefined) throw new CohortFilterParseError();
+      if (!cohorts.matches(cf.cohortId, cf.operator)) return NO_CONDITION_MATCH;
+    }
+  }
+  const rollout = cond.rollout;
+  if (rollout === 100) return CONDITION_MATCH;
+  const h = flagHash(flag.key, bucketingValue(flag, aggregation, st, true));
+  return h <= rollout / 100 ? CONDITION_MATCH : OUT_OF_ROLLOUT_BOUND;
+}
+
+class CohortFilterParseError extends Error {}
+
+function matchingVariant(flag: CompiledFlag, aggregation: number | null, st: RequestState): string | null {
+  const variants = flag.variants;
+  if (variants.length === 0) return null;
+  const h = flagHash(flag.key, bucketingValue(flag, aggregation, st, true), 'variant');
+  for (let i = 0; i < variants.length; i++) {
+    if (h < variants[i].upper) return variants[i].key;
+  }
+  return null;
+}
+
+function evaluateFlag(flag: CompiledFlag, st: RequestState): FlagEvaluation {
+  // 1. Early-access gates (person-level, even on group flags).
+  if (flag.featureEnrollment) {
+    if (hasOwn(st.person, flag.enrollmentKey)) {
+      const v = st.person[flag.enrollmentKey];
+      // The server attaches the "true" payload whatever the gate's answer.
+      return result(flag, v === true || v === 'true', null, 'super_condition_value', 0, 'Super condition value', payloadFor(flag, null));
+    }
+  } else if (flag.superGroup && flag.superGroup.keys.some((k) => hasOwn(st.person, k))) {
+    const matched = conditionMatch(flag, flag.superGroup.condition, null, st) === CONDITION_MATCH;
+    return result(flag, matched, null, 'super_condition_value', 0, 'Super condition value', payloadFor(flag, null));
+  }
+
+  // 2. Holdout, bucketed on the flag-level aggregation without stored hash-key overrides.
+  const holdout = flag.holdout;
+  if (holdout) {
+    const pct = holdout.percentage;
+    if (!(pct < 100 && holdoutHash(bucketingValue(flag, flag.aggregation, st, false)) > pct / 100)) {
+      const variant = `holdout-${String(holdout.id)}`;
+      return result(flag, true, variant, 'holdout_condition_value', null, 'Holdout condition value', payloadFor(flag, variant));
+    }
+  }
+
+  // 3. Conditions in stored order; the best candidate reason wins when nothing matches.
+  let best = NO_GROUP_TYPE;
+  let bestIndex: number | null = null;
+  let skippedGroupCondition = false;
+  const conditions = flag.conditions;
+  for (let i = 0; i < conditions.length; i++) {
+    const cond = conditions[i];
+    const aggregation = cond.aggregation;
+    let outcome: number;
+    if (aggregation === null) {
+      if (flag.deviceBucketing && st.deviceId === null) {
+        if (best <= OUT_OF_ROLLOUT_BOUND) {
+          best = OUT_OF_ROLLOUT_BOUND;
+          bestIndex = i;
+        }
+        continue;
+      }
+    } else if (st.groupKey(aggregation) === null) {
+      skippedGroupCondition = true;
+      if (best <= NO_GROUP_TYPE) {
+        best = NO_GROUP_TYPE;
+        bestIndex = i;
+      }
+      continue;
+    }
+    outcome = conditionMatch(flag, cond, aggregation, st);
+    if (best <= outcome) {
+      best = outcome;
+      bestIndex = i;
+    }
+    if (outcome === CONDITION_MATCH) {
+      const variant = cond.variant ?? matchingVariant(flag, aggregation, st);
+      return result(flag, true, variant, 'condition_match', i, cond.description, payloadFor(flag, variant));
+    }
+    if (outcome === OUT_OF_ROLLOUT_BOUND && flag.earlyExit) {
+      return result(flag, false, null, 'out_of_rollout_bound', i, 'Out of rollout bound', undefined);
+    }
+  }
+  const description =
+    best === NO_CONDITION_MATCH && skippedGroupCondition ? GROUPS_NOT_EVALUATED : DESCRIPTIONS[best];
+  return result(flag, false, null, CODES[best], bestIndex, description, undefined);
+}
+
+function missingDependency(flag: CompiledFlag): FlagEvaluation {
+  return result(flag, false, null, 'missing_dependency', null, 'Flag cannot be evaluated due to missing dependency', undefined);
+}
+
+function failure(flag: CompiledFlag, code: string, description: string): FlagEvaluation {
+  return { ...result(flag, false, null, code, null, description, undefined), failed: true };
+}
+
+/** Skip rules of SDK spec §3.2 (inactive, survey-only, runtime, evaluation contexts). */
+function isSkipped(flag: CompiledFlag, request: EvaluationRequest): boolean {
+  if (!flag.active) return true;
+  if (request.onlySurveyFlags && !flag.isSurveyFlag) return true;
+  if (flag.runtime !== 'all' && request.runtime !== 'all' && flag.runtime !== request.runtime) return true;
+  const contexts = request.evaluationContexts;
+  if (contexts && contexts.length > 0 && flag.tags.length > 0) {
+    if (!flag.tags.some((t) => contexts.includes(t))) return true;
+  }
+  return false;
+}
+
+/** Requested flags plus everything they depend on, transitively. */
+function requestedClosure(project: CompiledProject, keys: readonly string[]): Uint8Array {
+  const needed = new Uint8Array(project.flags.length);
+  const stack: number[] = [];
+  for (const key of keys) {
+    const index = project.flagIndexByKey.get(key);
+    if (index !== undefined && !needed[index]) {
+      needed[index] = 1;
+      stack.push(index);
+    }
+  }
+  while (stack.length > 0) {
+    for (const dep of project.flags[stack.pop()!].dependencies) {
+      if (!needed[dep]) {
+        needed[dep] = 1;
+        stack.push(dep);
+      }
+    }
+  }
+  return needed;
+}
+
+/**
+ * Evaluate every applicable flag of the project for one request. Skipped flags (inactive,
+ * filtered by runtime, contexts or survey mode, or not requested) are omitted from the answer
+ * but count as `false` for flags that depend on them. The answer keeps the project's flag order.
+ */
+export function evaluateFlags(project: CompiledProject, request: EvaluationRequest): FlagEvaluation[] {
+  const flags = project.flags;
+  const st = new RequestState(project, request);
+  const needed = request.flagKeys ? requestedClosure(project, request.flagKeys) : null;
+  const results: (FlagEvaluation | undefined)[] = new Array(flags.length);
+  const skipped = new Uint8Array(flags.length);
+
+  for (let i = 0; i < flags.length; i++) {
+    if (isSkipped(flags[i], request)) {
+      skipped[i] = 1;
+      st.values[i] = false;
+    }
+  }
+
+  const order = project.evaluationOrder;
+  for (let o = 0; o < order.length; o++) {
+    const i = order[o];
+    if (skipped[i] || (needed && !needed[i])) continue;
+    const flag = flags[i];
+    let evaluation: FlagEvaluation;
+    if (flag.brokenDependencies) {
+      evaluation = missingDependency(flag);
+    } else {
+      try {
+        evaluation = evaluateFlag(flag, st);
+      } catch (error) {
+        if (error instanceof CohortNotFoundError) {
+          evaluation = failure(flag, 'dependency_not_found_cohort', 'Cohort dependency not found');
+        } else if (error instanceof CohortFilterParseError) {
+          evaluation = failure(flag, 'cohort_filters_parsing_error', 'Failed to parse cohort filters');
+        } else {
+          throw error;
+        }
+      }
+    }
+    results[i] = evaluation;
+    st.values[i] = evaluation.failed ? undefined : evaluation.enabled ? (evaluation.variant ?? true) : false;
+  }
+
+  const out: FlagEvaluation[] = [];
+  for (let i = 0; i < results.length; i++) {
+    const r = results[i];
+    if (r) out.push(r);
+  }
+  return out;
+}

@@ -1,0 +1,18 @@
+// Public surface of the pure evaluation engine: compile a project snapshot, evaluate requests, build definitions.
+export type {
+  CohortDefinition,
+  EvaluationRequest,
+  EvaluationRuntime,
+  FlagDefinition,
+  FlagEvaluation,
+  FlagEvaluationReason,
+  GroupTypeDefinition,
+  Properties,
+  ReasonCode,
+} from './types.js';
+export { compileProject, SURVEY_FLAG_PREFIX, type CompiledProject, type CompileProjectInput } from './compile.js';
+export { evaluateFlags } from './evaluate.js';
+export { buildDefinitions, type BuildDefinitionsInput, type DefinitionsFlag, type DefinitionsPayload } from './definitions.js';
+export { inferRuntime, type InferRuntimeInput } from './runtime.js';
+export { cohortIds, dependencyIds, flagReferencesCohorts } from './dependencies.js';
+export { flagHash, hash, holdoutHash } from './hash.js';

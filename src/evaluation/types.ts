@@ -1,0 +1,88 @@
+// Domain inputs and outputs of the pure evaluation engine (plain objects, camelCase).
+
+export type EvaluationRuntime = 'server' | 'client' | 'all';
+
+export interface FlagDefinition {
+  id: number;
+  projectId: number;
+  key: string;
+  name: string;
+  active: boolean;
+  deleted: boolean;
+  /** PostHog filters JSON as stored; dependency properties carry the dependency's flag id as a string key. */
+  filters: Record<string, unknown>;
+  ensureExperienceContinuity: boolean;
+  hasEncryptedPayloads: boolean;
+  version: number | null;
+  evaluationRuntime: EvaluationRuntime;
+  bucketingIdentifier: 'distinct_id' | 'device_id';
+  evaluationTags: string[];
+  isRemoteConfiguration: boolean;
+}
+
+export interface CohortDefinition {
+  id: number;
+  name: string;
+  /** `{properties: {type, values}}` as PostHog stores it, or a bare `{type, values}` property group. */
+  filters: Record<string, unknown>;
+  isStatic: boolean;
+  deleted: boolean;
+}
+
+export interface GroupTypeDefinition {
+  groupType: string;
+  groupTypeIndex: number;
+}
+
+export type Properties = Record<string, unknown>;
+
+export interface EvaluationRequest {
+  distinctId: string;
+  deviceId?: string | null;
+  anonDistinctId?: string | null;
+  /** group type name → group key */
+  groups?: Record<string, string | number>;
+  personProperties?: Properties;
+  /** group type name → properties */
+  groupProperties?: Record<string, Properties>;
+  /** flag key → stored hash key (experience continuity) */
+  hashKeyOverrides?: Record<string, string>;
+  /** static cohorts the person belongs to */
+  staticCohortIds?: ReadonlySet<number>;
+  /** explicit or inferred (see inferRuntime); undefined means unknown */
+  runtime?: EvaluationRuntime;
+  evaluationContexts?: string[];
+  flagKeys?: string[];
+  onlySurveyFlags?: boolean;
+  now?: Date;
+}
+
+export type ReasonCode =
+  | 'condition_match'
+  | 'no_condition_match'
+  | 'out_of_rollout_bound'
+  | 'no_group_type'
+  | 'super_condition_value'
+  | 'holdout_condition_value'
+  | 'flag_disabled'
+  | 'missing_dependency'
+  | 'dependency_not_found_cohort';
+
+export interface FlagEvaluationReason {
+  code: ReasonCode | string;
+  conditionIndex: number | null;
+  description: string;
+}
+
+export interface FlagEvaluation {
+  key: string;
+  id: number;
+  version: number | null;
+  enabled: boolean;
+  variant: string | null;
+  /** The stored payload for the final value, unchanged; `undefined` when there is none. */
+  payload: unknown;
+  reason: FlagEvaluationReason;
+  /** Set when the server would report an evaluation error (`errorsWhileComputingFlags`). */
+  failed?: boolean;
+}

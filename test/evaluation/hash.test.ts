@@ -1,0 +1,85 @@
+// Hash vectors and consistency arrays. vectors/simple_flag_45.json and vectors/hash_samples_derived.json
+// are copies of /work/shared/vectors (simple_flag_45: PostHog's own consistency test array, see its
+// "source" field; hash_samples_derived: derived with the documented algorithm), copied so the test
+// does not depend on a checkout layout.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { evaluateFlags, flagHash, hash, holdoutHash } from '../../src/evaluation/index.js';
+import { flag, project, rollout } from './fixtures.js';
+
+const vectors = (name: string) => JSON.parse(readFileSync(new URL(`./vectors/${name}`, import.meta.url), 'utf8'));
+
+interface Sample {
+  flag_key?: string;
+  bucketing_value: string;
+  salt?: string;
+  holdout?: boolean;
+  hashed_string: string;
+  value: number;
+}
+
+describe('hash', () => {
+  const samples: Sample[] = vectors('hash_samples_derived.json').samples;
+
+  it.each(samples.map((s) => [s.hashed_string, s]))('reproduces %s', (_name, s) => {
+    const value = s.holdout ? holdoutHash(s.bucketing_value) : flagHash(s.flag_key!, s.bucketing_value, s.salt ?? '');
+    expect(value).toBe(s.value);
+  });
+
+  it('hashes prefix + id + salt', () => {
+    expect(hash('simple-flag.', 'distinct_id_0', '')).toBe(0.7836963764220432);
+  });
+
+  it('answers 0.0 for an empty bucketing value (server quirk), but still hashes an empty holdout id', () => {
+    expect(flagHash('simple-flag', '')).toBe(0);
+    expect(flagHash('simple-flag', '', 'variant')).toBe(0);
+    expect(holdoutHash('')).toBe(hash('holdout-', ''));
+    expect(holdoutHash('')).toBeGreaterThan(0);
+  });
+});
+
+describe('consistency with PostHog', () => {
+  it('matches the 1000 simple-flag results (45 % rollout)', () => {
+    const data = vectors('simple_flag_45.json');
+    const p = project([flag(data.flag.key, data.flag.filters, { id: data.flag.id })]);
+    const got = data.results.map((_: boolean, i: number) => evaluateFlags(p, { distinctId: `distinct_id_${i}` })[0].enabled);
+    expect(got).toEqual(data.results);
+    expect(got.filter(Boolean)).toHaveLength(data.true_count);
+  });
+
+  it('matches the multivariate spot values of SDK spec §4', () => {
+    const p = project([
+      flag('multivariate-flag', {
+        groups: [rollout(55)],
+        multivariate: {
+          variants: [
+            { key: 'first-variant', rollout_percentage: 50 },
+            { key: 'second-variant', rollout_percentage: 20 },
+            { key: 'third-variant', rollout_percentage: 20 },
+            { key: 'fourth-variant', rollout_percentage: 5 },
+            { key: 'fifth-variant', rollout_percentage: 5 },
+          ],
+        },
+      }),
+    ]);
+    expect(flagHash('multivariate-flag', 'distinct_id_2')).toBeCloseTo(0.3566, 4);
+    expect(flagHash('multivariate-flag', 'distinct_id_2', 'variant')).toBeCloseTo(0.0639, 4);
+    const [r] = evaluateFlags(p, { distinctId: 'distinct_id_2' });
+    expect(r).toMatchObject({ enabled: true, variant: 'first-variant', reason: { code: 'condition_match', conditionIndex: 0 } });
+    // distinct_id_0: rollout 0.502, variant hash 0.619 → the 50–70 % band
+    expect(evaluateFlags(p, { distinctId: 'distinct_id_0' })[0].variant).toBe('second-variant');
+    // distinct_id_3: rollout hash 0.701 > 0.55
+    expect(flagHash('multivariate-flag', 'distinct_id_3')).toBeGreaterThan(0.55);
+    expect(evaluateFlags(p, { distinctId: 'distinct_id_3' })[0]).toMatchObject({
+      enabled: false,
+      variant: null,
+      reason: { code: 'out_of_rollout_bound', conditionIndex: 0, description: 'Out of rollout bound' },
+    });
+  });
+
+  it('puts an empty distinct id inside any rollout, even 0 %', () => {
+    const p = project([flag('f', { groups: [rollout(0)] })]);
+    expect(evaluateFlags(p, { distinctId: '' })[0].enabled).toBe(true);
+    expect(evaluateFlags(p, { distinctId: 'someone' })[0].enabled).toBe(false);
+  });
+});

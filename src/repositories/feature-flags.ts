@@ -259,3 +259,32 @@ export async function listFlags(
     .offset(page.offset);
   return { count: n, rows };
 }
+
+// ---- flag dependencies ----------------------------------------------------------------------
+
+/** `filters.groups[].properties[]` of type `flag` whose key is `flagId` (as PostHog matches it: `->> 'key'`). */
+const dependsOn = (flagId: number) => sql`exists (
+  select 1
+  from jsonb_array_elements(case when jsonb_typeof(${featureFlags.filters} -> 'groups') = 'array' then ${featureFlags.filters} -> 'groups' else '[]'::jsonb end) g
+  cross join jsonb_array_elements(case when jsonb_typeof(g -> 'properties') = 'array' then g -> 'properties' else '[]'::jsonb end) p
+  where jsonb_typeof(p) = 'object' and p ->> 'type' = 'flag' and p ->> 'key' = ${String(flagId)}
+)`;
+
+/** Active, non-deleted flags of the project other than `flagId` with a condition on flag `flagId`, by key. */
+export async function findActiveDependentFlags(db: Db, projectId: number, flagId: number): Promise<FeatureFlagRow[]> {
+  return db
+    .select()
+    .from(featureFlags)
+    .where(and(eq(featureFlags.projectId, projectId), eq(featureFlags.deleted, false), eq(featureFlags.active, true), ne(featureFlags.id, flagId), dependsOn(flagId)))
+    .orderBy(asc(featureFlags.key), asc(featureFlags.id));
+}
+
+/** The disabled, non-deleted flags of the project among `ids`, by key. */
+export async function findDisabledFlagsByIds(db: Db, projectId: number, ids: number[]): Promise<FeatureFlagRow[]> {
+  if (!ids.length) return [];
+  return db
+    .select()
+    .from(featureFlags)
+    .where(and(eq(featureFlags.projectId, projectId), inArray(featureFlags.id, ids), eq(featureFlags.deleted, false), eq(featureFlags.active, false)))
+    .orderBy(asc(featureFlags.key), asc(featureFlags.id));
+}

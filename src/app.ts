@@ -10,6 +10,7 @@ import { registerAuthHook } from './plugins/auth.ts';
 import { openapiPlugin, zodSerializerCompiler, zodValidatorCompiler } from './plugins/openapi.ts';
 import { redactUrl } from './lib/redact.ts';
 import { identityRoutes } from './routes/identity.ts';
+import { groupTypeRoutes } from './routes/group-types.ts';
 import { featureFlagRoutes } from './routes/feature-flags.ts';
 
 export interface AppDeps {
@@ -90,6 +91,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(async (api) => {
     registerAuthHook(api, ctx, services.authenticator);
     await api.register(identityRoutes);
+    await api.register(groupTypeRoutes);
     await api.register(featureFlagRoutes, { base: '/api/projects/:project_id/feature_flags', project: 'param' });
     await api.register(featureFlagRoutes, { base: '/api/feature_flag', project: 'legacy' });
   });

@@ -12,6 +12,8 @@ export interface InferRuntimeInput {
   userAgent?: string | null;
   /** Request headers with lower-case names (Node's IncomingHttpHeaders shape). */
   headers?: Record<string, HeaderValue>;
+  /** Set by callers that already checked for Origin / Referer / Sec-Fetch-* themselves. */
+  hasBrowserHeaders?: boolean;
 }
 
 function fromUserAgent(ua: string): EvaluationRuntime | undefined {
@@ -56,6 +58,7 @@ export function inferRuntime(input: InferRuntimeInput): EvaluationRuntime | unde
     if (fromUa) return fromUa;
   }
   const h = input.headers;
+  if (input.hasBrowserHeaders) return 'client';
   if (present(h, 'origin') || present(h, 'referer') || present(h, 'sec-fetch-mode') || present(h, 'sec-fetch-site')) {
     return 'client';
   }

@@ -7,7 +7,7 @@ function inCohort(id: number, operator?: string) {
   return { key: 'id', type: 'cohort', value: id, ...(operator ? { operator } : {}) };
 }
 
-function evaluate(cohorts: CohortDefinition[], props: Record<string, unknown>, filter = inCohort(1), extra: Partial<EvaluationRequest> = {}) {
+function evaluate(cohorts: CohortDefinition[], props: Record<string, unknown>, filter: Record<string, unknown> = inCohort(1), extra: Partial<EvaluationRequest> = {}) {
   const p = project([flag('cohort-flag', { groups: [{ properties: [filter], rollout_percentage: 100 }] })], cohorts);
   return evaluateFlags(p, { distinctId: 'user', personProperties: props, ...extra })[0];
 }
@@ -192,6 +192,6 @@ describe('missing cohorts and flag-level cohort filters', () => {
     expect(evaluate([c], { plan: 'free' }, inCohort(1, 'not_in')).enabled).toBe(true);
     expect(evaluate([c], { plan: 'pro' }, inCohort(1, 'not_in')).enabled).toBe(false);
     expect(evaluate([c], { plan: 'pro' }, inCohort(1, 'exact')).enabled).toBe(false);
-    expect(evaluate([c], { plan: 'pro' }, { ...inCohort(1), value: '1' }).enabled).toBe(true);
+    expect(evaluate([c], { plan: 'pro' }, { key: 'id', type: 'cohort', value: '1' }).enabled).toBe(true);
   });
 });

@@ -43,6 +43,8 @@ describe('inferRuntime', () => {
     expect(inferRuntime({ headers: { referer: 'https://x' } })).toBe('client');
     expect(inferRuntime({ headers: { 'sec-fetch-mode': 'cors' } })).toBe('client');
     expect(inferRuntime({ headers: { 'sec-fetch-site': 'same-origin' } })).toBe('client');
+    expect(inferRuntime({ userAgent: 'my-client/1.0', hasBrowserHeaders: true })).toBe('client');
+    expect(inferRuntime({ userAgent: 'posthog-node/5.0.0', hasBrowserHeaders: true })).toBe('server');
     expect(inferRuntime({ userAgent: 'my-client/1.0' })).toBeUndefined();
     expect(inferRuntime({ userAgent: 'posthog-unknown/1.0' })).toBeUndefined();
     expect(inferRuntime({ userAgent: 'posthog-python/' })).toBeUndefined();

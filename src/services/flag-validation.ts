@@ -120,10 +120,13 @@ async function dashboardList(tx: Db, projectId: number, value: unknown): Promise
 
 // ---- the body --------------------------------------------------------------------------------
 
-/** DRF's check that the body is a dictionary (an empty body parses as `{}`). */
+/**
+ * DRF's check that the body is a dictionary. An empty body is `{}`; so is `null`, because Fastify
+ * hands an empty body to a route with a body schema as null (a literal JSON null body, which DRF
+ * would refuse with "This field may not be null.", cannot be told apart).
+ */
 function requestObject(body: unknown): Record<string, unknown> {
-  if (body === undefined) return {};
-  if (body === null) throw new ValidationError('This field may not be null.', 'null');
+  if (body === undefined || body === null) return {};
   if (!isPlainObject(body)) throw new ValidationError(`Invalid data. Expected a dictionary, but got ${pythonTypeName(body)}.`);
   return body;
 }

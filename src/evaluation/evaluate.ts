@@ -51,7 +51,8 @@ class RequestState implements MatchContext {
     const cached = cache[index];
     if (cached !== undefined) return cached;
     const name = this.project.groupTypeNames[index];
-    const raw = name === undefined || !this.request.groups ? undefined : this.request.groups[name];
+    const groups = this.request.groups;
+    const raw = name === undefined || !groups || !hasOwn(groups, name) ? undefined : groups[name];
     let key: string | null = null;
     if (typeof raw === 'string') key = raw === '' ? null : raw;
     else if (typeof raw === 'number' && Number.isFinite(raw)) key = String(raw);
@@ -65,7 +66,9 @@ class RequestState implements MatchContext {
     const cached = cache[index];
     if (cached !== undefined) return cached;
     const name = this.project.groupTypeNames[index];
-    const props = (name !== undefined && this.request.groupProperties?.[name]) || EMPTY;
+    const all = this.request.groupProperties;
+    const found = name !== undefined && all && hasOwn(all, name) ? all[name] : undefined;
+    const props = found !== null && typeof found === 'object' ? found : EMPTY;
     cache[index] = props;
     return props;
   }

@@ -11,6 +11,7 @@ import { openapiPlugin, zodSerializerCompiler, zodValidatorCompiler } from './pl
 import { redactUrl } from './lib/redact.ts';
 import { identityRoutes } from './routes/identity.ts';
 import { groupTypeRoutes } from './routes/group-types.ts';
+import { cohortRoutes } from './routes/cohorts.ts';
 import { featureFlagRoutes } from './routes/feature-flags.ts';
 
 export interface AppDeps {
@@ -92,6 +93,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     registerAuthHook(api, ctx, services.authenticator);
     await api.register(identityRoutes);
     await api.register(groupTypeRoutes);
+    await api.register(cohortRoutes);
     await api.register(featureFlagRoutes, { base: '/api/projects/:project_id/feature_flags', project: 'param' });
     await api.register(featureFlagRoutes, { base: '/api/feature_flag', project: 'legacy' });
   });

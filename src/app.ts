@@ -13,6 +13,10 @@ import { identityRoutes } from './routes/identity.ts';
 import { groupTypeRoutes } from './routes/group-types.ts';
 import { cohortRoutes } from './routes/cohorts.ts';
 import { featureFlagRoutes } from './routes/feature-flags.ts';
+import { sdkDefinitionsRoutes } from './routes/sdk-definitions.ts';
+import { sdkFlagsRoutes } from './routes/sdk-flags.ts';
+import { registerRawBodyParser } from './plugins/sdk-body.ts';
+import { SnapshotStore } from './services/snapshots.ts';
 
 export interface AppDeps {
   config: Config;
@@ -25,6 +29,7 @@ export interface AppDeps {
 export interface Services {
   ctx: AppContext;
   authenticator: Authenticator;
+  snapshots: SnapshotStore;
   /** Starts background work (change notifications from other instances); stopped by app.close(). */
   start(): Promise<void>;
 }
@@ -69,11 +74,22 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     now: deps.now ?? (() => new Date()),
   };
   const stoppers: Array<() => void | Promise<void>> = [];
+  const snapshots = new SnapshotStore(ctx);
   const services: Services = {
     ctx,
     authenticator: new Authenticator(ctx),
+    snapshots,
     async start() {
-      await deps.database.listen((payload) => ctx.changes.handleNotification(payload));
+      await deps.database.listen(
+        (payload) => ctx.changes.handleNotification(payload),
+        // Notifications sent while the listener was reconnecting are lost: re-check revisions.
+        () => {
+          services.authenticator.clear();
+          snapshots.check().catch(() => {});
+        },
+      );
+      snapshots.start(config.snapshotCheckIntervalMs);
+      stoppers.push(() => snapshots.stop());
     },
   };
   app.decorate('services', services);
@@ -96,6 +112,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await api.register(cohortRoutes);
     await api.register(featureFlagRoutes, { base: '/api/projects/:project_id/feature_flags', project: 'param' });
     await api.register(featureFlagRoutes, { base: '/api/feature_flag', project: 'legacy' });
+  });
+
+  // SDK endpoints: raw bodies, no hooks, answered from in-memory snapshots.
+  await app.register(async (sdk) => {
+    registerRawBodyParser(sdk);
+    await sdk.register(sdkDefinitionsRoutes, { snapshots });
+    await sdk.register(sdkFlagsRoutes, { snapshots });
   });
 
   await app.register(async (instance) => installMethodNotAllowed(instance));

@@ -7,7 +7,7 @@ import type { Authenticator, Principal, RequestAuth } from '../services/auth.ts'
 import { checkKeyScopes } from '../services/auth.ts';
 import type { AppContext } from '../services/context.ts';
 import { findOrganization, findProject, findProjectByToken, type Project } from '../repositories/projects.ts';
-import { findMembership, listMembershipsOfUser, MembershipLevel, type User } from '../repositories/users.ts';
+import { listMembershipsOfUser, type User } from '../repositories/users.ts';
 import { listProjectsOfOrganizations } from '../repositories/projects.ts';
 
 export interface RouteAccess {
@@ -114,32 +114,15 @@ async function resolveProject(ctx: AppContext, request: FastifyRequest, access: 
 /** Authenticates and authorizes one request for a route's RouteAccess; fills `request.auth`. */
 export async function authorize(ctx: AppContext, authenticator: Authenticator, request: FastifyRequest, access: RouteAccess): Promise<RequestAuth> {
   const principal = await authenticate(authenticator, request);
-  if (principal.kind === 'project_secret') {
-    if (!access.projectSecret) throw new PermissionDeniedError('This action does not support project secret API key access');
-    if (access.project === 'none') throw new PermissionDeniedError();
-    const project = await resolveProject(ctx, request, access, principal);
-    if (project.id !== principal.project.id) {
-      throw new PermissionDeniedError(`API key does not have access to the requested project: ID ${project.id}.`);
-    }
-    return { principal, project, organization: await findOrganization(ctx.db, project.organizationId) };
-  }
-
-  const user = principal.user;
   if (access.project === 'none') {
+    if (principal.kind === 'project_secret') throw new PermissionDeniedError('This action does not support project secret API key access');
     checkKeyScopes(principal.key, access.scope);
-    return { principal, user };
+    return { principal, user: principal.user };
   }
   const project = await resolveProject(ctx, request, access, principal);
-  checkKeyScopes(principal.key, access.scope, project);
   const organization = await findOrganization(ctx.db, project.organizationId);
-  const membership = await findMembership(ctx.db, project.organizationId, user.id);
-  if (!membership || !organization) throw new PermissionDeniedError("You don't have access to the project.");
-  if (!organization.membersCanUsePersonalApiKeys && membership.level < MembershipLevel.admin) {
-    throw new PermissionDeniedError(
-      `Organization '${organization.name}' does not allow using personal API keys. Contact an admin to enable personal API keys for this organization.`,
-    );
-  }
-  return { principal, user, project, organization, membership };
+  if (!organization) throw new NotFoundError('Project not found.');
+  return authenticator.authorizeProject(principal, project, organization, access);
 }
 
 /** Registers the preValidation hook that enforces `config.access` on every route of `app`. */

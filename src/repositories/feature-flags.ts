@@ -182,7 +182,10 @@ export const ORDERABLE_FIELDS = {
 export type OrderableField = keyof typeof ORDERABLE_FIELDS;
 
 const variantsOf = sql`${featureFlags.filters} -> 'multivariate' -> 'variants'`;
-const hasVariants = sql`(jsonb_typeof(${variantsOf}) = 'array' and jsonb_array_length(${variantsOf}) > 0)`;
+// CASE, not AND: PostgreSQL does not promise to short-circuit, and jsonb_array_length raises on
+// non-arrays.
+const hasVariants = sql`(case when jsonb_typeof(${variantsOf}) = 'array' then jsonb_array_length(${variantsOf}) > 0 else false end)`;
+const isHundred = (json: SQL) => sql`(case when jsonb_typeof(${json}) = 'number' then (${json})::text::numeric = 100 else false end)`;
 
 /**
  * "Fully rolled out" in SQL, mirroring staleness rules (API §2.3 b): filters empty; or a group at
@@ -193,15 +196,12 @@ const fullyRolledOut = sql`(
   ${featureFlags.filters} = '{}'::jsonb
   or exists (
     select 1 from jsonb_array_elements(case when jsonb_typeof(${featureFlags.filters} -> 'groups') = 'array' then ${featureFlags.filters} -> 'groups' else '[]'::jsonb end) g
-    where (g -> 'rollout_percentage') is not null and jsonb_typeof(g -> 'rollout_percentage') = 'number' and (g ->> 'rollout_percentage')::numeric = 100
-      and (g -> 'properties' is null or jsonb_typeof(g -> 'properties') <> 'array' or jsonb_array_length(g -> 'properties') = 0)
+    where ${isHundred(sql`g -> 'rollout_percentage'`)}
+      and (case when jsonb_typeof(g -> 'properties') = 'array' then jsonb_array_length(g -> 'properties') = 0 else true end)
       and (
         not ${hasVariants}
-        or (jsonb_typeof(g -> 'variant') = 'string' and g ->> 'variant' <> '')
-        or exists (
-          select 1 from jsonb_array_elements(${variantsOf}) v
-          where jsonb_typeof(v -> 'rollout_percentage') = 'number' and (v ->> 'rollout_percentage')::numeric = 100
-        )
+        or (case when jsonb_typeof(g -> 'variant') = 'string' then g ->> 'variant' <> '' else false end)
+        or exists (select 1 from jsonb_array_elements(${variantsOf}) v where ${isHundred(sql`v -> 'rollout_percentage'`)})
       )
   )
 )`;

@@ -53,8 +53,9 @@ function pathUrl(request: FastifyRequest, publicUrl?: string): string {
 
 export async function featureFlagRoutes(app: FastifyInstance, opts: FlagRoutesOptions): Promise<void> {
   const { ctx } = app.services;
-  const params = opts.project === 'param' ? ProjectParams : undefined;
-  const withId = params ? params.extend(IdParams.shape) : IdParams;
+  // Fastify warns about a `params` key holding undefined: leave the key out on the legacy path.
+  const params = opts.project === 'param' ? { params: ProjectParams } : {};
+  const withId = opts.project === 'param' ? ProjectParams.extend(IdParams.shape) : IdParams;
   const access = (scope: string | null, extra: Partial<RouteAccess> = {}): { access: RouteAccess } => ({
     access: { scope, project: opts.project, ...extra },
   });
@@ -63,23 +64,23 @@ export async function featureFlagRoutes(app: FastifyInstance, opts: FlagRoutesOp
 
   app.get(`${base}`, {
     config: access('feature_flag:read'),
-    schema: { tags, summary: 'List feature flags', params, querystring: ListQuery, response: { 200: paginatedSchema(FeatureFlagSchema) } },
+    schema: { tags, summary: 'List feature flags', ...params, querystring: ListQuery, response: { 200: paginatedSchema(FeatureFlagSchema) } },
   }, async (request) => listFlagsPage(ctx, request.auth, request.query as Record<string, unknown>, absoluteUrl(request, ctx.config.publicUrl)));
 
   app.post(`${base}`, {
     config: access('feature_flag:write'),
-    schema: { tags, summary: 'Create a feature flag', params, body: FeatureFlagWriteBody, response: { 201: FeatureFlagSchema } },
+    schema: { tags, summary: 'Create a feature flag', ...params, body: FeatureFlagWriteBody, response: { 201: FeatureFlagSchema } },
   }, async (request, reply) => reply.code(201).send(await createFlag(ctx, request.auth, request.body)));
 
   app.get(`${base}/activity`, {
     config: access('activity_log:read'),
-    schema: { tags, summary: 'Activity of every flag in the project', params, querystring: ActivityQuerySchema, response: { 200: ActivityPageSchema } },
+    schema: { tags, summary: 'Activity of every flag in the project', ...params, querystring: ActivityQuerySchema, response: { 200: ActivityPageSchema } },
   }, async (request) =>
     activityPage(ctx, { projectId: request.auth.project!.id, scope: 'FeatureFlag' }, request.query as Record<string, string>, pathUrl(request, ctx.config.publicUrl)));
 
   app.post(`${base}/bulk_keys`, {
     config: access(null),
-    schema: { tags, summary: 'Map flag ids to keys', params, body: serviceValidated(BulkKeysBody), response: { 200: BulkKeysSchema } },
+    schema: { tags, summary: 'Map flag ids to keys', ...params, body: serviceValidated(BulkKeysBody), response: { 200: BulkKeysSchema } },
   }, async (request) => bulkKeys(ctx, request.auth.project!.id, request.body));
 
   app.get(`${base}/:id`, {

@@ -2,6 +2,7 @@
 // and cached briefly in memory (cleared on every committed auth change, on every instance).
 import type { AppContext } from './context.ts';
 import { findKeyWithUserByHash, touchKeyLastUsed, type PersonalApiKey } from '../repositories/personal-api-keys.ts';
+import { findMembership, MembershipLevel } from '../repositories/users.ts';
 import { findProjectBySecretToken, type Organization, type Project } from '../repositories/projects.ts';
 import type { Membership, User } from '../repositories/users.ts';
 import { hashKeyValue } from '../lib/tokens.ts';
@@ -60,6 +61,7 @@ class TtlCache<T> {
 export class Authenticator {
   private readonly keys = new TtlCache<{ key: PersonalApiKey; user: User }>();
   private readonly secrets = new TtlCache<Project>();
+  private readonly memberships = new TtlCache<Membership>();
 
   constructor(private readonly ctx: AppContext) {
     ctx.changes.onAuthChanged(() => this.clear());
@@ -69,6 +71,48 @@ export class Authenticator {
   clear(): void {
     this.keys.clear();
     this.secrets.clear();
+    this.memberships.clear();
+  }
+
+  /** The user's membership in an organization (cached like keys). */
+  async membership(userId: number, organizationId: string): Promise<Membership | undefined> {
+    const cacheKey = `${userId}:${organizationId}`;
+    const now = Date.now();
+    let entry = this.memberships.get(cacheKey, now);
+    if (!entry) {
+      this.memberships.set(cacheKey, await findMembership(this.ctx.db, organizationId, userId), now);
+      entry = this.memberships.get(cacheKey, now)!;
+    }
+    return entry.value;
+  }
+
+  /**
+   * May this principal call a route with `access` on this project? PostHog's permission order:
+   * project secret restrictions, then key scopes and project/organization scoping, then
+   * membership and the organization's personal-API-key policy.
+   */
+  async authorizeProject(
+    principal: Principal,
+    project: Project,
+    organization: Organization,
+    access: { scope: string | null; projectSecret?: boolean },
+  ): Promise<RequestAuth> {
+    if (principal.kind === 'project_secret') {
+      if (!access.projectSecret) throw new PermissionDeniedError('This action does not support project secret API key access');
+      if (project.id !== principal.project.id) {
+        throw new PermissionDeniedError(`API key does not have access to the requested project: ID ${project.id}.`);
+      }
+      return { principal, project, organization };
+    }
+    checkKeyScopes(principal.key, access.scope, project);
+    const membership = await this.membership(principal.user.id, organization.id);
+    if (!membership) throw new PermissionDeniedError("You don't have access to the project.");
+    if (!organization.membersCanUsePersonalApiKeys && membership.level < MembershipLevel.admin) {
+      throw new PermissionDeniedError(
+        `Organization '${organization.name}' does not allow using personal API keys. Contact an admin to enable personal API keys for this organization.`,
+      );
+    }
+    return { principal, user: principal.user, project, organization, membership };
   }
 
   /** The active user owning this personal API key, or undefined when the key is unknown. */

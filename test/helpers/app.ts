@@ -63,6 +63,7 @@ export async function createTestApp(options: { now?: () => Date; env?: Record<st
     PORT: '0',
     ...(pgDb ? { DATABASE_URL: pgDb.url } : {}),
     FLAGHOST_SECRET_KEY: 'test-secret-key-0123456789abcdef',
+    FLAGHOST_DB_POOL_SIZE: '4',
     ...options.env,
   });
   if (!pgDb) config.database.dataDir = ':memory:';

@@ -1,0 +1,99 @@
+// Remote evaluation (/flags, /decide): an SDK request body → the evaluation request of the pure
+// engine → results, using only the in-memory project snapshot on the common path.
+import crypto from 'node:crypto';
+import type { ProjectSnapshot } from './snapshots.ts';
+import { evaluateFlags, inferRuntime, type EvaluationRequest, type FlagEvaluation } from '../evaluation/index.ts';
+import { ValidationError } from '../lib/errors.ts';
+
+type Json = Record<string, unknown>;
+
+const asObject = (v: unknown): Json | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : undefined);
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : typeof v === 'number' && Number.isFinite(v) ? String(v) : undefined);
+
+/** Properties PostHog copies to `$initial_…` when the request lacks the initial value (SDK §3.1). */
+const INITIAL_PROPERTIES = [
+  '$browser', '$browser_version', '$os', '$os_version', '$current_url', '$pathname', '$referrer', '$referring_domain',
+  '$device_type', '$app_version', '$app_build', '$screen_height', '$screen_width', '$viewport_height', '$viewport_width',
+  '$raw_user_agent', 'utm_source', 'utm_medium', 'utm_campaign', 'utm_content', 'utm_term', 'gclid', 'gad_source',
+  'gbraid', 'wbraid', 'fbclid', 'msclkid', 'twclid', 'li_fat_id', 'mc_cid', 'igshid', 'ttclid', 'rdt_cid',
+];
+
+export interface ParsedFlagsRequest {
+  token?: string;
+  distinctId: string;
+  evaluation: EvaluationRequest;
+  disableFlags: boolean;
+}
+
+export interface RequestContext {
+  query: Record<string, unknown>;
+  userAgent?: string;
+  hasBrowserHeaders: boolean;
+}
+
+function stringList(v: unknown): string[] | undefined {
+  if (!Array.isArray(v)) return undefined;
+  return v.filter((x): x is string => typeof x === 'string');
+}
+
+/** Reads PostHog's body fields with their aliases (SDK §2.2). `distinct_id` is required. */
+export function parseFlagsRequest(body: unknown, req: RequestContext): ParsedFlagsRequest {
+  const b = asObject(body) ?? {};
+  const token = str(b.token) ?? str(b.api_key) ?? str(b.$token) ?? str(req.query.token) ?? str(req.query.api_key);
+  const rawDistinct = b.distinct_id ?? b.$distinct_id;
+  const distinct = str(rawDistinct);
+  if (distinct === undefined) throw new ValidationError('The request is missing distinct_id.', 'missing_distinct_id', 'distinct_id');
+  const distinctId = distinct.slice(0, 200);
+
+  const groups: Record<string, string | number> = {};
+  for (const [type, key] of Object.entries(asObject(b.groups ?? b.$groups) ?? {})) {
+    if (typeof key === 'string' || (typeof key === 'number' && Number.isFinite(key))) groups[type] = key;
+  }
+  const personProperties: Json = { ...(asObject(b.person_properties ?? b.$properties) ?? {}) };
+  for (const key of INITIAL_PROPERTIES) {
+    const initial = key.startsWith('$') ? `$initial_${key.slice(1)}` : `$initial_${key}`;
+    if (key in personProperties && !(initial in personProperties)) personProperties[initial] = personProperties[key];
+  }
+  personProperties.distinct_id = distinctId;
+  const groupProperties: Record<string, Json> = {};
+  for (const [type, props] of Object.entries(asObject(b.group_properties ?? b.$group_properties) ?? {})) {
+    const o = asObject(props);
+    if (o) groupProperties[type] = o;
+  }
+  const explicitRuntime = str(b.evaluation_runtime);
+  const runtime = inferRuntime({ explicit: explicitRuntime, userAgent: req.userAgent, hasBrowserHeaders: req.hasBrowserHeaders });
+  const deviceId = str(b.$device_id) ?? str(b.device_id) ?? str(personProperties.$device_id) ?? null;
+  const onlySurvey = str(req.query.only_evaluate_survey_feature_flags)?.toLowerCase() === 'true';
+  return {
+    token,
+    distinctId,
+    disableFlags: b.disable_flags === true,
+    evaluation: {
+      distinctId,
+      deviceId,
+      anonDistinctId: str(b.$anon_distinct_id) ?? str(b.anon_distinct_id) ?? null,
+      groups,
+      personProperties,
+      groupProperties,
+      runtime,
+      evaluationContexts: stringList(b.evaluation_contexts ?? b.evaluation_environments),
+      flagKeys: stringList(b.flag_keys_to_evaluate ?? b.flag_keys),
+      onlySurveyFlags: onlySurvey,
+    },
+  };
+}
+
+/** Group type names the request uses that the project has not registered yet. */
+export function unseenGroupTypes(snapshot: ProjectSnapshot, request: EvaluationRequest): string[] {
+  return Object.keys(request.groups ?? {}).filter((name) => !snapshot.groupTypeIndexByName.has(name));
+}
+
+export function evaluateRemote(snapshot: ProjectSnapshot, request: EvaluationRequest): FlagEvaluation[] {
+  return evaluateFlags(snapshot.compiled, request);
+}
+
+/** `X-Request-ID` when it is a UUID, else a fresh UUIDv4 (SDK §5). */
+export function requestIdFrom(header: string | string[] | undefined): string {
+  const value = Array.isArray(header) ? header[0] : header;
+  return value && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value) ? value : crypto.randomUUID();
+}

@@ -1,0 +1,198 @@
+// In-memory project snapshots for the SDK hot path: token → project, compiled flags and cohorts,
+// and the pre-serialised definitions bodies. Rebuilt after a committed change (this instance
+// directly, others through NOTIFY); a periodic revision check repairs a missed notification.
+import crypto from 'node:crypto';
+import zlib from 'node:zlib';
+import type { AppContext } from './context.ts';
+import {
+  buildDefinitions,
+  compileProject,
+  type CohortDefinition,
+  type CompiledProject,
+  type FlagDefinition,
+  type GroupTypeDefinition,
+} from '../evaluation/index.ts';
+import { findOrganization, findProject, listProjectRevisions, type Organization, type Project } from '../repositories/projects.ts';
+import { listLiveFlags, type FeatureFlagRow } from '../repositories/feature-flags.ts';
+import { listProjectCohorts } from '../repositories/cohorts.ts';
+import { listGroupTypes } from '../repositories/group-types.ts';
+
+export interface DefinitionsBody {
+  json: Buffer;
+  /** Weak-ETag value without the W/ and quotes. */
+  etag: string;
+  gzip(): Buffer;
+}
+
+export interface ProjectSnapshot {
+  project: Project;
+  organization: Organization;
+  revision: number;
+  flags: FeatureFlagRow[];
+  compiled: CompiledProject;
+  groupTypes: GroupTypeDefinition[];
+  groupTypeIndexByName: Map<string, number>;
+  /** The local-evaluation body, built on first use and kept until the snapshot is replaced. */
+  definitions(sendCohorts: boolean): DefinitionsBody;
+}
+
+export function toFlagDefinition(row: FeatureFlagRow): FlagDefinition {
+  return {
+    id: row.id,
+    projectId: row.projectId,
+    key: row.key,
+    name: row.name,
+    active: row.active,
+    deleted: row.deleted,
+    filters: row.filters,
+    ensureExperienceContinuity: row.ensureExperienceContinuity ?? false,
+    hasEncryptedPayloads: row.hasEncryptedPayloads ?? false,
+    version: row.version,
+    evaluationRuntime: (row.evaluationRuntime as FlagDefinition['evaluationRuntime']) ?? 'all',
+    bucketingIdentifier: row.bucketingIdentifier === 'device_id' ? 'device_id' : 'distinct_id',
+    evaluationTags: row.evaluationTags,
+    isRemoteConfiguration: row.isRemoteConfiguration ?? false,
+  };
+}
+
+function definitionsBody(value: unknown): DefinitionsBody {
+  const json = Buffer.from(JSON.stringify(value));
+  const etag = crypto.createHash('sha256').update(json).digest('hex').slice(0, 32);
+  let gz: Buffer | undefined;
+  return {
+    json,
+    etag,
+    gzip: () => (gz ??= zlib.gzipSync(json, { level: 6 })),
+  };
+}
+
+async function buildSnapshot(ctx: AppContext, projectId: number): Promise<ProjectSnapshot | undefined> {
+  const project = await findProject(ctx.db, projectId);
+  if (!project) return undefined;
+  const [organization, rows, cohortRows, groupTypeRows] = await Promise.all([
+    findOrganization(ctx.db, project.organizationId),
+    listLiveFlags(ctx.db, projectId),
+    listProjectCohorts(ctx.db, projectId),
+    listGroupTypes(ctx.db, projectId),
+  ]);
+  if (!organization) return undefined;
+  const flags = rows.map(toFlagDefinition);
+  const cohorts: CohortDefinition[] = cohortRows.map((c) => ({ id: c.id, name: c.name, filters: c.filters, isStatic: c.isStatic, deleted: c.deleted }));
+  const groupTypes: GroupTypeDefinition[] = groupTypeRows.map((g) => ({ groupType: g.groupType, groupTypeIndex: g.groupTypeIndex }));
+  const compiled = compileProject({ flags, cohorts, groupTypes, timezone: project.timezone });
+  const bodies = new Map<boolean, DefinitionsBody>();
+  return {
+    project,
+    organization,
+    revision: project.revision,
+    flags: rows,
+    compiled,
+    groupTypes,
+    groupTypeIndexByName: new Map(groupTypes.map((g) => [g.groupType, g.groupTypeIndex])),
+    definitions(sendCohorts) {
+      let body = bodies.get(sendCohorts);
+      if (!body) {
+        body = definitionsBody(buildDefinitions({ flags, cohorts, groupTypes, sendCohorts, projectId }));
+        bodies.set(sendCohorts, body);
+      }
+      return body;
+    },
+  };
+}
+
+interface Entry {
+  /** The newest build; an invalidation replaces it, so later requests never see older data. */
+  promise: Promise<ProjectSnapshot | undefined>;
+}
+
+export class SnapshotStore {
+  private readonly entries = new Map<number, Entry>();
+  private readonly tokens = new Map<string, number>();
+  private timer?: NodeJS.Timeout;
+
+  constructor(private readonly ctx: AppContext) {
+    ctx.changes.onProjectChanged((projectId) => this.invalidate(projectId));
+  }
+
+  /** Drops the project's snapshot and starts rebuilding it; requests wait for the new one. */
+  invalidate(projectId: number): void {
+    if (!this.entries.has(projectId)) return;
+    this.load(projectId);
+  }
+
+  private load(projectId: number): Promise<ProjectSnapshot | undefined> {
+    const promise = buildSnapshot(this.ctx, projectId).then((snapshot) => {
+      if (snapshot) this.tokens.set(snapshot.project.apiToken, projectId);
+      return snapshot;
+    });
+    const entry: Entry = { promise };
+    this.entries.set(projectId, entry);
+    promise.catch(() => {
+      // A failed build (database down) must not poison the cache: the next request retries.
+      if (this.entries.get(projectId) === entry) this.entries.delete(projectId);
+    });
+    return promise;
+  }
+
+  async forProject(projectId: number): Promise<ProjectSnapshot | undefined> {
+    const entry = this.entries.get(projectId);
+    return entry ? entry.promise : this.load(projectId);
+  }
+
+  /** The snapshot of the project whose public token this is; undefined for an unknown token. */
+  async forToken(token: string): Promise<ProjectSnapshot | undefined> {
+    let projectId = this.tokens.get(token);
+    if (projectId === undefined) {
+      await this.refreshTokens();
+      projectId = this.tokens.get(token);
+      if (projectId === undefined) return undefined;
+    }
+    return this.forProject(projectId);
+  }
+
+  private refreshing?: Promise<void>;
+  private lastRefresh = 0;
+
+  /** Re-reads token → project for all projects; unknown tokens trigger it at most once a second. */
+  private refreshTokens(force = false): Promise<void> {
+    if (this.refreshing) return this.refreshing;
+    if (!force && Date.now() - this.lastRefresh < 1000) return Promise.resolve();
+    this.refreshing = (async () => {
+      try {
+        const rows = await listProjectRevisions(this.ctx.db);
+        this.tokens.clear();
+        for (const row of rows) {
+          this.tokens.set(row.apiToken, row.id);
+          const entry = this.entries.get(row.id);
+          if (entry) {
+            const snapshot = await entry.promise.catch(() => undefined);
+            if (!snapshot || snapshot.revision < row.revision) this.invalidate(row.id);
+          }
+        }
+        const live = new Set(rows.map((r) => r.id));
+        for (const id of this.entries.keys()) if (!live.has(id)) this.entries.delete(id);
+      } finally {
+        this.lastRefresh = Date.now();
+        this.refreshing = undefined;
+      }
+    })();
+    return this.refreshing;
+  }
+
+  /** Compares every cached snapshot with the database revisions now (after a LISTEN reconnect). */
+  check(): Promise<void> {
+    return this.refreshTokens(true);
+  }
+
+  /** Starts the periodic revision check that repairs missed change notifications. */
+  start(intervalMs: number): void {
+    this.timer = setInterval(() => {
+      this.refreshTokens(true).catch(() => {});
+    }, intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+}

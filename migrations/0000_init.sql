@@ -140,6 +140,12 @@ CREATE TABLE "ingested_events" (
 	CONSTRAINT "ingested_events_project_id_uuid_pk" PRIMARY KEY("project_id","uuid")
 );
 --> statement-breakpoint
+CREATE TABLE "instance_settings" (
+	"key" text PRIMARY KEY NOT NULL,
+	"value" text NOT NULL,
+	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
 CREATE TABLE "organization_memberships" (
 	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
 	"organization_id" uuid NOT NULL,

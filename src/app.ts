@@ -2,7 +2,7 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Config } from './config.ts';
 import type { Database } from './db/index.ts';
-import { ChangeHub, type AppContext } from './services/context.ts';
+import { createAppContext, type AppContext } from './services/context.ts';
 import { Authenticator } from './services/auth.ts';
 import { errorsPlugin, methodNotAllowedRoutes } from './plugins/errors.ts';
 import { registerBodyParsers } from './plugins/body-parsers.ts';
@@ -15,8 +15,11 @@ import { cohortRoutes } from './routes/cohorts.ts';
 import { featureFlagRoutes } from './routes/feature-flags.ts';
 import { sdkDefinitionsRoutes } from './routes/sdk-definitions.ts';
 import { sdkFlagsRoutes } from './routes/sdk-flags.ts';
+import { sdkConfigRoutes } from './routes/sdk-config.ts';
+import { sdkCaptureRoutes } from './routes/sdk-capture.ts';
 import { registerRawBodyParser } from './plugins/sdk-body.ts';
 import { SnapshotStore } from './services/snapshots.ts';
+import { checkSecretKey } from './services/secrets.ts';
 
 export interface AppDeps {
   config: Config;
@@ -66,13 +69,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return503OnClosing: true,
   });
 
-  const ctx: AppContext = {
-    config,
-    database: deps.database,
-    db: deps.database.db,
-    changes: new ChangeHub(),
-    now: deps.now ?? (() => new Date()),
-  };
+  const ctx = createAppContext(config, deps.database, deps.now);
   const stoppers: Array<() => void | Promise<void>> = [];
   const snapshots = new SnapshotStore(ctx);
   const services: Services = {
@@ -80,6 +77,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     authenticator: new Authenticator(ctx),
     snapshots,
     async start() {
+      await checkSecretKey(ctx.db, ctx.payloadCipher());
       await deps.database.listen(
         (payload) => ctx.changes.handleNotification(payload),
         // Notifications sent while the listener was reconnecting are lost: re-check revisions.
@@ -119,6 +117,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     registerRawBodyParser(sdk);
     await sdk.register(sdkDefinitionsRoutes, { snapshots });
     await sdk.register(sdkFlagsRoutes, { snapshots });
+    await sdk.register(sdkConfigRoutes, { snapshots });
+    await sdk.register(sdkCaptureRoutes, { snapshots });
   });
 
   await app.register(async (instance) => installMethodNotAllowed(instance));

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { ConfigError, loadConfig } from './config.ts';
 import { openDatabase, type Database } from './db/index.ts';
 import { DataDirLockedError } from './db/lock.ts';
-import { ChangeHub, type AppContext } from './services/context.ts';
+import { createAppContext, type AppContext } from './services/context.ts';
 import {
   AdminError,
   bootstrap,
@@ -390,7 +390,7 @@ export async function main(argv: string[], io: { out: (s: string) => void; err: 
       throw new CliError(`Could not open the database: ${(err as Error).message}`);
     }
     await database.migrate();
-    const ctx: AppContext = { config, database, db: database.db, changes: new ChangeHub(), now: () => new Date() };
+    const ctx: AppContext = createAppContext(config, database);
     const boot = await bootstrap(ctx, config.init);
     if (boot) io.err(bootstrapNotice(boot));
     const result = await parsed.cmd.run(ctx, parsed.values, parsed.positionals);

@@ -4,6 +4,7 @@ import { ConfigError, loadConfig, type Config } from './config.ts';
 import { openDatabase } from './db/index.ts';
 import { DataDirLockedError } from './db/lock.ts';
 import { bootstrap, type BootstrapResult } from './services/admin.ts';
+import { SecretKeyMismatchError } from './services/secrets.ts';
 
 function printBootstrap(result: BootstrapResult, config: Config): void {
   const lines = [
@@ -51,7 +52,16 @@ export async function main(): Promise<void> {
   const app = await buildApp({ config, database, logger: loggerOptions(config.logLevel) });
   const result = await bootstrap(app.services.ctx, config.init);
   if (result) printBootstrap(result, config);
-  await app.services.start();
+  try {
+    await app.services.start();
+  } catch (err) {
+    if (err instanceof SecretKeyMismatchError) {
+      process.stderr.write(`${err.message}\n`);
+      await database.close();
+      process.exit(1);
+    }
+    throw err;
+  }
 
   let closing = false;
   const shutdown = async (signal: string) => {

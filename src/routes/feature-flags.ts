@@ -8,7 +8,8 @@ import { FeatureFlagWriteBody } from '../schemas/feature-flag-write.ts';
 import { ProjectParams, paginatedSchema } from '../schemas/common.ts';
 import { createFlag, getFlag, updateFlagById } from '../services/feature-flags.ts';
 import { listFlagsPage } from '../services/flag-list.ts';
-import { bulkKeys, statusOfFlag } from '../services/flag-actions.ts';
+import { bulkKeys, remoteConfigPayload, statusOfFlag } from '../services/flag-actions.ts';
+import { evaluationReasons } from '../services/flag-evaluation-reasons.ts';
 import { ActivityPageSchema, ActivityQuerySchema, activityPage } from '../services/activity.ts';
 import { findFlag } from '../repositories/feature-flags.ts';
 import { absoluteUrl } from '../lib/pagination.ts';
@@ -38,6 +39,9 @@ const ListQuery = z.looseObject({
 const IdParams = z.object({ id: z.string().meta({ description: 'Feature flag id' }) });
 const StatusSchema = z.object({ status: z.enum(['active', 'stale', 'deleted', 'unknown']), reason: z.string() }).meta({ id: 'FeatureFlagStatus' });
 const BulkKeysBody = z.object({ ids: z.array(z.union([z.number().int(), z.string()])).optional() });
+const EvaluationReasonsSchema = z
+  .record(z.string(), z.object({ value: z.union([z.boolean(), z.string()]), evaluation: z.object({ reason: z.string(), condition_index: z.number().int().nullable() }) }))
+  .meta({ id: 'EvaluationReasons' });
 const BulkKeysSchema = z.object({ keys: z.record(z.string(), z.string()), warning: z.string().optional() });
 
 function flagId(raw: string): number {
@@ -82,6 +86,30 @@ export async function featureFlagRoutes(app: FastifyInstance, opts: FlagRoutesOp
     config: access(null),
     schema: { tags, summary: 'Map flag ids to keys', ...params, body: serviceValidated(BulkKeysBody), response: { 200: BulkKeysSchema } },
   }, async (request) => bulkKeys(ctx, request.auth.project!.id, request.body));
+
+  app.get(`${base}/evaluation_reasons`, {
+    config: access(null),
+    schema: {
+      tags,
+      summary: 'Evaluate every flag for one distinct id, with reasons',
+      ...params,
+      querystring: z.looseObject({ distinct_id: z.string().optional(), groups: z.string().optional().meta({ description: 'JSON object of group type → key' }) }),
+      response: { 200: EvaluationReasonsSchema },
+    },
+  }, async (request) => evaluationReasons(ctx, app.services.snapshots, request.auth.project!.id, request.query as Record<string, unknown>));
+
+  app.get(`${base}/:id/remote_config`, {
+    config: access('feature_flag:read', { projectSecret: true }),
+    schema: {
+      tags,
+      summary: 'The decrypted payload of a remote-configuration flag (by id or key)',
+      params: withId,
+      response: { 200: z.unknown().meta({ description: 'The stored "true" payload: usually a JSON string' }) },
+    },
+  }, async (request, reply) => {
+    const payload = await remoteConfigPayload(ctx, request.auth.project!.id, (request.params as { id: string }).id);
+    return reply.type('application/json').send(JSON.stringify(payload));
+  });
 
   app.get(`${base}/:id`, {
     config: access('feature_flag:read'),

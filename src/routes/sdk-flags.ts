@@ -7,6 +7,7 @@ import { serviceValidated } from '../plugins/openapi.ts';
 import { evaluateRemote, parseFlagsRequest, requestIdFrom, unseenGroupTypes } from '../services/remote-evaluation.ts';
 import { ensureGroupTypes } from '../services/group-types.ts';
 import type { SnapshotStore, ProjectSnapshot } from '../services/snapshots.ts';
+import { configKeys } from '../services/sdk-config.ts';
 import type { FlagEvaluation } from '../evaluation/index.ts';
 import { AuthenticationFailedError, MethodNotAllowedError } from '../lib/errors.ts';
 
@@ -37,22 +38,6 @@ const FlagsBodyDoc = z
     geoip_disable: z.boolean().optional(),
   })
   .meta({ id: 'FlagsRequest', description: 'Also accepted gzip-compressed, base64 and as a form field `data=`.' });
-
-/** The config keys PostHog sends when its config cache is empty (SDK §2.3). */
-function configKeys(snapshot: ProjectSnapshot | undefined): Json {
-  return {
-    supportedCompression: ['gzip', 'gzip-js'],
-    sessionRecording: false,
-    surveys: false,
-    heatmaps: false,
-    capturePerformance: false,
-    autocaptureExceptions: false,
-    isAuthenticated: false,
-    toolbarParams: {},
-    config: { enable_collect_everything: true },
-    hasFeatureFlags: snapshot ? snapshot.flags.some((f) => f.active) : false,
-  };
-}
 
 interface Shape {
   version: number;
@@ -126,7 +111,7 @@ export async function sdkFlagsRoutes(app: FastifyInstance, opts: { snapshots: Sn
     const unseen = unseenGroupTypes(snapshot, parsed.evaluation);
     // Registering a new group type cannot change this answer (no flag targets it yet): don't wait.
     if (unseen.length) ensureGroupTypes(ctx, snapshot.project.id, unseen).catch((err) => request.log.warn({ err }, 'group type registration failed'));
-    const results = parsed.disableFlags ? [] : evaluateRemote(snapshot, parsed.evaluation);
+    const results = parsed.disableFlags ? [] : await evaluateRemote(ctx, snapshot, parsed.evaluation);
     const out = render(endpoint, shapeFor(endpoint, query), results, snapshot, requestIdFrom(request.headers['x-request-id']));
     allowBrowserOrigin(request, reply);
     return reply.type('application/json').send(JSON.stringify(out));

@@ -3,6 +3,8 @@
 import type { Config } from '../config.ts';
 import type { Database, Db } from '../db/index.ts';
 import { bumpProjectRevision, notifyAuthChanged } from '../repositories/projects.ts';
+import type { PayloadCipher } from '../lib/payload-crypto.ts';
+import { payloadCipherProvider } from './secrets.ts';
 
 type Listener<T> = (value: T) => void;
 
@@ -43,6 +45,12 @@ export interface AppContext {
   db: Db;
   changes: ChangeHub;
   now(): Date;
+  /** Seals and opens encrypted flag payloads (created on first use). */
+  payloadCipher(): PayloadCipher;
+}
+
+export function createAppContext(config: Config, database: Database, now: () => Date = () => new Date()): AppContext {
+  return { config, database, db: database.db, changes: new ChangeHub(), now, payloadCipher: payloadCipherProvider(config) };
 }
 
 /** What a transaction changed, recorded as it runs and published once it commits. */

@@ -8,6 +8,8 @@ import { diffFields, logActivity } from './activity.ts';
 import { flagAccessResolver, assertCanEdit } from './flag-access.ts';
 import { flagStatus } from './flag-status.ts';
 import { checkStateTransition, validateFlagWrite, type WriteMode } from './flag-validation.ts';
+import { storedFilters, visiblePayloads } from './flag-payloads.ts';
+import type { PayloadCipher } from '../lib/payload-crypto.ts';
 import {
   analyticsDashboardsOf,
   findFlag,
@@ -70,7 +72,8 @@ function modelFields(flag: FeatureFlagRow): Record<string, unknown> {
 }
 
 /** Full representations of `rows` as the caller sees them. */
-export async function presentFlags(db: Db, auth: RequestAuth, rows: FeatureFlagRow[], now: Date): Promise<FeatureFlagOut[]> {
+export async function presentFlags(ctx: AppContext, db: Db, auth: RequestAuth, rows: FeatureFlagRow[]): Promise<FeatureFlagOut[]> {
+  const now = ctx.now();
   if (!rows.length) return [];
   const userIds = rows.flatMap((r) => [r.createdById, r.lastModifiedById]).filter((id): id is number => id !== null);
   const cohortIds = [...new Set(rows.flatMap((r) => cohortIdsInFilters(normalizeFilters(r.filters, r.rolloutPercentage))))];
@@ -88,20 +91,30 @@ export async function presentFlags(db: Db, auth: RequestAuth, rows: FeatureFlagR
       cohortNames,
       access,
       status: (f) => flagStatus(f, now).status.toUpperCase() as FeatureFlagOut['status'],
+      payloads: visiblePayloads(ctx.payloadCipher()),
     }),
   );
 }
 
-export async function presentFlag(db: Db, auth: RequestAuth, row: FeatureFlagRow, now: Date): Promise<FeatureFlagOut> {
-  const [out] = await presentFlags(db, auth, [row], now);
+export async function presentFlag(ctx: AppContext, auth: RequestAuth, row: FeatureFlagRow): Promise<FeatureFlagOut> {
+  const [out] = await presentFlags(ctx, ctx.db, auth, [row]);
   return out;
+}
+
+/** Seals or opens payloads in the values about to be stored, per the flag's encryption setting. */
+function withStoredPayloads(cipher: PayloadCipher, values: Partial<NewFeatureFlagRow>, existing?: FeatureFlagRow): Partial<NewFeatureFlagRow> {
+  const encrypted = values.hasEncryptedPayloads ?? existing?.hasEncryptedPayloads ?? false;
+  const filters = values.filters ?? existing?.filters;
+  if (!filters) return values;
+  const stored = storedFilters(cipher, filters, existing?.filters, Boolean(encrypted));
+  return stored === filters && !values.filters ? values : { ...values, filters: stored };
 }
 
 /** Retrieve: deleted flags too (GET of a soft-deleted flag is 200 with deleted: true). */
 export async function getFlag(ctx: AppContext, auth: RequestAuth, id: number): Promise<FeatureFlagOut> {
   const flag = await findFlag(ctx.db, auth.project!.id, id);
   if (!flag) throw new NotFoundError();
-  return presentFlag(ctx.db, auth, flag, ctx.now());
+  return presentFlag(ctx, auth, flag);
 }
 
 export async function createFlag(ctx: AppContext, auth: RequestAuth, body: unknown): Promise<FeatureFlagOut> {
@@ -114,7 +127,7 @@ export async function createFlag(ctx: AppContext, auth: RequestAuth, body: unkno
     // The (project, key) constraint: a soft-deleted flag with this key gives way to the new one.
     await hardDeleteSoftDeletedWithKey(tx, project.id, key);
     const created = await insertFlag(tx, {
-      ...input.values,
+      ...withStoredPayloads(ctx.payloadCipher(), input.values),
       key,
       projectId: project.id,
       createdById: actorId,
@@ -139,7 +152,7 @@ export async function createFlag(ctx: AppContext, auth: RequestAuth, body: unkno
     changes.project(project.id);
     return created;
   });
-  return presentFlag(ctx.db, auth, row, now);
+  return presentFlag(ctx, auth, row);
 }
 
 /** Fields someone else changed since the client's `original_flag` that this request also changes (API §3.10). */
@@ -205,6 +218,7 @@ export async function updateFlagById(ctx: AppContext, auth: RequestAuth, id: num
       await hardDeleteSoftDeletedWithKey(tx, project.id, values.key, existing.id);
       values.filters = renameEnrollmentGates(values.filters ?? existing.filters, values.key);
     }
+    Object.assign(values, withStoredPayloads(ctx.payloadCipher(), values, existing));
     values.version = (existing.version ?? 0) + 1;
     values.lastModifiedById = actorId;
     values.updatedAt = now;
@@ -229,5 +243,5 @@ export async function updateFlagById(ctx: AppContext, auth: RequestAuth, id: num
     changes.project(project.id);
     return updated;
   });
-  return presentFlag(ctx.db, auth, row, now);
+  return presentFlag(ctx, auth, row);
 }

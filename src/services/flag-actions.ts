@@ -1,8 +1,9 @@
 // Flag actions beyond CRUD: bulk id→key lookup (API §7.3) and the staleness status (§7.1).
 import type { AppContext } from './context.ts';
 import { flagStatus, type FlagStatusResult } from './flag-status.ts';
-import { findFlag, findFlagsByIds } from '../repositories/feature-flags.ts';
+import { findFlag, findFlagByKey, findFlagsByIds } from '../repositories/feature-flags.ts';
 import { RawError } from '../lib/errors.ts';
+import { normalizeFilters } from '../lib/flag-filters.ts';
 import { pythonRepr } from '../schemas/drf.ts';
 
 /** Python's int() over a JSON value: ints, integral floats (truncated), digit strings, booleans. */
@@ -34,4 +35,17 @@ export async function bulkKeys(ctx: AppContext, projectId: number, body: unknown
 export async function statusOfFlag(ctx: AppContext, projectId: number, rawId: string): Promise<FlagStatusResult> {
   const flag = /^\d{1,9}$/.test(rawId) ? await findFlag(ctx.db, projectId, Number(rawId)) : undefined;
   return flagStatus(flag, ctx.now());
+}
+
+/**
+ * The `"true"` payload of a remote-configuration flag, looked up by id or key (deleted flags
+ * too), decrypted for the personal-API-key or secret-key caller (API §7.2). Absent: bare 404.
+ */
+export async function remoteConfigPayload(ctx: AppContext, projectId: number, idOrKey: string): Promise<unknown> {
+  let flag = /^\d{1,9}$/.test(idOrKey) ? await findFlag(ctx.db, projectId, Number(idOrKey)) : undefined;
+  flag ??= await findFlagByKey(ctx.db, projectId, idOrKey);
+  if (!flag || !flag.isRemoteConfiguration) throw new RawError(404, null);
+  const payloads = normalizeFilters(flag.filters, flag.rolloutPercentage).payloads as Record<string, unknown> | undefined;
+  const payload = payloads?.true ?? null;
+  return flag.hasEncryptedPayloads ? ctx.payloadCipher().open(payload) : payload;
 }

@@ -60,5 +60,5 @@ export async function listFlagsPage(ctx: AppContext, auth: RequestAuth, query: R
   const filters = parseListFilters(query, now);
   const { limit, offset } = parseLimitOffset(query);
   const { count, rows } = await listFlags(ctx.db, auth.project!.id, filters, { limit, offset });
-  return { count, ...limitOffsetLinks(url, count, limit, offset), results: await presentFlags(ctx.db, auth, rows, now) };
+  return { count, ...limitOffsetLinks(url, count, limit, offset), results: await presentFlags(ctx, ctx.db, auth, rows) };
 }

@@ -1,6 +1,7 @@
 // Validation of a flag's `filters` (API §3.2, §3.5, §3.8): PostHog's validate_filters rules in
 // its order, plus 400s where PostHog would raise an internal error on malformed input.
 import type { Db } from '../db/index.ts';
+import { REDACTED_PAYLOAD } from '../lib/payload-crypto.ts';
 import { ValidationError } from '../lib/errors.ts';
 import { findCohortsByIds, type CohortRow } from '../repositories/cohorts.ts';
 import { validateFlagDependencies } from './flag-validation-dependencies.ts';
@@ -217,7 +218,8 @@ function normalizePayloads(filters: Record<string, unknown>, variants: VariantIn
     if (isPlainObject(value)) {
       out[key] = pyJsonDumps(value);
     } else {
-      if (typeof value === 'string') {
+      // The redacted placeholder of an encrypted payload means "keep the stored value" (API §3.8).
+      if (typeof value === 'string' && value !== REDACTED_PAYLOAD) {
         try {
           JSON.parse(value);
         } catch {

@@ -1,7 +1,7 @@
 // Request bodies for the management API: JSON (empty body allowed, DRF-style parse errors, bounded
 // nesting) and form-encoded bodies, which PostHog's API accepts too.
 import type { FastifyInstance } from 'fastify';
-import { ParseError } from '../lib/errors.ts';
+import { ParseError, ValidationError } from '../lib/errors.ts';
 
 const MAX_DEPTH = 64;
 
@@ -27,6 +27,8 @@ export function parseJsonBody(text: string): unknown {
   } catch (err) {
     throw new ParseError(`JSON parse error - ${(err as Error).message}`);
   }
+  // Fastify turns an absent body into null too; a literal JSON null is refused here, as DRF does.
+  if (parsed === null) throw new ValidationError('This field may not be null.', 'null', null);
   if (depthExceeds(parsed, MAX_DEPTH)) throw new ParseError(`JSON parse error - nesting deeper than ${MAX_DEPTH} levels`);
   return parsed;
 }

@@ -355,10 +355,14 @@ function bootstrapNotice(result: BootstrapResult): string {
 }
 
 /** Runs one command; returns the exit code. Output goes to `out`, errors to `err`. */
-export async function main(argv: string[], io: { out: (s: string) => void; err: (s: string) => void } = {
-  out: (s) => process.stdout.write(s),
-  err: (s) => process.stderr.write(s),
-}): Promise<number> {
+export async function main(
+  argv: string[],
+  io: { out: (s: string) => void; err: (s: string) => void } = {
+    out: (s) => process.stdout.write(s),
+    err: (s) => process.stderr.write(s),
+  },
+  env: Record<string, string | undefined> = process.env,
+): Promise<number> {
   let parsed: Parsed;
   try {
     parsed = parseCommandLine(argv);
@@ -378,7 +382,7 @@ export async function main(argv: string[], io: { out: (s: string) => void; err: 
 
   let database: Database | undefined;
   try {
-    const config = loadConfig();
+    const config = loadConfig(env);
     try {
       database = await openDatabase(config.database);
     } catch (err) {

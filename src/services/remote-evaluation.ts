@@ -2,6 +2,8 @@
 // engine → results, using only the in-memory project snapshot on the common path.
 import crypto from 'node:crypto';
 import type { ProjectSnapshot } from './snapshots.ts';
+import type { AppContext } from './context.ts';
+import { staticCohortIdsForDistinctId } from '../repositories/persons.ts';
 import { evaluateFlags, inferRuntime, type EvaluationRequest, type FlagEvaluation } from '../evaluation/index.ts';
 import { ValidationError } from '../lib/errors.ts';
 
@@ -88,7 +90,15 @@ export function unseenGroupTypes(snapshot: ProjectSnapshot, request: EvaluationR
   return Object.keys(request.groups ?? {}).filter((name) => !snapshot.groupTypeIndexByName.has(name));
 }
 
-export function evaluateRemote(snapshot: ProjectSnapshot, request: EvaluationRequest): FlagEvaluation[] {
+/**
+ * Evaluates a request against the snapshot. The database is read only when an active flag reaches
+ * a static cohort (membership of the request's distinct id).
+ */
+export async function evaluateRemote(ctx: AppContext, snapshot: ProjectSnapshot, request: EvaluationRequest): Promise<FlagEvaluation[]> {
+  if (snapshot.staticCohortIds.size > 0 && request.staticCohortIds === undefined) {
+    const ids = await staticCohortIdsForDistinctId(ctx.db, snapshot.project.id, request.distinctId);
+    request = { ...request, staticCohortIds: new Set(ids) };
+  }
   return evaluateFlags(snapshot.compiled, request);
 }
 

@@ -32,6 +32,11 @@ export interface ProjectSnapshot {
   compiled: CompiledProject;
   groupTypes: GroupTypeDefinition[];
   groupTypeIndexByName: Map<string, number>;
+  /**
+   * Static cohorts that active flags reach (directly or through dynamic cohorts). Membership is
+   * a database lookup per request, so it is only done when this set is not empty.
+   */
+  staticCohortIds: ReadonlySet<number>;
   /** The local-evaluation body, built on first use and kept until the snapshot is replaced. */
   definitions(sendCohorts: boolean): DefinitionsBody;
 }
@@ -55,9 +60,33 @@ export function toFlagDefinition(row: FeatureFlagRow): FlagDefinition {
   };
 }
 
-function definitionsBody(value: unknown): DefinitionsBody {
+/** Static cohorts reachable from the conditions of active flags. */
+function reachableStaticCohorts(compiled: CompiledProject): Set<number> {
+  const found = new Set<number>();
+  const seen = new Set<number>();
+  const stack: number[] = [];
+  for (const flag of compiled.flags) {
+    if (!flag.active) continue;
+    const conditions = flag.superGroup ? [...flag.conditions, flag.superGroup.condition] : flag.conditions;
+    for (const condition of conditions) for (const filter of condition.cohortFilters) if (filter.cohortId !== undefined) stack.push(filter.cohortId);
+  }
+  while (stack.length > 0) {
+    const id = stack.pop()!;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    const cohort = compiled.cohorts.get(id);
+    if (!cohort) continue;
+    if (cohort.isStatic) found.add(id);
+    else stack.push(...cohort.references);
+  }
+  return found;
+}
+
+function definitionsBody(value: unknown, sendCohorts: boolean): DefinitionsBody {
   const json = Buffer.from(JSON.stringify(value));
-  const etag = crypto.createHash('sha256').update(json).digest('hex').slice(0, 32);
+  // The two variants get different ETags even when their bodies are equal (PostHog keys its
+  // cache by variant), so a 304 never crosses from one to the other.
+  const etag = crypto.createHash('sha256').update(sendCohorts ? 'cohorts\n' : 'expanded\n').update(json).digest('hex').slice(0, 32);
   let gz: Buffer | undefined;
   return {
     json,
@@ -89,10 +118,11 @@ async function buildSnapshot(ctx: AppContext, projectId: number): Promise<Projec
     compiled,
     groupTypes,
     groupTypeIndexByName: new Map(groupTypes.map((g) => [g.groupType, g.groupTypeIndex])),
+    staticCohortIds: reachableStaticCohorts(compiled),
     definitions(sendCohorts) {
       let body = bodies.get(sendCohorts);
       if (!body) {
-        body = definitionsBody(buildDefinitions({ flags, cohorts, groupTypes, sendCohorts, projectId }));
+        body = definitionsBody(buildDefinitions({ flags, cohorts, groupTypes, sendCohorts, projectId }), sendCohorts);
         bodies.set(sendCohorts, body);
       }
       return body;
@@ -107,7 +137,7 @@ interface Entry {
 
 export class SnapshotStore {
   private readonly entries = new Map<number, Entry>();
-  private readonly tokens = new Map<string, number>();
+  private tokens = new Map<string, number>();
   private timer?: NodeJS.Timeout;
 
   constructor(private readonly ctx: AppContext) {
@@ -116,7 +146,11 @@ export class SnapshotStore {
 
   /** Drops the project's snapshot and starts rebuilding it; requests wait for the new one. */
   invalidate(projectId: number): void {
-    if (!this.entries.has(projectId)) return;
+    if (!this.entries.has(projectId)) {
+      // Possibly a project created just now: its token must not wait for the throttled refresh.
+      this.tokensStale = true;
+      return;
+    }
     this.load(projectId);
   }
 
@@ -152,17 +186,20 @@ export class SnapshotStore {
 
   private refreshing?: Promise<void>;
   private lastRefresh = 0;
+  /** Set when a project we hold no snapshot for changed (maybe a new project and token). */
+  private tokensStale = false;
 
   /** Re-reads token → project for all projects; unknown tokens trigger it at most once a second. */
   private refreshTokens(force = false): Promise<void> {
     if (this.refreshing) return this.refreshing;
-    if (!force && Date.now() - this.lastRefresh < 1000) return Promise.resolve();
+    if (!force && !this.tokensStale && Date.now() - this.lastRefresh < 1000) return Promise.resolve();
+    this.tokensStale = false;
     this.refreshing = (async () => {
       try {
         const rows = await listProjectRevisions(this.ctx.db);
-        this.tokens.clear();
+        // Swap in a complete map: lookups never see a half-filled one.
+        this.tokens = new Map(rows.map((row) => [row.apiToken, row.id]));
         for (const row of rows) {
-          this.tokens.set(row.apiToken, row.id);
           const entry = this.entries.get(row.id);
           if (entry) {
             const snapshot = await entry.promise.catch(() => undefined);

@@ -6,6 +6,7 @@ import { cohorts, dashboards, featureFlags, projects } from '../src/db/schema.ts
 import { checkStateTransition, validateFlagWrite, type ValidatedFlagWrite, type WriteMode } from '../src/services/flag-validation.ts';
 import { MAX_PROPERTY_VALUES } from '../src/services/flag-validation-filters.ts';
 import { isValidFlagDate, pyJsonDumps, pyRepr } from '../src/services/flag-validation-values.ts';
+import { regexCost, regexWithinBudget } from '../src/services/flag-validation-regex.ts';
 import type { FeatureFlagRow } from '../src/repositories/feature-flags.ts';
 import type { Project } from '../src/repositories/projects.ts';
 import { ApiError } from '../src/lib/errors.ts';
@@ -460,6 +461,11 @@ describe('filters (§3.2)', () => {
     expect((await validate({ filters: groups(regex) }, 'partial_update', existing)).values.filters).toBeDefined();
     const dep = await seedFlag(uniqueKey('rxdep'));
     expect((await validate({ key: uniqueKey('rx'), filters: groups(regex, dependsOn(dep.id)) })).values.filters).toBeDefined();
+    // too costly to compile: refused without asking the database (PGlite would break on it)
+    for (const value of ['(a{255}){255}', '((a|b){99}){50}', '(a|b)*'.repeat(300), 'x'.repeat(20_000)]) {
+      expect(await rejection({ key: uniqueKey('rx'), filters: groups(person({ operator: 'regex', value })) })).toEqual(cannot);
+    }
+    expect((await validate({ key: uniqueKey('rx'), filters: groups(person({ operator: 'regex', value: '^([a-z0-9]+\\.)*[a-z]{2,}$' })) })).values.filters).toBeDefined();
     // the field error wins over the create-time check
     expect(await rejection({ key: uniqueKey('rx'), filters: groups(regex), tags: 5 })).toEqual(ve('not_a_list', 'Expected a list of items but got type "int".', 'tags'));
   });
@@ -629,6 +635,19 @@ describe('conflict-detection inputs', () => {
     expect(out.version).toBe(2);
     expect(out.originalFlag).toEqual({ name: 'old' });
     expect((await validate({ original_flag: 'x' }, 'partial_update', existing)).originalFlag).toBeUndefined();
+  });
+});
+
+describe('regex cost screen', () => {
+  it('estimates states and empty transitions of PostgreSQL regexes', () => {
+    expect(regexCost('abc')).toEqual({ states: 3, empties: 0, bracketChars: 0 });
+    expect(regexCost('(a|b)*')).toEqual({ states: 8, empties: 1, bracketChars: 0 });
+    expect(regexCost('[a-z]{3}')).toEqual({ states: 3, empties: 0, bracketChars: 5 });
+    expect(regexCost('(a{255}){255}').states).toBe(65_535);
+    expect(regexCost('(a{0,9}){11}')).toEqual({ states: 121, empties: 99, bracketChars: 0 });
+    expect(regexCost('***=((((').states).toBe(4);
+    expect(regexWithinBudget('^1\\.2\\.\\d+(-beta)?$')).toBe(true);
+    expect(regexWithinBudget('(a{255}){255}')).toBe(false);
   });
 });
 

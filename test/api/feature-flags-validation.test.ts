@@ -318,6 +318,12 @@ describe('filters validation', () => {
     );
   });
 
+  it('a regex too costly to compile is refused and the database keeps working', async () => {
+    const cannot = ve('invalid_input', "Can't evaluate flag - please check release conditions", null);
+    await refused(post({ key: 'costly-regex', filters: groups(person({ key: 'v', operator: 'regex', value: '(a{255}){255}' })) }), cannot);
+    await create({ key: 'after-costly-regex', filters: groups(person({ key: 'v', operator: 'regex', value: '^a{2,5}$' })) });
+  });
+
   it('case 29: cohort properties carry cohort_name on retrieve', async () => {
     const cohort = await seedCohort('named cohort', cohortFilters({ key: 'email', type: 'person', value: 'x', operator: 'icontains' }));
     const flag = await create({ key: 'cohort-name', filters: groups({ key: 'id', type: 'cohort', value: cohort.id }) });

@@ -14,8 +14,10 @@ export function rawRequest(
   headers: Record<string, string> = {},
   body?: Buffer | string,
 ): Promise<RawResponse> {
+  const framed = body === undefined ? headers : { 'content-length': String(Buffer.byteLength(body)), ...headers };
   return new Promise((resolve, reject) => {
-    const req = http.request(new URL(path, baseUrl), { method, headers, agent: false }, (res) => {
+    // Content-Length always: node sends DELETE/OPTIONS bodies unframed otherwise.
+    const req = http.request(new URL(path, baseUrl), { method, headers: framed, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));

@@ -95,6 +95,8 @@ export async function sdkFlagsRoutes(app: FastifyInstance, opts: { snapshots: Sn
   const { snapshots } = opts;
 
   const handlePost = (endpoint: Endpoint) => async (request: FastifyRequest, reply: FastifyReply) => {
+    // Before anything can fail: a browser must be able to read error answers too.
+    allowBrowserOrigin(request, reply);
     const query = request.query as Json;
     const body = decodeSdkBody(request.body as Buffer | undefined, {
       contentType: request.headers['content-type'],
@@ -113,7 +115,6 @@ export async function sdkFlagsRoutes(app: FastifyInstance, opts: { snapshots: Sn
     if (unseen.length) ensureGroupTypes(ctx, snapshot.project.id, unseen).catch((err) => request.log.warn({ err }, 'group type registration failed'));
     const results = parsed.disableFlags ? [] : await evaluateRemote(ctx, snapshot, parsed.evaluation);
     const out = render(endpoint, shapeFor(endpoint, query), results, snapshot, requestIdFrom(request.headers['x-request-id']));
-    allowBrowserOrigin(request, reply);
     return reply.type('application/json').send(JSON.stringify(out));
   };
 

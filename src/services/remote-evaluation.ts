@@ -51,12 +51,12 @@ export function parseFlagsRequest(body: unknown, req: RequestContext): ParsedFla
   for (const [type, key] of Object.entries(asObject(b.groups ?? b.$groups) ?? {})) {
     if (typeof key === 'string' || (typeof key === 'number' && Number.isFinite(key))) groups[type] = key;
   }
-  const personProperties: Json = { ...(asObject(b.person_properties ?? b.$properties) ?? {}) };
+  // distinct_id first: the request's own person properties win over it (SDK §3.1).
+  const personProperties: Json = { distinct_id: distinctId, ...(asObject(b.person_properties ?? b.$properties) ?? {}) };
   for (const key of INITIAL_PROPERTIES) {
     const initial = key.startsWith('$') ? `$initial_${key.slice(1)}` : `$initial_${key}`;
     if (key in personProperties && !(initial in personProperties)) personProperties[initial] = personProperties[key];
   }
-  personProperties.distinct_id = distinctId;
   const groupProperties: Record<string, Json> = {};
   for (const [type, props] of Object.entries(asObject(b.group_properties ?? b.$group_properties) ?? {})) {
     const o = asObject(props);

@@ -312,6 +312,15 @@ describe('request fields', () => {
     expect(empty.body.flags['company-half'].reason.code).toBe('no_group_type');
   });
 
+  it('the server adds distinct_id to person properties; a distinct_id sent in person_properties wins', async () => {
+    const flag = await createFlag(t, { key: 'by-distinct-id', filters: { groups: [{ properties: [person('distinct_id', 'alice')], rollout_percentage: 100 }] } });
+    expect((await post('/flags?v=2', { token: PROJECT_TOKEN, distinct_id: 'alice', flag_keys_to_evaluate: ['by-distinct-id'] })).body.flags['by-distinct-id'].enabled).toBe(true);
+    expect((await post('/flags?v=2', { token: PROJECT_TOKEN, distinct_id: 'bob', flag_keys_to_evaluate: ['by-distinct-id'] })).body.flags['by-distinct-id'].enabled).toBe(false);
+    const overridden = await post('/flags?v=2', { token: PROJECT_TOKEN, distinct_id: 'bob', person_properties: { distinct_id: 'alice' }, flag_keys_to_evaluate: ['by-distinct-id'] });
+    expect(overridden.body.flags['by-distinct-id'].enabled).toBe(true);
+    await t.api('patch', `/api/projects/1/feature_flags/${flag.id}/`).send({ deleted: true });
+  });
+
   it('flag_keys_to_evaluate (flag_keys) restricts evaluation to those keys plus their dependencies', async () => {
     const res = await post('/flags?v=2', only(['needs-pro', 'does-not-exist'], { person_properties: { plan: 'pro' } }));
     expect(Object.keys(res.body.flags).sort()).toEqual(['needs-pro', 'pro-only']);
@@ -459,5 +468,12 @@ describe('group types and CORS', () => {
     expect(preflight.headers['access-control-allow-headers']).toMatch(/content-type/i);
     const noOrigin = await post('/flags/?v=2', only(['always-on']));
     expect(noOrigin.headers['access-control-allow-origin']).toBeUndefined();
+    // Error answers are readable by the browser too.
+    const unknown = await t.http.post('/flags/?v=2').set('Origin', origin).send({ token: 'phc_unknown0000000000000000', distinct_id: 'x' });
+    expect(unknown.status).toBe(401);
+    expect(unknown.headers['access-control-allow-origin']).toBe(origin);
+    const bad = await t.http.post('/flags/?v=2&compression=zstd').set('Origin', origin).send(only(['always-on']));
+    expect(bad.status).toBe(400);
+    expect(bad.headers['access-control-allow-origin']).toBe(origin);
   });
 });

@@ -33,6 +33,7 @@ import {
   hashKeyValue,
   maskKeyValue,
 } from '../lib/tokens.ts';
+import { findInvalidScope, invalidScopeMessage } from '../lib/scopes.ts';
 
 export class AdminError extends Error {}
 
@@ -122,23 +123,12 @@ export async function addMember(ctx: AppContext, input: { email: string; organiz
   });
 }
 
-/** PostHog's API_SCOPE_OBJECTS: a scoped key names `<object>:read` or `<object>:write`, or `*`. */
-export const API_SCOPE_OBJECTS = [
-  'action', 'activity_log', 'annotation', 'batch_export', 'cohort', 'dashboard', 'dashboard_template',
-  'early_access_feature', 'error_tracking', 'event_definition', 'experiment', 'export', 'feature_flag',
-  'file_system', 'group', 'hog_function', 'insight', 'notebook', 'organization', 'organization_member',
-  'person', 'plugin', 'project', 'property_definition', 'query', 'session_recording',
-  'session_recording_playlist', 'sharing_configuration', 'subscription', 'survey', 'user', 'webhook',
-] as const;
+export { API_SCOPE_OBJECTS } from '../lib/scopes.ts';
 
 /** Throws `Invalid scope: <s>` (PostHog's message) for the first scope outside that format. */
 export function validateScopes(scopes: readonly string[]): void {
-  for (const scope of scopes) {
-    if (scope === '*') continue;
-    const [object, action, ...rest] = scope.split(':');
-    const known = (API_SCOPE_OBJECTS as readonly string[]).includes(object);
-    if (!known || (action !== 'read' && action !== 'write') || rest.length) throw new AdminError(`Invalid scope: ${scope}`);
-  }
+  const invalid = findInvalidScope(scopes);
+  if (invalid !== undefined) throw new AdminError(invalidScopeMessage(invalid));
 }
 
 export interface NewKeyInput {

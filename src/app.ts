@@ -20,6 +20,7 @@ import { sdkCaptureRoutes } from './routes/sdk-capture.ts';
 import { registerRawBodyParser } from './plugins/sdk-body.ts';
 import { SnapshotStore } from './services/snapshots.ts';
 import { checkSecretKey } from './services/secrets.ts';
+import { RateLimits } from './services/rate-limit.ts';
 
 export interface AppDeps {
   config: Config;
@@ -27,12 +28,15 @@ export interface AppDeps {
   /** Clock override for tests. */
   now?: () => Date;
   logger?: FastifyServerOptions['logger'];
+  /** Distinct keys each rate limiter remembers (tests lower it to show the bound). */
+  rateLimitMaxKeys?: number;
 }
 
 export interface Services {
   ctx: AppContext;
   authenticator: Authenticator;
   snapshots: SnapshotStore;
+  rateLimits: RateLimits;
   /** Starts background work (change notifications from other instances); stopped by app.close(). */
   start(): Promise<void>;
 }
@@ -76,6 +80,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ctx,
     authenticator: new Authenticator(ctx),
     snapshots,
+    rateLimits: new RateLimits(config.rateLimits, { maxKeys: deps.rateLimitMaxKeys }),
     async start() {
       await checkSecretKey(ctx.db, ctx.payloadCipher());
       await deps.database.listen(
@@ -104,7 +109,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   // The management API: every route here declares `config.access` and is authenticated.
   await app.register(async (api) => {
-    registerAuthHook(api, ctx, services.authenticator);
+    registerAuthHook(api, ctx, services.authenticator, services.rateLimits);
     await api.register(identityRoutes);
     await api.register(groupTypeRoutes);
     await api.register(cohortRoutes);

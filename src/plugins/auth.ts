@@ -1,14 +1,17 @@
-// Authentication and project resolution for the management API: credentials from the
-// Authorization header, body or query; `:project_id` (or `@current`, or `?token=` override);
-// PostHog's 401/403/404 answers. Routes opt in through `config.access`.
+// Authentication and authorization for the management API: credentials from the Authorization
+// header, body or query; `:project_id` (or `@current`, or `?token=` override) or `:organization_id`;
+// personal-API-key self-service; the per-key rate limit; PostHog's 401/403/404/429 answers.
+// Routes opt in through `config.access`.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AuthenticationFailedError, NotAuthenticatedError, NotFoundError, PermissionDeniedError } from '../lib/errors.ts';
-import type { Authenticator, Principal, RequestAuth } from '../services/auth.ts';
+import type { Authenticator, Principal, RequestAuth, UserPrincipal } from '../services/auth.ts';
 import { checkKeyScopes } from '../services/auth.ts';
 import type { AppContext } from '../services/context.ts';
-import { findOrganization, findProject, findProjectByToken, type Project } from '../repositories/projects.ts';
-import { listMembershipsOfUser, type User } from '../repositories/users.ts';
+import type { RateLimits } from '../services/rate-limit.ts';
+import { findOrganization, findProject, findProjectByToken, type Organization, type Project } from '../repositories/projects.ts';
+import { listMembershipsOfUser, MembershipLevel, type User } from '../repositories/users.ts';
 import { listProjectsOfOrganizations } from '../repositories/projects.ts';
+import { isFullAccessKey } from '../lib/scopes.ts';
 
 export interface RouteAccess {
   /** Scope a scoped personal API key needs; null: the action does not support scoped keys. */
@@ -17,6 +20,17 @@ export interface RouteAccess {
   projectSecret?: boolean;
   /** 'param': `:project_id` in the URL; 'legacy': token or the user's current project; 'none'. */
   project: 'param' | 'legacy' | 'none';
+  /** 'param': an organization route; `:organization_id` (a UUID or `@current`) names it. */
+  organization?: 'param';
+  /** Organization routes: writes (anything but GET/HEAD/OPTIONS) need an admin; the 403 detail. */
+  adminWrites?: string;
+  /**
+   * Personal API key self-service (`/api/personal_api_keys/`): a full-access key may do anything
+   * with its owner's keys; any other key only 'retrieve' itself.
+   */
+  keyManagement?: 'retrieve' | 'other';
+  /** The bucket a request counts against: its personal API key (default) or the project's remote_config. */
+  rateLimit?: 'personal_key' | 'remote_config';
 }
 
 
@@ -111,9 +125,42 @@ async function resolveProject(ctx: AppContext, request: FastifyRequest, access: 
   return project;
 }
 
+/** `:organization_id`: a UUID, or `@current` (the caller's current organization). */
+async function resolveOrganization(ctx: AppContext, request: FastifyRequest, principal: UserPrincipal): Promise<Organization> {
+  const raw = (request.params as Record<string, string>).organization_id ?? '';
+  let id: string | undefined;
+  if (raw === '@current') {
+    const memberships = await listMembershipsOfUser(ctx.db, principal.user.id);
+    id = (memberships.find((m) => m.organizationId === principal.user.currentOrganizationId) ?? memberships[0])?.organizationId;
+  } else if (/^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i.test(raw)) {
+    id = raw.toLowerCase();
+  }
+  const organization = id ? await findOrganization(ctx.db, id) : undefined;
+  if (!organization) throw new NotFoundError();
+  return organization;
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
 /** Authenticates and authorizes one request for a route's RouteAccess; fills `request.auth`. */
 export async function authorize(ctx: AppContext, authenticator: Authenticator, request: FastifyRequest, access: RouteAccess): Promise<RequestAuth> {
   const principal = await authenticate(authenticator, request);
+  if (access.keyManagement) {
+    if (principal.kind === 'project_secret') throw new PermissionDeniedError('This action does not support project secret API key access');
+    const id = (request.params as Record<string, string | undefined>).id;
+    const self = access.keyManagement === 'retrieve' && (id === '@current' || id === principal.key.id);
+    if (!self && !isFullAccessKey(principal.key)) throw new PermissionDeniedError('This action does not support Personal API Key access');
+    return { principal, user: principal.user };
+  }
+  if (access.organization) {
+    if (principal.kind === 'project_secret') throw new PermissionDeniedError('This action does not support project secret API key access');
+    const organization = await resolveOrganization(ctx, request, principal);
+    const auth = await authenticator.authorizeOrganization(principal, organization, access);
+    if (access.adminWrites && !SAFE_METHODS.has(request.method) && auth.membership!.level < MembershipLevel.admin) {
+      throw new PermissionDeniedError(access.adminWrites);
+    }
+    return auth;
+  }
   if (access.project === 'none') {
     if (principal.kind === 'project_secret') throw new PermissionDeniedError('This action does not support project secret API key access');
     checkKeyScopes(principal.key, access.scope);
@@ -125,12 +172,19 @@ export async function authorize(ctx: AppContext, authenticator: Authenticator, r
   return authenticator.authorizeProject(principal, project, organization, access);
 }
 
+/** Counts an authorized request against its rate-limit bucket (429 when it is empty). */
+function countRequest(rateLimits: RateLimits, auth: RequestAuth, access: RouteAccess): void {
+  if (access.rateLimit === 'remote_config') rateLimits.checkRemoteConfig(auth.project!.id);
+  else if (auth.principal.kind === 'user') rateLimits.checkPersonalKey(auth.principal.key.id);
+}
+
 /** Registers the preValidation hook that enforces `config.access` on every route of `app`. */
-export function registerAuthHook(app: FastifyInstance, ctx: AppContext, authenticator: Authenticator): void {
+export function registerAuthHook(app: FastifyInstance, ctx: AppContext, authenticator: Authenticator, rateLimits?: RateLimits): void {
   app.decorateRequest('auth', null as unknown as RequestAuth);
   app.addHook('preValidation', async (request) => {
     const access = request.routeOptions.config.access;
     if (!access) return;
     request.auth = await authorize(ctx, authenticator, request, access);
+    if (rateLimits) countRequest(rateLimits, request.auth, access);
   });
 }

@@ -99,7 +99,7 @@ export async function featureFlagRoutes(app: FastifyInstance, opts: FlagRoutesOp
   }, async (request) => evaluationReasons(ctx, app.services.snapshots, request.auth.project!.id, request.query as Record<string, unknown>));
 
   app.get(`${base}/:id/remote_config`, {
-    config: access('feature_flag:read', { projectSecret: true }),
+    config: access('feature_flag:read', { projectSecret: true, rateLimit: 'remote_config' }),
     schema: {
       tags,
       summary: 'The decrypted payload of a remote-configuration flag (by id or key)',

@@ -40,20 +40,34 @@ interface CacheEntry<T> {
   expiresAt: number;
 }
 
-/** A small TTL map that never grows past its bound (oldest entries go first). */
+/**
+ * A small TTL map that never grows past its bound (oldest entries go first). `clear()` starts a new
+ * generation: a lookup that began before it (and may have read rows since revoked) is not cached.
+ */
 class TtlCache<T> {
   private readonly map = new Map<string, CacheEntry<T>>();
+  private generation = 0;
   get(key: string, now: number): CacheEntry<T> | undefined {
     const entry = this.map.get(key);
     if (entry && entry.expiresAt > now) return entry;
     if (entry) this.map.delete(key);
     return undefined;
   }
+  /** Loads a missing entry with `load`, caching the result unless the cache was cleared meanwhile. */
+  async getOrLoad(key: string, now: number, load: () => Promise<T | undefined>): Promise<T | undefined> {
+    const cached = this.get(key, now);
+    if (cached) return cached.value;
+    const generation = this.generation;
+    const value = await load();
+    if (generation === this.generation) this.set(key, value, now);
+    return value;
+  }
   set(key: string, value: T | undefined, now: number): void {
     if (this.map.size >= CACHE_MAX_ENTRIES) this.map.delete(this.map.keys().next().value as string);
     this.map.set(key, { value, expiresAt: now + CACHE_TTL_MS });
   }
   clear(): void {
+    this.generation++;
     this.map.clear();
   }
 }
@@ -76,14 +90,7 @@ export class Authenticator {
 
   /** The user's membership in an organization (cached like keys). */
   async membership(userId: number, organizationId: string): Promise<Membership | undefined> {
-    const cacheKey = `${userId}:${organizationId}`;
-    const now = Date.now();
-    let entry = this.memberships.get(cacheKey, now);
-    if (!entry) {
-      this.memberships.set(cacheKey, await findMembership(this.ctx.db, organizationId, userId), now);
-      entry = this.memberships.get(cacheKey, now)!;
-    }
-    return entry.value;
+    return this.memberships.getOrLoad(`${userId}:${organizationId}`, Date.now(), () => findMembership(this.ctx.db, organizationId, userId));
   }
 
   /**
@@ -107,25 +114,28 @@ export class Authenticator {
     checkKeyScopes(principal.key, access.scope, project);
     const membership = await this.membership(principal.user.id, organization.id);
     if (!membership) throw new PermissionDeniedError("You don't have access to the project.");
-    if (!organization.membersCanUsePersonalApiKeys && membership.level < MembershipLevel.admin) {
-      throw new PermissionDeniedError(
-        `Organization '${organization.name}' does not allow using personal API keys. Contact an admin to enable personal API keys for this organization.`,
-      );
-    }
+    checkPersonalApiKeyPolicy(organization, membership);
     return { principal, user: principal.user, project, organization, membership };
+  }
+
+  /**
+   * The same for organization routes (`/api/organizations/:organization_id/…`): key scopes, then
+   * the key's organization scoping (a key scoped to projects cannot use them), then membership.
+   */
+  async authorizeOrganization(principal: Principal, organization: Organization, access: { scope: string | null }): Promise<RequestAuth> {
+    if (principal.kind === 'project_secret') throw new PermissionDeniedError('This action does not support project secret API key access');
+    checkKeyScopes(principal.key, access.scope, undefined, organization);
+    const membership = await this.membership(principal.user.id, organization.id);
+    if (!membership) throw new PermissionDeniedError();
+    checkPersonalApiKeyPolicy(organization, membership);
+    return { principal, user: principal.user, organization, membership };
   }
 
   /** The active user owning this personal API key, or undefined when the key is unknown. */
   async personalApiKey(value: string): Promise<UserPrincipal | undefined> {
     const hash = hashKeyValue(value);
     const now = Date.now();
-    let entry = this.keys.get(hash, now);
-    if (!entry) {
-      const found = await findKeyWithUserByHash(this.ctx.db, hash);
-      this.keys.set(hash, found, now);
-      entry = this.keys.get(hash, now)!;
-    }
-    const found = entry.value;
+    const found = await this.keys.getOrLoad(hash, now, () => findKeyWithUserByHash(this.ctx.db, hash));
     if (!found || !found.user.isActive) return undefined;
     const last = found.key.lastUsedAt?.getTime() ?? 0;
     if (now - last > LAST_USED_RESOLUTION_MS) {
@@ -137,21 +147,25 @@ export class Authenticator {
   }
 
   async projectSecret(value: string): Promise<ProjectSecretPrincipal | undefined> {
-    const now = Date.now();
-    let entry = this.secrets.get(value, now);
-    if (!entry) {
-      this.secrets.set(value, await findProjectBySecretToken(this.ctx.db, value), now);
-      entry = this.secrets.get(value, now)!;
-    }
-    return entry.value ? { kind: 'project_secret', project: entry.value } : undefined;
+    const project = await this.secrets.getOrLoad(value, Date.now(), () => findProjectBySecretToken(this.ctx.db, value));
+    return project ? { kind: 'project_secret', project } : undefined;
+  }
+}
+
+function checkPersonalApiKeyPolicy(organization: Organization, membership: Membership): void {
+  if (!organization.membersCanUsePersonalApiKeys && membership.level < MembershipLevel.admin) {
+    throw new PermissionDeniedError(
+      `Organization '${organization.name}' does not allow using personal API keys. Contact an admin to enable personal API keys for this organization.`,
+    );
   }
 }
 
 /**
  * PostHog's APIScopePermission for a personal API key: `requiredScope` null means the action has
- * no scope mapping. Legacy keys (scopes null or empty) pass every scope check.
+ * no scope mapping. Legacy keys (scopes null or empty) pass every scope check. `project` is the
+ * project of a project route, `organization` the organization of an organization route.
  */
-export function checkKeyScopes(key: PersonalApiKey, requiredScope: string | null, project?: Project): void {
+export function checkKeyScopes(key: PersonalApiKey, requiredScope: string | null, project?: Project, organization?: Organization): void {
   const scopes = key.scopes;
   const legacy = !scopes || scopes.length === 0;
   if (!legacy && !requiredScope) throw new PermissionDeniedError('This action does not support Personal API Key access');
@@ -162,6 +176,11 @@ export function checkKeyScopes(key: PersonalApiKey, requiredScope: string | null
     }
     if (key.scopedOrganizations?.length && !key.scopedOrganizations.includes(project.organizationId)) {
       throw new PermissionDeniedError(`API key does not have access to the requested organization: ID ${project.organizationId}.`);
+    }
+  } else if (organization) {
+    if (key.scopedTeams?.length) throw new PermissionDeniedError('API keys with scoped projects are only supported on project-based endpoints.');
+    if (key.scopedOrganizations?.length && !key.scopedOrganizations.includes(organization.id)) {
+      throw new PermissionDeniedError(`API key does not have access to the requested organization: ID ${organization.id}.`);
     }
   }
   if (legacy || scopes.includes('*')) return;

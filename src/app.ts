@@ -21,6 +21,9 @@ import { registerRawBodyParser } from './plugins/sdk-body.ts';
 import { SnapshotStore } from './services/snapshots.ts';
 import { checkSecretKey } from './services/secrets.ts';
 import { RateLimits } from './services/rate-limit.ts';
+import { organizationMemberRoutes } from './routes/organization-members.ts';
+import { roleRoutes } from './routes/roles.ts';
+import { featureFlagRoleAccessRoutes } from './routes/feature-flag-role-access.ts';
 
 export interface AppDeps {
   config: Config;
@@ -115,6 +118,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await api.register(cohortRoutes);
     await api.register(featureFlagRoutes, { base: '/api/projects/:project_id/feature_flags', project: 'param' });
     await api.register(featureFlagRoutes, { base: '/api/feature_flag', project: 'legacy' });
+    await api.register(organizationMemberRoutes);
+    await api.register(roleRoutes);
+    await api.register(featureFlagRoleAccessRoutes);
   });
 
   // SDK endpoints: raw bodies, no hooks, answered from in-memory snapshots.

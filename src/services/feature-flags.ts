@@ -5,7 +5,7 @@ import type { Db } from '../db/index.ts';
 import { transact, type AppContext } from './context.ts';
 import type { RequestAuth } from './auth.ts';
 import { diffFields, logActivity } from './activity.ts';
-import { flagAccessResolver, assertCanEdit } from './flag-access.ts';
+import { flagAccessResolver, assertCanEdit, assertCanReplaceDeleted } from './flag-access.ts';
 import { flagStatus } from './flag-status.ts';
 import { checkStateTransition, validateFlagWrite, type WriteMode } from './flag-validation.ts';
 import { storedFilters, visiblePayloads } from './flag-payloads.ts';
@@ -125,6 +125,7 @@ export async function createFlag(ctx: AppContext, auth: RequestAuth, body: unkno
     const input = await validateFlagWrite(tx, { mode: 'create', project, body });
     const key = input.values.key!;
     // The (project, key) constraint: a soft-deleted flag with this key gives way to the new one.
+    await assertCanReplaceDeleted(tx, auth, project.id, key);
     await hardDeleteSoftDeletedWithKey(tx, project.id, key);
     const created = await insertFlag(tx, {
       ...withStoredPayloads(ctx.payloadCipher(), input.values),
@@ -215,6 +216,7 @@ export async function updateFlagById(ctx: AppContext, auth: RequestAuth, id: num
       await checkStateTransition(tx, { project, existing, nextActive, nextDeleted });
     }
     if (values.key !== undefined && values.key !== existing.key) {
+      await assertCanReplaceDeleted(tx, auth, project.id, values.key, existing.id);
       await hardDeleteSoftDeletedWithKey(tx, project.id, values.key, existing.id);
       values.filters = renameEnrollmentGates(values.filters ?? existing.filters, values.key);
     }

@@ -24,6 +24,7 @@ import { RateLimits } from './services/rate-limit.ts';
 import { organizationMemberRoutes } from './routes/organization-members.ts';
 import { roleRoutes } from './routes/roles.ts';
 import { featureFlagRoleAccessRoutes } from './routes/feature-flag-role-access.ts';
+import { personalApiKeyRoutes } from './routes/personal-api-keys.ts';
 
 export interface AppDeps {
   config: Config;
@@ -121,6 +122,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await api.register(organizationMemberRoutes);
     await api.register(roleRoutes);
     await api.register(featureFlagRoleAccessRoutes);
+    await api.register(personalApiKeyRoutes);
   });
 
   // SDK endpoints: raw bodies, no hooks, answered from in-memory snapshots.

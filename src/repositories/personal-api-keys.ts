@@ -57,3 +57,8 @@ export async function deleteKey(db: Db, id: string): Promise<boolean> {
 export async function touchKeyLastUsed(db: Db, id: string, at: Date): Promise<void> {
   await db.update(personalApiKeys).set({ lastUsedAt: at }).where(eq(personalApiKeys.id, id));
 }
+
+/** Serializes key creation per user until the transaction ends (the 10-keys limit holds under races). */
+export async function lockKeysOfUser(db: Db, userId: number): Promise<void> {
+  await db.select({ id: users.id }).from(users).where(eq(users.id, userId)).for('update');
+}

@@ -10,7 +10,10 @@ let t: TestApp;
 let local: SdkClient;
 let remote: SdkClient;
 
-const FLAG_KEYS = ['lr-boolean', 'lr-multivariate', 'lr-group', 'lr-person', 'lr-cohort', 'lr-dependent', 'lr-group-variant'];
+const FLAG_KEYS = [
+  'lr-boolean', 'lr-multivariate', 'lr-group', 'lr-person', 'lr-cohort', 'lr-dependent', 'lr-group-variant',
+  'lr-semver', 'lr-date', 'lr-regex', 'lr-holdout', 'lr-early-exit', 'lr-not-in-cohort', 'lr-negated-cohort', 'lr-device', 'lr-on-variant',
+];
 
 /** JSON with sorted object keys (the two answers build their maps in different orders). */
 const canonical = (value: unknown): string =>
@@ -32,6 +35,9 @@ function subject(i: number): Subject {
       age: 15 + ((i * 7) % 50),
       email: `u${i}@${i % 4 === 0 ? 'corp.com' : 'mail.org'}`,
       country: ['DE', 'FR', 'US', 'BR', 'JP'][(i * 3) % 5],
+      app_version: `${i % 3}.${i % 5}.${i % 7}`,
+      signed_up: new Date(Date.UTC(2023, i % 24, 1 + (i % 28))).toISOString(),
+      $device_id: `device-${(i * 13) % 997}`,
     },
     groups: withGroup ? { company: `co-${i % 37}` } : {},
     groupProperties: withGroup ? { company: { tier: (i % 37) % 2 === 0 ? 'gold' : 'silver', seats: (i % 37) * 10 } } : {},
@@ -89,6 +95,36 @@ beforeAll(async () => {
   await createFlag(t, { key: 'lr-cohort', filters: { groups: [{ properties: [inCohort(cohort.id)], rollout_percentage: 80 }] } });
   await createFlag(t, { key: 'lr-dependent', filters: { groups: [{ properties: [dependsOn(boolean.id), person('plan', 'pro')], rollout_percentage: 100 }] } });
 
+  await createFlag(t, {
+    key: 'lr-semver',
+    filters: {
+      groups: [
+        { properties: [person('app_version', '1.2.0', 'semver_gte'), person('app_version', '2.0.0', 'semver_lt')], rollout_percentage: 100 },
+        { properties: [person('app_version', '2.3.*', 'semver_wildcard')], rollout_percentage: 100 },
+        { properties: [person('app_version', '0.4.1', 'semver_tilde')], rollout_percentage: 100 },
+      ],
+    },
+  });
+  await createFlag(t, { key: 'lr-date', filters: { groups: [{ properties: [person('signed_up', '2024-03-15', 'is_date_after')], rollout_percentage: 100 }, { properties: [person('signed_up', '2023-02-01T00:00:00Z', 'is_date_before')], rollout_percentage: 50 }] } });
+  await createFlag(t, { key: 'lr-regex', filters: { groups: [{ properties: [person('email', '^u[0-9]*[05]@', 'regex')], rollout_percentage: 100 }, { properties: [person('email', 'corp\\.com$', 'not_regex')], rollout_percentage: 30 }] } });
+  await createFlag(t, {
+    key: 'lr-holdout',
+    filters: { groups: [{ properties: [], rollout_percentage: 80 }], multivariate: { variants }, holdout: { id: 7, exclusion_percentage: 20 }, payloads: { a: { v: 'a' } } },
+  });
+  await createFlag(t, {
+    key: 'lr-early-exit',
+    filters: { early_exit: true, groups: [{ properties: [], rollout_percentage: 40 }, { properties: [person('plan', ['pro', 'free'])], rollout_percentage: 100 }] },
+  });
+  await createFlag(t, { key: 'lr-not-in-cohort', filters: { groups: [{ properties: [inCohort(young.id, 'not_in')], rollout_percentage: 100 }] } });
+  const negated = await createCohort(t, {
+    name: 'not free, not in JP',
+    filters: cohortFilters({ type: 'AND', values: [person('plan', 'free', 'exact', { negation: true }), person('country', 'JP', 'exact', { negation: true })] }),
+  });
+  await createFlag(t, { key: 'lr-negated-cohort', filters: { groups: [{ properties: [inCohort(negated.id)], rollout_percentage: 100 }] } });
+  await createFlag(t, { key: 'lr-device', bucketing_identifier: 'device_id', filters: { groups: [{ properties: [], rollout_percentage: 50 }] } });
+  const multivariate = (await t.api('get', '/api/projects/1/feature_flags/?search=lr-multivariate')).body.results[0];
+  await createFlag(t, { key: 'lr-on-variant', filters: { groups: [{ properties: [dependsOn(multivariate.id, 'b')], rollout_percentage: 100 }, { properties: [dependsOn(multivariate.id, false)], rollout_percentage: 50 }] } });
+
   local = sdkClient(t);
   remote = remoteClient(t);
   expect(await local.client.waitForLocalEvaluationReady(10_000)).toBe(true);
@@ -136,6 +172,7 @@ describe('local evaluation equals remote evaluation', () => {
       expect(counts.get(`${key}=false`) ?? 0, key).toBeGreaterThan(0);
       expect(N - (counts.get(`${key}=false`) ?? 0), key).toBeGreaterThan(0);
     }
+    expect(counts.get('lr-holdout=holdout-7') ?? 0).toBeGreaterThan(0);
     for (const variant of ['a', 'b', 'c']) {
       expect(counts.get(`lr-multivariate=${variant}`) ?? 0).toBeGreaterThan(0);
       expect(counts.get(`lr-group-variant=${variant}`) ?? 0).toBeGreaterThan(0);

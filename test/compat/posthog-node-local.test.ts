@@ -250,6 +250,26 @@ describe('remote evaluation for what the SDK cannot evaluate locally', () => {
   });
 });
 
+describe('evaluateFlags (the 5.x snapshot API)', () => {
+  it('answers local flags locally and the rest through one /flags call', async () => {
+    const person = { email: 'ada@example.com', plan: 'pro', country: 'AT', age: 33, beta: 'yes' };
+    const localOnly = await local.client.evaluateFlags('vip-1', { personProperties: person, onlyEvaluateLocally: true });
+    expect(localOnly.getFlag('person-flag')).toBe(true);
+    expect(localOnly.getFlag('static-flag')).toBeUndefined();
+    expect(localOnly.unresolvedFlags).toMatchObject({ 'static-flag': expect.any(String), 'continuity-flag': 'experience_continuity' });
+
+    const all = await local.client.evaluateFlags('vip-1', { personProperties: person });
+    expect(all.getFlag('static-flag')).toBe(true);
+    expect(all.getFlagPayload('static-flag')).toBe('vip');
+    expect(all.getFlag('cohort-flag')).toBe(true);
+    expect(all.getFlag('dep-child')).toBe(true);
+    expect(all.isEnabled('inactive-flag')).toBe(false);
+    expect(all.getFlag('continuity-flag')).toBe(flagHash('continuity-flag', 'vip-1') <= 0.5);
+    expect(all.getFlagPayload('person-flag')).toEqual({ tier: 'paid' });
+    expect(local.errors).toEqual([]);
+  });
+});
+
 describe('local evaluation with the project secret key', () => {
   it('loads definitions with secretKey (phs_) and with the personalApiKey alias', async () => {
     for (const options of [{ secretKey: SECRET_TOKEN, personalApiKey: undefined }, { personalApiKey: SECRET_TOKEN }]) {

@@ -20,6 +20,7 @@ import { sdkCaptureRoutes } from './routes/sdk-capture.ts';
 import { registerRawBodyParser } from './plugins/sdk-body.ts';
 import { SnapshotStore } from './services/snapshots.ts';
 import { checkSecretKey } from './services/secrets.ts';
+import { EventIngestor } from './services/ingestion.ts';
 import { RateLimits } from './services/rate-limit.ts';
 import { organizationMemberRoutes } from './routes/organization-members.ts';
 import { roleRoutes } from './routes/roles.ts';
@@ -41,6 +42,8 @@ export interface Services {
   authenticator: Authenticator;
   snapshots: SnapshotStore;
   rateLimits: RateLimits;
+  /** Capture ingestion: acknowledges events once committed; app.close() drains it. */
+  ingestion: EventIngestor;
   /** Starts background work (change notifications from other instances); stopped by app.close(). */
   start(): Promise<void>;
 }
@@ -80,10 +83,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const ctx = createAppContext(config, deps.database, deps.now);
   const stoppers: Array<() => void | Promise<void>> = [];
   const snapshots = new SnapshotStore(ctx);
+  const ingestion = new EventIngestor(ctx, snapshots, app.log);
+  stoppers.push(() => ingestion.close());
   const services: Services = {
     ctx,
     authenticator: new Authenticator(ctx),
     snapshots,
+    ingestion,
     rateLimits: new RateLimits(config.rateLimits, { maxKeys: deps.rateLimitMaxKeys }),
     async start() {
       await checkSecretKey(ctx.db, ctx.payloadCipher());

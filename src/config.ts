@@ -21,6 +21,7 @@ const envSchema = z.object({
   FLAGHOST_DB_STATEMENT_TIMEOUT_MS: intFromEnv(30_000, 100, 3_600_000),
   FLAGHOST_BODY_LIMIT_BYTES: intFromEnv(20 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
   FLAGHOST_SNAPSHOT_CHECK_INTERVAL_MS: intFromEnv(5000, 100, 3_600_000),
+  FLAGHOST_EVENT_DEDUP_WINDOW_HOURS: intFromEnv(24, 0, 24 * 366),
   FLAGHOST_RATE_LIMIT_BURST_PER_MINUTE: intFromEnv(480, 0, 10_000_000),
   FLAGHOST_RATE_LIMIT_SUSTAINED_PER_HOUR: intFromEnv(4800, 0, 100_000_000),
   FLAGHOST_RATE_LIMIT_EVALUATIONS_PER_MINUTE: intFromEnv(600, 0, 10_000_000),
@@ -61,6 +62,8 @@ export interface Config {
   secretKey?: string;
   bodyLimitBytes: number;
   snapshotCheckIntervalMs: number;
+  /** A captured event whose uuid was already ingested this long ago or less is skipped (0: never deduplicated). */
+  eventDedupWindowMs: number;
   database: DatabaseConfig;
   rateLimits: RateLimitConfig;
   init: InitConfig;
@@ -91,6 +94,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     secretKey: e.FLAGHOST_SECRET_KEY,
     bodyLimitBytes: e.FLAGHOST_BODY_LIMIT_BYTES,
     snapshotCheckIntervalMs: e.FLAGHOST_SNAPSHOT_CHECK_INTERVAL_MS,
+    eventDedupWindowMs: e.FLAGHOST_EVENT_DEDUP_WINDOW_HOURS * 60 * 60 * 1000,
     database: {
       url: e.DATABASE_URL,
       dataDir: path.resolve(e.FLAGHOST_DATA_DIR),

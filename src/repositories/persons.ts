@@ -108,3 +108,302 @@ export async function staticCohortIdsForDistinctId(db: Db, projectId: number, di
     .orderBy(cohortMembers.cohortId);
   return rows.map((r) => r.id);
 }
+
+// ---- ingestion: the persons of a batch, written in bulk ------------------------------------------
+
+type Json = Record<string, unknown>;
+
+function rowsOf<T>(result: unknown): T[] {
+  return ((result as { rows?: T[] }).rows ?? []) as T[];
+}
+
+const jsonParam = (value: unknown) => sql`${JSON.stringify(value)}::jsonb`;
+
+export interface LoadedPerson {
+  distinctId: string;
+  person: { id: number; uuid: string; properties: Json; createdAt: Date; isIdentified: boolean };
+}
+
+/** The persons of these distinct ids (ids without a person are absent). */
+export async function loadPersonsByDistinctIds(db: Db, projectId: number, distinctIds: string[]): Promise<LoadedPerson[]> {
+  if (!distinctIds.length) return [];
+  const result = await db.execute(sql`
+    select d.distinct_id, p.id::text as id, p.uuid::text as uuid, p.properties, p.created_at, p.is_identified
+    from person_distinct_ids d join persons p on p.id = d.person_id
+    where d.project_id = ${projectId} and d.distinct_id in (select jsonb_array_elements_text(${jsonParam(distinctIds)}))`);
+  return rowsOf<{ distinct_id: string; id: string; uuid: string; properties: Json; created_at: Date | string; is_identified: boolean }>(result).map((r) => ({
+    distinctId: r.distinct_id,
+    person: { id: Number(r.id), uuid: r.uuid, properties: r.properties ?? {}, createdAt: new Date(r.created_at), isIdentified: r.is_identified },
+  }));
+}
+
+export interface NewPerson {
+  uuid: string;
+  properties: Json;
+  createdAt: Date;
+  isIdentified: boolean;
+}
+
+/** Inserts persons; returns their ids by uuid. */
+export async function insertPersons(db: Db, projectId: number, rows: NewPerson[]): Promise<Map<string, number>> {
+  const ids = new Map<string, number>();
+  for (let i = 0; i < rows.length; i += CHUNK) {
+    const created = await db
+      .insert(persons)
+      .values(rows.slice(i, i + CHUNK).map((r) => ({ projectId, uuid: r.uuid, properties: r.properties, createdAt: r.createdAt, isIdentified: r.isIdentified })))
+      .returning({ id: persons.id, uuid: persons.uuid });
+    for (const row of created) ids.set(row.uuid, row.id);
+  }
+  return ids;
+}
+
+/** Links distinct ids to persons; returns how many were new (an id already taken is skipped). */
+export async function linkDistinctIds(db: Db, projectId: number, rows: Array<{ distinctId: string; personId: number }>): Promise<number> {
+  let linked = 0;
+  const sorted = [...rows].sort((a, b) => (a.distinctId < b.distinctId ? -1 : a.distinctId > b.distinctId ? 1 : 0));
+  for (let i = 0; i < sorted.length; i += CHUNK) {
+    const inserted = await db
+      .insert(personDistinctIds)
+      .values(sorted.slice(i, i + CHUNK).map((r) => ({ projectId, distinctId: r.distinctId, personId: r.personId })))
+      .onConflictDoNothing()
+      .returning({ id: personDistinctIds.id });
+    linked += inserted.length;
+  }
+  return linked;
+}
+
+/** Writes the final properties, created_at and is_identified of existing persons. */
+export async function updatePersonRows(db: Db, rows: Array<{ id: number; properties: Json; createdAt: Date; isIdentified: boolean }>): Promise<void> {
+  if (!rows.length) return;
+  const sorted = [...rows].sort((a, b) => a.id - b.id);
+  for (let i = 0; i < sorted.length; i += CHUNK) {
+    const chunk = sorted.slice(i, i + CHUNK).map((r) => ({ id: r.id, properties: r.properties, created_at: r.createdAt.toISOString(), is_identified: r.isIdentified }));
+    await db.execute(sql`
+      update persons p set properties = r.properties, created_at = r.created_at, is_identified = r.is_identified
+      from jsonb_to_recordset(${jsonParam(chunk)}) as r(id bigint, properties jsonb, created_at timestamptz, is_identified boolean)
+      where p.id = r.id`);
+  }
+}
+
+/**
+ * Merges person `fromId` into `intoId` (PostHog's mergePeople, after properties are settled):
+ * static-cohort memberships and hash-key overrides move over (the target's own overrides win),
+ * then every distinct id, then the source person is deleted.
+ */
+export async function mergePersonInto(db: Db, projectId: number, fromId: number, intoId: number): Promise<void> {
+  await db.execute(sql`
+    insert into cohort_members (cohort_id, person_id)
+    select cohort_id, ${intoId} from cohort_members where person_id = ${fromId}
+    on conflict do nothing`);
+  await db.execute(sql`
+    insert into flag_hash_key_overrides (project_id, person_id, feature_flag_key, hash_key)
+    select project_id, ${intoId}, feature_flag_key, hash_key from flag_hash_key_overrides where person_id = ${fromId}
+    on conflict do nothing`);
+  await db.execute(sql`update person_distinct_ids set person_id = ${intoId} where project_id = ${projectId} and person_id = ${fromId}`);
+  await db.execute(sql`delete from persons where id = ${fromId} and project_id = ${projectId}`);
+}
+
+// ---- evaluation context: stored properties, static cohorts, groups, continuity overrides --------
+
+export interface StoredPersonContext {
+  person: { properties: Json; createdAt: Date } | null;
+  staticCohortIds: number[];
+  /** [flag key, hash key, belongs to the person of distinct_id] */
+  overrides: Array<[string, string, boolean]>;
+  groups: Array<[number, Json]>;
+}
+
+/**
+ * Everything evaluation reads about a distinct id in one statement: its person's properties and
+ * created_at, the static cohorts it is in, the hash-key overrides of the given flags held by the
+ * persons of `distinctId` and `anonDistinctId`, and the properties of the given groups.
+ */
+export async function readPersonContext(
+  db: Db,
+  projectId: number,
+  distinctId: string,
+  anonDistinctId: string | null,
+  flagKeys: readonly string[],
+  groups: ReadonlyArray<{ index: number; key: string }>,
+): Promise<StoredPersonContext> {
+  const ids = anonDistinctId !== null && anonDistinctId !== distinctId ? [distinctId, anonDistinctId] : [distinctId];
+  const overrides = flagKeys.length
+    ? sql`(select coalesce(jsonb_agg(jsonb_build_array(o.feature_flag_key, o.hash_key, d.distinct_id = ${distinctId})), '[]'::jsonb)
+        from flag_hash_key_overrides o join d on d.person_id = o.person_id
+        where o.feature_flag_key in (select jsonb_array_elements_text(${jsonParam(flagKeys)})))`
+    : sql`'[]'::jsonb`;
+  const groupRows = groups.length
+    ? sql`(select coalesce(jsonb_agg(jsonb_build_array(g.group_type_index, g.group_properties)), '[]'::jsonb)
+        from groups g join jsonb_to_recordset(${jsonParam(groups.map((g) => ({ i: g.index, k: g.key })))}) as r(i int, k text)
+          on g.group_type_index = r.i and g.group_key = r.k
+        where g.project_id = ${projectId})`
+    : sql`'[]'::jsonb`;
+  const result = await db.execute(sql`
+    with d as (
+      select distinct_id, person_id from person_distinct_ids
+      where project_id = ${projectId} and distinct_id in (select jsonb_array_elements_text(${jsonParam(ids)}))
+    ),
+    me as (select p.id, p.properties, p.created_at from persons p join d on d.person_id = p.id where d.distinct_id = ${distinctId})
+    select
+      (select jsonb_build_object('properties', properties, 'created_at', created_at) from me) as person,
+      (select coalesce(jsonb_agg(cm.cohort_id order by cm.cohort_id), '[]'::jsonb)
+        from cohort_members cm join cohorts c on c.id = cm.cohort_id
+        where cm.person_id = (select id from me) and c.project_id = ${projectId} and c.is_static and not c.deleted) as cohorts,
+      ${overrides} as overrides,
+      ${groupRows} as groups`);
+  const [row] = rowsOf<{ person: { properties: Json; created_at: string } | null; cohorts: number[]; overrides: Array<[string, string, boolean]>; groups: Array<[number, Json]> }>(result);
+  return {
+    person: row?.person ? { properties: row.person.properties ?? {}, createdAt: new Date(row.person.created_at) } : null,
+    staticCohortIds: row?.cohorts ?? [],
+    overrides: row?.overrides ?? [],
+    groups: row?.groups ?? [],
+  };
+}
+
+/**
+ * SDK §3.12: for every flag in `flagKeys` without an override yet, stores `hashKey` as the
+ * override of the person of each distinct id (first anon id wins: existing rows are kept).
+ * Returns the distinct ids that have no person (nothing was written for them).
+ */
+export async function writeHashKeyOverrides(db: Db, projectId: number, distinctIds: string[], flagKeys: readonly string[], hashKey: string): Promise<string[]> {
+  const result = await db.execute(sql`
+    with d as (
+      select distinct_id, person_id from person_distinct_ids
+      where project_id = ${projectId} and distinct_id in (select jsonb_array_elements_text(${jsonParam(distinctIds)}))
+    ),
+    written as (
+      insert into flag_hash_key_overrides (project_id, person_id, feature_flag_key, hash_key)
+      select distinct ${projectId}, d.person_id, k.key, ${hashKey}::text
+      from d cross join jsonb_array_elements_text(${jsonParam(flagKeys)}) as k(key)
+      order by 2, 3
+      on conflict do nothing
+      returning 1
+    )
+    select distinct_id from d`);
+  const found = new Set(rowsOf<{ distinct_id: string }>(result).map((r) => r.distinct_id));
+  return distinctIds.filter((id) => !found.has(id));
+}
+
+// ---- persons API --------------------------------------------------------------------------------
+
+export interface PersonListFilters {
+  distinctId?: string;
+  email?: string;
+  search?: string;
+}
+
+export interface PersonRecord {
+  id: number;
+  uuid: string;
+  properties: Json;
+  createdAt: Date;
+  distinctIds: string[];
+}
+
+type PersonRecordRow = { id: string; uuid: string; properties: Json; created_at: Date | string; distinct_ids: string[] | null };
+
+const toRecord = (r: PersonRecordRow): PersonRecord => ({
+  id: Number(r.id),
+  uuid: r.uuid,
+  properties: r.properties ?? {},
+  createdAt: new Date(r.created_at),
+  distinctIds: r.distinct_ids ?? [],
+});
+
+const recordColumns = sql`p.id::text as id, p.uuid::text as uuid, p.properties, p.created_at,
+  (select coalesce(jsonb_agg(d.distinct_id order by d.id), '[]'::jsonb) from person_distinct_ids d where d.person_id = p.id) as distinct_ids`;
+
+/** The project's persons, newest first (PostHog's created_at DESC, id DESC), with their distinct ids. */
+export async function listPersonRecords(
+  db: Db,
+  projectId: number,
+  f: PersonListFilters,
+  page: { limit: number; offset: number },
+  withTotal: boolean,
+): Promise<{ rows: PersonRecord[]; total?: number }> {
+  const conditions = [sql`p.project_id = ${projectId}`];
+  const hasDistinctId = (value: string) =>
+    sql`exists (select 1 from person_distinct_ids x where x.project_id = ${projectId} and x.distinct_id = ${value} and x.person_id = p.id)`;
+  if (f.distinctId !== undefined) conditions.push(hasDistinctId(f.distinctId));
+  if (f.email !== undefined) conditions.push(sql`p.properties ->> 'email' = ${f.email}`);
+  if (f.search) {
+    const pattern = `%${f.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(f.search) ? sql` or p.uuid = ${f.search.toLowerCase()}::uuid` : sql``;
+    conditions.push(sql`(p.properties ->> 'email' ilike ${pattern} or p.properties ->> 'name' ilike ${pattern} or ${hasDistinctId(f.search)}${uuid})`);
+  }
+  const where = sql.join(conditions, sql` and `);
+  const result = await db.execute(sql`
+    select ${recordColumns} from persons p where ${where}
+    order by p.created_at desc, p.id desc limit ${page.limit} offset ${page.offset}`);
+  let total: number | undefined;
+  if (withTotal) {
+    const [row] = rowsOf<{ n: number | string }>(await db.execute(sql`select count(*)::int as n from persons p where ${where}`));
+    total = Number(row.n);
+  }
+  return { rows: rowsOf<PersonRecordRow>(result).map(toRecord), total };
+}
+
+/** One person by numeric id or uuid. */
+export async function findPersonRecord(db: Db, projectId: number, idOrUuid: { id: number } | { uuid: string }): Promise<PersonRecord | undefined> {
+  const match = 'id' in idOrUuid ? sql`p.id = ${idOrUuid.id}` : sql`p.uuid = ${idOrUuid.uuid}::uuid`;
+  const [row] = rowsOf<PersonRecordRow>(await db.execute(sql`select ${recordColumns} from persons p where p.project_id = ${projectId} and ${match}`));
+  return row ? toRecord(row) : undefined;
+}
+
+/**
+ * Deletes a person with its distinct ids, hash-key overrides and static-cohort memberships (the
+ * foreign keys cascade), forgets which days it called which flags, and recounts the static
+ * cohorts it was in. Returns false when there was no such person.
+ */
+export async function deletePersonRecord(db: Db, projectId: number, personId: number, uuid: string): Promise<boolean> {
+  const cohortRows = rowsOf<{ cohort_id: number }>(await db.execute(sql`select cohort_id from cohort_members where person_id = ${personId}`));
+  const deleted = await db.delete(persons).where(and(eq(persons.projectId, projectId), eq(persons.id, personId))).returning({ id: persons.id });
+  if (!deleted.length) return false;
+  await db.execute(sql`delete from flag_usage_persons where project_id = ${projectId} and person_key = ${uuid}`);
+  const cohortIds = [...new Set(cohortRows.map((r) => Number(r.cohort_id)))];
+  if (cohortIds.length) {
+    await db.execute(sql`
+      update cohorts c set count = (select count(*)::int from cohort_members m where m.cohort_id = c.id)
+      where c.id in (select (jsonb_array_elements_text(${jsonParam(cohortIds)}))::int) and c.is_static`);
+  }
+  return true;
+}
+
+// ---- static cohort from a flag: every person, page by page ---------------------------------------
+
+export interface PersonForEvaluation {
+  id: number;
+  /** The person's first distinct id (PostHog evaluates with distinct_ids[0]). */
+  distinctId: string;
+  properties: Json;
+  staticCohortIds: number[];
+  /** The hash-key override of the flag being evaluated, if any. */
+  hashKeyOverride: string | null;
+}
+
+/** Persons with id > `afterId`, in id order, with what flag evaluation needs. */
+export async function pagePersonsForEvaluation(db: Db, projectId: number, afterId: number, limit: number, flagKey: string): Promise<PersonForEvaluation[]> {
+  const result = await db.execute(sql`
+    select p.id::text as id, p.properties,
+      (select d.distinct_id from person_distinct_ids d where d.person_id = p.id order by d.id limit 1) as distinct_id,
+      (select coalesce(jsonb_agg(m.cohort_id), '[]'::jsonb) from cohort_members m join cohorts c on c.id = m.cohort_id
+        where m.person_id = p.id and c.is_static and not c.deleted) as cohorts,
+      (select o.hash_key from flag_hash_key_overrides o where o.person_id = p.id and o.feature_flag_key = ${flagKey}) as hash_key
+    from persons p where p.project_id = ${projectId} and p.id > ${afterId}
+    order by p.id limit ${limit}`);
+  return rowsOf<{ id: string; properties: Json; distinct_id: string | null; cohorts: number[]; hash_key: string | null }>(result)
+    .map((r) => ({ id: Number(r.id), distinctId: r.distinct_id ?? '', properties: r.properties ?? {}, staticCohortIds: r.cohorts ?? [], hashKeyOverride: r.hash_key }));
+}
+
+/** Adds persons to a static cohort, skipping ids that no longer exist (deleted meanwhile). */
+export async function addExistingPersonsToCohort(db: Db, cohortId: number, personIds: number[]): Promise<void> {
+  const unique = [...new Set(personIds)].sort((a, b) => a - b);
+  for (let i = 0; i < unique.length; i += CHUNK) {
+    await db.execute(sql`
+      insert into cohort_members (cohort_id, person_id)
+      select ${cohortId}, p.id from persons p
+      where p.id in (select (jsonb_array_elements_text(${jsonParam(unique.slice(i, i + CHUNK))}))::bigint)
+      order by p.id
+      on conflict do nothing`);
+  }
+}

@@ -34,6 +34,8 @@ export async function sdkCaptureRoutes(app: FastifyInstance, opts: { snapshots: 
     const snapshot = await snapshots.forToken(capture.token);
     if (!snapshot) throw new AuthenticationFailedError('Project API key invalid. You can find your project API key in your PostHog project settings.');
     if (!capture.events.length && !capture.malformed) throw new ValidationError('No events in the request.', 'no_data', null);
+    // Answered only once the events are committed: an acknowledged event is never lost.
+    await app.services.ingestion.submit(snapshot.project.id, capture);
     allowBrowserOrigin(request, reply);
     return reply.type('application/json').send('{"status":1}');
   };

@@ -7,13 +7,20 @@ export interface CapturedEvent {
   properties: Record<string, unknown>;
   uuid?: string;
   timestamp?: string;
-  /** `$set` / `$set_once` given at the top level of the event. */
+  /** `$set` / `$set_once` / `$unset` given at the top level of the event. */
   set?: Record<string, unknown>;
   setOnce?: Record<string, unknown>;
+  unset?: unknown;
+  /** Milliseconds before `sent_at` the event happened (posthog-js without a timestamp). */
+  offset?: number;
+  /** The client's clock when it sent this event, for clock-skew correction. */
+  sentAt?: string;
 }
 
 export interface CaptureRequest {
   token?: string;
+  /** The client's clock when it sent the request (`sent_at` of a batch). */
+  sentAt?: string;
   events: CapturedEvent[];
   /** Entries that were not events (skipped and counted, not fatal to the batch). */
   malformed: number;
@@ -35,6 +42,9 @@ function toEvent(raw: unknown): CapturedEvent | undefined {
     timestamp: str(e.timestamp),
     set: asObject(e.$set),
     setOnce: asObject(e.$set_once),
+    unset: e.$unset,
+    offset: typeof e.offset === 'number' && Number.isFinite(e.offset) ? e.offset : undefined,
+    sentAt: str(e.sent_at),
   };
 }
 
@@ -53,5 +63,5 @@ export function parseCaptureBody(body: unknown, queryToken?: string): CaptureReq
     token ??= str((item as Json).api_key) ?? str((item as Json).token) ?? str(event.properties.token);
     events.push(event);
   }
-  return { token: token ?? queryToken, events, malformed };
+  return { token: token ?? queryToken, sentAt: str(root?.sent_at), events, malformed };
 }

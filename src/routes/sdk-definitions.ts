@@ -40,7 +40,7 @@ function sendCohortsRequested(query: Json): boolean {
 }
 
 export async function sdkDefinitionsRoutes(app: FastifyInstance, opts: { snapshots: SnapshotStore }): Promise<void> {
-  const { authenticator } = app.services;
+  const { authenticator, rateLimits } = app.services;
   const { snapshots } = opts;
 
   async function snapshotFor(request: FastifyRequest, principal: Awaited<ReturnType<typeof authenticate>>): Promise<ProjectSnapshot> {
@@ -71,6 +71,7 @@ export async function sdkDefinitionsRoutes(app: FastifyInstance, opts: { snapsho
     const principal = await authenticate(authenticator, request);
     const snapshot = await snapshotFor(request, principal);
     await authenticator.authorizeProject(principal, snapshot.project, snapshot.organization, { scope: 'feature_flag:read', projectSecret: true });
+    rateLimits.checkDefinitions(snapshot.project.id);
     const body = snapshot.definitions(sendCohortsRequested(request.query as Json));
     reply.header('etag', `W/"${body.etag}"`).header('cache-control', 'private, must-revalidate');
     if (etagMatches(request.headers['if-none-match'], body.etag)) return reply.code(304).send();

@@ -351,3 +351,26 @@ describe('definitions polling with ETag and 304', () => {
     }
   });
 });
+
+describe('evaluation contexts in local evaluation', () => {
+  it('a client with evaluationContexts keeps untagged flags and flags sharing a context', async () => {
+    const on = { groups: [{ properties: [], rollout_percentage: 100 }] };
+    await createFlag(t, { key: 'ctx-web', tags: ['web'], evaluation_tags: ['web'], filters: on });
+    await createFlag(t, { key: 'ctx-mobile', tags: ['mobile'], evaluation_tags: ['mobile'], filters: on });
+    await createFlag(t, { key: 'ctx-needs-mobile', filters: { groups: [{ properties: [dependsOn((await t.api('get', '/api/projects/1/feature_flags/?search=ctx-mobile')).body.results[0].id, false)], rollout_percentage: 100 }] } });
+    const c = sdkClient(t, { evaluationContexts: ['web'] });
+    try {
+      expect(await c.client.waitForLocalEvaluationReady(10_000)).toBe(true);
+      const all = await c.client.getAllFlags('ctx-user', local1);
+      expect(all['ctx-web']).toBe(true);
+      expect('ctx-mobile' in all).toBe(false);
+      // A dependency filtered out by context counts as false, locally as on the server.
+      expect(all['ctx-needs-mobile']).toBe(true);
+      const remote = await t.http.post('/flags?v=2').send({ token: PROJECT_TOKEN, distinct_id: 'ctx-user', evaluation_contexts: ['web'], flag_keys_to_evaluate: ['ctx-web', 'ctx-mobile', 'ctx-needs-mobile'] });
+      expect(Object.fromEntries(Object.entries(remote.body.flags as Record<string, Json>).map(([k, f]) => [k, f.enabled]))).toEqual({ 'ctx-web': true, 'ctx-needs-mobile': true });
+      expect(c.errors).toEqual([]);
+    } finally {
+      await c.client.shutdown();
+    }
+  });
+});

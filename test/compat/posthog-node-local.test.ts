@@ -374,3 +374,53 @@ describe('evaluation contexts in local evaluation', () => {
     }
   });
 });
+
+describe('stored persons and groups from captured events', () => {
+  beforeAll(async () => {
+    const c = sdkClient(t, { personalApiKey: undefined });
+    try {
+      c.client.identify({ distinctId: 'stored-ada', properties: { plan: 'pro', email: 'ada@example.com' } });
+      c.client.groupIdentify({ groupType: 'company', groupKey: 'stored-co', properties: { employees: 5000 } });
+      await c.client.flush();
+      expect(c.errors).toEqual([]);
+    } finally {
+      await c.client.shutdown();
+    }
+  });
+
+  it('posthog-node identify and groupIdentify reach the person and group store', async () => {
+    const [stored] = await t.sql<{ properties: Json }>(
+      "select p.properties from persons p join person_distinct_ids d on d.person_id = p.id where d.project_id = 1 and d.distinct_id = 'stored-ada'",
+    );
+    expect(stored.properties).toMatchObject({ plan: 'pro', email: 'ada@example.com' });
+    const [group] = await t.sql<{ group_properties: Json }>("select group_properties from groups where project_id = 1 and group_key = 'stored-co'");
+    expect(group.group_properties).toMatchObject({ employees: 5000 });
+  });
+
+  // Known gap, see the report: /flags evaluates request properties only. Flip to `it` once
+  // remote evaluation loads the stored person context (SDK §3.1, §3.12).
+  it.fails('/flags starts from the stored person properties (SDK §3.1)', async () => {
+    const res = await t.http.post('/flags?v=2').send({ token: PROJECT_TOKEN, distinct_id: 'stored-ada', flag_keys_to_evaluate: ['person-flag'] });
+    expect(res.body.flags['person-flag'].enabled).toBe(true);
+  });
+
+  it.fails('/flags reads stored group properties (SDK §3.1)', async () => {
+    const res = await t.http.post('/flags?v=2').send({ token: PROJECT_TOKEN, distinct_id: 'anyone', groups: { company: 'stored-co' }, flag_keys_to_evaluate: ['group-flag'] });
+    expect(res.body.flags['group-flag'].enabled).toBe(true);
+  });
+
+  it.fails('experience continuity keeps the first anon id for later requests without one (SDK §3.12)', async () => {
+    let checked = 0;
+    for (let i = 0; i < 100 && checked < 3; i++) {
+      const [id, anon] = [`returning-${i}`, `anon-returning-${i}`];
+      const byAnon = flagHash('continuity-flag', anon) <= 0.5;
+      if (byAnon === flagHash('continuity-flag', id) <= 0.5) continue;
+      checked++;
+      const first = await t.http.post('/flags?v=2').send({ token: PROJECT_TOKEN, distinct_id: id, $anon_distinct_id: anon, flag_keys_to_evaluate: ['continuity-flag'] });
+      expect(first.body.flags['continuity-flag'].enabled).toBe(byAnon);
+      const later = await t.http.post('/flags?v=2').send({ token: PROJECT_TOKEN, distinct_id: id, flag_keys_to_evaluate: ['continuity-flag'] });
+      expect(later.body.flags['continuity-flag'].enabled).toBe(byAnon);
+    }
+    expect(checked).toBe(3);
+  });
+});

@@ -1,0 +1,204 @@
+// Self time per function in a V8 .cpuprofile (node --cpu-prof), restricted to a time window.
+// V8's sample timestamps and process.hrtime share the monotonic clock (µs), so the parent's
+// measured-run window selects the samples of one scenario.
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+interface CpuProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
+}
+
+interface CpuProfile {
+  nodes: CpuProfileNode[];
+  startTime: number;
+  endTime: number;
+  samples: number[];
+  timeDeltas: number[];
+}
+
+export interface SelfTime {
+  function: string;
+  location: string;
+  /** The source line a TypeScript function starts on (to tell anonymous functions apart). */
+  text?: string;
+  percent: number;
+  ms: number;
+}
+
+export interface ProfileSummary {
+  samples: number;
+  /** Share of samples the process was idle (waiting for I/O). */
+  idlePercent: number;
+  /** Top functions by self time, idle excluded; percentages of all samples in the window. */
+  top: SelfTime[];
+}
+
+export function readProfile(dir: string): CpuProfile | undefined {
+  if (!fs.existsSync(dir)) return undefined;
+  // One file per thread (CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile): the tsx loader hooks
+  // run on a thread of their own; requests are served by the main thread, number 0.
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort();
+  const main = files.find((f) => /\.\d+\.0\.\d+\.cpuprofile$/.test(f)) ?? files[0];
+  return main ? (JSON.parse(fs.readFileSync(path.join(dir, main), 'utf8')) as CpuProfile) : undefined;
+}
+
+// tsx runs src/*.ts as esbuild output with all whitespace removed: every function is on line 1.
+// Transforming the same source with tsx's options reproduces that code and its source map, which
+// turns a profile position back into a line of the TypeScript file (and its text).
+
+interface Transformer {
+  transformSync(code: string, options: Record<string, unknown>): { code: string; map: string };
+}
+
+/** The sources flaghost was started with (src/ may be edited while the benchmark runs). */
+export type SourceSnapshot = Map<string, string>;
+
+export function snapshotSources(root: string): SourceSnapshot {
+  const out: SourceSnapshot = new Map();
+  const walk = (dir: string) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.name.endsWith('.ts')) out.set(full, fs.readFileSync(full, 'utf8'));
+    }
+  };
+  walk(path.join(root, 'src'));
+  return out;
+}
+
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+/** Decodes a source map's mappings: per generated line, [generatedColumn, sourceLine] pairs. */
+function decodeMappings(mappings: string): Array<Array<[number, number]>> {
+  const lines: Array<Array<[number, number]>> = [];
+  let sourceLine = 0;
+  let sourceColumn = 0;
+  let source = 0;
+  let name = 0;
+  for (const lineText of mappings.split(';')) {
+    const segments: Array<[number, number]> = [];
+    let column = 0;
+    for (const seg of lineText.split(',')) {
+      if (!seg) continue;
+      const values: number[] = [];
+      let value = 0;
+      let shift = 0;
+      for (const ch of seg) {
+        const digit = B64.indexOf(ch);
+        value += (digit & 31) << shift;
+        if (digit & 32) shift += 5;
+        else {
+          values.push(value & 1 ? -(value >>> 1) : value >>> 1);
+          value = 0;
+          shift = 0;
+        }
+      }
+      column += values[0];
+      if (values.length >= 4) {
+        source += values[1];
+        sourceLine += values[2];
+        sourceColumn += values[3];
+        if (values.length >= 5) name += values[4];
+        segments.push([column, sourceLine]);
+      }
+    }
+    lines.push(segments);
+  }
+  return lines;
+}
+
+interface Mapped {
+  lines: Array<Array<[number, number]>>;
+  sourceLines: string[];
+}
+
+export class SourceMapper {
+  private readonly cache = new Map<string, Mapped | null>();
+  private readonly esbuild?: Transformer;
+
+  constructor(private readonly root: string, private readonly sources: SourceSnapshot) {
+    try {
+      const fromTsx = createRequire(path.join(root, 'node_modules/tsx/package.json'));
+      this.esbuild = fromTsx('esbuild') as Transformer;
+    } catch {
+      this.esbuild = undefined;
+    }
+  }
+
+  private mapped(file: string): Mapped | null {
+    if (this.cache.has(file)) return this.cache.get(file)!;
+    let result: Mapped | null = null;
+    const source = this.sources.get(file);
+    if (source !== undefined && this.esbuild) {
+      try {
+        const out = this.esbuild.transformSync(source, {
+          target: `node${process.versions.node}`,
+          loader: 'ts',
+          format: 'esm',
+          sourcemap: true,
+          sourcesContent: false,
+          minifyWhitespace: true,
+          keepNames: true,
+          sourcefile: file,
+        });
+        result = { lines: decodeMappings((JSON.parse(out.map) as { mappings: string }).mappings), sourceLines: source.split('\n') };
+      } catch {
+        result = null;
+      }
+    }
+    this.cache.set(file, result);
+    return result;
+  }
+
+  /** `path:line` (1-based, relative to the repository) and, for src/ files, the line's text. */
+  locate(url: string, line: number, column: number): { location: string; text?: string } {
+    if (!url) return { location: '' };
+    const file = url.replace(/^file:\/\//, '');
+    let rel = file.startsWith(this.root) ? file.slice(this.root.length + 1) : file;
+    rel = rel.replace(/^node_modules\//, '');
+    const m = file.endsWith('.ts') ? this.mapped(file) : null;
+    const segments = m?.lines[line];
+    if (!m || !segments?.length) return { location: `${rel}:${line + 1}${file.endsWith('.ts') ? `:${column + 1}` : ''}` };
+    let sourceLine = segments[0][1];
+    for (const [col, srcLine] of segments) {
+      if (col > column) break;
+      sourceLine = srcLine;
+    }
+    return { location: `${rel}:${sourceLine + 1}`, text: m.sourceLines[sourceLine]?.trim().slice(0, 70) };
+  }
+}
+
+export function summarize(profile: CpuProfile, windowsUs: Array<[number, number]>, mapper: SourceMapper, topN = 15): ProfileSummary {
+  const inWindow = (t: number) => windowsUs.some(([a, b]) => t >= a && t <= b);
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = new Map<string, { fn: string; loc: string; text?: string; us: number; count: number }>();
+  let t = profile.startTime;
+  let total = 0;
+  let idle = 0;
+  for (let i = 0; i < profile.samples.length; i++) {
+    const delta = profile.timeDeltas[i] ?? 0;
+    t += delta;
+    if (!inWindow(t)) continue;
+    const node = byId.get(profile.samples[i]);
+    if (!node) continue;
+    total++;
+    const fn = node.callFrame.functionName || '(anonymous)';
+    if (fn === '(idle)') {
+      idle++;
+      continue;
+    }
+    const { location: loc, text } = mapper.locate(node.callFrame.url, node.callFrame.lineNumber, node.callFrame.columnNumber);
+    const key = `${fn}\u0000${loc}`;
+    const entry = self.get(key) ?? { fn, loc, text, us: 0, count: 0 };
+    entry.count++;
+    entry.us += Math.max(0, profile.timeDeltas[i + 1] ?? delta);
+    self.set(key, entry);
+  }
+  const top = [...self.values()]
+    .sort((a, b) => b.count - a.count)
+    .slice(0, topN)
+    .map((e) => ({ function: e.fn, location: e.loc, text: e.text, percent: total ? (100 * e.count) / total : 0, ms: e.us / 1000 }));
+  return { samples: total, idlePercent: total ? (100 * idle) / total : 0, top };
+}

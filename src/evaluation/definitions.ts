@@ -28,6 +28,8 @@ export interface DefinitionsFlag {
   evaluation_runtime: string;
   bucketing_identifier: string;
   evaluation_tags: string[];
+  /** The same list under its 2026 name: newer SDKs read this one. */
+  evaluation_contexts: string[];
 }
 
 export interface DefinitionsPayload {
@@ -371,6 +373,7 @@ export function buildDefinitions(input: BuildDefinitionsInput): DefinitionsPaylo
       evaluation_runtime: flag.evaluationRuntime,
       bucketing_identifier: flag.bucketingIdentifier,
       evaluation_tags: [...flag.evaluationTags],
+      evaluation_contexts: [...flag.evaluationTags],
     };
   });
 

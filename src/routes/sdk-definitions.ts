@@ -73,11 +73,11 @@ export async function sdkDefinitionsRoutes(app: FastifyInstance, opts: { snapsho
     await authenticator.authorizeProject(principal, snapshot.project, snapshot.organization, { scope: 'feature_flag:read', projectSecret: true });
     rateLimits.checkDefinitions(snapshot.project.id);
     const body = snapshot.definitions(sendCohortsRequested(request.query as Json));
-    reply.header('etag', `W/"${body.etag}"`).header('cache-control', 'private, must-revalidate');
+    reply.header('etag', `W/"${body.etag}"`).header('cache-control', 'private, must-revalidate').header('vary', 'Accept-Encoding');
     if (etagMatches(request.headers['if-none-match'], body.etag)) return reply.code(304).send();
     reply.type('application/json');
     if (/\bgzip\b/.test(request.headers['accept-encoding'] ?? '')) {
-      return reply.header('content-encoding', 'gzip').header('vary', 'Accept-Encoding').send(body.gzip());
+      return reply.header('content-encoding', 'gzip').send(body.gzip());
     }
     return reply.send(body.json);
   };

@@ -229,7 +229,9 @@ function normalizePayloads(filters: Record<string, unknown>, variants: VariantIn
       out[key] = value;
     }
   }
-  const keys = Object.keys(out);
+  // A holdout's own variant may carry a payload too (SDK §3.11).
+  const holdout = isPlainObject(filters.holdout) && filters.holdout.id !== undefined ? `holdout-${filters.holdout.id}` : undefined;
+  const keys = Object.keys(out).filter((k) => k !== holdout);
   if (pyTruthy(filters.multivariate)) {
     if (!keys.every((k) => variants.keys.has(k))) fail('Payload keys must match a variant key for multivariate flags');
   } else if (keys.length > 1 || keys.some((k) => k !== 'true')) {

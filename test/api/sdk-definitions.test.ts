@@ -63,6 +63,7 @@ describe('URL spellings', () => {
       evaluation_runtime: 'all',
       bucketing_identifier: 'distinct_id',
       evaluation_tags: [],
+      evaluation_contexts: [],
     });
   });
 

@@ -39,6 +39,7 @@ describe('flags and group types', () => {
       evaluation_runtime: 'all',
       bucketing_identifier: 'distinct_id',
       evaluation_tags: [],
+      evaluation_contexts: [],
     });
     expect(payload.group_type_mapping).toEqual({ '0': 'organization', '1': 'project' });
     expect(payload.cohorts).toEqual({});

@@ -273,7 +273,7 @@ export async function writeHashKeyOverrides(db: Db, projectId: number, distinctI
     ),
     written as (
       insert into flag_hash_key_overrides (project_id, person_id, feature_flag_key, hash_key)
-      select distinct ${projectId}, d.person_id, k.key, ${hashKey}::text
+      select distinct ${projectId}::int, d.person_id, k.key, ${hashKey}::text
       from d cross join jsonb_array_elements_text(${jsonParam(flagKeys)}) as k(key)
       order by 2, 3
       on conflict do nothing

@@ -1,7 +1,9 @@
-// GET …/feature_flags/evaluation_reasons (API §7.4): every flag evaluated for one distinct id.
+// GET …/feature_flags/evaluation_reasons (API §7.4): every flag evaluated for one distinct id, with
+// its stored person and group properties, static cohorts and continuity overrides.
 import type { AppContext } from './context.ts';
 import type { SnapshotStore } from './snapshots.ts';
 import { evaluateFlags } from '../evaluation/index.ts';
+import { loadPersonContext } from './persons.ts';
 import { NotFoundError, ValidationError } from '../lib/errors.ts';
 
 export interface EvaluationReason {
@@ -24,7 +26,7 @@ function parseGroups(raw: unknown): Record<string, string | number> {
 }
 
 export async function evaluationReasons(
-  _ctx: AppContext,
+  ctx: AppContext,
   snapshots: SnapshotStore,
   projectId: number,
   query: Record<string, unknown>,
@@ -34,11 +36,28 @@ export async function evaluationReasons(
   const groups = parseGroups(query.groups);
   const snapshot = await snapshots.forProject(projectId);
   if (!snapshot) throw new NotFoundError('Project not found.');
+  // Stored person and group properties, static cohorts and continuity overrides, as /flags uses them.
+  const groupKeys: Record<number, string | number> = {};
+  for (const [name, key] of Object.entries(groups)) {
+    const index = snapshot.groupTypeIndexByName.get(name);
+    if (index !== undefined) groupKeys[index] = key;
+  }
+  const continuityFlagKeys = snapshot.flags.filter((f) => f.active && f.ensureExperienceContinuity).map((f) => f.key);
+  const stored = await loadPersonContext(ctx.db, projectId, { distinctId, groups: groupKeys, continuityFlagKeys });
+  const groupProperties: Record<string, Record<string, unknown>> = {};
+  for (const [index, props] of stored.groupProperties) {
+    const name = snapshot.compiled.groupTypeNames[index];
+    if (name !== undefined) groupProperties[name] = props;
+  }
   const results = evaluateFlags(snapshot.compiled, {
     distinctId,
     groups,
-    personProperties: { distinct_id: distinctId },
+    personProperties: { ...stored.personProperties, distinct_id: distinctId },
+    groupProperties,
+    staticCohortIds: stored.staticCohortIds,
+    hashKeyOverrides: stored.hashKeyOverrides,
     runtime: 'all',
+    now: ctx.now(),
   });
   const byKey = new Map(results.map((r) => [r.key, r]));
   const out: Record<string, EvaluationReason> = {};

@@ -277,6 +277,14 @@ describe('transport', () => {
     expect(after.malformedReasons.invalid_properties! - (before.malformedReasons.invalid_properties ?? 0)).toBe(1);
     expect(await usage('m-flag')).toEqual([expect.objectContaining({ value: 'on', count: 1 })]);
     expect((await personOf('m-nul'))!.properties).toMatchObject({ nulkey: 'ab', surrogate: '\ufffdx', big: 1e308 });
+    const exposed = await t.api('get', `${P}/ingestion_stats/`);
+    expect(exposed.status).toBe(200);
+    expect(exposed.body).toMatchObject({
+      events_received: after.received,
+      events_ingested: after.ingested,
+      malformed_skipped: after.malformed,
+      malformed_reasons: { not_an_event: after.malformedReasons.not_an_event, invalid_properties: after.malformedReasons.invalid_properties },
+    });
     // Only malformed entries: still acknowledged, nothing stored.
     await capture(['x', 1, null]);
   });

@@ -14,6 +14,8 @@ import { groupTypeRoutes } from './routes/group-types.ts';
 import { cohortRoutes } from './routes/cohorts.ts';
 import { featureFlagRoutes } from './routes/feature-flags.ts';
 import { personRoutes } from './routes/persons.ts';
+import { featureFlagUsageRoutes } from './routes/feature-flag-usage.ts';
+import { dashboardPageRoutes, dashboardRoutes } from './routes/dashboards.ts';
 import { ingestionRoutes } from './routes/ingestion.ts';
 import { sdkDefinitionsRoutes } from './routes/sdk-definitions.ts';
 import { sdkFlagsRoutes } from './routes/sdk-flags.ts';
@@ -128,6 +130,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await api.register(personRoutes);
     await api.register(featureFlagRoutes, { base: '/api/projects/:project_id/feature_flags', project: 'param' });
     await api.register(featureFlagRoutes, { base: '/api/feature_flag', project: 'legacy' });
+    await api.register(featureFlagUsageRoutes, { base: '/api/projects/:project_id/feature_flags', project: 'param' });
+    await api.register(featureFlagUsageRoutes, { base: '/api/feature_flag', project: 'legacy' });
+    await api.register(dashboardRoutes);
     await api.register(ingestionRoutes);
     await api.register(organizationMemberRoutes);
     await api.register(roleRoutes);
@@ -143,6 +148,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await sdk.register(sdkConfigRoutes, { snapshots });
     await sdk.register(sdkCaptureRoutes, { snapshots });
   });
+
+  await app.register(dashboardPageRoutes);
 
   await app.register(async (instance) => installMethodNotAllowed(instance));
   return app;

@@ -9,6 +9,7 @@ import { flagAccessResolver, assertCanEdit, assertCanReplaceDeleted } from './fl
 import { flagStatus } from './flag-status.ts';
 import { checkStateTransition, validateFlagWrite, type WriteMode } from './flag-validation.ts';
 import { storedFilters, visiblePayloads } from './flag-payloads.ts';
+import { attachUsageDashboard } from './dashboards.ts';
 import type { PayloadCipher } from '../lib/payload-crypto.ts';
 import {
   analyticsDashboardsOf,
@@ -127,7 +128,7 @@ export async function createFlag(ctx: AppContext, auth: RequestAuth, body: unkno
     // The (project, key) constraint: a soft-deleted flag with this key gives way to the new one.
     await assertCanReplaceDeleted(tx, auth, project.id, key);
     await hardDeleteSoftDeletedWithKey(tx, project.id, key);
-    const created = await insertFlag(tx, {
+    let created = await insertFlag(tx, {
       ...withStoredPayloads(ctx.payloadCipher(), input.values),
       key,
       projectId: project.id,
@@ -139,6 +140,7 @@ export async function createFlag(ctx: AppContext, auth: RequestAuth, body: unkno
       ...(input.creationContext ? { creationContext: input.creationContext } : {}),
     });
     if (input.analyticsDashboards?.length) await linkAnalyticsDashboards(tx, created.id, input.analyticsDashboards);
+    if (input.shouldCreateUsageDashboard) created = await attachUsageDashboard(tx, created, actorId, now);
     await logActivity(tx, {
       organizationId: project.organizationId,
       projectId: project.id,

@@ -1,0 +1,64 @@
+// Flag actions built on usage and persons (API §7.7), beside the flag routes at both bases:
+// POST …/:id/dashboard, …/:id/enrich_usage_dashboard, …/:id/create_static_cohort_for_flag.
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { RouteAccess } from '../plugins/auth.ts';
+import { ProjectParams } from '../schemas/common.ts';
+import { CohortSchema } from '../schemas/cohorts.ts';
+import { enrichUsageDashboard, generateUsageDashboard } from '../services/dashboards.ts';
+import { createStaticCohortForFlag } from '../services/flag-cohort.ts';
+import { NotFoundError } from '../lib/errors.ts';
+
+export interface FlagUsageRoutesOptions {
+  base: string;
+  project: RouteAccess['project'];
+}
+
+const IdParams = z.object({ id: z.string().meta({ description: 'Feature flag id' }) });
+const Success = z.object({ success: z.literal(true) });
+const Failure = z.object({ success: z.literal(false), error: z.string() }).meta({ id: 'DashboardActionError' });
+
+function flagId(raw: string): number {
+  if (!/^\d{1,9}$/.test(raw)) throw new NotFoundError();
+  return Number(raw);
+}
+
+export async function featureFlagUsageRoutes(app: FastifyInstance, opts: FlagUsageRoutesOptions): Promise<void> {
+  const { ctx } = app.services;
+  const withId = opts.project === 'param' ? ProjectParams.extend(IdParams.shape) : IdParams;
+  // PostHog's dashboard and cohort actions take no scoped personal API keys ("PAK n/a").
+  const access: { access: RouteAccess } = { access: { scope: null, project: opts.project } };
+  const tags = [opts.project === 'param' ? 'feature_flags' : 'feature_flags (legacy path)'];
+  const idOf = (params: unknown) => flagId((params as { id: string }).id);
+
+  app.post(`${opts.base}/:id/dashboard`, {
+    config: access,
+    schema: {
+      tags,
+      summary: "Generate a new usage dashboard for the flag (it becomes the flag's usage_dashboard)",
+      params: withId,
+      response: { 200: Success, 400: Failure },
+    },
+  }, async (request) => generateUsageDashboard(ctx, request.auth.project!.id, idOf(request.params), request.auth.user?.id ?? null));
+
+  app.post(`${opts.base}/:id/enrich_usage_dashboard`, {
+    config: access,
+    schema: {
+      tags,
+      summary: 'Add the feature view and interaction tiles to the usage dashboard',
+      params: withId,
+      response: { 200: Success, 400: Failure },
+    },
+  }, async (request) => enrichUsageDashboard(ctx, request.auth.project!.id, idOf(request.params)));
+
+  app.post(`${opts.base}/:id/create_static_cohort_for_flag`, {
+    config: access,
+    schema: {
+      tags,
+      summary: 'Create a static cohort of every known person the flag matches now',
+      params: withId,
+      response: { 201: z.object({ cohort: CohortSchema }) },
+    },
+  }, async (request, reply) =>
+    reply.code(201).send({ cohort: await createStaticCohortForFlag(ctx, app.services.snapshots, request.auth, idOf(request.params)) }));
+}

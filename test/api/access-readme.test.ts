@@ -20,7 +20,8 @@ function block(name: string): string {
 
 let t: TestApp;
 beforeAll(async () => {
-  const key = /FLAGHOST_INIT_PERSONAL_API_KEY=(phx_\w+) npm start/.exec(README)![1];
+  // The key the block uses: the one the README tells a reader to start the server with.
+  const key = /^export KEY=(phx_\w+)$/m.exec(block('access'))![1];
   t = await createTestApp();
   await t.sql("update personal_api_keys set secure_value = $1 where label = 'Initial key'", [hashKeyValue(key)]);
   t.app.services.authenticator.clear();

@@ -2,7 +2,7 @@
 // cohorts, group properties and experience-continuity overrides, SDK §3.1 and §3.12) and
 // PostHog's list / retrieve / delete of persons.
 import type { Db } from '../db/index.ts';
-import { pgErrorCode } from '../db/errors.ts';
+import { isSerializationFailure, pgErrorCode } from '../db/errors.ts';
 import {
   deletePersonRecord,
   findOrCreatePersonsByDistinctIds,
@@ -195,6 +195,14 @@ export async function getPerson(ctx: AppContext, projectId: number, raw: string)
 /** DELETE …/persons/:id/: the person, its distinct ids, overrides and static-cohort memberships. */
 export async function deletePerson(ctx: AppContext, projectId: number, raw: string): Promise<void> {
   const record = await findPerson(ctx, projectId, raw);
-  const deleted = await transact(ctx, async (tx) => deletePersonRecord(tx, projectId, record.id, record.uuid));
-  if (!deleted) throw new NotFoundError();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const deleted = await transact(ctx, async (tx) => deletePersonRecord(tx, projectId, record.id, record.uuid));
+      if (!deleted) throw new NotFoundError();
+      return;
+    } catch (error) {
+      // Ingestion may be merging this person at the same moment (a deadlock PostgreSQL resolves).
+      if (!isSerializationFailure(error) || attempt >= 3) throw error;
+    }
+  }
 }

@@ -1,4 +1,5 @@
 // buildApp(deps): the Fastify application with every plugin and route; server.ts and tests build it.
+import http from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Config } from './config.ts';
 import type { Database } from './db/index.ts';
@@ -22,6 +23,7 @@ import { sdkFlagsRoutes } from './routes/sdk-flags.ts';
 import { sdkConfigRoutes } from './routes/sdk-config.ts';
 import { sdkCaptureRoutes } from './routes/sdk-capture.ts';
 import { registerRawBodyParser } from './plugins/sdk-body.ts';
+import { createHotPath } from './plugins/hot-path.ts';
 import { SnapshotStore } from './services/snapshots.ts';
 import { checkSecretKey } from './services/secrets.ts';
 import { EventIngestor } from './services/ingestion.ts';
@@ -73,15 +75,23 @@ export function loggerOptions(level: string): FastifyServerOptions['logger'] {
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config } = deps;
+  // SDK requests the hot path can answer from memory never reach Fastify (src/plugins/hot-path.ts).
+  let hotPath: ((req: http.IncomingMessage, res: http.ServerResponse) => boolean) | undefined;
   const app = Fastify({
     logger: deps.logger ?? false,
     bodyLimit: config.bodyLimitBytes,
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 1000 },
     requestIdHeader: false,
     trustProxy: true,
-    keepAliveTimeout: 72_000,
-    requestTimeout: 120_000,
     return503OnClosing: true,
+    serverFactory: (handler) => {
+      const server = http.createServer((req, res) => {
+        if (!hotPath?.(req, res)) handler(req, res);
+      });
+      server.keepAliveTimeout = 72_000;
+      server.requestTimeout = 120_000;
+      return server;
+    },
   });
 
   const ctx = createAppContext(config, deps.database, deps.now);
@@ -110,6 +120,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   };
   app.decorate('services', services);
+  hotPath = createHotPath(services, app.log);
   app.addHook('onClose', async () => {
     for (const stop of stoppers) await stop();
   });

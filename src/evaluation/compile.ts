@@ -3,7 +3,7 @@ import { compileCohort, membershipOperator, resolveCohortGraph, type CompiledCoh
 import { dependencyIds, stageDependencies } from './dependencies.js';
 import { resolveZone, type Zone } from './dates.js';
 import { compilePropertyMatcher, operatorOf, type PropertyMatcher } from './operators.js';
-import type { CohortDefinition, EvaluationRuntime, FlagDefinition, GroupTypeDefinition } from './types.js';
+import type { CohortDefinition, EvaluationRuntime, FlagDefinition, FlagEvaluationReason, GroupTypeDefinition } from './types.js';
 import { isPlainObject, parseIntegerId } from './values.js';
 
 /** Where a condition's property filter reads its values from. */
@@ -75,6 +75,11 @@ export interface CompiledFlag {
   brokenDependencies: boolean;
   /** Direct dependencies (indexes), for flag_keys_to_evaluate closures. */
   dependencies: number[];
+  /**
+   * Reason objects of this flag, created once and shared by every answer (see evaluate.ts): the
+   * answer renderer caches each result's bytes by reason identity.
+   */
+  reasons: Array<FlagEvaluationReason | undefined>;
 }
 
 export interface CompiledProject {
@@ -226,6 +231,7 @@ function compileFlag(def: FlagDefinition, index: number, zone: Zone, indexById: 
     superGroup,
     brokenDependencies: false,
     dependencies: [],
+    reasons: [],
   };
 }
 

@@ -1,5 +1,5 @@
 // Date parsing for is_date_* operators: relative dates, RFC 3339, naive dates in the project time zone.
-import { parseRustFloat } from './values.js';
+import { memoizeString, parseRustFloat } from './values.js';
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
@@ -167,7 +167,9 @@ const RFC3339 =
 const BARE_DATE = /^(\d{4})-(\d{1,2})-(\d{1,2})$/;
 const NAIVE_DATETIME = /^(\d{4})-(\d{1,2})-(\d{1,2})[T ](\d{1,2}):(\d{1,2})(?::(\d{1,2})(?:\.(\d+))?)?$/;
 
-function parseRfc3339(text: string): number | undefined {
+const parseRfc3339 = memoizeString(parseRfc3339Uncached);
+
+function parseRfc3339Uncached(text: string): number | undefined {
   const m = RFC3339.exec(text);
   if (!m) return undefined;
   const y = Number(m[1]), mo = Number(m[2]), d = Number(m[3]);

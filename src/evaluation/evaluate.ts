@@ -3,7 +3,7 @@ import { CohortEvaluator, CohortNotFoundError } from './cohorts.js';
 import { Source, type CompiledCondition, type CompiledFlag, type CompiledProject } from './compile.js';
 import { flagHash, holdoutHash } from './hash.js';
 import type { MatchContext } from './operators.js';
-import type { EvaluationRequest, FlagEvaluation, Properties } from './types.js';
+import type { EvaluationRequest, FlagEvaluation, FlagEvaluationReason, Properties } from './types.js';
 import { hasOwn } from './values.js';
 
 // Reason priorities while walking conditions (SDK spec §3.4 step 4).
@@ -110,24 +110,25 @@ function payloadFor(flag: CompiledFlag, variant: string | null): unknown {
   return hasOwn(payloads, key) ? payloads[key] : undefined;
 }
 
-function result(
-  flag: CompiledFlag,
-  enabled: boolean,
-  variant: string | null,
-  code: string,
-  conditionIndex: number | null,
-  description: string,
-  payload: unknown,
-): FlagEvaluation {
-  return {
-    key: flag.key,
-    id: flag.id,
-    version: flag.version,
-    enabled,
-    variant,
-    payload,
-    reason: { code, conditionIndex, description },
-  };
+// Slots of the per-flag reason table (CompiledFlag.reasons): one reason object per slot and
+// condition index, created on first use and shared by every later answer. Slots 1–4 are the
+// candidate priorities above.
+const SLOT_OUT_OF_ROLLOUT = OUT_OF_ROLLOUT_BOUND;
+const SLOT_CONDITION_MATCH = CONDITION_MATCH;
+const SLOT_GROUPS_NOT_EVALUATED = 5;
+const SLOT_SUPER_CONDITION = 6;
+const SLOT_HOLDOUT = 7;
+const SLOT_MISSING_DEPENDENCY = 8;
+const SLOT_COHORT_NOT_FOUND = 9;
+const SLOT_COHORT_PARSE_ERROR = 10;
+
+function reasonFor(flag: CompiledFlag, slot: number, conditionIndex: number | null, code: string, description: string): FlagEvaluationReason {
+  const i = slot * (flag.conditions.length + 1) + (conditionIndex === null ? 0 : conditionIndex + 1);
+  return (flag.reasons[i] ??= Object.freeze({ code, conditionIndex, description }));
+}
+
+function result(flag: CompiledFlag, enabled: boolean, variant: string | null, reason: FlagEvaluationReason, payload: unknown): FlagEvaluation {
+  return { key: flag.key, id: flag.id, version: flag.version, enabled, variant, payload, reason };
 }
 
 /** Property filters (AND, stored order), then cohort filters, then the rollout. */
@@ -192,11 +193,11 @@ function evaluateFlag(flag: CompiledFlag, st: RequestState): FlagEvaluation {
     if (hasOwn(st.person, flag.enrollmentKey)) {
       const v = st.person[flag.enrollmentKey];
       // The server attaches the "true" payload whatever the gate's answer.
-      return result(flag, v === true || v === 'true', null, 'super_condition_value', 0, 'Super condition value', payloadFor(flag, null));
+      return result(flag, v === true || v === 'true', null, reasonFor(flag, SLOT_SUPER_CONDITION, 0, 'super_condition_value', 'Super condition value'), payloadFor(flag, null));
     }
   } else if (flag.superGroup && flag.superGroup.keys.some((k) => hasOwn(st.person, k))) {
     const matched = conditionMatch(flag, flag.superGroup.condition, null, st) === CONDITION_MATCH;
-    return result(flag, matched, null, 'super_condition_value', 0, 'Super condition value', payloadFor(flag, null));
+    return result(flag, matched, null, reasonFor(flag, SLOT_SUPER_CONDITION, 0, 'super_condition_value', 'Super condition value'), payloadFor(flag, null));
   }
 
   // 2. Holdout, bucketed on the flag-level aggregation without stored hash-key overrides.
@@ -205,7 +206,7 @@ function evaluateFlag(flag: CompiledFlag, st: RequestState): FlagEvaluation {
     const pct = holdout.percentage;
     if (!(pct < 100 && holdoutHash(bucketingValue(flag, flag.aggregation, st, false)) > pct / 100)) {
       const variant = `holdout-${String(holdout.id)}`;
-      return result(flag, true, variant, 'holdout_condition_value', null, 'Holdout condition value', payloadFor(flag, variant));
+      return result(flag, true, variant, reasonFor(flag, SLOT_HOLDOUT, null, 'holdout_condition_value', 'Holdout condition value'), payloadFor(flag, variant));
     }
   }
 
@@ -241,23 +242,25 @@ function evaluateFlag(flag: CompiledFlag, st: RequestState): FlagEvaluation {
     }
     if (outcome === CONDITION_MATCH) {
       const variant = cond.variant ?? matchingVariant(flag, aggregation, st);
-      return result(flag, true, variant, 'condition_match', i, cond.description, payloadFor(flag, variant));
+      return result(flag, true, variant, reasonFor(flag, SLOT_CONDITION_MATCH, i, 'condition_match', cond.description), payloadFor(flag, variant));
     }
     if (outcome === OUT_OF_ROLLOUT_BOUND && flag.earlyExit) {
-      return result(flag, false, null, 'out_of_rollout_bound', i, 'Out of rollout bound', undefined);
+      return result(flag, false, null, reasonFor(flag, SLOT_OUT_OF_ROLLOUT, i, 'out_of_rollout_bound', 'Out of rollout bound'), undefined);
     }
   }
-  const description =
-    best === NO_CONDITION_MATCH && skippedGroupCondition ? GROUPS_NOT_EVALUATED : DESCRIPTIONS[best];
-  return result(flag, false, null, CODES[best], bestIndex, description, undefined);
+  const reason =
+    best === NO_CONDITION_MATCH && skippedGroupCondition
+      ? reasonFor(flag, SLOT_GROUPS_NOT_EVALUATED, bestIndex, CODES[best], GROUPS_NOT_EVALUATED)
+      : reasonFor(flag, best, bestIndex, CODES[best], DESCRIPTIONS[best]);
+  return result(flag, false, null, reason, undefined);
 }
 
 function missingDependency(flag: CompiledFlag): FlagEvaluation {
-  return result(flag, false, null, 'missing_dependency', null, 'Flag cannot be evaluated due to missing dependency', undefined);
+  return result(flag, false, null, reasonFor(flag, SLOT_MISSING_DEPENDENCY, null, 'missing_dependency', 'Flag cannot be evaluated due to missing dependency'), undefined);
 }
 
-function failure(flag: CompiledFlag, code: string, description: string): FlagEvaluation {
-  return { ...result(flag, false, null, code, null, description, undefined), failed: true };
+function failure(flag: CompiledFlag, slot: number, code: string, description: string): FlagEvaluation {
+  return { ...result(flag, false, null, reasonFor(flag, slot, null, code, description), undefined), failed: true };
 }
 
 /** Skip rules of SDK spec §3.2 (inactive, survey-only, runtime, evaluation contexts). */
@@ -326,9 +329,9 @@ export function evaluateFlags(project: CompiledProject, request: EvaluationReque
         evaluation = evaluateFlag(flag, st);
       } catch (error) {
         if (error instanceof CohortNotFoundError) {
-          evaluation = failure(flag, 'dependency_not_found_cohort', 'Cohort dependency not found');
+          evaluation = failure(flag, SLOT_COHORT_NOT_FOUND, 'dependency_not_found_cohort', 'Cohort dependency not found');
         } else if (error instanceof CohortFilterParseError) {
-          evaluation = failure(flag, 'cohort_filters_parsing_error', 'Failed to parse cohort filters');
+          evaluation = failure(flag, SLOT_COHORT_PARSE_ERROR, 'cohort_filters_parsing_error', 'Failed to parse cohort filters');
         } else {
           throw error;
         }

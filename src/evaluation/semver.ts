@@ -1,5 +1,5 @@
 // Semantic versions and requirements with the Rust flags service's semantics (semver crate).
-import { stringify } from './values.js';
+import { memoizeString, stringify } from './values.js';
 
 export interface Version {
   major: number;
@@ -60,9 +60,11 @@ function parseStrict(text: string): Version | undefined {
   return { major, minor, patch, pre, build };
 }
 
+const parseVersionText = memoizeString((text: string) => parseStrict(canonicalizeVersionText(normalizeVersionText(text))));
+
 /** `to_semver_representation`: stringify, normalize, canonicalize, strict parse. */
 export function parseVersion(value: unknown): Version | undefined {
-  return parseStrict(canonicalizeVersionText(normalizeVersionText(stringify(value))));
+  return parseVersionText(stringify(value));
 }
 
 function compareNumericText(a: string, b: string): number {

@@ -87,3 +87,21 @@ export function parseIntegerId(value: unknown): number | undefined {
   }
   return undefined;
 }
+
+/**
+ * A bounded memo of a pure function of a string. Property values repeat across flags and requests
+ * (app versions, signup dates), and parsing them was a visible share of /flags. When full it is
+ * simply emptied: cheap, and bounded whatever the input.
+ */
+export function memoizeString<T>(fn: (text: string) => T, max = 10_000): (text: string) => T {
+  const cache = new Map<string, T>();
+  return (text) => {
+    let value = cache.get(text);
+    if (value === undefined && !cache.has(text)) {
+      value = fn(text);
+      if (cache.size >= max) cache.clear();
+      if (text.length <= 256) cache.set(text, value);
+    }
+    return value as T;
+  };
+}

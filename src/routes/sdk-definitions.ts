@@ -1,6 +1,7 @@
 // Local-evaluation definitions for server SDKs: /flags/definitions, /api/feature_flag/local_evaluation
 // and /api/projects/:id/feature_flags/local_evaluation. Served from the in-memory snapshot as a
 // pre-serialised Buffer (or its gzip) with a weak ETag; a matching If-None-Match gets 304.
+// src/plugins/hot-path.ts answers the common case before Fastify; this route does everything else.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { authenticate } from '../plugins/auth.ts';
@@ -32,7 +33,7 @@ export function etagMatches(header: string | undefined, etag: string): boolean {
   });
 }
 
-function sendCohortsRequested(query: Json): boolean {
+export function sendCohortsRequested(query: Json): boolean {
   if (!('send_cohorts' in query)) return false;
   const value = query.send_cohorts;
   const text = Array.isArray(value) ? String(value.at(-1)) : String(value ?? '');
@@ -73,7 +74,7 @@ export async function sdkDefinitionsRoutes(app: FastifyInstance, opts: { snapsho
     await authenticator.authorizeProject(principal, snapshot.project, snapshot.organization, { scope: 'feature_flag:read', projectSecret: true });
     rateLimits.checkDefinitions(snapshot.project.id);
     const body = snapshot.definitions(sendCohortsRequested(request.query as Json));
-    reply.header('etag', `W/"${body.etag}"`).header('cache-control', 'private, must-revalidate').header('vary', 'Accept-Encoding');
+    reply.header('etag', body.weakEtag).header('cache-control', 'private, must-revalidate').header('vary', 'Accept-Encoding');
     if (etagMatches(request.headers['if-none-match'], body.etag)) return reply.code(304).send();
     reply.type('application/json');
     if (/\bgzip\b/.test(request.headers['accept-encoding'] ?? '')) {

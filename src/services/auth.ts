@@ -131,6 +131,30 @@ export class Authenticator {
     return { principal, user: principal.user, organization, membership };
   }
 
+  /**
+   * The hot path's synchronous check that a credential may read this project's flag definitions,
+   * from cached rows only. `true` means allowed; `undefined` means "not known from the cache, or
+   * refused": the full (awaiting) check then decides and renders the error.
+   */
+  peekDefinitionsAccess(credential: string, project: Project, organization: Organization): true | undefined {
+    const now = Date.now();
+    if (credential.startsWith('phs_')) {
+      const secretProject = this.secrets.get(credential, now)?.value;
+      return secretProject && secretProject.id === project.id ? true : undefined;
+    }
+    const found = this.keys.get(hashKeyValue(credential), now)?.value;
+    if (!found || !found.user.isActive || now - (found.key.lastUsedAt?.getTime() ?? 0) > LAST_USED_RESOLUTION_MS) return undefined;
+    const membership = this.memberships.get(`${found.user.id}:${organization.id}`, now)?.value;
+    if (!membership) return undefined;
+    try {
+      checkKeyScopes(found.key, 'feature_flag:read', project);
+      checkPersonalApiKeyPolicy(organization, membership);
+    } catch {
+      return undefined;
+    }
+    return true;
+  }
+
   /** The active user owning this personal API key, or undefined when the key is unknown. */
   async personalApiKey(value: string): Promise<UserPrincipal | undefined> {
     const hash = hashKeyValue(value);

@@ -21,6 +21,11 @@ export interface DefinitionsBody {
   json: Buffer;
   /** Weak-ETag value without the W/ and quotes. */
   etag: string;
+  /** `W/"<etag>"`, as sent and as SDKs echo it back. */
+  weakEtag: string;
+  /** Response headers as flat name/value lists (what node:http writes fastest). */
+  headers304: string[];
+  headers200: string[];
   gzip(): Buffer;
 }
 
@@ -88,9 +93,14 @@ function definitionsBody(value: unknown, sendCohorts: boolean): DefinitionsBody 
   // cache by variant), so a 304 never crosses from one to the other.
   const etag = crypto.createHash('sha256').update(sendCohorts ? 'cohorts\n' : 'expanded\n').update(json).digest('hex').slice(0, 32);
   let gz: Buffer | undefined;
+  const weakEtag = `W/"${etag}"`;
+  const common = ['etag', weakEtag, 'cache-control', 'private, must-revalidate', 'vary', 'Accept-Encoding'];
   return {
     json,
     etag,
+    weakEtag,
+    headers304: common,
+    headers200: [...common, 'content-type', 'application/json; charset=utf-8'],
     gzip: () => (gz ??= zlib.gzipSync(json, { level: 6 })),
   };
 }
@@ -133,6 +143,8 @@ async function buildSnapshot(ctx: AppContext, projectId: number): Promise<Projec
 interface Entry {
   /** The newest build; an invalidation replaces it, so later requests never see older data. */
   promise: Promise<ProjectSnapshot | undefined>;
+  /** The build's result once it has finished: the hot path reads it without awaiting. */
+  value?: ProjectSnapshot;
 }
 
 export class SnapshotStore {
@@ -161,6 +173,9 @@ export class SnapshotStore {
     });
     const entry: Entry = { promise };
     this.entries.set(projectId, entry);
+    promise.then((snapshot) => {
+      entry.value = snapshot;
+    }, () => {});
     promise.catch(() => {
       // A failed build (database down) must not poison the cache: the next request retries.
       if (this.entries.get(projectId) === entry) this.entries.delete(projectId);
@@ -171,6 +186,12 @@ export class SnapshotStore {
   async forProject(projectId: number): Promise<ProjectSnapshot | undefined> {
     const entry = this.entries.get(projectId);
     return entry ? entry.promise : this.load(projectId);
+  }
+
+  /** The current snapshot for a token if it is built and fresh; undefined means "ask forToken". */
+  peekForToken(token: string): ProjectSnapshot | undefined {
+    const projectId = this.tokens.get(token);
+    return projectId === undefined ? undefined : this.entries.get(projectId)?.value;
   }
 
   /** The snapshot of the project whose public token this is; undefined for an unknown token. */

@@ -1,0 +1,149 @@
+// The SDK hot path below Fastify: flag definitions and /flags are answered straight from the
+// node:http request, because Fastify's per-request machinery (router, hooks, request logger,
+// schema-checked query) cost more than the work itself (bench/README.md). It answers only what it
+// can decide from memory; anything else falls through to the Fastify routes, which share the same
+// functions and stay the reference (and the documentation) for these endpoints.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Services } from '../app.ts';
+import { answerFlagsPost } from '../services/flags-answer.ts';
+import type { Endpoint } from '../services/flags-response.ts';
+import { PayloadTooLargeError } from '../lib/errors.ts';
+import { toApiError } from './errors.ts';
+import { etagMatches, sendCohortsRequested } from '../routes/sdk-definitions.ts';
+
+const DEFINITION_PATHS = new Set(['/flags/definitions', '/flags/definitions/', '/api/feature_flag/local_evaluation', '/api/feature_flag/local_evaluation/']);
+const FLAG_PATHS = new Map<string, Endpoint>([
+  ['/flags', 'flags'],
+  ['/flags/', 'flags'],
+  ['/decide', 'decide'],
+  ['/decide/', 'decide'],
+]);
+
+/** A query string as name → last value; `+` and %-escapes decoded. */
+export function parseQuery(qs: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!qs) return out;
+  for (const part of qs.split('&')) {
+    if (!part) continue;
+    const eq = part.indexOf('=');
+    const rawName = eq < 0 ? part : part.slice(0, eq);
+    const rawValue = eq < 0 ? '' : part.slice(eq + 1);
+    out[decode(rawName)] = decode(rawValue);
+  }
+  return out;
+}
+
+function decode(text: string): string {
+  if (text.indexOf('%') < 0 && text.indexOf('+') < 0) return text;
+  try {
+    return decodeURIComponent(text.replace(/\+/g, ' '));
+  } catch {
+    return text;
+  }
+}
+
+const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+const JSON_HEADERS = ['content-type', 'application/json; charset=utf-8'];
+
+function corsHeaders(req: IncomingMessage): Record<string, string> {
+  const origin = req.headers.origin;
+  return origin ? { 'access-control-allow-origin': origin, 'access-control-allow-credentials': 'true', vary: 'Origin' } : NO_HEADERS;
+}
+
+function writeError(res: ServerResponse, err: unknown, headers: Record<string, string>, bodyLimit: number, log: FastifyBaseLogger): void {
+  const apiError = toApiError(err, bodyLimit);
+  if (!apiError) {
+    log.error({ err }, 'unhandled error');
+    res.writeHead(500, { ...headers, 'content-type': 'application/json; charset=utf-8' });
+    res.end('{"type":"server_error","code":"error","detail":"A server error occurred.","attr":null}');
+    return;
+  }
+  const body = apiError.body === null || apiError.body === undefined ? '' : JSON.stringify(apiError.body);
+  res.writeHead(apiError.statusCode, { ...headers, ...apiError.headers, ...(body ? { 'content-type': 'application/json; charset=utf-8' } : {}) });
+  res.end(body);
+}
+
+export function createHotPath(services: Services, log: FastifyBaseLogger): (req: IncomingMessage, res: ServerResponse) => boolean {
+  const { ctx, snapshots, authenticator, rateLimits } = services;
+  const bodyLimit = ctx.config.bodyLimitBytes;
+
+  /** GET definitions from cached credentials and a built snapshot; false: let Fastify answer. */
+  function definitions(req: IncomingMessage, res: ServerResponse, qs: string): boolean {
+    const authorization = req.headers.authorization;
+    if (!authorization || !authorization.startsWith('Bearer ')) return false;
+    const credential = authorization.slice(7).trim();
+    const query = parseQuery(qs);
+    const token = query.token;
+    if (!token || !credential) return false;
+    const snapshot = snapshots.peekForToken(token);
+    if (!snapshot || !authenticator.peekDefinitionsAccess(credential, snapshot.project, snapshot.organization)) return false;
+    try {
+      rateLimits.checkDefinitions(snapshot.project.id);
+    } catch (err) {
+      writeError(res, err, {}, bodyLimit, log);
+      return true;
+    }
+    const body = snapshot.definitions(sendCohortsRequested(query));
+    const inm = req.headers['if-none-match'];
+    if (inm !== undefined && (inm === body.weakEtag || etagMatches(inm, body.etag))) {
+      res.writeHead(304, body.headers304);
+      res.end();
+      return true;
+    }
+    if (/\bgzip\b/.test(req.headers['accept-encoding'] ?? '')) {
+      const gz = body.gzip();
+      res.writeHead(200, [...body.headers200, 'content-encoding', 'gzip', 'content-length', String(gz.length)]);
+      res.end(gz);
+    } else {
+      res.writeHead(200, [...body.headers200, 'content-length', String(body.json.length)]);
+      res.end(body.json);
+    }
+    return true;
+  }
+
+  function flags(req: IncomingMessage, res: ServerResponse, endpoint: Endpoint, qs: string): void {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let refused = false;
+    const headers = corsHeaders(req);
+    req.on('data', (chunk: Buffer) => {
+      if (refused) return;
+      size += chunk.length;
+      if (size > bodyLimit) {
+        refused = true;
+        writeError(res, new PayloadTooLargeError(bodyLimit), { ...headers, connection: 'close' }, bodyLimit, log);
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('error', () => {});
+    req.on('end', () => {
+      if (refused) return;
+      const body = chunks.length === 1 ? chunks[0] : chunks.length ? Buffer.concat(chunks, size) : undefined;
+      answerFlagsPost(ctx, snapshots, { endpoint, body, query: parseQuery(qs), headers: req.headers }, (err) => log.warn({ err }, 'group type registration failed')).then(
+        (body) => {
+          res.writeHead(200, headers === NO_HEADERS ? JSON_HEADERS : { ...headers, 'content-type': 'application/json; charset=utf-8' });
+          res.end(body);
+        },
+        (err) => writeError(res, err, headers, bodyLimit, log),
+      );
+    });
+  }
+
+  return (req, res) => {
+    const url = req.url ?? '';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    const qs = q < 0 ? '' : url.slice(q + 1);
+    if (req.method === 'GET') return DEFINITION_PATHS.has(path) && definitions(req, res, qs);
+    if (req.method === 'POST') {
+      const endpoint = FLAG_PATHS.get(path);
+      if (!endpoint) return false;
+      flags(req, res, endpoint, qs);
+      return true;
+    }
+    return false;
+  };
+}

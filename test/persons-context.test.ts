@@ -136,5 +136,23 @@ describe('experience continuity (SDK §3.12)', () => {
                         where d.distinct_id = 'race-user' and o.feature_flag_key = 'sticky'`)).toEqual([{ hash_key: winner }]);
   });
 
-  it.todo('POST /flags keeps a continuity flag across identify end to end (enable once /flags calls loadPersonContext: src/services/remote-evaluation.ts evaluateRemote)');
+  it('POST /flags keeps a continuity flag across identify, end to end over HTTP', async () => {
+    const flags = async (body: Json) => {
+      const res = await t.http.post('/flags?v=2').send({ token: PROJECT_TOKEN, flag_keys_to_evaluate: ['sticky', 'loose'], ...body });
+      expect(res.status).toBe(200);
+      return res.body.flags as Record<string, { enabled: boolean }>;
+    };
+    // Fresh ids that land on different sides of the sticky flag's rollout.
+    const compiled = (await t.app.services.snapshots.forProject(1))!.compiled;
+    const sticky = (id: string) => evaluateFlags(compiled, { distinctId: id, runtime: 'all', flagKeys: ['sticky'] })[0].enabled;
+    let i = 0;
+    while (sticky(`e2e-visitor-${i}`) === sticky(`e2e-member-${i}`)) i++;
+    const [visitor, member] = [`e2e-visitor-${i}`, `e2e-member-${i}`];
+    const expected = sticky(visitor);
+    expect((await flags({ distinct_id: visitor })).sticky.enabled).toBe(expected);
+    expect((await flags({ distinct_id: member, $anon_distinct_id: visitor })).sticky.enabled).toBe(expected);
+    await capture([{ event: '$identify', distinct_id: member, properties: { $anon_distinct_id: visitor } }]);
+    // Later requests carry only the member's id: the stored override keeps the visitor's value.
+    expect((await flags({ distinct_id: member })).sticky.enabled).toBe(expected);
+  });
 });

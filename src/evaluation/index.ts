@@ -16,3 +16,4 @@ export { buildDefinitions, type BuildDefinitionsInput, type DefinitionsFlag, typ
 export { inferRuntime, type InferRuntimeInput } from './runtime.js';
 export { cohortIds, dependencyIds, flagReferencesCohorts } from './dependencies.js';
 export { flagHash, hash, holdoutHash } from './hash.js';
+export { propertyReads, type PropertyReads } from './reads.js';

@@ -3,7 +3,8 @@
 import crypto from 'node:crypto';
 import type { ProjectSnapshot } from './snapshots.ts';
 import type { AppContext } from './context.ts';
-import { staticCohortIdsForDistinctId } from '../repositories/persons.ts';
+import { loadPersonContext } from './persons.ts';
+
 import { evaluateFlags, inferRuntime, type EvaluationRequest, type FlagEvaluation } from '../evaluation/index.ts';
 import { ValidationError } from '../lib/errors.ts';
 
@@ -53,10 +54,6 @@ export function parseFlagsRequest(body: unknown, req: RequestContext): ParsedFla
   }
   // distinct_id first: the request's own person properties win over it (SDK §3.1).
   const personProperties: Json = { distinct_id: distinctId, ...(asObject(b.person_properties ?? b.$properties) ?? {}) };
-  for (const key of INITIAL_PROPERTIES) {
-    const initial = key.startsWith('$') ? `$initial_${key.slice(1)}` : `$initial_${key}`;
-    if (key in personProperties && !(initial in personProperties)) personProperties[initial] = personProperties[key];
-  }
   const groupProperties: Record<string, Json> = {};
   for (const [type, props] of Object.entries(asObject(b.group_properties ?? b.$group_properties) ?? {})) {
     const o = asObject(props);
@@ -90,16 +87,68 @@ export function unseenGroupTypes(snapshot: ProjectSnapshot, request: EvaluationR
   return Object.keys(request.groups ?? {}).filter((name) => !snapshot.groupTypeIndexByName.has(name));
 }
 
+/** Fills `$initial_X` from `X` where the merged properties lack it (SDK §3.1). */
+function fillInitialProperties(props: Json): void {
+  for (const key of INITIAL_PROPERTIES) {
+    if (!Object.hasOwn(props, key)) continue;
+    const initial = key.charCodeAt(0) === 36 /* $ */ ? `$initial_${key.slice(1)}` : `$initial_${key}`;
+    if (!Object.hasOwn(props, initial)) props[initial] = props[key];
+  }
+}
+
 /**
- * Evaluates a request against the snapshot. The database is read only when an active flag reaches
- * a static cohort (membership of the request's distinct id).
+ * Whether stored data could change this answer: static cohorts or continuity overrides are in
+ * play, or an active flag reads a person or group property the request did not send (request
+ * properties win over stored ones, so a key the request carries needs no lookup).
+ */
+function needsStoredContext(snapshot: ProjectSnapshot, request: EvaluationRequest): boolean {
+  if (snapshot.staticCohortIds.size > 0 || snapshot.continuityFlagKeys.length > 0) return true;
+  const person = request.personProperties ?? {};
+  for (const key of snapshot.reads.person) if (!Object.hasOwn(person, key)) return true;
+  const groups = request.groups ?? {};
+  for (const [index, keys] of snapshot.reads.groups) {
+    const name = snapshot.compiled.groupTypeNames[index];
+    if (name === undefined || !Object.hasOwn(groups, name)) continue;
+    const props = request.groupProperties?.[name] ?? {};
+    for (const key of keys) if (!Object.hasOwn(props, key)) return true;
+  }
+  return false;
+}
+
+/**
+ * Evaluates a request against the snapshot, merging the request over the stored person and group
+ * properties, static-cohort membership and continuity overrides (SDK §3.1, §3.12). The database
+ * is read only when stored data could change the answer (needsStoredContext).
  */
 export async function evaluateRemote(ctx: AppContext, snapshot: ProjectSnapshot, request: EvaluationRequest): Promise<FlagEvaluation[]> {
-  if (snapshot.staticCohortIds.size > 0 && request.staticCohortIds === undefined) {
-    const ids = await staticCohortIdsForDistinctId(ctx.db, snapshot.project.id, request.distinctId);
-    request = { ...request, staticCohortIds: new Set(ids) };
+  let merged = request;
+  if (needsStoredContext(snapshot, request)) {
+    const groupKeys: Record<number, string | number> = {};
+    for (const [name, key] of Object.entries(request.groups ?? {})) {
+      const index = snapshot.groupTypeIndexByName.get(name);
+      if (index !== undefined) groupKeys[index] = key;
+    }
+    const stored = await loadPersonContext(ctx.db, snapshot.project.id, {
+      distinctId: request.distinctId,
+      anonDistinctId: request.anonDistinctId,
+      groups: groupKeys,
+      continuityFlagKeys: snapshot.continuityFlagKeys,
+    });
+    const groupProperties: Record<string, Json> = { ...request.groupProperties };
+    for (const [index, props] of stored.groupProperties) {
+      const name = snapshot.compiled.groupTypeNames[index];
+      if (name !== undefined) groupProperties[name] = { ...props, ...request.groupProperties?.[name] };
+    }
+    merged = {
+      ...request,
+      personProperties: { ...stored.personProperties, ...request.personProperties },
+      groupProperties,
+      staticCohortIds: stored.staticCohortIds,
+      hashKeyOverrides: stored.hashKeyOverrides,
+    };
   }
-  return evaluateFlags(snapshot.compiled, request);
+  fillInitialProperties(merged.personProperties!);
+  return evaluateFlags(snapshot.compiled, merged);
 }
 
 /** `X-Request-ID` when it is a UUID, else a fresh UUIDv4 (SDK §5). */

@@ -11,6 +11,8 @@ import {
   type CompiledProject,
   type FlagDefinition,
   type GroupTypeDefinition,
+  propertyReads,
+  type PropertyReads,
 } from '../evaluation/index.ts';
 import { findOrganization, findProject, listProjectRevisions, type Organization, type Project } from '../repositories/projects.ts';
 import { listLiveFlags, type FeatureFlagRow } from '../repositories/feature-flags.ts';
@@ -42,6 +44,10 @@ export interface ProjectSnapshot {
    * a database lookup per request, so it is only done when this set is not empty.
    */
   staticCohortIds: ReadonlySet<number>;
+  /** Stored properties the active flags can read: /flags fetches the person only when one is missing from the request. */
+  reads: PropertyReads;
+  /** Keys of active flags with ensure_experience_continuity (they need stored hash-key overrides). */
+  continuityFlagKeys: string[];
   /** The local-evaluation body, built on first use and kept until the snapshot is replaced. */
   definitions(sendCohorts: boolean): DefinitionsBody;
 }
@@ -129,6 +135,8 @@ async function buildSnapshot(ctx: AppContext, projectId: number): Promise<Projec
     groupTypes,
     groupTypeIndexByName: new Map(groupTypes.map((g) => [g.groupType, g.groupTypeIndex])),
     staticCohortIds: reachableStaticCohorts(compiled),
+    reads: propertyReads(flags, cohorts),
+    continuityFlagKeys: flags.filter((f) => f.active && f.ensureExperienceContinuity).map((f) => f.key),
     definitions(sendCohorts) {
       let body = bodies.get(sendCohorts);
       if (!body) {

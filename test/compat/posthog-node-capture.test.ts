@@ -7,12 +7,6 @@ import { createFlag, eventually, person, remoteClient, startRecordingProxy, type
 import { loadPersonContext } from '../../src/services/persons.ts';
 import { evaluateFlags } from '../../src/evaluation/index.ts';
 
-/**
- * Flip to true once POST /flags merges stored person properties (the lead wires
- * loadPersonContext into src/services/remote-evaluation.ts evaluateRemote).
- */
-const FLAGS_READS_STORED_PERSONS = false;
-
 let t: TestApp;
 let proxy: RecordingProxy;
 
@@ -51,7 +45,7 @@ describe('posthog-node identify', () => {
     expect(result).toMatchObject({ key: 'email-flag', enabled: true, reason: { code: 'condition_match' } });
   });
 
-  it.skipIf(!FLAGS_READS_STORED_PERSONS)('the flag targeting the email is true when evaluated remotely (POST /flags with stored persons)', async () => {
+  it('the flag targeting the email is true when evaluated remotely (POST /flags with stored persons)', async () => {
     const { client } = remoteClient(t);
     expect(await client.getFeatureFlag('email-flag', 'node-user')).toBe(true);
     expect(await client.getFeatureFlag('email-flag', 'someone-else')).toBe(false);

@@ -1,0 +1,80 @@
+// Which stored properties a project's flags can read. /flags merges the request's properties over
+// the stored ones (SDK §3.1), so when a request already carries every key its active flags read,
+// the stored person cannot change the answer and need not be fetched.
+import type { CohortDefinition, FlagDefinition } from './types.js';
+import { isPlainObject, parseIntegerId } from './values.js';
+
+export interface PropertyReads {
+  /** Person property keys read by active flags (conditions, early-access gates, dynamic cohorts). */
+  person: Set<string>;
+  /** Group type index → group property keys read by active flags. */
+  groups: Map<number, Set<string>>;
+}
+
+function addGroupKey(reads: PropertyReads, index: number, key: string): void {
+  let keys = reads.groups.get(index);
+  if (!keys) reads.groups.set(index, (keys = new Set()));
+  keys.add(key);
+}
+
+/** Person keys of a cohort's property tree, following references to other cohorts once each. */
+function cohortReads(id: number, cohorts: Map<number, CohortDefinition>, reads: PropertyReads, seen: Set<number>): void {
+  if (seen.has(id)) return;
+  seen.add(id);
+  const cohort = cohorts.get(id);
+  if (!cohort || cohort.isStatic) return;
+  const stack: unknown[] = [cohort.filters];
+  while (stack.length) {
+    const node = stack.pop();
+    if (Array.isArray(node)) {
+      stack.push(...node);
+    } else if (isPlainObject(node)) {
+      if (node.type === 'cohort') {
+        const ref = parseIntegerId(node.value);
+        if (ref !== undefined) cohortReads(ref, cohorts, reads, seen);
+      } else if (typeof node.key === 'string' && (node.type === 'person' || node.type === undefined)) {
+        reads.person.add(node.key);
+      }
+      if (node.properties !== undefined) stack.push(node.properties);
+      if (node.values !== undefined) stack.push(node.values);
+    }
+  }
+}
+
+export function propertyReads(flags: readonly FlagDefinition[], cohortList: readonly CohortDefinition[]): PropertyReads {
+  const reads: PropertyReads = { person: new Set(), groups: new Map() };
+  const cohorts = new Map(cohortList.map((c) => [c.id, c]));
+  const seenCohorts = new Set<number>();
+  for (const flag of flags) {
+    if (!flag.active || flag.deleted) continue;
+    const filters = isPlainObject(flag.filters) ? flag.filters : {};
+    const flagAggregation = parseIntegerId(filters.aggregation_group_type_index) ?? null;
+    if (filters.feature_enrollment === true) reads.person.add(`$feature_enrollment/${flag.key}`);
+    const conditions: Array<{ group: Record<string, unknown>; person: boolean }> = [];
+    for (const g of Array.isArray(filters.groups) ? filters.groups : []) if (isPlainObject(g)) conditions.push({ group: g, person: false });
+    // Early-access gates read person properties whatever the flag aggregates on.
+    for (const g of Array.isArray(filters.super_groups) ? filters.super_groups : []) if (isPlainObject(g)) conditions.push({ group: g, person: true });
+    for (const { group, person } of conditions) {
+      const aggregation = person ? null : 'aggregation_group_type_index' in group ? (parseIntegerId(group.aggregation_group_type_index) ?? null) : flagAggregation;
+      for (const prop of Array.isArray(group.properties) ? group.properties : []) {
+        if (!isPlainObject(prop)) continue;
+        const key = typeof prop.key === 'string' ? prop.key : undefined;
+        if (prop.type === 'cohort') {
+          const id = parseIntegerId(prop.value);
+          if (id !== undefined) cohortReads(id, cohorts, reads, seenCohorts);
+        } else if (key === undefined || prop.type === 'flag') {
+          continue;
+        } else if (prop.type === 'person' || person) {
+          reads.person.add(key);
+        } else if (prop.type === 'group') {
+          const index = parseIntegerId(prop.group_type_index);
+          if (index !== undefined) addGroupKey(reads, index, key);
+        } else if (prop.type === undefined || prop.type === null) {
+          if (aggregation === null) reads.person.add(key);
+          else addGroupKey(reads, aggregation, key);
+        }
+      }
+    }
+  }
+  return reads;
+}

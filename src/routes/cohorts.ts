@@ -137,25 +137,26 @@ const WRITE_NOTE =
 
 function cohortRoutesAt(app: FastifyInstance, base: string, project: RouteAccess['project']): void {
   const { ctx } = app.services;
-  const params = project === 'param' ? ProjectParams : undefined;
-  const withId = params ? params.extend(IdParams.shape) : IdParams;
+  // Fastify warns about a `params` key holding undefined: leave the key out on the legacy path.
+  const params = project === 'param' ? { params: ProjectParams } : {};
+  const withId = project === 'param' ? ProjectParams.extend(IdParams.shape) : IdParams;
   const access = (scope: string): { access: RouteAccess } => ({ access: { scope, project } });
   const tags = [project === 'param' ? 'cohorts' : 'cohorts (legacy path)'];
   const idOf = (request: FastifyRequest) => cohortId((request.params as { id: string }).id);
 
   app.get(base, {
     config: access('cohort:read'),
-    schema: { tags, summary: 'List cohorts (not deleted), newest first', params, querystring: ListQuery, response: { 200: paginatedSchema(CohortSchema) } },
+    schema: { tags, summary: 'List cohorts (not deleted), newest first', ...params, querystring: ListQuery, response: { 200: paginatedSchema(CohortSchema) } },
   }, async (request) => listCohortsPage(ctx, request.auth.project!.id, request.query as Record<string, unknown>, absoluteUrl(request, ctx.config.publicUrl)));
 
   app.post(base, {
     config: access('cohort:write'),
-    schema: { tags, summary: 'Create a cohort', description: WRITE_NOTE, params, body: serviceValidated(CohortWriteBody), response: { 201: CohortSchema } },
+    schema: { tags, summary: 'Create a cohort', description: WRITE_NOTE, ...params, body: serviceValidated(CohortWriteBody), response: { 201: CohortSchema } },
   }, async (request, reply) => reply.code(201).send(await createCohort(ctx, request.auth, request.body, { form: isFormRequest(request) })));
 
   app.get(`${base}/activity`, {
     config: access('activity_log:read'),
-    schema: { tags, summary: 'Activity of every cohort in the project', params, querystring: ActivityQuerySchema, response: { 200: ActivityPageSchema } },
+    schema: { tags, summary: 'Activity of every cohort in the project', ...params, querystring: ActivityQuerySchema, response: { 200: ActivityPageSchema } },
   }, async (request) =>
     activityPage(ctx, { projectId: request.auth.project!.id, scope: 'Cohort' }, request.query as Record<string, string>, pathUrl(request, ctx.config.publicUrl)));
 

@@ -1,5 +1,6 @@
 // Flag actions built on usage and persons (API §7.7), beside the flag routes at both bases:
 // POST …/:id/dashboard, …/:id/enrich_usage_dashboard, …/:id/create_static_cohort_for_flag.
+// They are writes on the flag, so, as in PostHog, the caller must be able to edit it.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { RouteAccess } from '../plugins/auth.ts';
@@ -7,6 +8,7 @@ import { ProjectParams } from '../schemas/common.ts';
 import { CohortSchema } from '../schemas/cohorts.ts';
 import { enrichUsageDashboard, generateUsageDashboard } from '../services/dashboards.ts';
 import { createStaticCohortForFlag } from '../services/flag-cohort.ts';
+import { editableFlag } from '../services/flag-access.ts';
 import { NotFoundError } from '../lib/errors.ts';
 
 export interface FlagUsageRoutesOptions {
@@ -39,7 +41,10 @@ export async function featureFlagUsageRoutes(app: FastifyInstance, opts: FlagUsa
       params: withId,
       response: { 200: Success, 400: Failure },
     },
-  }, async (request) => generateUsageDashboard(ctx, request.auth.project!.id, idOf(request.params), request.auth.user?.id ?? null));
+  }, async (request) => {
+    const flag = await editableFlag(ctx.db, request.auth, idOf(request.params));
+    return generateUsageDashboard(ctx, flag.projectId, flag.id, request.auth.user?.id ?? null);
+  });
 
   app.post(`${opts.base}/:id/enrich_usage_dashboard`, {
     config: access,
@@ -49,7 +54,10 @@ export async function featureFlagUsageRoutes(app: FastifyInstance, opts: FlagUsa
       params: withId,
       response: { 200: Success, 400: Failure },
     },
-  }, async (request) => enrichUsageDashboard(ctx, request.auth.project!.id, idOf(request.params)));
+  }, async (request) => {
+    const flag = await editableFlag(ctx.db, request.auth, idOf(request.params));
+    return enrichUsageDashboard(ctx, flag.projectId, flag.id);
+  });
 
   app.post(`${opts.base}/:id/create_static_cohort_for_flag`, {
     config: access,
@@ -59,6 +67,8 @@ export async function featureFlagUsageRoutes(app: FastifyInstance, opts: FlagUsa
       params: withId,
       response: { 201: z.object({ cohort: CohortSchema }) },
     },
-  }, async (request, reply) =>
-    reply.code(201).send({ cohort: await createStaticCohortForFlag(ctx, app.services.snapshots, request.auth, idOf(request.params)) }));
+  }, async (request, reply) => {
+    const flag = await editableFlag(ctx.db, request.auth, idOf(request.params));
+    return reply.code(201).send({ cohort: await createStaticCohortForFlag(ctx, app.services.snapshots, request.auth, flag.id) });
+  });
 }

@@ -3,13 +3,13 @@
 // role access. Organization owners/admins and a flag's creator always edit it; otherwise the
 // organization's level for feature flags (no row: "can always edit"), then the caller's roles, and
 // for "can only view" the roles the flag was shared with decide.
-import type { FeatureFlagRow } from '../repositories/feature-flags.ts';
+import { findFlag, type FeatureFlagRow } from '../repositories/feature-flags.ts';
 import type { RequestAuth } from './auth.ts';
 import type { Db } from '../db/index.ts';
 import { MembershipLevel } from '../repositories/users.ts';
 import { flagAccessPolicy, flagsSharedWithRoles, findSoftDeletedFlagsWithKey } from '../repositories/roles.ts';
 import type { AccessLevel } from '../schemas/feature-flags.ts';
-import { PermissionDeniedError } from '../lib/errors.ts';
+import { NotFoundError, PermissionDeniedError } from '../lib/errors.ts';
 
 /** PostHog's OrganizationResourceAccess levels (also a role's `feature_flags_access_level`). */
 export const CAN_ONLY_VIEW = 21;
@@ -46,6 +46,14 @@ export async function flagAccessResolver(db: Db, auth: RequestAuth, flags: Featu
 export async function assertCanEdit(db: Db, auth: RequestAuth, flag: FeatureFlagRow): Promise<void> {
   const access = (await flagAccessResolver(db, auth, [flag]))(flag);
   if (!access.canEdit) throw new PermissionDeniedError("You don't have edit permissions for this feature flag.");
+}
+
+/** The project's flag `id` if the caller may edit it: 404 when absent, 403 when not editable. */
+export async function editableFlag(db: Db, auth: RequestAuth, id: number): Promise<FeatureFlagRow> {
+  const flag = await findFlag(db, auth.project!.id, id);
+  if (!flag) throw new NotFoundError();
+  await assertCanEdit(db, auth, flag);
+  return flag;
 }
 
 /**

@@ -199,6 +199,20 @@ describe('enforcement', () => {
     expect(await t.sql('select id from feature_flags where id = $1', [gone.id])).toEqual([]);
   });
 
+  it('the flag actions that write (usage dashboard, enrichment, static cohort) need edit access too', async () => {
+    await setFlagsLevel(21);
+    const flag = await createFlag('actions-locked');
+    const cohortsBefore = await t.sql('select count(*)::int as n from cohorts');
+    for (const action of ['dashboard', 'enrich_usage_dashboard', 'create_static_cohort_for_flag']) {
+      const res = await t.api('post', `${P}/${flag.id}/${action}/`, member.key).send({});
+      expect(res.status, action).toBe(403);
+      expect(res.body).toEqual(EDIT_403);
+      expect((await t.api('post', `${P}/999999/${action}/`, member.key).send({})).status, action).toBe(404);
+    }
+    expect(await t.sql('select count(*)::int as n from cohorts')).toEqual(cohortsBefore);
+    expect((await t.api('post', `${P}/${flag.id}/create_static_cohort_for_flag/`).send({})).status).toBe(201);
+  });
+
   it('members edit again once the organization lets them', async () => {
     await setFlagsLevel(37);
     const flag = await createFlag('unlocked');

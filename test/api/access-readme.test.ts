@@ -1,27 +1,15 @@
 // The README's "Access control" curl block works as printed: run in bash (curl, jq) against a fresh
 // server whose admin key is the one the README tells a reader to start with.
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
+import { readmeBlock, runReadmeShell } from '../helpers/readme.ts';
 import { createUser } from '../../src/services/admin.ts';
 import { hashKeyValue } from '../../src/lib/tokens.ts';
-
-const README = fs.readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../README.md'), 'utf8');
-
-function block(name: string): string {
-  const match = new RegExp(`<!-- readme-test: ${name} -->\\s*\`\`\`sh\\n([\\s\\S]*?)\`\`\``).exec(README);
-  if (!match) throw new Error(`README has no block marked readme-test: ${name}`);
-  return match[1];
-}
 
 let t: TestApp;
 beforeAll(async () => {
   // The key the block uses: the one the README tells a reader to start the server with.
-  const key = /^export KEY=(phx_\w+)$/m.exec(block('access'))![1];
+  const key = /^export KEY=(phx_\w+)$/m.exec(readmeBlock('access'))![1];
   t = await createTestApp();
   await t.sql("update personal_api_keys set secure_value = $1 where label = 'Initial key'", [hashKeyValue(key)]);
   t.app.services.authenticator.clear();
@@ -33,11 +21,7 @@ afterAll(async () => {
 
 describe('README: Access control', () => {
   it('the curl block works as printed', async () => {
-    const script = block('access').replace(/^export FLAGHOST=.*$/m, `export FLAGHOST=${t.baseUrl}`);
-    // Every curl fails on an HTTP error and ends its output with a newline.
-    const wrapped = `curl() { command curl --fail-with-body "$@"; echo; }\n${script}`;
-    const { stdout } = await promisify(execFile)('bash', ['-euo', 'pipefail', '-c', wrapped], { encoding: 'utf8' });
-    const lines = stdout.split('\n').filter((l) => l.trim() !== '');
+    const lines = await runReadmeShell('access', t.baseUrl);
     const [members, resourceAccess, membership, roleAccess, ci, count, keys, ...rest] = lines.map((l) => JSON.parse(l));
     expect(members.results.map((m: { user: { email: string } }) => m.user.email).sort()).toEqual(['admin@example.com', 'dev@example.com']);
     expect(resourceAccess).toMatchObject({ resource: 'feature flags', access_level: 21 });

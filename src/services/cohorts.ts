@@ -1,13 +1,13 @@
 // Cohorts: list, retrieve, create and update with PostHog's rules (filter structure, references and
 // loops, behavioral criteria on flag cohorts, soft delete guarded by flags and other cohorts),
-// static membership from distinct ids, person uuids or a CSV, and an activity entry per write.
+// static membership (cohort-members.ts), and an activity entry per write.
 import { isDeepStrictEqual } from 'node:util';
 import type { Db } from '../db/index.ts';
-import { transact, type AppContext } from './context.ts';
+import { transact, type AppContext, type TxChanges } from './context.ts';
+import type { Project } from '../repositories/projects.ts';
 import type { RequestAuth } from './auth.ts';
 import { diffFields, logActivity } from './activity.ts';
 import {
-  addCohortMembers,
   countCohortMembers,
   findCohort,
   findCohortForUpdate,
@@ -21,16 +21,15 @@ import {
   type FlagCohortUse,
   type NewCohortRow,
 } from '../repositories/cohorts.ts';
-import { findOrCreatePersonsByDistinctIds, findPersonIdsByEmails, findPersonIdsByUuids } from '../repositories/persons.ts';
+import { addStaticMembers } from './cohort-members.ts';
 import { findUsersByIds } from '../repositories/users.ts';
 import {
-  cohortFiltersHaveValues,
   parseCohortWrite,
   toCohort,
   type CohortOut,
   type CohortWriteInput,
-  type UploadedFile,
 } from '../schemas/cohorts.ts';
+import { cohortFiltersHaveValues } from '../schemas/cohort-filters.ts';
 import { cohortIdsInFilters } from '../lib/flag-filters.ts';
 import { ValidationError, NotFoundError } from '../lib/errors.ts';
 import { limitOffsetLinks, parseLimitOffset, type Paginated } from '../lib/pagination.ts';
@@ -155,113 +154,6 @@ function behavioralCohortIds(rows: CohortRow[]): number[] {
   return [...affected];
 }
 
-// ---------------------------------------------------------------------------------------------
-// Static membership: a CSV of distinct ids (or person ids, or emails), parsed as PostHog does.
-
-const CSV_ERRORS = {
-  EMPTY_FILE: 'CSV file is empty. Please upload a CSV file with at least one row of data.',
-  MISSING_ID_COLUMN:
-    "Multi-column CSV must contain at least one column with a supported ID header: 'person_id', 'Person .id' (PostHog export format), 'distinct_id', 'distinct-id', or 'email'. Found columns: ",
-  NO_VALID_IDS:
-    'CSV file contains no valid person IDs, distinct IDs, or email addresses. Please ensure your file has data rows with person IDs, distinct IDs, or email addresses.',
-  ENCODING_ERROR: 'CSV file encoding is not supported. Please save your file as UTF-8 and try again.',
-};
-const PERSON_ID_HEADERS = ['person_id', 'person-id', 'person .id'];
-const DISTINCT_ID_HEADERS = ['distinct_id', 'distinct-id'];
-const EMAIL_HEADERS = ['email', 'e-mail'];
-
-export type CsvIdType = 'distinct_id' | 'person_id' | 'email';
-
-/** One line as Python's csv.reader (excel dialect) reads it; an empty line is an empty row. */
-function csvRow(line: string): string[] {
-  if (line === '') return [];
-  const cells: string[] = [];
-  let cell = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i];
-    if (quoted) {
-      if (c === '"' && line[i + 1] === '"') {
-        cell += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else cell += c;
-    } else if (c === '"' && cell === '') quoted = true;
-    else if (c === ',') {
-      cells.push(cell);
-      cell = '';
-    } else cell += c;
-  }
-  cells.push(cell);
-  return cells;
-}
-
-const csvError = (message: string) => new ValidationError(message, 'invalid_input', 'csv');
-
-/**
- * PostHog's _calculate_static_by_csv: a single column is a list of distinct ids (a `person_id` or
- * `email` header switches the id type); several columns need a recognised id header. flaghost
- * also skips a single-column `distinct_id` header, because it would otherwise create a person.
- */
-export function parseCohortCsv(file: UploadedFile): { ids: string[]; idType: CsvIdType } {
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(file.data);
-  } catch {
-    throw csvError(CSV_ERRORS.ENCODING_ERROR);
-  }
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  // Python's str.splitlines() boundaries.
-  const rows = text.split(/\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]/).map(csvRow);
-  if (rows.length && rows.at(-1)!.length === 0 && /[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]$/.test(text)) rows.pop();
-  const start = rows.findIndex((r) => r.length > 0);
-  if (start === -1) throw csvError(CSV_ERRORS.EMPTY_FILE);
-  const [first, ...rest] = rows.slice(start);
-  const header = (cell: string | undefined) => (cell ?? '').trim().toLowerCase();
-
-  let ids: string[];
-  let idType: CsvIdType;
-  if (first.filter((c) => c.trim()).length <= 1) {
-    const head = header(first[0]);
-    idType = PERSON_ID_HEADERS.includes(head) ? 'person_id' : EMAIL_HEADERS.includes(head) ? 'email' : 'distinct_id';
-    const skipHeader = idType !== 'distinct_id' || DISTINCT_ID_HEADERS.includes(head);
-    ids = (skipHeader ? rest : [first, ...rest]).filter((r) => r.length > 0).map((r) => r[0].trim()).filter((id) => id !== '');
-  } else {
-    const heads = first.map(header);
-    const find = (names: string[]) => heads.findIndex((h) => names.includes(h));
-    const columns: Array<[number, CsvIdType]> = [
-      [find(PERSON_ID_HEADERS), 'person_id'],
-      [find(DISTINCT_ID_HEADERS), 'distinct_id'],
-      [find(EMAIL_HEADERS), 'email'],
-    ];
-    const found = columns.find(([index]) => index !== -1);
-    if (!found) {
-      const available = first.filter((h) => h.trim());
-      throw csvError(CSV_ERRORS.MISSING_ID_COLUMN + (available.length ? available.join(', ') : 'none'));
-    }
-    const [column, type] = found;
-    idType = type;
-    ids = rest.filter((r) => r.length > column).map((r) => r[column].trim()).filter((id) => id !== '');
-  }
-  if (!ids.length) throw csvError(CSV_ERRORS.NO_VALID_IDS);
-  return { ids, idType };
-}
-
-/** Adds the requested people to a static cohort; distinct ids never seen get a new, empty person. */
-async function addStaticMembers(tx: Db, projectId: number, cohortId: number, input: CohortWriteInput): Promise<void> {
-  const personIds: number[] = [];
-  const byDistinctId = async (ids: string[]) => personIds.push(...(await findOrCreatePersonsByDistinctIds(tx, projectId, ids)).values());
-  if (input.personUuids?.length) personIds.push(...(await findPersonIdsByUuids(tx, projectId, input.personUuids)));
-  if (input.distinctIds?.length) await byDistinctId(input.distinctIds);
-  if (input.csv) {
-    const { ids, idType } = parseCohortCsv(input.csv);
-    if (idType === 'distinct_id') await byDistinctId(ids);
-    else if (idType === 'person_id') personIds.push(...(await findPersonIdsByUuids(tx, projectId, ids)));
-    else personIds.push(...(await findPersonIdsByEmails(tx, projectId, ids)));
-  }
-  await addCohortMembers(tx, cohortId, personIds);
-}
-
 const wantsMembers = (input: CohortWriteInput) => input.csv !== undefined || input.distinctIds !== undefined || input.personUuids !== undefined;
 
 // ---------------------------------------------------------------------------------------------
@@ -353,21 +245,26 @@ export async function createCohort(ctx: AppContext, auth: RequestAuth, body: unk
       await addStaticMembers(tx, project.id, created.id, input);
       created = await updateCohort(tx, created.id, { count: await countCohortMembers(tx, created.id) });
     }
-    await logActivity(tx, {
-      organizationId: project.organizationId,
-      projectId: project.id,
-      userId: actorId,
-      activity: 'created',
-      scope: 'Cohort',
-      itemId: created.id,
-      name: created.name,
-      changes: [],
-      at: now,
-    });
-    changes.project(project.id);
+    await recordCohortCreated(tx, changes, project, created, actorId, now);
     return created;
   });
   return (await present(ctx.db, [row]))[0];
+}
+
+/** The activity entry of a new cohort; SDK snapshots see it after commit. */
+export async function recordCohortCreated(tx: Db, changes: TxChanges, project: Project, cohort: CohortRow, actorId: number | null, at: Date): Promise<void> {
+  await logActivity(tx, {
+    organizationId: project.organizationId,
+    projectId: project.id,
+    userId: actorId,
+    activity: 'created',
+    scope: 'Cohort',
+    itemId: cohort.id,
+    name: cohort.name,
+    changes: [],
+    at,
+  });
+  changes.project(project.id);
 }
 
 function namesList(names: string[]): string {

@@ -6,7 +6,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { transact, type AppContext } from './context.ts';
 import type { RequestAuth } from './auth.ts';
 import type { SnapshotStore } from './snapshots.ts';
-import { logActivity } from './activity.ts';
+import { recordCohortCreated } from './cohorts.ts';
 import { evaluateFlags } from '../evaluation/index.ts';
 import { findFlag } from '../repositories/feature-flags.ts';
 import { addExistingPersonsToCohort, pagePersonsForEvaluation } from '../repositories/persons.ts';
@@ -74,18 +74,7 @@ export async function createStaticCohortForFlag(ctx: AppContext, snapshots: Snap
     // Persons deleted meanwhile are gone from the table: keep only those still there.
     await addExistingPersonsToCohort(tx, cohort.id, personIds);
     cohort = await updateCohort(tx, cohort.id, { count: await countCohortMembers(tx, cohort.id) });
-    await logActivity(tx, {
-      organizationId: project.organizationId,
-      projectId: project.id,
-      userId: actorId,
-      activity: 'created',
-      scope: 'Cohort',
-      itemId: cohort.id,
-      name: cohort.name,
-      changes: [],
-      at: now,
-    });
-    changes.project(project.id);
+    await recordCohortCreated(tx, changes, project, cohort, actorId, now);
     return cohort;
   });
   const users = await findUsersByIds(ctx.db, actorId !== null ? [actorId] : []);

@@ -2,22 +2,7 @@
 // nesting) and form-encoded bodies, which PostHog's API accepts too.
 import type { FastifyInstance } from 'fastify';
 import { ParseError, ValidationError } from '../lib/errors.ts';
-
-const MAX_DEPTH = 64;
-
-/** Nesting depth of parsed JSON; deep bodies are refused before any code walks them recursively. */
-function depthExceeds(value: unknown, limit: number): boolean {
-  const stack: Array<[unknown, number]> = [[value, 0]];
-  while (stack.length) {
-    const [node, depth] = stack.pop()!;
-    if (node === null || typeof node !== 'object') continue;
-    if (depth >= limit) return true;
-    for (const child of Array.isArray(node) ? node : Object.values(node)) {
-      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
-    }
-  }
-  return false;
-}
+import { jsonTooDeep, MAX_JSON_DEPTH } from '../lib/json.ts';
 
 export function parseJsonBody(text: string): unknown {
   if (text.trim() === '') return undefined;
@@ -29,7 +14,7 @@ export function parseJsonBody(text: string): unknown {
   }
   // Fastify turns an absent body into null too; a literal JSON null is refused here, as DRF does.
   if (parsed === null) throw new ValidationError('This field may not be null.', 'null', null);
-  if (depthExceeds(parsed, MAX_DEPTH)) throw new ParseError(`JSON parse error - nesting deeper than ${MAX_DEPTH} levels`);
+  if (jsonTooDeep(parsed)) throw new ParseError(`JSON parse error - nesting deeper than ${MAX_JSON_DEPTH} levels`);
   return parsed;
 }
 

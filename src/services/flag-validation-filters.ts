@@ -3,13 +3,12 @@
 import type { Db } from '../db/index.ts';
 import { REDACTED_PAYLOAD } from '../lib/payload-crypto.ts';
 import { ValidationError } from '../lib/errors.ts';
+import { jsonTooDeep, MAX_JSON_DEPTH } from '../lib/json.ts';
 import { findCohortsByIds, type CohortRow } from '../repositories/cohorts.ts';
 import { validateFlagDependencies } from './flag-validation-dependencies.ts';
 import {
   isPlainObject,
   isValidFlagDate,
-  jsonTooDeep,
-  MAX_JSON_DEPTH,
   pyInt,
   pyJsonDumps,
   pyStr,

@@ -1,6 +1,7 @@
 // Python-compatible renderings and parsers for flag validation: PostHog's messages leak Python's
 // str()/repr(), payload objects are stored as Python json.dumps() text, and date values follow
 // PostHog's relative-date rule. Pure functions, no I/O.
+import { jsonTooDeep, MAX_JSON_DEPTH } from '../lib/json.ts';
 
 /** Python float.__repr__ (also what json.dumps writes): shortest round-trip digits, `1e-05`, `1e+16`, `2.0`. */
 export function pyFloatRepr(x: number): string {
@@ -220,22 +221,6 @@ export function unstorableStringProblem(s: string): { detail: string; code: stri
     };
   }
   return undefined;
-}
-
-export const MAX_JSON_DEPTH = 64;
-
-/** Nesting deeper than `limit` (checked without recursion, before anything walks the value recursively). */
-export function jsonTooDeep(value: unknown, limit = MAX_JSON_DEPTH): boolean {
-  const stack: Array<[unknown, number]> = [[value, 0]];
-  while (stack.length) {
-    const [node, depth] = stack.pop()!;
-    if (node === null || typeof node !== 'object') continue;
-    if (depth >= limit) return true;
-    for (const child of Array.isArray(node) ? node : Object.values(node)) {
-      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
-    }
-  }
-  return false;
 }
 
 /**

@@ -1,8 +1,10 @@
 // Persons and their distinct ids: find-or-create by distinct id (static cohort uploads), lookups by
-// uuid or email, and the static cohorts a distinct id belongs to (flag evaluation).
+// uuid or email, bulk writes for ingestion, the persons API, and paging for cohort snapshots. What
+// flag evaluation reads about a person is in person-context.ts.
 import crypto from 'node:crypto';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../db/index.ts';
+import { jsonParam, rowsOf } from '../db/sql.ts';
 import { cohortMembers, cohorts, personDistinctIds, persons } from '../db/schema.ts';
 
 export type PersonRow = typeof persons.$inferSelect;
@@ -90,34 +92,11 @@ export async function findPersonIdsByEmails(db: Db, projectId: number, emails: s
 }
 
 /** Ids of the non-deleted static cohorts of the project whose members include this distinct id's person. */
-export async function staticCohortIdsForDistinctId(db: Db, projectId: number, distinctId: string): Promise<number[]> {
-  const rows = await db
-    .select({ id: cohortMembers.cohortId })
-    .from(personDistinctIds)
-    .innerJoin(cohortMembers, eq(cohortMembers.personId, personDistinctIds.personId))
-    .innerJoin(cohorts, eq(cohorts.id, cohortMembers.cohortId))
-    .where(
-      and(
-        eq(personDistinctIds.projectId, projectId),
-        eq(personDistinctIds.distinctId, distinctId),
-        eq(cohorts.projectId, projectId),
-        eq(cohorts.isStatic, true),
-        eq(cohorts.deleted, false),
-      ),
-    )
-    .orderBy(cohortMembers.cohortId);
-  return rows.map((r) => r.id);
-}
-
 // ---- ingestion: the persons of a batch, written in bulk ------------------------------------------
 
 type Json = Record<string, unknown>;
 
-function rowsOf<T>(result: unknown): T[] {
-  return ((result as { rows?: T[] }).rows ?? []) as T[];
-}
 
-const jsonParam = (value: unknown) => sql`${JSON.stringify(value)}::jsonb`;
 
 export interface LoadedPerson {
   distinctId: string;
@@ -201,87 +180,6 @@ export async function mergePersonInto(db: Db, projectId: number, fromId: number,
     on conflict do nothing`);
   await db.execute(sql`update person_distinct_ids set person_id = ${intoId} where project_id = ${projectId} and person_id = ${fromId}`);
   await db.execute(sql`delete from persons where id = ${fromId} and project_id = ${projectId}`);
-}
-
-// ---- evaluation context: stored properties, static cohorts, groups, continuity overrides --------
-
-export interface StoredPersonContext {
-  person: { properties: Json; createdAt: Date } | null;
-  staticCohortIds: number[];
-  /** [flag key, hash key, belongs to the person of distinct_id] */
-  overrides: Array<[string, string, boolean]>;
-  groups: Array<[number, Json]>;
-}
-
-/**
- * Everything evaluation reads about a distinct id in one statement: its person's properties and
- * created_at, the static cohorts it is in, the hash-key overrides of the given flags held by the
- * persons of `distinctId` and `anonDistinctId`, and the properties of the given groups.
- */
-export async function readPersonContext(
-  db: Db,
-  projectId: number,
-  distinctId: string,
-  anonDistinctId: string | null,
-  flagKeys: readonly string[],
-  groups: ReadonlyArray<{ index: number; key: string }>,
-): Promise<StoredPersonContext> {
-  const ids = anonDistinctId !== null && anonDistinctId !== distinctId ? [distinctId, anonDistinctId] : [distinctId];
-  const overrides = flagKeys.length
-    ? sql`(select coalesce(jsonb_agg(jsonb_build_array(o.feature_flag_key, o.hash_key, d.distinct_id = ${distinctId})), '[]'::jsonb)
-        from flag_hash_key_overrides o join d on d.person_id = o.person_id
-        where o.feature_flag_key in (select jsonb_array_elements_text(${jsonParam(flagKeys)})))`
-    : sql`'[]'::jsonb`;
-  const groupRows = groups.length
-    ? sql`(select coalesce(jsonb_agg(jsonb_build_array(g.group_type_index, g.group_properties)), '[]'::jsonb)
-        from groups g join jsonb_to_recordset(${jsonParam(groups.map((g) => ({ i: g.index, k: g.key })))}) as r(i int, k text)
-          on g.group_type_index = r.i and g.group_key = r.k
-        where g.project_id = ${projectId})`
-    : sql`'[]'::jsonb`;
-  const result = await db.execute(sql`
-    with d as (
-      select distinct_id, person_id from person_distinct_ids
-      where project_id = ${projectId} and distinct_id in (select jsonb_array_elements_text(${jsonParam(ids)}))
-    ),
-    me as (select p.id, p.properties, p.created_at from persons p join d on d.person_id = p.id where d.distinct_id = ${distinctId})
-    select
-      (select jsonb_build_object('properties', properties, 'created_at', created_at) from me) as person,
-      (select coalesce(jsonb_agg(cm.cohort_id order by cm.cohort_id), '[]'::jsonb)
-        from cohort_members cm join cohorts c on c.id = cm.cohort_id
-        where cm.person_id = (select id from me) and c.project_id = ${projectId} and c.is_static and not c.deleted) as cohorts,
-      ${overrides} as overrides,
-      ${groupRows} as groups`);
-  const [row] = rowsOf<{ person: { properties: Json; created_at: string } | null; cohorts: number[]; overrides: Array<[string, string, boolean]>; groups: Array<[number, Json]> }>(result);
-  return {
-    person: row?.person ? { properties: row.person.properties ?? {}, createdAt: new Date(row.person.created_at) } : null,
-    staticCohortIds: row?.cohorts ?? [],
-    overrides: row?.overrides ?? [],
-    groups: row?.groups ?? [],
-  };
-}
-
-/**
- * SDK §3.12: for every flag in `flagKeys` without an override yet, stores `hashKey` as the
- * override of the person of each distinct id (first anon id wins: existing rows are kept).
- * Returns the distinct ids that have no person (nothing was written for them).
- */
-export async function writeHashKeyOverrides(db: Db, projectId: number, distinctIds: string[], flagKeys: readonly string[], hashKey: string): Promise<string[]> {
-  const result = await db.execute(sql`
-    with d as (
-      select distinct_id, person_id from person_distinct_ids
-      where project_id = ${projectId} and distinct_id in (select jsonb_array_elements_text(${jsonParam(distinctIds)}))
-    ),
-    written as (
-      insert into flag_hash_key_overrides (project_id, person_id, feature_flag_key, hash_key)
-      select distinct ${projectId}::int, d.person_id, k.key, ${hashKey}::text
-      from d cross join jsonb_array_elements_text(${jsonParam(flagKeys)}) as k(key)
-      order by 2, 3
-      on conflict do nothing
-      returning 1
-    )
-    select distinct_id from d`);
-  const found = new Set(rowsOf<{ distinct_id: string }>(result).map((r) => r.distinct_id));
-  return distinctIds.filter((id) => !found.has(id));
 }
 
 // ---- persons API --------------------------------------------------------------------------------

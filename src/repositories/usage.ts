@@ -4,12 +4,10 @@
 // node-postgres and PGlite, and are written in sorted order so concurrent writers lock alike.
 import { sql } from 'drizzle-orm';
 import type { Db } from '../db/index.ts';
+import { rowsOf } from '../db/sql.ts';
 
 type Json = Record<string, unknown>;
 
-export function rowsOf<T>(result: unknown): T[] {
-  return ((result as { rows?: T[] }).rows ?? []) as T[];
-}
 
 const json = (value: unknown) => sql`${JSON.stringify(value)}::jsonb`;
 

@@ -8,10 +8,9 @@ import {
   findOrCreatePersonsByDistinctIds,
   findPersonRecord,
   listPersonRecords,
-  readPersonContext,
-  writeHashKeyOverrides,
   type PersonRecord,
 } from '../repositories/persons.ts';
+import { readPersonContext, writeHashKeyOverrides } from '../repositories/person-context.ts';
 import { transact, type AppContext } from './context.ts';
 import { isoTime } from '../lib/time.ts';
 import { parseLimitOffset } from '../lib/pagination.ts';

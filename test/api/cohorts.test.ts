@@ -3,7 +3,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { createProject } from '../../src/services/admin.ts';
-import { staticCohortIdsForDistinctId } from '../../src/repositories/persons.ts';
+import { loadPersonContext } from '../../src/services/persons.ts';
+
+const staticCohortsOf = async (db: Parameters<typeof loadPersonContext>[0], projectId: number, distinctId: string) =>
+  [...(await loadPersonContext(db, projectId, { distinctId })).staticCohortIds];
 
 let t: TestApp;
 const P = '/api/projects/1/cohorts';
@@ -293,9 +296,9 @@ describe('static cohorts', () => {
     const more = await patch(res.body.id, { distinct_ids: ['new-2', 'new-4'] });
     expect(more.status).toBe(200);
     expect(more.body.count).toBe(5);
-    expect(await staticCohortIdsForDistinctId(t.ctx.db, 1, 'new-4')).toEqual([res.body.id]);
-    expect(await staticCohortIdsForDistinctId(t.ctx.db, 1, 'never-seen')).toEqual([]);
-    expect(await staticCohortIdsForDistinctId(t.ctx.db, 2, 'new-4')).toEqual([]);
+    expect(await staticCohortsOf(t.ctx.db, 1, 'new-4')).toEqual([res.body.id]);
+    expect(await staticCohortsOf(t.ctx.db, 1, 'never-seen')).toEqual([]);
+    expect(await staticCohortsOf(t.ctx.db, 2, 'new-4')).toEqual([]);
 
     const uuid = (await t.sql<{ uuid: string }>('select uuid from persons where id = 900001'))[0].uuid;
     const byUuid = await create({ name: 'by uuid', is_static: true, _create_static_person_ids: [uuid, '00000000-0000-0000-0000-000000000000', 'not-a-uuid'] });
@@ -305,7 +308,7 @@ describe('static cohorts', () => {
     expect(empty.body.count).toBe(0);
 
     await patch(res.body.id, { deleted: true });
-    expect(await staticCohortIdsForDistinctId(t.ctx.db, 1, 'new-4')).toEqual([]);
+    expect(await staticCohortsOf(t.ctx.db, 1, 'new-4')).toEqual([]);
   });
 
   it('uploads a CSV of distinct ids as multipart, with or without a header', async () => {

@@ -15,6 +15,14 @@ const json = (value: unknown) => sql`${JSON.stringify(value)}::jsonb`;
  * Records event uuids and returns those not seen since `cutoff`: a uuid recorded earlier than the
  * cutoff counts as new again (and is recorded anew).
  */
+// Advisory-lock class of event ingestion; the project id is the lock's second key.
+const INGESTION_LOCK_CLASS = 7_347_101;
+
+/** Serializes ingestion of one project across instances until the transaction ends. */
+export async function lockProjectIngestion(db: Db, projectId: number): Promise<void> {
+  await db.execute(sql`select pg_advisory_xact_lock(${INGESTION_LOCK_CLASS}, ${projectId})`);
+}
+
 export async function claimEventUuids(db: Db, projectId: number, uuids: string[], at: Date, cutoff: Date): Promise<Set<string>> {
   if (!uuids.length) return new Set();
   const sorted = [...new Set(uuids)].sort();

@@ -4,8 +4,7 @@
 // requests. So an acknowledged event is committed (a crash loses nothing acknowledged), the
 // database sees a few large transactions instead of one per event, and close() drains what was
 // accepted before the process exits.
-import { sql } from 'drizzle-orm';
-import type { FastifyBaseLogger } from 'fastify';
+import type { Logger } from 'pino';
 import { transact, type AppContext } from './context.ts';
 import type { CaptureRequest } from './capture.ts';
 import { normalizeEvent, type IngestEvent, type MalformedReason } from './ingestion-events.ts';
@@ -21,6 +20,7 @@ import {
   addFlagUsagePersons,
   advanceLastCalledAt,
   claimEventUuids,
+  lockProjectIngestion,
   markFlagsEnriched,
   purgeEventUuids,
   upsertGroupProperties,
@@ -36,7 +36,6 @@ const MAX_BATCH_EVENTS = 2000;
 const MAX_ATTEMPTS = 6;
 const PURGE_INTERVAL_MS = 10 * 60 * 1000;
 /** First argument of the two-key advisory lock that serializes ingestion per project. */
-const ADVISORY_LOCK_CLASS = 7_347_101;
 
 export interface IngestionCounters {
   /** Events in requests, malformed ones included. */
@@ -103,7 +102,7 @@ export class EventIngestor {
   constructor(
     private readonly ctx: AppContext,
     private readonly snapshots: SnapshotStore,
-    private readonly log?: FastifyBaseLogger,
+    private readonly log?: Pick<Logger, 'info' | 'warn' | 'error'>,
   ) {
     this.startedAt = ctx.now();
   }
@@ -295,7 +294,7 @@ async function writeBatch(ctx: AppContext, snapshots: SnapshotStore, projectId: 
   return transact(ctx, async (tx) => {
     // Ingestion of one project is serialized across instances: persons are read, changed in
     // memory and written back, and usage counters are upserted.
-    await tx.execute(sql`select pg_advisory_xact_lock(${ADVISORY_LOCK_CLASS}, ${projectId})`);
+    await lockProjectIngestion(tx, projectId);
 
     let fresh = events;
     const window = ctx.config.eventDedupWindowMs;

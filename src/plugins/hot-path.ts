@@ -6,11 +6,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Services } from '../app.ts';
+import { sendCohortsRequested } from '../services/snapshots.ts';
+import { decodeSdkRequest } from './sdk-body.ts';
 import { answerFlagsPost } from '../services/flags-answer.ts';
 import type { Endpoint } from '../services/flags-response.ts';
 import { PayloadTooLargeError } from '../lib/errors.ts';
 import { toApiError } from './errors.ts';
-import { etagMatches, sendCohortsRequested } from '../routes/sdk-definitions.ts';
 
 const DEFINITION_PATHS = new Set(['/flags/definitions', '/flags/definitions/', '/api/feature_flag/local_evaluation', '/api/feature_flag/local_evaluation/']);
 const FLAG_PATHS = new Map<string, Endpoint>([
@@ -85,8 +86,7 @@ export function createHotPath(services: Services, log: FastifyBaseLogger): (req:
       return true;
     }
     const body = snapshot.definitions(sendCohortsRequested(query));
-    const inm = req.headers['if-none-match'];
-    if (inm !== undefined && (inm === body.weakEtag || etagMatches(inm, body.etag))) {
+    if (body.notModified(req.headers['if-none-match'])) {
       res.writeHead(304, body.headers304);
       res.end();
       return true;
@@ -121,8 +121,16 @@ export function createHotPath(services: Services, log: FastifyBaseLogger): (req:
     req.on('error', () => {});
     req.on('end', () => {
       if (refused) return;
-      const body = chunks.length === 1 ? chunks[0] : chunks.length ? Buffer.concat(chunks, size) : undefined;
-      answerFlagsPost(ctx, snapshots, { endpoint, body, query: parseQuery(qs), headers: req.headers }, (err) => log.warn({ err }, 'group type registration failed')).then(
+      const raw = chunks.length === 1 ? chunks[0] : chunks.length ? Buffer.concat(chunks, size) : undefined;
+      const query = parseQuery(qs);
+      let body: unknown;
+      try {
+        body = decodeSdkRequest(raw, req.headers, query);
+      } catch (err) {
+        writeError(res, err, headers, bodyLimit, log);
+        return;
+      }
+      answerFlagsPost(ctx, snapshots, { endpoint, body, query, headers: req.headers }, (err) => log.warn({ err }, 'group type registration failed')).then(
         (body) => {
           res.writeHead(200, headers === NO_HEADERS ? JSON_HEADERS : { ...headers, 'content-type': 'application/json; charset=utf-8' });
           res.end(body);

@@ -1,6 +1,7 @@
 // Body decoding for SDK endpoints (/flags, /decide, capture), as PostHog's services do it:
 // JSON or text (gzip by query, header or magic bytes; URL-encoded or base64 fallbacks; lenient
 // NaN/Infinity) and form bodies (`data=<base64>`). The raw bytes reach this code untouched.
+import type { IncomingHttpHeaders } from 'node:http';
 import zlib from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ValidationError } from '../lib/errors.ts';
@@ -138,7 +139,20 @@ export function decodeSdkBody(raw: Buffer | undefined, ctx: SdkBodyContext): unk
   throw new SdkBodyError(`Unsupported content type: ${type}`);
 }
 
-/** Hands every body to SDK routes as raw bytes; they decode it with decodeSdkBody. */
+/** Decodes a request's raw body by its Content-Type, Content-Encoding and `compression` query. */
+export function decodeSdkRequest(raw: Buffer | undefined, headers: IncomingHttpHeaders, query: Record<string, unknown>): unknown {
+  const single = (name: string) => {
+    const value = headers[name];
+    return Array.isArray(value) ? value[0] : value;
+  };
+  return decodeSdkBody(raw, {
+    contentType: single('content-type'),
+    contentEncoding: single('content-encoding'),
+    compression: typeof query.compression === 'string' ? query.compression : undefined,
+  });
+}
+
+/** Hands every body to SDK routes as raw bytes; they decode it with decodeSdkRequest. */
 export function registerRawBodyParser(app: FastifyInstance): void {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));

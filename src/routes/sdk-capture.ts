@@ -1,7 +1,7 @@
 // Event capture endpoints the SDKs post to: /batch/, /e/, /i/v0/e/, /capture/, /track/.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { allowBrowserOrigin, decodeSdkBody, preflight } from '../plugins/sdk-body.ts';
+import { allowBrowserOrigin, decodeSdkRequest, preflight } from '../plugins/sdk-body.ts';
 import { serviceValidated } from '../plugins/openapi.ts';
 import { parseCaptureBody } from '../services/capture.ts';
 import type { SnapshotStore } from '../services/snapshots.ts';
@@ -24,11 +24,7 @@ export async function sdkCaptureRoutes(app: FastifyInstance, opts: { snapshots: 
 
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     const query = request.query as Record<string, unknown>;
-    const body = decodeSdkBody(request.body as Buffer | undefined, {
-      contentType: request.headers['content-type'],
-      contentEncoding: request.headers['content-encoding'] as string | undefined,
-      compression: typeof query.compression === 'string' ? query.compression : undefined,
-    });
+    const body = decodeSdkRequest(request.body as Buffer | undefined, request.headers, query);
     const capture = parseCaptureBody(body, typeof query.token === 'string' ? query.token : undefined);
     if (!capture.token) throw new AuthenticationFailedError('API key not provided. You can find your project API key in your PostHog project settings.');
     const snapshot = await snapshots.forToken(capture.token);

@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { authenticate } from '../plugins/auth.ts';
 import { preflight } from '../plugins/sdk-body.ts';
-import type { ProjectSnapshot, SnapshotStore } from '../services/snapshots.ts';
+import { sendCohortsRequested, type ProjectSnapshot, type SnapshotStore } from '../services/snapshots.ts';
 import { AuthenticationFailedError, NotFoundError } from '../lib/errors.ts';
 
 type Json = Record<string, unknown>;
@@ -23,22 +23,6 @@ const DefinitionsSchema = z
     cohorts: z.record(z.string(), z.unknown()),
   })
   .meta({ id: 'LocalEvaluationDefinitions' });
-
-/** If-None-Match in any of its forms (weak, strong, unquoted, a list) names this entity tag. */
-export function etagMatches(header: string | undefined, etag: string): boolean {
-  if (!header) return false;
-  return header.split(',').some((candidate) => {
-    const value = candidate.trim().replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
-    return value === etag || value === '*';
-  });
-}
-
-export function sendCohortsRequested(query: Json): boolean {
-  if (!('send_cohorts' in query)) return false;
-  const value = query.send_cohorts;
-  const text = Array.isArray(value) ? String(value.at(-1)) : String(value ?? '');
-  return !['false', '0', 'no'].includes(text.toLowerCase());
-}
 
 export async function sdkDefinitionsRoutes(app: FastifyInstance, opts: { snapshots: SnapshotStore }): Promise<void> {
   const { authenticator, rateLimits } = app.services;
@@ -75,7 +59,7 @@ export async function sdkDefinitionsRoutes(app: FastifyInstance, opts: { snapsho
     rateLimits.checkDefinitions(snapshot.project.id);
     const body = snapshot.definitions(sendCohortsRequested(request.query as Json));
     reply.header('etag', body.weakEtag).header('cache-control', 'private, must-revalidate').header('vary', 'Accept-Encoding');
-    if (etagMatches(request.headers['if-none-match'], body.etag)) return reply.code(304).send();
+    if (body.notModified(request.headers['if-none-match'])) return reply.code(304).send();
     reply.type('application/json');
     if (/\bgzip\b/.test(request.headers['accept-encoding'] ?? '')) {
       return reply.header('content-encoding', 'gzip').send(body.gzip());

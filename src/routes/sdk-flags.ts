@@ -2,7 +2,7 @@
 // GET/HEAD/OPTIONS behaviour, body decoding and config keys. No database on the common path.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { allowBrowserOrigin, preflight } from '../plugins/sdk-body.ts';
+import { allowBrowserOrigin, decodeSdkRequest, preflight } from '../plugins/sdk-body.ts';
 import { serviceValidated } from '../plugins/openapi.ts';
 import { answerFlagsGet, answerFlagsPost } from '../services/flags-answer.ts';
 import type { Endpoint } from '../services/flags-response.ts';
@@ -48,7 +48,7 @@ export async function sdkFlagsRoutes(app: FastifyInstance, opts: { snapshots: Sn
     const text = await answerFlagsPost(
       ctx,
       snapshots,
-      { endpoint, body: request.body as Buffer | undefined, query: request.query as Json, headers: request.headers },
+      { endpoint, body: decodeSdkRequest(request.body as Buffer | undefined, request.headers, request.query as Json), query: request.query as Json, headers: request.headers },
       (err) => request.log.warn({ err }, 'group type registration failed'),
     );
     return reply.type('application/json; charset=utf-8').send(text);

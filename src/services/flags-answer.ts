@@ -1,9 +1,8 @@
-// One /flags or /decide POST from raw bytes to status, headers and body text. Both the
+// One /flags or /decide POST from its decoded body to the answer's bytes. Both the
 // server-level hot path and the Fastify route call it, so the two cannot drift apart.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { AppContext } from './context.ts';
 import type { SnapshotStore } from './snapshots.ts';
-import { decodeSdkBody } from '../plugins/sdk-body.ts';
 import { evaluateRemote, parseFlagsRequest, requestIdFrom, unseenGroupTypes } from './remote-evaluation.ts';
 import { ensureGroupTypes } from './group-types.ts';
 import { renderFlagsResponse, shapeFor, type Endpoint } from './flags-response.ts';
@@ -11,7 +10,8 @@ import { AuthenticationFailedError } from '../lib/errors.ts';
 
 export interface FlagsRequestInput {
   endpoint: Endpoint;
-  body: Buffer | undefined;
+  /** The decoded body (the transport decodes gzip, base64 and forms). */
+  body: unknown;
   query: Record<string, unknown>;
   headers: IncomingHttpHeaders;
 }
@@ -29,12 +29,7 @@ export async function answerFlagsPost(
   onBackgroundError: (err: unknown) => void,
 ): Promise<Buffer | string> {
   const { headers, query } = input;
-  const body = decodeSdkBody(input.body, {
-    contentType: header(headers, 'content-type'),
-    contentEncoding: header(headers, 'content-encoding'),
-    compression: typeof query.compression === 'string' ? query.compression : undefined,
-  });
-  const parsed = parseFlagsRequest(body, {
+  const parsed = parseFlagsRequest(input.body, {
     query,
     userAgent: header(headers, 'user-agent'),
     hasBrowserHeaders: Boolean(headers.origin || headers.referer || headers['sec-fetch-mode'] || headers['sec-fetch-site']),

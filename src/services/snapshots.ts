@@ -28,7 +28,24 @@ export interface DefinitionsBody {
   /** Response headers as flat name/value lists (what node:http writes fastest). */
   headers304: string[];
   headers200: string[];
+  /** Whether an If-None-Match header names this body (weak, strong, unquoted, or in a list). */
+  notModified(ifNoneMatch: string | undefined): boolean;
   gzip(): Buffer;
+}
+
+/** `send_cohorts` present (even empty) and not false: the definitions variant with cohorts. */
+export function sendCohortsRequested(query: Record<string, unknown>): boolean {
+  if (!('send_cohorts' in query)) return false;
+  const value = query.send_cohorts;
+  const text = Array.isArray(value) ? String(value.at(-1)) : String(value ?? '');
+  return !['false', '0', 'no'].includes(text.toLowerCase());
+}
+
+function etagListMatches(header: string, etag: string): boolean {
+  return header.split(',').some((candidate) => {
+    const value = candidate.trim().replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
+    return value === etag || value === '*';
+  });
 }
 
 export interface ProjectSnapshot {
@@ -107,6 +124,8 @@ function definitionsBody(value: unknown, sendCohorts: boolean): DefinitionsBody 
     weakEtag,
     headers304: common,
     headers200: [...common, 'content-type', 'application/json; charset=utf-8'],
+    // SDKs echo the weak form exactly: compare that first, parse the header only otherwise.
+    notModified: (header) => header !== undefined && (header === weakEtag || etagListMatches(header, etag)),
     gzip: () => (gz ??= zlib.gzipSync(json, { level: 6 })),
   };
 }

@@ -78,20 +78,6 @@ export async function updateFlag(db: Db, id: number, values: Partial<NewFeatureF
   return row;
 }
 
-export async function setFlagsLastCalledAt(db: Db, projectId: number, keys: string[], at: Date): Promise<void> {
-  if (!keys.length) return;
-  await db
-    .update(featureFlags)
-    .set({ lastCalledAt: at })
-    .where(
-      and(
-        eq(featureFlags.projectId, projectId),
-        inArray(featureFlags.key, keys),
-        or(isNull(featureFlags.lastCalledAt), lt(featureFlags.lastCalledAt, at)),
-      ),
-    );
-}
-
 /** PostgreSQL's own regex engine accepts `pattern` (PostHog dry-runs conditions the same way). */
 export async function postgresAcceptsRegex(db: Db, pattern: string): Promise<boolean> {
   try {

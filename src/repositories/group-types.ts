@@ -12,15 +12,6 @@ export async function listGroupTypes(db: Db, projectId: number): Promise<GroupTy
   return db.select().from(groupTypeMappings).where(eq(groupTypeMappings.projectId, projectId)).orderBy(asc(groupTypeMappings.groupTypeIndex));
 }
 
-export async function findGroupType(db: Db, projectId: number, groupTypeIndex: number): Promise<GroupTypeRow | undefined> {
-  const [row] = await db
-    .select()
-    .from(groupTypeMappings)
-    .where(and(eq(groupTypeMappings.projectId, projectId), eq(groupTypeMappings.groupTypeIndex, groupTypeIndex)))
-    .limit(1);
-  return row;
-}
-
 /** Inserts the mapping; undefined when either unique index (name or index) already holds a row. */
 export async function insertGroupTypeIfFree(db: Db, values: typeof groupTypeMappings.$inferInsert): Promise<GroupTypeRow | undefined> {
   const [row] = await db.insert(groupTypeMappings).values(values).onConflictDoNothing().returning();

@@ -14,16 +14,6 @@ export async function findUserByEmail(db: Db, email: string): Promise<User | und
   return row;
 }
 
-export async function findUserById(db: Db, id: number): Promise<User | undefined> {
-  const [row] = await db.select().from(users).where(eq(users.id, id)).limit(1);
-  return row;
-}
-
-export async function findUserByUuid(db: Db, uuid: string): Promise<User | undefined> {
-  const [row] = await db.select().from(users).where(eq(users.uuid, uuid)).limit(1);
-  return row;
-}
-
 export async function findUsersByIds(db: Db, ids: number[]): Promise<Map<number, User>> {
   if (!ids.length) return new Map();
   const rows = await db.select().from(users).where(inArray(users.id, [...new Set(ids)]));

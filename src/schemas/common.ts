@@ -5,10 +5,6 @@ export const ProjectParams = z.object({
   project_id: z.string().meta({ description: 'Project id, or @current' }),
 });
 
-export const ErrorEnvelopeSchema = z
-  .object({ type: z.string(), code: z.string(), detail: z.string(), attr: z.string().nullable() })
-  .meta({ id: 'Error' });
-
 export function paginatedSchema<T extends z.ZodType>(item: T) {
   return z.object({
     count: z.number().int(),

@@ -63,9 +63,6 @@ export const drfString = (opts: { max?: number; allowBlank?: boolean } = {}) => 
     .meta({ type: 'string', ...(opts.max !== undefined ? { maxLength: opts.max } : {}) });
 };
 
-/** DRF ChoiceField. */
-export const drfChoice = <T extends string>(values: readonly [T, ...T[]]) => z.enum(values);
-
 const REQUIRED = 'This field is required.';
 
 function issueToError(issue: z.core.$ZodIssue & { input?: unknown }): ValidationError {

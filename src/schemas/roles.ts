@@ -39,8 +39,6 @@ export const drfUuid = () =>
     })
     .meta({ type: 'string', format: 'uuid' });
 
-export const isUuid = (value: string) => LOOSE_UUID.test(value);
-
 // ---------------------------------------------------------------------------------------------
 // Organization members
 

@@ -17,7 +17,6 @@ import {
 import {
   findUserByEmail,
   insertUser,
-  listMembershipsOfUser,
   MembershipLevel,
   updateUser,
   upsertMembership,
@@ -221,8 +220,4 @@ export async function bootstrap(
       },
     };
   });
-}
-
-export async function membershipsOf(ctx: AppContext, user: User) {
-  return listMembershipsOfUser(ctx.db, user.id);
 }

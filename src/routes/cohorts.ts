@@ -4,14 +4,14 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { RouteAccess } from '../plugins/auth.ts';
-import { ProjectParams, paginatedSchema } from '../schemas/common.ts';
+import { ProjectParams, paginatedSchema, idParam } from '../schemas/common.ts';
 import { CohortSchema, CohortWriteBody, UploadedFile } from '../schemas/cohorts.ts';
 import { createCohort, getCohort, listCohortsPage, updateCohortById } from '../services/cohorts.ts';
 import { ActivityPageSchema, ActivityQuerySchema, activityPage } from '../services/activity.ts';
 import { findCohort } from '../repositories/cohorts.ts';
 import { absoluteUrl } from '../lib/pagination.ts';
 import { serviceValidated } from '../plugins/openapi.ts';
-import { NotFoundError, ParseError, RawError } from '../lib/errors.ts';
+import { ParseError, RawError } from '../lib/errors.ts';
 
 // ---------------------------------------------------------------------------------------------
 // multipart/form-data, bounded: Fastify's bodyLimit caps the bytes; these cap the structure.
@@ -121,10 +121,6 @@ const ListQuery = z.looseObject({
 
 const IdParams = z.object({ id: z.string().meta({ description: 'Cohort id' }) });
 
-function cohortId(raw: string): number {
-  if (!/^\d{1,9}$/.test(raw)) throw new NotFoundError();
-  return Number(raw);
-}
 
 function pathUrl(request: FastifyRequest, publicUrl?: string): string {
   const url = absoluteUrl(request, publicUrl);
@@ -142,7 +138,7 @@ function cohortRoutesAt(app: FastifyInstance, base: string, project: RouteAccess
   const withId = project === 'param' ? ProjectParams.extend(IdParams.shape) : IdParams;
   const access = (scope: string): { access: RouteAccess } => ({ access: { scope, project } });
   const tags = [project === 'param' ? 'cohorts' : 'cohorts (legacy path)'];
-  const idOf = (request: FastifyRequest) => cohortId((request.params as { id: string }).id);
+  const idOf = (request: FastifyRequest) => idParam((request.params as { id: string }).id);
 
   app.get(base, {
     config: access('cohort:read'),

@@ -2,7 +2,7 @@
 // GET /dashboards/:id, the same dashboard as a page a person opens in a browser.
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { ProjectParams } from '../schemas/common.ts';
+import { ProjectParams, idParam } from '../schemas/common.ts';
 import { DashboardSchema } from '../schemas/dashboards.ts';
 import { dashboardView, presentDashboard } from '../services/dashboards.ts';
 import { authorize } from '../plugins/auth.ts';
@@ -13,10 +13,6 @@ import { ApiError, NotFoundError } from '../lib/errors.ts';
 
 const IdParams = z.object({ id: z.string().meta({ description: 'Dashboard id' }) });
 
-function dashboardId(raw: string): number {
-  if (!/^\d{1,9}$/.test(raw)) throw new NotFoundError();
-  return Number(raw);
-}
 
 /** The management API route (registered in the authenticated scope). */
 export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
@@ -30,7 +26,7 @@ export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
       response: { 200: DashboardSchema },
     },
   }, async (request) => {
-    const view = await dashboardView(ctx, request.auth.project!.id, dashboardId((request.params as { id: string }).id));
+    const view = await dashboardView(ctx, request.auth.project!.id, idParam((request.params as { id: string }).id));
     if (!view) throw new NotFoundError();
     return presentDashboard(view);
   });

@@ -4,12 +4,11 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { RouteAccess } from '../plugins/auth.ts';
-import { ProjectParams } from '../schemas/common.ts';
+import { ProjectParams, idParam } from '../schemas/common.ts';
 import { CohortSchema } from '../schemas/cohorts.ts';
 import { enrichUsageDashboard, generateUsageDashboard } from '../services/dashboards.ts';
 import { createStaticCohortForFlag } from '../services/flag-cohort.ts';
 import { editableFlag } from '../services/flag-access.ts';
-import { NotFoundError } from '../lib/errors.ts';
 
 export interface FlagUsageRoutesOptions {
   base: string;
@@ -20,10 +19,6 @@ const IdParams = z.object({ id: z.string().meta({ description: 'Feature flag id'
 const Success = z.object({ success: z.literal(true) });
 const Failure = z.object({ success: z.literal(false), error: z.string() }).meta({ id: 'DashboardActionError' });
 
-function flagId(raw: string): number {
-  if (!/^\d{1,9}$/.test(raw)) throw new NotFoundError();
-  return Number(raw);
-}
 
 export async function featureFlagUsageRoutes(app: FastifyInstance, opts: FlagUsageRoutesOptions): Promise<void> {
   const { ctx } = app.services;
@@ -31,7 +26,7 @@ export async function featureFlagUsageRoutes(app: FastifyInstance, opts: FlagUsa
   // PostHog's dashboard and cohort actions take no scoped personal API keys ("PAK n/a").
   const access: { access: RouteAccess } = { access: { scope: null, project: opts.project } };
   const tags = [opts.project === 'param' ? 'feature_flags' : 'feature_flags (legacy path)'];
-  const idOf = (params: unknown) => flagId((params as { id: string }).id);
+  const idOf = (params: unknown) => idParam((params as { id: string }).id);
 
   app.post(`${opts.base}/:id/dashboard`, {
     config: access,

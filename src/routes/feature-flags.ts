@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { RouteAccess } from '../plugins/auth.ts';
 import { FeatureFlagSchema } from '../schemas/feature-flags.ts';
 import { FeatureFlagWriteBody } from '../schemas/feature-flag-write.ts';
-import { ProjectParams, paginatedSchema } from '../schemas/common.ts';
+import { ProjectParams, paginatedSchema, idParam } from '../schemas/common.ts';
 import { createFlag, getFlag, updateFlagById } from '../services/feature-flags.ts';
 import { listFlagsPage } from '../services/flag-list.ts';
 import { bulkKeys, remoteConfigPayload, statusOfFlag } from '../services/flag-actions.ts';
@@ -14,7 +14,7 @@ import { ActivityPageSchema, ActivityQuerySchema, activityPage } from '../servic
 import { findFlag } from '../repositories/feature-flags.ts';
 import { absoluteUrl } from '../lib/pagination.ts';
 import { serviceValidated } from '../plugins/openapi.ts';
-import { NotFoundError, RawError } from '../lib/errors.ts';
+import { RawError } from '../lib/errors.ts';
 
 export interface FlagRoutesOptions {
   /** Path the routes hang from (not `prefix`: Fastify reserves that option). */
@@ -44,10 +44,6 @@ const EvaluationReasonsSchema = z
   .meta({ id: 'EvaluationReasons' });
 const BulkKeysSchema = z.object({ keys: z.record(z.string(), z.string()), warning: z.string().optional() });
 
-function flagId(raw: string): number {
-  if (!/^\d{1,9}$/.test(raw)) throw new NotFoundError();
-  return Number(raw);
-}
 
 /** The list URL without query string: activity pagination links are built on it. */
 function pathUrl(request: FastifyRequest, publicUrl?: string): string {
@@ -114,7 +110,7 @@ export async function featureFlagRoutes(app: FastifyInstance, opts: FlagRoutesOp
   app.get(`${base}/:id`, {
     config: access('feature_flag:read'),
     schema: { tags, summary: 'Retrieve a feature flag (soft-deleted ones too)', params: withId, response: { 200: FeatureFlagSchema } },
-  }, async (request) => getFlag(ctx, request.auth, flagId((request.params as { id: string }).id)));
+  }, async (request) => getFlag(ctx, request.auth, idParam((request.params as { id: string }).id)));
 
   app.patch(`${base}/:id`, {
     config: access('feature_flag:write'),
@@ -125,12 +121,12 @@ export async function featureFlagRoutes(app: FastifyInstance, opts: FlagRoutesOp
       body: FeatureFlagWriteBody,
       response: { 200: FeatureFlagSchema },
     },
-  }, async (request) => updateFlagById(ctx, request.auth, flagId((request.params as { id: string }).id), request.body, 'partial_update'));
+  }, async (request) => updateFlagById(ctx, request.auth, idParam((request.params as { id: string }).id), request.body, 'partial_update'));
 
   app.put(`${base}/:id`, {
     config: access('feature_flag:write'),
     schema: { tags, summary: 'Replace a feature flag', params: withId, body: FeatureFlagWriteBody, response: { 200: FeatureFlagSchema } },
-  }, async (request) => updateFlagById(ctx, request.auth, flagId((request.params as { id: string }).id), request.body, 'update'));
+  }, async (request) => updateFlagById(ctx, request.auth, idParam((request.params as { id: string }).id), request.body, 'update'));
 
   app.delete(`${base}/:id`, {
     config: access('feature_flag:write'),

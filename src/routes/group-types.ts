@@ -2,11 +2,10 @@
 // ingestion), PATCH update_metadata, DELETE /:group_type_index.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { ProjectParams } from '../schemas/common.ts';
+import { ProjectParams, idParam } from '../schemas/common.ts';
 import { GroupTypeCreateBody, GroupTypeMetadataBody, GroupTypeSchema } from '../schemas/group-types.ts';
 import { createGroupType, deleteGroupTypeByIndex, listGroupTypesOf, updateGroupTypesMetadata } from '../services/group-types.ts';
 import { serviceValidated } from '../plugins/openapi.ts';
-import { NotFoundError } from '../lib/errors.ts';
 
 const BASE = '/api/projects/:project_id/groups_types';
 const tags = ['groups_types'];
@@ -48,8 +47,7 @@ export async function groupTypeRoutes(app: FastifyInstance): Promise<void> {
     schema: { tags, summary: 'Delete a group type mapping', params: IndexParams, response: { 204: z.null() } },
   }, async (request, reply) => {
     const raw = (request.params as { group_type_index: string }).group_type_index;
-    if (!/^\d{1,9}$/.test(raw)) throw new NotFoundError('Group type not found');
-    await deleteGroupTypeByIndex(ctx, request.auth.project!.id, Number(raw));
+    await deleteGroupTypeByIndex(ctx, request.auth.project!.id, idParam(raw, 'Group type not found'));
     return reply.code(204).send();
   });
 }

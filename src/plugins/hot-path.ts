@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Services } from '../app.ts';
 import { sendCohortsRequested } from '../services/snapshots.ts';
-import { decodeSdkRequest } from './sdk-body.ts';
+import { browserOriginHeaders, decodeSdkRequest } from './sdk-body.ts';
 import { answerFlagsPost } from '../services/flags-answer.ts';
 import type { Endpoint } from '../services/flags-response.ts';
 import { PayloadTooLargeError } from '../lib/errors.ts';
@@ -48,8 +48,7 @@ const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, s
 const JSON_HEADERS = ['content-type', 'application/json; charset=utf-8'];
 
 function corsHeaders(req: IncomingMessage): Record<string, string> {
-  const origin = req.headers.origin;
-  return origin ? { 'access-control-allow-origin': origin, 'access-control-allow-credentials': 'true', vary: 'Origin' } : NO_HEADERS;
+  return browserOriginHeaders(req.headers.origin) ?? NO_HEADERS;
 }
 
 function writeError(res: ServerResponse, err: unknown, headers: Record<string, string>, bodyLimit: number, log: FastifyBaseLogger): void {

@@ -160,9 +160,13 @@ export function registerRawBodyParser(app: FastifyInstance): void {
 
 /** Browsers call SDK endpoints cross-origin (posthog-js on the app's own domain). */
 export function allowBrowserOrigin(request: FastifyRequest, reply: FastifyReply): void {
-  const origin = request.headers.origin;
-  if (!origin) return;
-  reply.header('access-control-allow-origin', origin).header('access-control-allow-credentials', 'true').header('vary', 'Origin');
+  const headers = browserOriginHeaders(request.headers.origin);
+  if (headers) reply.headers(headers);
+}
+
+/** The CORS answer headers for a request's Origin (undefined without one). */
+export function browserOriginHeaders(origin: string | undefined): Record<string, string> | undefined {
+  return origin ? { 'access-control-allow-origin': origin, 'access-control-allow-credentials': 'true', vary: 'Origin' } : undefined;
 }
 
 /** CORS preflight for SDK endpoints: 204. */

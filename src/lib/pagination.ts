@@ -11,6 +11,12 @@ export function absoluteUrl(req: RequestUrl, publicUrl?: string): URL {
   return new URL(req.url, publicUrl ? `${publicUrl}/` : `${req.protocol}://${req.host}`);
 }
 
+/** The absolute URL of the request without its query: activity pagination links are built on it. */
+export function absolutePathUrl(req: RequestUrl, publicUrl?: string): string {
+  const url = absoluteUrl(req, publicUrl);
+  return `${url.origin}${url.pathname}`;
+}
+
 const positiveInt = (raw: unknown, strict: boolean): number | undefined => {
   if (typeof raw !== 'string' || !/^\s*\d{1,15}\s*$/.test(raw)) return undefined;
   const n = Number(raw);

@@ -9,7 +9,7 @@ import { CohortSchema, CohortWriteBody, UploadedFile } from '../schemas/cohorts.
 import { createCohort, getCohort, listCohortsPage, updateCohortById } from '../services/cohorts.ts';
 import { ActivityPageSchema, ActivityQuerySchema, activityPage } from '../services/activity.ts';
 import { findCohort } from '../repositories/cohorts.ts';
-import { absoluteUrl } from '../lib/pagination.ts';
+import { absoluteUrl, absolutePathUrl } from '../lib/pagination.ts';
 import { serviceValidated } from '../plugins/openapi.ts';
 import { ParseError, RawError } from '../lib/errors.ts';
 
@@ -122,10 +122,6 @@ const ListQuery = z.looseObject({
 const IdParams = z.object({ id: z.string().meta({ description: 'Cohort id' }) });
 
 
-function pathUrl(request: FastifyRequest, publicUrl?: string): string {
-  const url = absoluteUrl(request, publicUrl);
-  return `${url.origin}${url.pathname}`;
-}
 
 const WRITE_NOTE =
   'JSON, form-urlencoded, or multipart/form-data with a `csv` file (one column of distinct ids, or a person_id / distinct_id / email column); ' +
@@ -154,7 +150,7 @@ function cohortRoutesAt(app: FastifyInstance, base: string, project: RouteAccess
     config: access('activity_log:read'),
     schema: { tags, summary: 'Activity of every cohort in the project', ...params, querystring: ActivityQuerySchema, response: { 200: ActivityPageSchema } },
   }, async (request) =>
-    activityPage(ctx, { projectId: request.auth.project!.id, scope: 'Cohort' }, request.query as Record<string, string>, pathUrl(request, ctx.config.publicUrl)));
+    activityPage(ctx, { projectId: request.auth.project!.id, scope: 'Cohort' }, request.query as Record<string, string>, absolutePathUrl(request, ctx.config.publicUrl)));
 
   app.get(`${base}/:id`, {
     config: access('cohort:read'),
@@ -191,7 +187,7 @@ function cohortRoutesAt(app: FastifyInstance, base: string, project: RouteAccess
     const projectId = request.auth.project!.id;
     const cohort = /^\d{1,9}$/.test(raw) ? await findCohort(ctx.db, projectId, Number(raw)) : undefined;
     if (!cohort) throw new RawError(404, null);
-    return activityPage(ctx, { projectId, scope: 'Cohort', itemId: String(cohort.id) }, request.query as Record<string, string>, pathUrl(request, ctx.config.publicUrl));
+    return activityPage(ctx, { projectId, scope: 'Cohort', itemId: String(cohort.id) }, request.query as Record<string, string>, absolutePathUrl(request, ctx.config.publicUrl));
   });
 }
 

@@ -1,6 +1,6 @@
 // /api/projects/:project_id/feature_flags/… and the legacy /api/feature_flag/…: list, create,
 // retrieve, update, soft delete (DELETE is 405), activity, status, bulk_keys.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { RouteAccess } from '../plugins/auth.ts';
 import { FeatureFlagSchema } from '../schemas/feature-flags.ts';
@@ -12,7 +12,7 @@ import { bulkKeys, remoteConfigPayload, statusOfFlag } from '../services/flag-ac
 import { evaluationReasons } from '../services/flag-evaluation-reasons.ts';
 import { ActivityPageSchema, ActivityQuerySchema, activityPage } from '../services/activity.ts';
 import { findFlag } from '../repositories/feature-flags.ts';
-import { absoluteUrl } from '../lib/pagination.ts';
+import { absoluteUrl, absolutePathUrl } from '../lib/pagination.ts';
 import { serviceValidated } from '../plugins/openapi.ts';
 import { RawError } from '../lib/errors.ts';
 
@@ -45,11 +45,6 @@ const EvaluationReasonsSchema = z
 const BulkKeysSchema = z.object({ keys: z.record(z.string(), z.string()), warning: z.string().optional() });
 
 
-/** The list URL without query string: activity pagination links are built on it. */
-function pathUrl(request: FastifyRequest, publicUrl?: string): string {
-  const url = absoluteUrl(request, publicUrl);
-  return `${url.origin}${url.pathname}`;
-}
 
 export async function featureFlagRoutes(app: FastifyInstance, opts: FlagRoutesOptions): Promise<void> {
   const { ctx } = app.services;
@@ -76,7 +71,7 @@ export async function featureFlagRoutes(app: FastifyInstance, opts: FlagRoutesOp
     config: access('activity_log:read'),
     schema: { tags, summary: 'Activity of every flag in the project', ...params, querystring: ActivityQuerySchema, response: { 200: ActivityPageSchema } },
   }, async (request) =>
-    activityPage(ctx, { projectId: request.auth.project!.id, scope: 'FeatureFlag' }, request.query as Record<string, string>, pathUrl(request, ctx.config.publicUrl)));
+    activityPage(ctx, { projectId: request.auth.project!.id, scope: 'FeatureFlag' }, request.query as Record<string, string>, absolutePathUrl(request, ctx.config.publicUrl)));
 
   app.post(`${base}/bulk_keys`, {
     config: access(null),
@@ -144,7 +139,7 @@ export async function featureFlagRoutes(app: FastifyInstance, opts: FlagRoutesOp
     const projectId = request.auth.project!.id;
     const flag = /^\d{1,9}$/.test(raw) ? await findFlag(ctx.db, projectId, Number(raw)) : undefined;
     if (!flag) throw new RawError(404, null);
-    return activityPage(ctx, { projectId, scope: 'FeatureFlag', itemId: String(flag.id) }, request.query as Record<string, string>, pathUrl(request, ctx.config.publicUrl));
+    return activityPage(ctx, { projectId, scope: 'FeatureFlag', itemId: String(flag.id) }, request.query as Record<string, string>, absolutePathUrl(request, ctx.config.publicUrl));
   });
 
   app.get(`${base}/:id/status`, {

@@ -22,6 +22,9 @@ export interface SdkBodyContext {
   compression?: string;
 }
 
+/** Stateless between calls (no `stream` option): one instance serves every request. */
+const UTF8 = new TextDecoder();
+
 const isGzip = (buf: Buffer) => buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b;
 
 function gunzip(buf: Buffer): Buffer {
@@ -89,7 +92,7 @@ function decodeJsonOrText(raw: Buffer, ctx: SdkBodyContext, compression: string 
   else if (ctx.contentEncoding?.toLowerCase().includes('gzip')) bytes = gunzip(bytes);
   else if (isGzip(bytes)) bytes = gunzip(bytes);
   // Invalid UTF-8 is replaced rather than rejected (TextDecoder's default).
-  const text = new TextDecoder().decode(bytes);
+  const text = UTF8.decode(bytes);
   try {
     return parseJsonLenient(text);
   } catch {
@@ -100,7 +103,7 @@ function decodeJsonOrText(raw: Buffer, ctx: SdkBodyContext, compression: string 
     try {
       return parseJsonLenient(decoded);
     } catch {
-      return parseJsonLenient(new TextDecoder().decode(base64Decode(decoded)));
+      return parseJsonLenient(UTF8.decode(base64Decode(decoded)));
     }
   } catch {
     throw new SdkBodyError('Failed to parse the request body as JSON.');
@@ -115,7 +118,7 @@ function decodeForm(raw: Buffer, compression: string | undefined): unknown {
   try {
     const decoded = base64Decode(payload);
     const inner = isGzip(decoded) ? gunzip(decoded) : decoded;
-    return parseJsonLenient(new TextDecoder().decode(inner));
+    return parseJsonLenient(UTF8.decode(inner));
   } catch (err) {
     if (err instanceof SdkBodyError && err.message !== 'The body is not valid base64.') throw err;
     try {

@@ -87,12 +87,13 @@ export function unseenGroupTypes(snapshot: ProjectSnapshot, request: EvaluationR
   return Object.keys(request.groups ?? {}).filter((name) => !snapshot.groupTypeIndexByName.has(name));
 }
 
+const INITIAL_NAMES = INITIAL_PROPERTIES.map((key) => (key.charCodeAt(0) === 36 /* $ */ ? `$initial_${key.slice(1)}` : `$initial_${key}`));
+
 /** Fills `$initial_X` from `X` where the merged properties lack it (SDK §3.1). */
 function fillInitialProperties(props: Json): void {
-  for (const key of INITIAL_PROPERTIES) {
-    if (!Object.hasOwn(props, key)) continue;
-    const initial = key.charCodeAt(0) === 36 /* $ */ ? `$initial_${key.slice(1)}` : `$initial_${key}`;
-    if (!Object.hasOwn(props, initial)) props[initial] = props[key];
+  for (let i = 0; i < INITIAL_PROPERTIES.length; i++) {
+    const key = INITIAL_PROPERTIES[i];
+    if (Object.hasOwn(props, key) && !Object.hasOwn(props, INITIAL_NAMES[i])) props[INITIAL_NAMES[i]] = props[key];
   }
 }
 
@@ -150,6 +151,7 @@ export async function evaluateRemote(ctx: AppContext, snapshot: ProjectSnapshot,
   fillInitialProperties(merged.personProperties!);
   return evaluateFlags(snapshot.compiled, merged);
 }
+
 
 /** `X-Request-ID` when it is a UUID, else a fresh UUIDv4 (SDK §5). */
 export function requestIdFrom(header: string | string[] | undefined): string {

@@ -68,8 +68,13 @@ class WriteBatch {
     for (let i = 0; i < pending.length; i++) {
       const { res, headers, body } = pending[i];
       if (res.destroyed) continue;
-      res.writeHead(200, headers);
-      res.end(body);
+      try {
+        res.writeHead(200, headers);
+        res.end(body);
+      } catch {
+        // One broken socket must not cost the rest of the batch their answers.
+        res.destroy();
+      }
     }
   };
 

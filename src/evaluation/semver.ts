@@ -79,11 +79,14 @@ function compareText(a: string, b: string): number {
   return a === b ? 0 : a < b ? -1 : 1;
 }
 
-/** Pre-release order: a release (no identifiers) sorts after any pre-release. */
-export function comparePre(a: string[], b: string[]): number {
+/**
+ * Dot-separated identifiers in order: numeric ones numerically and before alphanumeric ones,
+ * then the longer list last. `emptyOrder` is where an empty list sorts against a non-empty one.
+ */
+function compareIdentifiers(a: string[], b: string[], emptyOrder: 1 | -1): number {
   if (a.length === 0 || b.length === 0) {
     if (a.length === b.length) return 0;
-    return a.length === 0 ? 1 : -1;
+    return a.length === 0 ? emptyOrder : -emptyOrder;
   }
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
@@ -101,26 +104,15 @@ export function comparePre(a: string[], b: string[]): number {
   return a.length === b.length ? 0 : a.length < b.length ? -1 : 1;
 }
 
-// The semver crate orders build metadata too (a deviation from SemVer that the server inherits).
+/** Pre-release order: a release (no identifiers) sorts after any pre-release. */
+export function comparePre(a: string[], b: string[]): number {
+  return compareIdentifiers(a, b, 1);
+}
+
+// The semver crate orders build metadata too (a deviation from SemVer that the server inherits):
+// no build metadata sorts first.
 function compareBuild(a: string[], b: string[]): number {
-  if (a.length === 0 || b.length === 0) {
-    if (a.length === b.length) return 0;
-    return a.length === 0 ? -1 : 1;
-  }
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const x = a[i];
-    const y = b[i];
-    const xNum = DIGITS.test(x);
-    const yNum = DIGITS.test(y);
-    let c: number;
-    if (xNum && yNum) c = compareNumericText(x, y);
-    else if (xNum) return -1;
-    else if (yNum) return 1;
-    else c = compareText(x, y);
-    if (c !== 0) return c;
-  }
-  return a.length === b.length ? 0 : a.length < b.length ? -1 : 1;
+  return compareIdentifiers(a, b, -1);
 }
 
 export function compareVersions(a: Version, b: Version): number {

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { evaluateFlags, flagHash, hash, holdoutHash } from '../../src/evaluation/index.js';
+import { nativeFirst60Bits, sha1First60Bits } from '../../src/evaluation/sha1.js';
 import { flag, project, rollout } from './fixtures.js';
 
 const vectors = (name: string) => JSON.parse(readFileSync(new URL(`./vectors/${name}`, import.meta.url), 'utf8'));
@@ -81,5 +82,39 @@ describe('consistency with PostHog', () => {
     const p = project([flag('f', { groups: [rollout(0)] })]);
     expect(evaluateFlags(p, { distinctId: '' })[0].enabled).toBe(true);
     expect(evaluateFlags(p, { distinctId: 'someone' })[0].enabled).toBe(false);
+  });
+});
+
+describe('JavaScript SHA-1 (sha1First60Bits)', () => {
+  it('agrees with node:crypto at every length around the block boundaries, split anywhere', () => {
+    for (let len = 0; len <= 200; len++) {
+      const text = Array.from({ length: len }, (_, i) => String.fromCharCode(32 + ((i * 7 + len) % 95))).join('');
+      const cut1 = Math.floor(len / 3);
+      const cut2 = Math.floor((2 * len) / 3);
+      const expected = nativeFirst60Bits(text);
+      expect(sha1First60Bits(text, '', '')).toBe(expected);
+      expect(sha1First60Bits(text.slice(0, cut1), text.slice(cut1, cut2), text.slice(cut2))).toBe(expected);
+      expect(sha1First60Bits('', text.slice(0, cut2), '', text.slice(cut2))).toBe(expected);
+    }
+  });
+
+  it('agrees with node:crypto on non-ASCII input (UTF-8 bytes are hashed)', () => {
+    for (const id of ['é', 'user-ü-1', '日本語のユーザー', '😀 emoji', '\u0080', 'a'.repeat(60) + 'ß', '\u{10ffff}']) {
+      expect(sha1First60Bits('flag.', id, 'variant')).toBe(nativeFirst60Bits(`flag.${id}variant`));
+    }
+  });
+
+  it('matches a published SHA-1 digest', () => {
+    // SHA-1("abc") = a9993e364706816aba3e25717850c26c9cd0d89d: its first 15 hex digits.
+    expect(sha1First60Bits('a', 'b', 'c')).toBe(parseInt('a9993e364706816', 16));
+  });
+
+  it('hashes many random ids like node:crypto', () => {
+    let seed = 42;
+    const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    for (let i = 0; i < 2000; i++) {
+      const id = Array.from({ length: Math.floor(rnd() * 90) }, () => String.fromCharCode(Math.floor(rnd() * 128))).join('');
+      expect(sha1First60Bits('some-flag-key', '.', id, i % 2 ? 'variant' : '')).toBe(nativeFirst60Bits(`some-flag-key.${id}${i % 2 ? 'variant' : ''}`));
+    }
   });
 });

@@ -53,9 +53,12 @@ function flagJson(r: FlagEvaluation): string {
   );
 }
 
-/** The bytes of one flag's result, from the cache when the engine interned its reason. */
+/**
+ * The bytes of one flag's result, from the cache keyed by its reason. Results come from
+ * evaluateFlags, which interns one reason object per (flag, reason, condition).
+ */
 function flagBytes(r: FlagEvaluation): Buffer {
-  if (r.failed || !Object.isFrozen(r.reason) || (!r.enabled && r.variant !== null)) return Buffer.from(flagJson(r));
+  if (r.failed || (!r.enabled && r.variant !== null)) return Buffer.from(flagJson(r));
   let rendered = renderedByReason.get(r.reason);
   if (!rendered) renderedByReason.set(r.reason, (rendered = {}));
   if (!r.enabled) return (rendered.off ??= Buffer.from(flagJson(r)));
@@ -67,6 +70,27 @@ function flagBytes(r: FlagEvaluation): Buffer {
     if (variants.size < MAX_VARIANTS_CACHED) variants.set(r.variant, bytes);
   }
   return bytes;
+}
+
+/**
+ * Answer bodies are cut from shared 1 MiB slabs, as Buffer.allocUnsafe does for small buffers:
+ * a fresh ArrayBuffer per 10–50 KB answer cost more than copying the answer into it. A slab is
+ * freed once every answer cut from it has been written and dropped.
+ */
+const SLAB_SIZE = 1 << 20;
+let slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
+let slabOffset = 0;
+
+function answerBuffer(size: number): Buffer {
+  if (size > SLAB_SIZE / 8) return Buffer.allocUnsafeSlow(size);
+  if (slabOffset + size > SLAB_SIZE) {
+    slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
+    slabOffset = 0;
+  }
+  const out = slab.subarray(slabOffset, slabOffset + size);
+  // Keep the next answer 8-byte aligned.
+  slabOffset = (slabOffset + size + 7) & ~7;
+  return out;
 }
 
 function configPrefix(shape: Shape, snapshot: ProjectSnapshot | undefined): Buffer {
@@ -82,6 +106,7 @@ function configPrefix(shape: Shape, snapshot: ProjectSnapshot | undefined): Buff
 
 const OPEN = Buffer.from('{');
 const COMMA = 0x2c;
+const MIDDLE = [Buffer.from('"errorsWhileComputingFlags":false,"flags":{'), Buffer.from('"errorsWhileComputingFlags":true,"flags":{')];
 
 function renderV2(results: FlagEvaluation[], snapshot: ProjectSnapshot | undefined, shape: Shape, requestId: string): Buffer {
   let errors = false;
@@ -90,20 +115,26 @@ function renderV2(results: FlagEvaluation[], snapshot: ProjectSnapshot | undefin
   for (let i = 0; i < results.length; i++) {
     const r = results[i];
     if (r.failed) errors = true;
-    pieces[i] = flagBytes(r);
-    size += pieces[i].length;
+    const piece = flagBytes(r);
+    pieces[i] = piece;
+    size += piece.length;
   }
   const head = configPrefix(shape, snapshot);
-  const middle = Buffer.from(`"errorsWhileComputingFlags":${errors},"flags":{`, 'latin1');
-  const tail = Buffer.from(`},"requestId":${JSON.stringify(requestId)},"evaluatedAt":${Date.now()}}`);
-  const out = Buffer.allocUnsafe(head.length + middle.length + size + Math.max(0, pieces.length - 1) + tail.length);
-  let offset = head.copy(out, 0);
-  offset += middle.copy(out, offset);
+  const middle = MIDDLE[errors ? 1 : 0];
+  const tail = `},"requestId":${JSON.stringify(requestId)},"evaluatedAt":${Date.now()}}`;
+  const tailBytes = Buffer.byteLength(tail);
+  const out = answerBuffer(head.length + middle.length + size + Math.max(0, pieces.length - 1) + tailBytes);
+  out.set(head, 0);
+  let offset = head.length;
+  out.set(middle, offset);
+  offset += middle.length;
   for (let i = 0; i < pieces.length; i++) {
     if (i) out[offset++] = COMMA;
-    offset += pieces[i].copy(out, offset);
+    const piece = pieces[i];
+    out.set(piece, offset);
+    offset += piece.length;
   }
-  tail.copy(out, offset);
+  out.write(tail, offset);
   return out;
 }
 

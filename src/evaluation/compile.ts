@@ -22,6 +22,12 @@ export interface CompiledFilter {
   source: Source;
   groupIndex: number | null;
   match: PropertyMatcher;
+  /**
+   * Property filters: the slot of this filter's answer in a request's memo. Filters that read the
+   * same properties with the same key, operator and value share a slot (and a matcher), so a
+   * request evaluates each distinct filter once however many flags repeat it. -1 otherwise.
+   */
+  memo: number;
   /** Flag filters: index of the dependency in `CompiledProject.flags`, or -1. */
   dependency: number;
   /** Flag filters: `true`, `false` or a variant key. */
@@ -92,6 +98,8 @@ export interface CompiledProject {
   /** group type index → group type name */
   groupTypeNames: (string | undefined)[];
   zone: Zone;
+  /** Distinct property filters (CompiledFilter.memo slots). */
+  filterSlots: number;
 }
 
 export interface CompileProjectInput {
@@ -113,7 +121,28 @@ function numberOr(value: unknown, fallback: number): number {
   return typeof value === 'number' && !Number.isNaN(value) ? value : fallback;
 }
 
-function compileFilter(prop: Record<string, unknown>, zone: Zone, indexById: Map<number, number>): CompiledFilter | 'cohort' {
+/** Interns property filters across a project: one matcher and one memo slot per distinct filter. */
+class FilterTable {
+  private readonly slots = new Map<string, { memo: number; match: PropertyMatcher }>();
+
+  constructor(private readonly zone: Zone) {}
+
+  get size(): number {
+    return this.slots.size;
+  }
+
+  /** `bag` names the properties the filter reads: `person`, `group:<index>` or `none`. */
+  intern(prop: Record<string, unknown>, bag: string): { memo: number; match: PropertyMatcher } {
+    const signature = JSON.stringify([bag, prop.key, operatorOf(prop), prop.value ?? null]);
+    let entry = this.slots.get(signature);
+    if (!entry) this.slots.set(signature, (entry = { memo: this.slots.size, match: compilePropertyMatcher(prop, this.zone) }));
+    return entry;
+  }
+}
+
+const NEVER_FILTER = { memo: -1, match: () => false };
+
+function compileFilter(prop: Record<string, unknown>, aggregation: number | null, table: FilterTable, indexById: Map<number, number>): CompiledFilter | 'cohort' {
   const type = prop.type;
   if (type === 'cohort') return 'cohort';
   if (type === 'flag') {
@@ -122,18 +151,20 @@ function compileFilter(prop: Record<string, unknown>, zone: Zone, indexById: Map
     const value = prop.value;
     const expected = typeof value === 'boolean' || typeof value === 'string' ? value : null;
     const usable = operatorOf(prop) === 'flag_evaluates_to' && dependency !== -1 && expected !== null;
-    return { source: usable ? Source.Flag : Source.Never, groupIndex: null, match: () => false, dependency, expected };
+    return { source: usable ? Source.Flag : Source.Never, groupIndex: null, ...NEVER_FILTER, dependency, expected };
   }
-  const match = compilePropertyMatcher(prop, zone);
-  if (type === 'person') return { source: Source.Person, groupIndex: null, match, dependency: -1, expected: null };
+  const common = { dependency: -1, expected: null };
+  if (type === 'person') return { source: Source.Person, groupIndex: null, ...table.intern(prop, 'person'), ...common };
   if (type === 'group') {
-    return { source: Source.Group, groupIndex: groupIndexOf(prop.group_type_index), match, dependency: -1, expected: null };
+    const groupIndex = groupIndexOf(prop.group_type_index);
+    const reads = groupIndex ?? aggregation;
+    return { source: Source.Group, groupIndex, ...table.intern(prop, reads === null ? 'none' : `group:${reads}`), ...common };
   }
   if (type === undefined || type === null) {
-    return { source: Source.Aggregation, groupIndex: null, match, dependency: -1, expected: null };
+    return { source: Source.Aggregation, groupIndex: null, ...table.intern(prop, aggregation === null ? 'person' : `group:${aggregation}`), ...common };
   }
   // Types the server cannot evaluate from request data (person_metadata, behavioral …) never match.
-  return { source: Source.Never, groupIndex: null, match, dependency: -1, expected: null };
+  return { source: Source.Never, groupIndex: null, ...NEVER_FILTER, ...common };
 }
 
 function compileCondition(
@@ -141,7 +172,7 @@ function compileCondition(
   index: number,
   flagAggregation: number | null,
   variantKeys: Set<string>,
-  zone: Zone,
+  table: FilterTable,
   indexById: Map<number, number>,
 ): CompiledCondition {
   // A condition's own aggregation wins when the key is present, even as null (person).
@@ -152,7 +183,7 @@ function compileCondition(
   const props = Array.isArray(group.properties) ? group.properties : [];
   for (const prop of props) {
     if (!isPlainObject(prop)) continue;
-    const compiled = compileFilter(prop, zone, indexById);
+    const compiled = compileFilter(prop, aggregation, table, indexById);
     if (compiled === 'cohort') {
       cohortFilters.push({ cohortId: parseIntegerId(prop.value), operator: membershipOperator(prop.operator) });
     } else {
@@ -170,7 +201,7 @@ function compileCondition(
   };
 }
 
-function compileFlag(def: FlagDefinition, index: number, zone: Zone, indexById: Map<number, number>): CompiledFlag {
+function compileFlag(def: FlagDefinition, index: number, table: FilterTable, indexById: Map<number, number>): CompiledFlag {
   const filters = isPlainObject(def.filters) ? def.filters : {};
   const aggregation = groupIndexOf(filters.aggregation_group_type_index);
 
@@ -190,7 +221,7 @@ function compileFlag(def: FlagDefinition, index: number, zone: Zone, indexById: 
   const groups = Array.isArray(filters.groups) ? filters.groups : [];
   const conditions = groups
     .filter(isPlainObject)
-    .map((g, i) => compileCondition(g, i, aggregation, variantKeys, zone, indexById));
+    .map((g, i) => compileCondition(g, i, aggregation, variantKeys, table, indexById));
 
   let superGroup: CompiledFlag['superGroup'] = null;
   if (Array.isArray(filters.super_groups) && isPlainObject(filters.super_groups[0])) {
@@ -198,7 +229,7 @@ function compileFlag(def: FlagDefinition, index: number, zone: Zone, indexById: 
     const props = Array.isArray(first.properties) ? first.properties.filter(isPlainObject) : [];
     if (props.length > 0) {
       // Early-access enrollment is person-level, whatever the flag aggregates on.
-      const condition = compileCondition({ ...first, aggregation_group_type_index: null }, 0, null, variantKeys, zone, indexById);
+      const condition = compileCondition({ ...first, aggregation_group_type_index: null }, 0, null, variantKeys, table, indexById);
       superGroup = { keys: props.map((p) => String(p.key)), condition };
     }
   }
@@ -242,7 +273,8 @@ export function compileProject(input: CompileProjectInput): CompiledProject {
 
   const indexById = new Map<number, number>();
   defs.forEach((f, i) => indexById.set(f.id, i));
-  const flags = defs.map((def, i) => compileFlag(def, i, zone, indexById));
+  const table = new FilterTable(zone);
+  const flags = defs.map((def, i) => compileFlag(def, i, table, indexById));
 
   const flagIndexByKey = new Map<string, number>();
   for (const f of flags) if (!flagIndexByKey.has(f.key)) flagIndexByKey.set(f.key, f.index);
@@ -268,5 +300,5 @@ export function compileProject(input: CompileProjectInput): CompiledProject {
   const groupTypeNames: (string | undefined)[] = [];
   for (const g of input.groupTypes) groupTypeNames[g.groupTypeIndex] = g.groupType;
 
-  return { flags, flagIndexByKey, evaluationOrder, cohorts, groupTypeNames, zone };
+  return { flags, flagIndexByKey, evaluationOrder, cohorts, groupTypeNames, zone, filterSlots: table.size };
 }

@@ -26,6 +26,8 @@ class RequestState implements MatchContext {
   readonly person: Properties;
   readonly deviceId: string | null;
   readonly values: FlagValue[];
+  /** Property filter answers by CompiledFilter.memo slot: 0 not evaluated yet, 1 true, 2 false. */
+  readonly memo: Uint8Array;
   private now: number | undefined;
   private groupKeys: (string | null | undefined)[] | undefined;
   private groupProps: (Properties | undefined)[] | undefined;
@@ -38,6 +40,7 @@ class RequestState implements MatchContext {
     this.person = request.personProperties ?? EMPTY;
     this.deviceId = resolveDeviceId(request, this.person);
     this.values = new Array(project.flags.length);
+    this.memo = new Uint8Array(project.filterSlots);
   }
 
   nowMs(): number {
@@ -134,31 +137,33 @@ function result(flag: CompiledFlag, enabled: boolean, variant: string | null, re
 /** Property filters (AND, stored order), then cohort filters, then the rollout. */
 function conditionMatch(flag: CompiledFlag, cond: CompiledCondition, aggregation: number | null, st: RequestState): number {
   const filters = cond.filters;
+  const memo = st.memo;
   for (let i = 0; i < filters.length; i++) {
     const f = filters[i];
-    let ok: boolean;
+    let props: Properties;
     switch (f.source) {
       case Source.Person:
-        ok = f.match(st.person, st);
+        props = st.person;
         break;
       case Source.Group:
-        ok = f.match(st.groupProperties(f.groupIndex ?? aggregation), st);
+        props = st.groupProperties(f.groupIndex ?? aggregation);
         break;
       case Source.Aggregation:
-        ok = f.match(aggregation === null ? st.person : st.groupProperties(aggregation), st);
+        props = aggregation === null ? st.person : st.groupProperties(aggregation);
         break;
       case Source.Flag: {
         const value = st.values[f.dependency];
         const expected = f.expected;
-        if (expected === true) ok = value !== undefined && value !== false;
-        else if (expected === false) ok = value === false;
-        else ok = value === expected;
-        break;
+        const ok = expected === true ? value !== undefined && value !== false : expected === false ? value === false : value === expected;
+        if (!ok) return NO_CONDITION_MATCH;
+        continue;
       }
       default:
-        ok = false;
+        return NO_CONDITION_MATCH;
     }
-    if (!ok) return NO_CONDITION_MATCH;
+    let answer = memo[f.memo];
+    if (answer === 0) memo[f.memo] = answer = f.match(props, st) ? 1 : 2;
+    if (answer !== 1) return NO_CONDITION_MATCH;
   }
   const cohortFilters = cond.cohortFilters;
   if (cohortFilters.length > 0) {

@@ -162,6 +162,57 @@ describe('group flags and mixed targeting', () => {
   });
 });
 
+describe('filters shared between flags', () => {
+  const plan = (type: Record<string, unknown>) => ({ groups: [{ properties: [{ key: 'plan', value: 'pro', ...type }], rollout_percentage: 100 }] });
+  const flags = () => [
+    flag('person-a', plan({ type: 'person' })),
+    flag('person-b', plan({ type: 'person', operator: 'exact' })),
+    flag('company', plan({ type: 'group', group_type_index: 0 })),
+    flag('project', plan({ type: 'group', group_type_index: 1 })),
+    flag('legacy-person', plan({})),
+    flag('legacy-company', { aggregation_group_type_index: 0, ...plan({}) }),
+    flag('other-value', { groups: [{ properties: [person('plan', 'free')], rollout_percentage: 100 }] }),
+  ];
+
+  it('evaluates one filter once per request, however many flags repeat it', () => {
+    // person-a, person-b and legacy-person read the same person property the same way, and so
+    // do company and legacy-company (a group flag's untyped filter reads the group).
+    expect(project(flags(), [], COMPANY).filterSlots).toBe(4);
+  });
+
+  it('keeps filters apart when they read different properties', () => {
+    const results = run(flags(), {
+      groups: { company: 'acme', project: 'p1' },
+      personProperties: { plan: 'pro' },
+      groupProperties: { company: { plan: 'free' }, project: { plan: 'pro' } },
+    });
+    const enabled = Object.fromEntries(Object.entries(results).map(([k, r]) => [k, r.enabled]));
+    expect(enabled).toEqual({
+      'person-a': true,
+      'person-b': true,
+      company: false,
+      project: true,
+      'legacy-person': true,
+      'legacy-company': false,
+      'other-value': false,
+    });
+    const flipped = run(flags(), {
+      groups: { company: 'acme', project: 'p1' },
+      personProperties: { plan: 'free' },
+      groupProperties: { company: { plan: 'pro' }, project: { plan: 'free' } },
+    });
+    expect(Object.fromEntries(Object.entries(flipped).map(([k, r]) => [k, r.enabled]))).toEqual({
+      'person-a': false,
+      'person-b': false,
+      company: true,
+      project: false,
+      'legacy-person': false,
+      'legacy-company': true,
+      'other-value': true,
+    });
+  });
+});
+
 describe('holdout', () => {
   const filters = (pct: unknown) => ({
     groups: [rollout(100)],

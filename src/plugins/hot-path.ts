@@ -159,17 +159,18 @@ export function createHotPath(services: Services, log: FastifyBaseLogger): (req:
       if (refused) return;
       const raw = chunks.length === 1 ? chunks[0] : chunks.length ? Buffer.concat(chunks, size) : undefined;
       const query = parseQuery(qs);
-      let body: unknown;
+      let answer: Buffer | string | Promise<Buffer | string>;
       try {
-        body = decodeSdkRequest(raw, req.headers, query);
+        const body = decodeSdkRequest(raw, req.headers, query);
+        answer = answerFlagsPost(ctx, snapshots, { endpoint, body, query, headers: req.headers }, (err) => log.warn({ err }, 'group type registration failed'));
       } catch (err) {
         writeError(res, err, headers, bodyLimit, log);
         return;
       }
-      answerFlagsPost(ctx, snapshots, { endpoint, body, query, headers: req.headers }, (err) => log.warn({ err }, 'group type registration failed')).then(
-        (body) => batch.write(res, headers === NO_HEADERS ? JSON_HEADERS : { ...headers, 'content-type': 'application/json; charset=utf-8' }, body),
-        (err) => writeError(res, err, headers, bodyLimit, log),
-      );
+      const answerHeaders = headers === NO_HEADERS ? JSON_HEADERS : { ...headers, 'content-type': 'application/json; charset=utf-8' };
+      // Usually synchronous: a promise only when the snapshot or stored person data must be loaded.
+      if (answer instanceof Promise) answer.then((a) => batch.write(res, answerHeaders, a), (err) => writeError(res, err, headers, bodyLimit, log));
+      else batch.write(res, answerHeaders, answer);
     });
   }
 

@@ -2,8 +2,9 @@
 // server-level hot path and the Fastify route call it, so the two cannot drift apart.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { AppContext } from './context.ts';
-import type { SnapshotStore } from './snapshots.ts';
-import { evaluateRemote, parseFlagsRequest, requestIdFrom, unseenGroupTypes } from './remote-evaluation.ts';
+import type { ProjectSnapshot, SnapshotStore } from './snapshots.ts';
+import { evaluateRemote, parseFlagsRequest, requestIdFrom, unseenGroupTypes, type ParsedFlagsRequest } from './remote-evaluation.ts';
+import type { FlagEvaluation } from '../evaluation/index.ts';
 import { ensureGroupTypes } from './group-types.ts';
 import { renderFlagsResponse, shapeFor, type Endpoint } from './flags-response.ts';
 import { AuthenticationFailedError } from '../lib/errors.ts';
@@ -21,26 +22,51 @@ const header = (headers: IncomingHttpHeaders, name: string): string | undefined 
   return Array.isArray(value) ? value[0] : value;
 };
 
-/** The JSON answering a /flags or /decide POST; API errors are thrown for the caller to render. */
-export async function answerFlagsPost(
+type Answer = Buffer | string;
+
+const unknownToken = () => new AuthenticationFailedError('Project API key invalid. You can find your project API key in your PostHog project settings.');
+
+/**
+ * The JSON answering a /flags or /decide POST; API errors are thrown (or reject) for the caller
+ * to render. The answer is synchronous when the project's snapshot is built and no stored data
+ * can change it (the common case): the hot path then writes it without promise hops.
+ */
+export function answerFlagsPost(
   ctx: AppContext,
   snapshots: SnapshotStore,
   input: FlagsRequestInput,
   onBackgroundError: (err: unknown) => void,
-): Promise<Buffer | string> {
+): Answer | Promise<Answer> {
   const { headers, query } = input;
   const parsed = parseFlagsRequest(input.body, {
     query,
     userAgent: header(headers, 'user-agent'),
     hasBrowserHeaders: Boolean(headers.origin || headers.referer || headers['sec-fetch-mode'] || headers['sec-fetch-site']),
   });
-  const snapshot = parsed.token ? (snapshots.peekForToken(parsed.token) ?? (await snapshots.forToken(parsed.token))) : undefined;
-  if (!snapshot) throw new AuthenticationFailedError('Project API key invalid. You can find your project API key in your PostHog project settings.');
+  if (!parsed.token) throw unknownToken();
+  const snapshot = snapshots.peekForToken(parsed.token);
+  if (snapshot) return answerFor(ctx, snapshot, parsed, input, onBackgroundError);
+  return snapshots.forToken(parsed.token).then((loaded) => {
+    if (!loaded) throw unknownToken();
+    return answerFor(ctx, loaded, parsed, input, onBackgroundError);
+  });
+}
+
+function answerFor(
+  ctx: AppContext,
+  snapshot: ProjectSnapshot,
+  parsed: ParsedFlagsRequest,
+  input: FlagsRequestInput,
+  onBackgroundError: (err: unknown) => void,
+): Answer | Promise<Answer> {
   const unseen = unseenGroupTypes(snapshot, parsed.evaluation);
   // Registering a new group type cannot change this answer (no flag targets it yet): don't wait.
   if (unseen.length) ensureGroupTypes(ctx, snapshot.project.id, unseen).catch(onBackgroundError);
-  const results = parsed.disableFlags ? [] : await evaluateRemote(ctx, snapshot, parsed.evaluation);
-  return renderFlagsResponse(input.endpoint, shapeFor(input.endpoint, query), results, snapshot, requestIdFrom(headers['x-request-id']));
+  const render = (results: FlagEvaluation[]) =>
+    renderFlagsResponse(input.endpoint, shapeFor(input.endpoint, input.query), results, snapshot, requestIdFrom(input.headers['x-request-id']));
+  if (parsed.disableFlags) return render([]);
+  const results = evaluateRemote(ctx, snapshot, parsed.evaluation);
+  return Array.isArray(results) ? render(results) : results.then(render);
 }
 
 /** The body of GET /flags and /decide: config and no flags. */

@@ -119,39 +119,45 @@ function needsStoredContext(snapshot: ProjectSnapshot, request: EvaluationReques
 /**
  * Evaluates a request against the snapshot, merging the request over the stored person and group
  * properties, static-cohort membership and continuity overrides (SDK §3.1, §3.12). The database
- * is read only when stored data could change the answer (needsStoredContext).
+ * is read only when stored data could change the answer (needsStoredContext); otherwise the
+ * answer is computed synchronously.
  */
-export async function evaluateRemote(ctx: AppContext, snapshot: ProjectSnapshot, request: EvaluationRequest): Promise<FlagEvaluation[]> {
-  let merged = request;
-  if (needsStoredContext(snapshot, request)) {
-    const groupKeys: Record<number, string | number> = {};
-    for (const [name, key] of Object.entries(request.groups ?? {})) {
-      const index = snapshot.groupTypeIndexByName.get(name);
-      if (index !== undefined) groupKeys[index] = key;
-    }
-    const stored = await loadPersonContext(ctx.db, snapshot.project.id, {
-      distinctId: request.distinctId,
-      anonDistinctId: request.anonDistinctId,
-      groups: groupKeys,
-      continuityFlagKeys: snapshot.continuityFlagKeys,
-    });
-    const groupProperties: Record<string, Json> = { ...request.groupProperties };
-    for (const [index, props] of stored.groupProperties) {
-      const name = snapshot.compiled.groupTypeNames[index];
-      if (name !== undefined) groupProperties[name] = { ...props, ...request.groupProperties?.[name] };
-    }
-    merged = {
-      ...request,
-      personProperties: { ...stored.personProperties, ...request.personProperties },
-      groupProperties,
-      staticCohortIds: stored.staticCohortIds,
-      hashKeyOverrides: stored.hashKeyOverrides,
-    };
+export function evaluateRemote(ctx: AppContext, snapshot: ProjectSnapshot, request: EvaluationRequest): FlagEvaluation[] | Promise<FlagEvaluation[]> {
+  if (!needsStoredContext(snapshot, request)) {
+    fillInitialProperties(request.personProperties!);
+    return evaluateFlags(snapshot.compiled, request);
   }
-  fillInitialProperties(merged.personProperties!);
-  return evaluateFlags(snapshot.compiled, merged);
+  return withStoredContext(ctx, snapshot, request).then((merged) => {
+    fillInitialProperties(merged.personProperties!);
+    return evaluateFlags(snapshot.compiled, merged);
+  });
 }
 
+async function withStoredContext(ctx: AppContext, snapshot: ProjectSnapshot, request: EvaluationRequest): Promise<EvaluationRequest> {
+  const groupKeys: Record<number, string | number> = {};
+  for (const [name, key] of Object.entries(request.groups ?? {})) {
+    const index = snapshot.groupTypeIndexByName.get(name);
+    if (index !== undefined) groupKeys[index] = key;
+  }
+  const stored = await loadPersonContext(ctx.db, snapshot.project.id, {
+    distinctId: request.distinctId,
+    anonDistinctId: request.anonDistinctId,
+    groups: groupKeys,
+    continuityFlagKeys: snapshot.continuityFlagKeys,
+  });
+  const groupProperties: Record<string, Json> = { ...request.groupProperties };
+  for (const [index, props] of stored.groupProperties) {
+    const name = snapshot.compiled.groupTypeNames[index];
+    if (name !== undefined) groupProperties[name] = { ...props, ...request.groupProperties?.[name] };
+  }
+  return {
+    ...request,
+    personProperties: { ...stored.personProperties, ...request.personProperties },
+    groupProperties,
+    staticCohortIds: stored.staticCohortIds,
+    hashKeyOverrides: stored.hashKeyOverrides,
+  };
+}
 
 /** `X-Request-ID` when it is a UUID, else a fresh UUIDv4 (SDK §5). */
 export function requestIdFrom(header: string | string[] | undefined): string {

@@ -3,7 +3,7 @@ import { compileCohort, membershipOperator, resolveCohortGraph, type CompiledCoh
 import { dependencyIds, stageDependencies } from './dependencies.js';
 import { resolveZone, type Zone } from './dates.js';
 import { compilePropertyMatcher, operatorOf, type PropertyMatcher } from './operators.js';
-import type { CohortDefinition, EvaluationRuntime, FlagDefinition, FlagEvaluationReason, GroupTypeDefinition } from './types.js';
+import type { CohortDefinition, EvaluationRuntime, FlagDefinition, FlagEvaluation, FlagEvaluationReason, GroupTypeDefinition } from './types.js';
 import { isPlainObject, parseIntegerId } from './values.js';
 
 /** Where a condition's property filter reads its values from. */
@@ -82,10 +82,18 @@ export interface CompiledFlag {
   /** Direct dependencies (indexes), for flag_keys_to_evaluate closures. */
   dependencies: number[];
   /**
-   * Reason objects of this flag, created once and shared by every answer (see evaluate.ts): the
-   * answer renderer caches each result's bytes by reason identity.
+   * Reasons and results of this flag, created on first use and shared by every answer
+   * (evaluate.ts): the answer renderer caches each result's bytes by identity.
    */
-  reasons: Array<FlagEvaluationReason | undefined>;
+  outcomes: Array<FlagOutcomes | undefined>;
+}
+
+/** One reason of a flag (a reason code at a condition) and the results that carry it. */
+export interface FlagOutcomes {
+  reason: FlagEvaluationReason;
+  off: FlagEvaluation | undefined;
+  on: FlagEvaluation | undefined;
+  variants: Map<string, FlagEvaluation> | undefined;
 }
 
 export interface CompiledProject {
@@ -262,7 +270,7 @@ function compileFlag(def: FlagDefinition, index: number, table: FilterTable, ind
     superGroup,
     brokenDependencies: false,
     dependencies: [],
-    reasons: [],
+    outcomes: [],
   };
 }
 

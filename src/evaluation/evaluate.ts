@@ -1,9 +1,9 @@
 // Evaluates a compiled project for one request: which flags, in what order, and each flag's value and reason.
 import { CohortEvaluator, CohortNotFoundError } from './cohorts.js';
-import { Source, type CompiledCondition, type CompiledFlag, type CompiledProject } from './compile.js';
+import { Source, type CompiledCondition, type CompiledFlag, type CompiledProject, type FlagOutcomes } from './compile.js';
 import { flagHash, holdoutHash } from './hash.js';
 import type { MatchContext } from './operators.js';
-import type { EvaluationRequest, FlagEvaluation, FlagEvaluationReason, Properties } from './types.js';
+import type { EvaluationRequest, FlagEvaluation, Properties } from './types.js';
 import { hasOwn } from './values.js';
 
 // Reason priorities while walking conditions (SDK spec §3.4 step 4).
@@ -113,7 +113,7 @@ function payloadFor(flag: CompiledFlag, variant: string | null): unknown {
   return hasOwn(payloads, key) ? payloads[key] : undefined;
 }
 
-// Slots of the per-flag reason table (CompiledFlag.reasons): one reason object per slot and
+// Slots of the per-flag outcome table (CompiledFlag.outcomes): one reason object per slot and
 // condition index, created on first use and shared by every later answer. Slots 1–4 are the
 // candidate priorities above.
 const SLOT_OUT_OF_ROLLOUT = OUT_OF_ROLLOUT_BOUND;
@@ -125,13 +125,32 @@ const SLOT_MISSING_DEPENDENCY = 8;
 const SLOT_COHORT_NOT_FOUND = 9;
 const SLOT_COHORT_PARSE_ERROR = 10;
 
-function reasonFor(flag: CompiledFlag, slot: number, conditionIndex: number | null, code: string, description: string): FlagEvaluationReason {
+function outcomesFor(flag: CompiledFlag, slot: number, conditionIndex: number | null, code: string, description: string): FlagOutcomes {
   const i = slot * (flag.conditions.length + 1) + (conditionIndex === null ? 0 : conditionIndex + 1);
-  return (flag.reasons[i] ??= Object.freeze({ code, conditionIndex, description }));
+  return (flag.outcomes[i] ??= { reason: Object.freeze({ code, conditionIndex, description }), off: undefined, on: undefined, variants: undefined });
 }
 
-function result(flag: CompiledFlag, enabled: boolean, variant: string | null, reason: FlagEvaluationReason, payload: unknown): FlagEvaluation {
-  return { key: flag.key, id: flag.id, version: flag.version, enabled, variant, payload, reason };
+/**
+ * The flag's result for an outcome, value and variant. A result depends on nothing else (the
+ * payload follows from the variant), so each is created once and the frozen object is shared by
+ * every answer: no allocation per flag and request, and renderers can cache its bytes by identity.
+ * `attachPayload`: whether the stored payload of the value goes with it.
+ */
+function result(flag: CompiledFlag, enabled: boolean, variant: string | null, o: FlagOutcomes, attachPayload: boolean, failed = false): FlagEvaluation {
+  if (variant === null) {
+    if (enabled) return (o.on ??= newResult(flag, true, null, o, attachPayload, failed));
+    return (o.off ??= newResult(flag, false, null, o, attachPayload, failed));
+  }
+  const variants = (o.variants ??= new Map());
+  let r = variants.get(variant);
+  if (!r) variants.set(variant, (r = newResult(flag, enabled, variant, o, attachPayload, failed)));
+  return r;
+}
+
+function newResult(flag: CompiledFlag, enabled: boolean, variant: string | null, o: FlagOutcomes, attachPayload: boolean, failed: boolean): FlagEvaluation {
+  const r: FlagEvaluation = { key: flag.key, id: flag.id, version: flag.version, enabled, variant, payload: attachPayload ? payloadFor(flag, variant) : undefined, reason: o.reason };
+  if (failed) r.failed = true;
+  return Object.freeze(r);
 }
 
 /** Property filters (AND, stored order), then cohort filters, then the rollout. */
@@ -198,11 +217,11 @@ function evaluateFlag(flag: CompiledFlag, st: RequestState): FlagEvaluation {
     if (hasOwn(st.person, flag.enrollmentKey)) {
       const v = st.person[flag.enrollmentKey];
       // The server attaches the "true" payload whatever the gate's answer.
-      return result(flag, v === true || v === 'true', null, reasonFor(flag, SLOT_SUPER_CONDITION, 0, 'super_condition_value', 'Super condition value'), payloadFor(flag, null));
+      return result(flag, v === true || v === 'true', null, outcomesFor(flag, SLOT_SUPER_CONDITION, 0, 'super_condition_value', 'Super condition value'), true);
     }
   } else if (flag.superGroup && flag.superGroup.keys.some((k) => hasOwn(st.person, k))) {
     const matched = conditionMatch(flag, flag.superGroup.condition, null, st) === CONDITION_MATCH;
-    return result(flag, matched, null, reasonFor(flag, SLOT_SUPER_CONDITION, 0, 'super_condition_value', 'Super condition value'), payloadFor(flag, null));
+    return result(flag, matched, null, outcomesFor(flag, SLOT_SUPER_CONDITION, 0, 'super_condition_value', 'Super condition value'), true);
   }
 
   // 2. Holdout, bucketed on the flag-level aggregation without stored hash-key overrides.
@@ -211,7 +230,7 @@ function evaluateFlag(flag: CompiledFlag, st: RequestState): FlagEvaluation {
     const pct = holdout.percentage;
     if (!(pct < 100 && holdoutHash(bucketingValue(flag, flag.aggregation, st, false)) > pct / 100)) {
       const variant = `holdout-${String(holdout.id)}`;
-      return result(flag, true, variant, reasonFor(flag, SLOT_HOLDOUT, null, 'holdout_condition_value', 'Holdout condition value'), payloadFor(flag, variant));
+      return result(flag, true, variant, outcomesFor(flag, SLOT_HOLDOUT, null, 'holdout_condition_value', 'Holdout condition value'), true);
     }
   }
 
@@ -247,25 +266,25 @@ function evaluateFlag(flag: CompiledFlag, st: RequestState): FlagEvaluation {
     }
     if (outcome === CONDITION_MATCH) {
       const variant = cond.variant ?? matchingVariant(flag, aggregation, st);
-      return result(flag, true, variant, reasonFor(flag, SLOT_CONDITION_MATCH, i, 'condition_match', cond.description), payloadFor(flag, variant));
+      return result(flag, true, variant, outcomesFor(flag, SLOT_CONDITION_MATCH, i, 'condition_match', cond.description), true);
     }
     if (outcome === OUT_OF_ROLLOUT_BOUND && flag.earlyExit) {
-      return result(flag, false, null, reasonFor(flag, SLOT_OUT_OF_ROLLOUT, i, 'out_of_rollout_bound', 'Out of rollout bound'), undefined);
+      return result(flag, false, null, outcomesFor(flag, SLOT_OUT_OF_ROLLOUT, i, 'out_of_rollout_bound', 'Out of rollout bound'), false);
     }
   }
-  const reason =
+  const outcomes =
     best === NO_CONDITION_MATCH && skippedGroupCondition
-      ? reasonFor(flag, SLOT_GROUPS_NOT_EVALUATED, bestIndex, CODES[best], GROUPS_NOT_EVALUATED)
-      : reasonFor(flag, best, bestIndex, CODES[best], DESCRIPTIONS[best]);
-  return result(flag, false, null, reason, undefined);
+      ? outcomesFor(flag, SLOT_GROUPS_NOT_EVALUATED, bestIndex, CODES[best], GROUPS_NOT_EVALUATED)
+      : outcomesFor(flag, best, bestIndex, CODES[best], DESCRIPTIONS[best]);
+  return result(flag, false, null, outcomes, false);
 }
 
 function missingDependency(flag: CompiledFlag): FlagEvaluation {
-  return result(flag, false, null, reasonFor(flag, SLOT_MISSING_DEPENDENCY, null, 'missing_dependency', 'Flag cannot be evaluated due to missing dependency'), undefined);
+  return result(flag, false, null, outcomesFor(flag, SLOT_MISSING_DEPENDENCY, null, 'missing_dependency', 'Flag cannot be evaluated due to missing dependency'), false);
 }
 
 function failure(flag: CompiledFlag, slot: number, code: string, description: string): FlagEvaluation {
-  return { ...result(flag, false, null, reasonFor(flag, slot, null, code, description), undefined), failed: true };
+  return result(flag, false, null, outcomesFor(flag, slot, null, code, description), false, true);
 }
 
 /** Skip rules of SDK spec §3.2 (inactive, survey-only, runtime, evaluation contexts). */
@@ -322,6 +341,7 @@ export function evaluateFlags(project: CompiledProject, request: EvaluationReque
   }
 
   const order = project.evaluationOrder;
+  let evaluated = 0;
   for (let o = 0; o < order.length; o++) {
     const i = order[o];
     if (skipped[i] || (needed && !needed[i])) continue;
@@ -343,9 +363,11 @@ export function evaluateFlags(project: CompiledProject, request: EvaluationReque
       }
     }
     results[i] = evaluation;
+    evaluated++;
     st.values[i] = evaluation.failed ? undefined : evaluation.enabled ? (evaluation.variant ?? true) : false;
   }
 
+  if (evaluated === flags.length) return results as FlagEvaluation[];
   const out: FlagEvaluation[] = [];
   for (let i = 0; i < results.length; i++) {
     const r = results[i];

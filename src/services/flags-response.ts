@@ -1,7 +1,7 @@
 // The /flags and /decide answer bodies (SDK §2.3). The v2 shape — what current SDKs ask for — is
 // assembled from per-flag bytes encoded once per snapshot: stringifying a fresh object tree (or a
 // rope of small strings) per request cost more than evaluating the flags.
-import type { FlagEvaluation, FlagEvaluationReason } from '../evaluation/index.ts';
+import type { FlagEvaluation } from '../evaluation/index.ts';
 import type { ProjectSnapshot } from './snapshots.ts';
 import { configKeys } from './sdk-config.ts';
 
@@ -25,21 +25,12 @@ export function shapeFor(endpoint: Endpoint, query: Record<string, unknown>): Sh
   return { version: v ?? 1, withConfig: config ?? false };
 }
 
-interface RenderedResults {
-  /** The result when the flag is off; and when on without a variant; and per variant when on. */
-  off?: Buffer;
-  on?: Buffer;
-  variants?: Map<string, Buffer>;
-}
-
 /**
- * The engine shares one frozen reason object per (flag, reason, condition) within a compiled
- * project, and a flag's value, reason and condition determine the rest of its JSON (payload,
- * metadata): so each result is encoded once and later answers copy the bytes.
+ * The engine creates each distinct result once per compiled project and shares the frozen object
+ * (evaluate.ts), so each result is encoded once and later answers copy the bytes.
  */
-const renderedByReason = new WeakMap<FlagEvaluationReason, RenderedResults>();
+const renderedResults = new WeakMap<FlagEvaluation, Buffer>();
 const configPrefixes = new WeakMap<ProjectSnapshot, Buffer>();
-const MAX_VARIANTS_CACHED = 64;
 
 /** The JSON of one flag in the v2 `flags` object: `"<key>":{"key":…,"metadata":{…}}`. */
 function flagJson(r: FlagEvaluation): string {
@@ -53,21 +44,12 @@ function flagJson(r: FlagEvaluation): string {
   );
 }
 
-/**
- * The bytes of one flag's result, from the cache keyed by its reason. Results come from
- * evaluateFlags, which interns one reason object per (flag, reason, condition).
- */
+/** The bytes of one flag's result (results come from evaluateFlags, frozen and shared). */
 function flagBytes(r: FlagEvaluation): Buffer {
-  if (r.failed || (!r.enabled && r.variant !== null)) return Buffer.from(flagJson(r));
-  let rendered = renderedByReason.get(r.reason);
-  if (!rendered) renderedByReason.set(r.reason, (rendered = {}));
-  if (!r.enabled) return (rendered.off ??= Buffer.from(flagJson(r)));
-  if (r.variant === null) return (rendered.on ??= Buffer.from(flagJson(r)));
-  const variants = (rendered.variants ??= new Map());
-  let bytes = variants.get(r.variant);
+  let bytes = renderedResults.get(r);
   if (!bytes) {
     bytes = Buffer.from(flagJson(r));
-    if (variants.size < MAX_VARIANTS_CACHED) variants.set(r.variant, bytes);
+    if (Object.isFrozen(r)) renderedResults.set(r, bytes);
   }
   return bytes;
 }

@@ -467,4 +467,22 @@ describe('purity', () => {
     expect(() => evaluateFlags(p, request)).not.toThrow();
     expect(evaluateFlags(p, request)[0].enabled).toBe(true);
   });
+
+  it('shares one frozen result per flag outcome between requests', () => {
+    const p = project([
+      flag('mv', {
+        groups: [rollout(100)],
+        multivariate: { variants: [{ key: 'a', rollout_percentage: 50 }, { key: 'b', rollout_percentage: 50 }] },
+        payloads: { a: '"pa"', b: '"pb"' },
+      }),
+      flag('plan', { groups: [{ properties: [person('plan', 'pro')], rollout_percentage: 100 }] }),
+    ]);
+    const answers = Array.from({ length: 40 }, (_, i) => evaluateFlags(p, { distinctId: `u${i}`, personProperties: { plan: i % 2 ? 'pro' : 'free' } }));
+    const distinct = new Set(answers.flat());
+    // mv: variant a or b; plan: on or off. Nothing else.
+    expect(distinct.size).toBe(4);
+    for (const r of distinct) expect(Object.isFrozen(r)).toBe(true);
+    const byVariant = new Map([...distinct].filter((r) => r.key === 'mv').map((r) => [r.variant, r.payload]));
+    expect(Object.fromEntries(byVariant)).toEqual({ a: '"pa"', b: '"pb"' });
+  });
 });

@@ -62,11 +62,13 @@ function answerFor(
   const unseen = unseenGroupTypes(snapshot, parsed.evaluation);
   // Registering a new group type cannot change this answer (no flag targets it yet): don't wait.
   if (unseen.length) ensureGroupTypes(ctx, snapshot.project.id, unseen).catch(onBackgroundError);
-  const render = (results: FlagEvaluation[]) =>
-    renderFlagsResponse(input.endpoint, shapeFor(input.endpoint, input.query), results, snapshot, requestIdFrom(input.headers['x-request-id']));
-  if (parsed.disableFlags) return render([]);
+  if (parsed.disableFlags) return render(input, snapshot, []);
   const results = evaluateRemote(ctx, snapshot, parsed.evaluation);
-  return Array.isArray(results) ? render(results) : results.then(render);
+  return Array.isArray(results) ? render(input, snapshot, results) : results.then((r) => render(input, snapshot, r));
+}
+
+function render(input: FlagsRequestInput, snapshot: ProjectSnapshot, results: FlagEvaluation[]): Answer {
+  return renderFlagsResponse(input.endpoint, shapeFor(input.endpoint, input.query), results, snapshot, requestIdFrom(input.headers['x-request-id']));
 }
 
 /** The body of GET /flags and /decide: config and no flags. */

@@ -16,7 +16,23 @@ export interface InferRuntimeInput {
   hasBrowserHeaders?: boolean;
 }
 
+/**
+ * Answers by User-Agent: an SDK sends the same one on every request, so most requests skip the
+ * parsing. Bounded; cleared when full.
+ */
+const byUserAgent = new Map<string, EvaluationRuntime | undefined>();
+const USER_AGENTS_CACHED = 256;
+
 function fromUserAgent(ua: string): EvaluationRuntime | undefined {
+  const cached = byUserAgent.get(ua);
+  if (cached !== undefined || byUserAgent.has(ua)) return cached;
+  const runtime = parseUserAgent(ua);
+  if (byUserAgent.size >= USER_AGENTS_CACHED) byUserAgent.clear();
+  byUserAgent.set(ua, runtime);
+  return runtime;
+}
+
+function parseUserAgent(ua: string): EvaluationRuntime | undefined {
   if (ua === '') return undefined;
   if (ua.startsWith('posthog-')) {
     // posthog-<sdk>/<version>[ extra]; an unknown SDK name is inconclusive

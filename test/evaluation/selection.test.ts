@@ -38,6 +38,17 @@ describe('inferRuntime', () => {
     expect(inferRuntime({ headers: { 'user-agent': ua } })).toBe(runtime);
   });
 
+  it('answers the same for a User-Agent seen before, past the cache bound too', () => {
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 600; i++) {
+        expect(inferRuntime({ userAgent: `posthog-node/5.${i}.0` })).toBe('server');
+        expect(inferRuntime({ userAgent: `posthog-js/1.${i}.0` })).toBe('client');
+        expect(inferRuntime({ userAgent: `some-bot/${i}` })).toBeUndefined();
+        expect(inferRuntime({ userAgent: `some-bot/${i}`, hasBrowserHeaders: true })).toBe('client');
+      }
+    }
+  });
+
   it('falls back to browser-only headers, else unknown', () => {
     expect(inferRuntime({ userAgent: 'my-client/1.0', headers: { origin: 'https://app.example.com' } })).toBe('client');
     expect(inferRuntime({ headers: { referer: 'https://x' } })).toBe('client');

@@ -60,8 +60,9 @@ function flagBytes(r: FlagEvaluation): Buffer {
  * freed once every answer cut from it has been written and dropped.
  */
 const SLAB_SIZE = 1 << 20;
-let slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
-let slabOffset = 0;
+// The first answer allocates the first slab: a server that never answers /flags holds none.
+let slab = Buffer.alloc(0);
+let slabOffset = SLAB_SIZE;
 
 function answerBuffer(size: number): Buffer {
   if (size > SLAB_SIZE / 8) return Buffer.allocUnsafeSlow(size);

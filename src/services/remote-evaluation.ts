@@ -123,14 +123,13 @@ function needsStoredContext(snapshot: ProjectSnapshot, request: EvaluationReques
  * answer is computed synchronously.
  */
 export function evaluateRemote(ctx: AppContext, snapshot: ProjectSnapshot, request: EvaluationRequest): FlagEvaluation[] | Promise<FlagEvaluation[]> {
-  if (!needsStoredContext(snapshot, request)) {
-    fillInitialProperties(request.personProperties!);
-    return evaluateFlags(snapshot.compiled, request);
-  }
-  return withStoredContext(ctx, snapshot, request).then((merged) => {
-    fillInitialProperties(merged.personProperties!);
-    return evaluateFlags(snapshot.compiled, merged);
-  });
+  if (!needsStoredContext(snapshot, request)) return evaluateMerged(snapshot, request);
+  return withStoredContext(ctx, snapshot, request).then((merged) => evaluateMerged(snapshot, merged));
+}
+
+function evaluateMerged(snapshot: ProjectSnapshot, merged: EvaluationRequest): FlagEvaluation[] {
+  fillInitialProperties(merged.personProperties!);
+  return evaluateFlags(snapshot.compiled, merged);
 }
 
 async function withStoredContext(ctx: AppContext, snapshot: ProjectSnapshot, request: EvaluationRequest): Promise<EvaluationRequest> {

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { buildApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import type { Database } from '../src/db/index.ts';
+import { alwaysAvailable } from '../src/db/health.ts';
 
 const target = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../openapi/openapi.json');
 
@@ -12,6 +13,7 @@ const target = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../op
 const offline: Database = {
   kind: 'pglite',
   db: new Proxy({}, { get: () => { throw new Error('no database while generating OpenAPI'); } }) as Database['db'],
+  health: alwaysAvailable,
   migrate: async () => {},
   listen: async () => {},
   close: async () => {},

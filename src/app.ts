@@ -107,6 +107,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     rateLimits: new RateLimits(config.rateLimits, { maxKeys: deps.rateLimitMaxKeys }),
     async start() {
       await checkSecretKey(ctx.db, ctx.payloadCipher());
+      deps.database.health.onChange((available) => {
+        if (!available) {
+          app.log.warn('database unavailable: SDK endpoints answer from memory, other requests get 503 until it answers again');
+          return;
+        }
+        app.log.info('database available again');
+        // Rebuilds that failed during the outage are retried now, not at the next periodic check.
+        snapshots.check().catch(() => {});
+      });
       await deps.database.listen(
         (payload) => ctx.changes.handleNotification(payload),
         // Notifications sent while the listener was reconnecting are lost: re-check revisions.

@@ -12,20 +12,27 @@ import pg from 'pg';
 import type { DatabaseConfig } from '../config.ts';
 import * as schema from './schema.ts';
 import { acquireDataDirLock, type DataDirLock } from './lock.ts';
+import { alwaysAvailable, DatabaseMonitor, monitoredPool, type DatabaseHealth } from './health.ts';
+import { ChangeListener, CHANGES_CHANNEL } from './listener.ts';
 
 export type Schema = typeof schema;
 /** The Drizzle handle both drivers share; a transaction handle has the same type. */
 export type Db = PgDatabase<PgQueryResultHKT, Schema>;
 
 export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
-const CHANGES_CHANNEL = 'flaghost_changes';
 
 export interface Database {
   kind: 'postgres' | 'pglite';
   db: Db;
+  /** Whether the server answers; PostgreSQL only (PGlite is always there). */
+  health: DatabaseHealth;
   /** Applies pending migrations (under an advisory lock on PostgreSQL, so instances can start together). */
   migrate(): Promise<void>;
-  /** Subscribes to change notifications from other instances (no-op on PGlite: one process). */
+  /**
+   * Subscribes to change notifications from other instances (no-op on PGlite: one process). The
+   * subscription outlives outages: `onReconnect` runs each time it is re-established, because
+   * notifications sent meanwhile are lost.
+   */
   listen(onNotify: (payload: string) => void, onReconnect?: () => void): Promise<void>;
   close(): Promise<void>;
 }
@@ -41,28 +48,47 @@ export async function openDatabase(config: DatabaseConfig, options: OpenOptions 
   return config.url ? openPostgres(config) : openPglite(config, options);
 }
 
+/** The client-side deadlines, derived from the configured timeouts (the README lists them). */
+export function databaseDeadlines(config: DatabaseConfig) {
+  return {
+    /** The server cancels a statement at statement_timeout; past this, its answer is not coming. */
+    queryMs: config.statementTimeoutMs + 1000,
+    /** A connection checked out of the pool (a transaction: a few statements and the time between them). */
+    transactionMs: config.statementTimeoutMs * 2 + 1000,
+    /** Connect and `select 1` on a fresh connection when a query has been outstanding for a second. */
+    probeMs: Math.min(config.connectionTimeoutMs, 2000),
+  };
+}
+
 async function openPostgres(config: DatabaseConfig): Promise<Database> {
   const url = config.url!;
+  const deadlines = databaseDeadlines(config);
   const clientOptions: pg.ClientConfig = {
     connectionString: url,
     connectionTimeoutMillis: config.connectionTimeoutMs,
     statement_timeout: config.statementTimeoutMs,
+    query_timeout: deadlines.queryMs,
     // A transaction left open by a crashed request must not hold row locks forever.
     idle_in_transaction_session_timeout: Math.max(config.statementTimeoutMs * 2, 60_000),
     application_name: 'flaghost',
   };
-  const pool = new pg.Pool({ ...clientOptions, max: config.poolSize, idleTimeoutMillis: 30_000 });
-  // An idle client dying (server restart) must not crash the process; the pool replaces it.
-  pool.on('error', () => {});
+  const monitor = new DatabaseMonitor({ clientOptions, probeTimeoutMs: deadlines.probeMs, transactionDeadlineMs: deadlines.transactionMs });
+  const pool = monitoredPool(monitor, { ...clientOptions, max: config.poolSize, idleTimeoutMillis: 30_000 });
   const db = drizzlePg(pool, { schema }) as unknown as Db;
-  await pool.query('select 1');
+  try {
+    await pool.query('select 1');
+  } catch (error) {
+    monitor.close();
+    await pool.end().catch(() => {});
+    throw error;
+  }
 
-  let listener: pg.Client | undefined;
-  let closed = false;
+  let listener: ChangeListener | undefined;
 
   return {
     kind: 'postgres',
     db,
+    health: monitor,
     async migrate() {
       const client = new pg.Client(clientOptions);
       await client.connect();
@@ -75,27 +101,16 @@ async function openPostgres(config: DatabaseConfig): Promise<Database> {
       }
     },
     async listen(onNotify, onReconnect) {
-      const connect = async (): Promise<void> => {
-        if (closed) return;
-        const client = new pg.Client(clientOptions);
-        client.on('notification', (msg) => {
-          if (msg.channel === CHANGES_CHANNEL) onNotify(msg.payload ?? '');
-        });
-        client.on('error', () => {
-          client.end().catch(() => {});
-          if (listener === client) listener = undefined;
-          if (!closed) setTimeout(() => { connect().then(() => onReconnect?.()).catch(() => {}); }, 1000).unref();
-        });
-        await client.connect();
-        await client.query(`listen ${CHANGES_CHANNEL}`);
-        listener = client;
-      };
-      await connect();
+      listener = new ChangeListener(clientOptions, monitor, onNotify, onReconnect);
+      await listener.start();
     },
     async close() {
-      closed = true;
-      await listener?.end().catch(() => {});
-      await pool.end();
+      monitor.close();
+      await listener?.close();
+      // A hung server never acknowledges the goodbye: don't let it hold the shutdown.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([pool.end(), new Promise((resolve) => (timer = setTimeout(resolve, 5000)))]);
+      clearTimeout(timer);
     },
   };
 }
@@ -120,6 +135,7 @@ async function openPglite(config: DatabaseConfig, options: OpenOptions): Promise
   return {
     kind: 'pglite',
     db,
+    health: alwaysAvailable,
     async migrate() {
       await migratePglite(drizzlePglite(client, { schema }), { migrationsFolder: MIGRATIONS_DIR });
     },

@@ -124,6 +124,13 @@ const SLOT_HOLDOUT = 7;
 const SLOT_MISSING_DEPENDENCY = 8;
 const SLOT_COHORT_NOT_FOUND = 9;
 const SLOT_COHORT_PARSE_ERROR = 10;
+/** Slots of the evaluation errors a request can impose (EvaluationRequest.failedFlags), one per code. */
+const errorSlots = new Map<string, number>();
+const errorSlot = (code: string): number => {
+  let slot = errorSlots.get(code);
+  if (slot === undefined) errorSlots.set(code, (slot = SLOT_COHORT_PARSE_ERROR + 1 + errorSlots.size));
+  return slot;
+};
 
 function outcomesFor(flag: CompiledFlag, slot: number, conditionIndex: number | null, code: string, description: string): FlagOutcomes {
   const i = slot * (flag.conditions.length + 1) + (conditionIndex === null ? 0 : conditionIndex + 1);
@@ -347,8 +354,11 @@ export function evaluateFlags(project: CompiledProject, request: EvaluationReque
     if (skipped[i] || (needed && !needed[i])) continue;
     const flag = flags[i];
     let evaluation: FlagEvaluation;
+    const imposed = request.failedFlags?.get(flag.key);
     if (flag.brokenDependencies) {
       evaluation = missingDependency(flag);
+    } else if (imposed) {
+      evaluation = failure(flag, errorSlot(imposed.code), imposed.code, imposed.description);
     } else {
       try {
         evaluation = evaluateFlag(flag, st);

@@ -1,6 +1,7 @@
 // Public surface of the pure evaluation engine: compile a project snapshot, evaluate requests, build definitions.
 export type {
   CohortDefinition,
+  EvaluationError,
   EvaluationRequest,
   EvaluationRuntime,
   FlagDefinition,
@@ -16,4 +17,4 @@ export { buildDefinitions, type BuildDefinitionsInput, type DefinitionsFlag, typ
 export { inferRuntime, type InferRuntimeInput } from './runtime.js';
 export { cohortIds, dependencyIds, flagReferencesCohorts } from './dependencies.js';
 export { flagHash, hash, holdoutHash } from './hash.js';
-export { propertyReads, type PropertyReads } from './reads.js';
+export { propertyReads, propertyReadsByFlag, readsStoredData, type PropertyReads } from './reads.js';

@@ -1,15 +1,19 @@
 // Which stored properties a project's flags can read. /flags merges the request's properties over
 // the stored ones (SDK §3.1), so when a request already carries every key its active flags read,
 // the stored person cannot change the answer and need not be fetched.
-import type { CohortDefinition, FlagDefinition } from './types.js';
-import { isPlainObject, parseIntegerId } from './values.js';
+import type { CohortDefinition, EvaluationRequest, FlagDefinition } from './types.js';
+import { hasOwn, isPlainObject, parseIntegerId } from './values.js';
 
 export interface PropertyReads {
   /** Person property keys read by active flags (conditions, early-access gates, dynamic cohorts). */
   person: Set<string>;
   /** Group type index → group property keys read by active flags. */
   groups: Map<number, Set<string>>;
+  /** Whether a static cohort is reached (its membership is stored, never in the request). */
+  staticCohorts: boolean;
 }
+
+const newReads = (): PropertyReads => ({ person: new Set(), groups: new Map(), staticCohorts: false });
 
 function addGroupKey(reads: PropertyReads, index: number, key: string): void {
   let keys = reads.groups.get(index);
@@ -22,7 +26,11 @@ function cohortReads(id: number, cohorts: Map<number, CohortDefinition>, reads: 
   if (seen.has(id)) return;
   seen.add(id);
   const cohort = cohorts.get(id);
-  if (!cohort || cohort.isStatic) return;
+  if (!cohort) return;
+  if (cohort.isStatic) {
+    reads.staticCohorts = true;
+    return;
+  }
   const stack: unknown[] = [cohort.filters];
   while (stack.length) {
     const node = stack.pop();
@@ -41,40 +49,76 @@ function cohortReads(id: number, cohorts: Map<number, CohortDefinition>, reads: 
   }
 }
 
-export function propertyReads(flags: readonly FlagDefinition[], cohortList: readonly CohortDefinition[]): PropertyReads {
-  const reads: PropertyReads = { person: new Set(), groups: new Map() };
-  const cohorts = new Map(cohortList.map((c) => [c.id, c]));
-  const seenCohorts = new Set<number>();
-  for (const flag of flags) {
-    if (!flag.active || flag.deleted) continue;
-    const filters = isPlainObject(flag.filters) ? flag.filters : {};
-    const flagAggregation = parseIntegerId(filters.aggregation_group_type_index) ?? null;
-    if (filters.feature_enrollment === true) reads.person.add(`$feature_enrollment/${flag.key}`);
-    const conditions: Array<{ group: Record<string, unknown>; person: boolean }> = [];
-    for (const g of Array.isArray(filters.groups) ? filters.groups : []) if (isPlainObject(g)) conditions.push({ group: g, person: false });
-    // Early-access gates read person properties whatever the flag aggregates on.
-    for (const g of Array.isArray(filters.super_groups) ? filters.super_groups : []) if (isPlainObject(g)) conditions.push({ group: g, person: true });
-    for (const { group, person } of conditions) {
-      const aggregation = person ? null : 'aggregation_group_type_index' in group ? (parseIntegerId(group.aggregation_group_type_index) ?? null) : flagAggregation;
-      for (const prop of Array.isArray(group.properties) ? group.properties : []) {
-        if (!isPlainObject(prop)) continue;
-        const key = typeof prop.key === 'string' ? prop.key : undefined;
-        if (prop.type === 'cohort') {
-          const id = parseIntegerId(prop.value);
-          if (id !== undefined) cohortReads(id, cohorts, reads, seenCohorts);
-        } else if (key === undefined || prop.type === 'flag') {
-          continue;
-        } else if (prop.type === 'person' || person) {
-          reads.person.add(key);
-        } else if (prop.type === 'group') {
-          const index = parseIntegerId(prop.group_type_index);
-          if (index !== undefined) addGroupKey(reads, index, key);
-        } else if (prop.type === undefined || prop.type === null) {
-          if (aggregation === null) reads.person.add(key);
-          else addGroupKey(reads, aggregation, key);
-        }
+/** Adds what one flag reads (its conditions, early-access gate and the cohorts they reach) to `reads`. */
+function addFlagReads(flag: FlagDefinition, cohorts: Map<number, CohortDefinition>, reads: PropertyReads, seenCohorts: Set<number>): void {
+  const filters = isPlainObject(flag.filters) ? flag.filters : {};
+  const flagAggregation = parseIntegerId(filters.aggregation_group_type_index) ?? null;
+  if (filters.feature_enrollment === true) reads.person.add(`$feature_enrollment/${flag.key}`);
+  const conditions: Array<{ group: Record<string, unknown>; person: boolean }> = [];
+  for (const g of Array.isArray(filters.groups) ? filters.groups : []) if (isPlainObject(g)) conditions.push({ group: g, person: false });
+  // Early-access gates read person properties whatever the flag aggregates on.
+  for (const g of Array.isArray(filters.super_groups) ? filters.super_groups : []) if (isPlainObject(g)) conditions.push({ group: g, person: true });
+  for (const { group, person } of conditions) {
+    const aggregation = person ? null : 'aggregation_group_type_index' in group ? (parseIntegerId(group.aggregation_group_type_index) ?? null) : flagAggregation;
+    for (const prop of Array.isArray(group.properties) ? group.properties : []) {
+      if (!isPlainObject(prop)) continue;
+      const key = typeof prop.key === 'string' ? prop.key : undefined;
+      if (prop.type === 'cohort') {
+        const id = parseIntegerId(prop.value);
+        if (id !== undefined) cohortReads(id, cohorts, reads, seenCohorts);
+      } else if (key === undefined || prop.type === 'flag') {
+        continue;
+      } else if (prop.type === 'person' || person) {
+        reads.person.add(key);
+      } else if (prop.type === 'group') {
+        const index = parseIntegerId(prop.group_type_index);
+        if (index !== undefined) addGroupKey(reads, index, key);
+      } else if (prop.type === undefined || prop.type === null) {
+        if (aggregation === null) reads.person.add(key);
+        else addGroupKey(reads, aggregation, key);
       }
     }
   }
+}
+
+/** What the active flags of a project read, together. */
+export function propertyReads(flags: readonly FlagDefinition[], cohortList: readonly CohortDefinition[]): PropertyReads {
+  const reads = newReads();
+  const cohorts = new Map(cohortList.map((c) => [c.id, c]));
+  const seenCohorts = new Set<number>();
+  for (const flag of flags) if (flag.active && !flag.deleted) addFlagReads(flag, cohorts, reads, seenCohorts);
   return reads;
+}
+
+/** What each active flag reads, by flag key. */
+export function propertyReadsByFlag(flags: readonly FlagDefinition[], cohortList: readonly CohortDefinition[]): Map<string, PropertyReads> {
+  const cohorts = new Map(cohortList.map((c) => [c.id, c]));
+  const out = new Map<string, PropertyReads>();
+  for (const flag of flags) {
+    if (!flag.active || flag.deleted) continue;
+    const reads = newReads();
+    addFlagReads(flag, cohorts, reads, new Set());
+    out.set(flag.key, reads);
+  }
+  return out;
+}
+
+/**
+ * Whether stored data could change what `reads` evaluates to for this request: a static cohort is
+ * reached, or a person or group property is read that the request did not send (the request's
+ * properties win over stored ones, so a key it carries needs no lookup). Groups the request does
+ * not name are not evaluated, so their properties are not needed.
+ */
+export function readsStoredData(reads: PropertyReads, request: EvaluationRequest, groupTypeNames: readonly (string | undefined)[]): boolean {
+  if (reads.staticCohorts) return true;
+  const person = request.personProperties ?? {};
+  for (const key of reads.person) if (!hasOwn(person, key)) return true;
+  const groups = request.groups ?? {};
+  for (const [index, keys] of reads.groups) {
+    const name = groupTypeNames[index];
+    if (name === undefined || !hasOwn(groups, name)) continue;
+    const props = request.groupProperties?.[name] ?? {};
+    for (const key of keys) if (!hasOwn(props, key)) return true;
+  }
+  return false;
 }

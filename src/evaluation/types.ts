@@ -49,12 +49,23 @@ export interface EvaluationRequest {
   hashKeyOverrides?: Record<string, string>;
   /** static cohorts the person belongs to */
   staticCohortIds?: ReadonlySet<number>;
+  /**
+   * Flags that cannot be evaluated for this request (flag key → why), because the stored data
+   * they read could not be loaded: each comes back false and `failed`, with the error as reason.
+   */
+  failedFlags?: ReadonlyMap<string, EvaluationError>;
   /** explicit or inferred (see inferRuntime); undefined means unknown */
   runtime?: EvaluationRuntime;
   evaluationContexts?: string[];
   flagKeys?: string[];
   onlySurveyFlags?: boolean;
   now?: Date;
+}
+
+/** An evaluation error as a flag reports it: a PostHog error code and its description. */
+export interface EvaluationError {
+  code: string;
+  description: string;
 }
 
 export type ReasonCode =

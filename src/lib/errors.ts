@@ -103,5 +103,15 @@ export class ThrottledError extends ApiError {
   }
 }
 
+/**
+ * 503: something the request needs (the database) cannot be reached or did not answer in time.
+ * Nothing is wrong with the request; retrying later may succeed.
+ */
+export class ServiceUnavailableError extends ApiError {
+  constructor(detail = 'The database is unavailable right now. Please retry.') {
+    super(503, envelope('server_error', 'service_unavailable', detail));
+  }
+}
+
 /** A non-envelope body (`{"error": …}`, `{"success": false, …}`) or an empty one (body null). */
 export class RawError extends ApiError {}

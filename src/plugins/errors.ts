@@ -2,8 +2,17 @@
 // bodies, unknown routes (404) and wrong methods (405); anything unexpected is logged and hidden.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
 import { z } from 'zod';
-import { ApiError, MethodNotAllowedError, NotFoundError, ParseError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../lib/errors.ts';
-import { pgErrorCode } from '../db/errors.ts';
+import {
+  ApiError,
+  MethodNotAllowedError,
+  NotFoundError,
+  ParseError,
+  PayloadTooLargeError,
+  ServiceUnavailableError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+} from '../lib/errors.ts';
+import { databaseFailure, pgErrorCode } from '../db/errors.ts';
 import { validationErrorFromZod } from '../schemas/drf.ts';
 
 export function sendApiError(reply: FastifyReply, error: ApiError): FastifyReply {
@@ -37,6 +46,13 @@ export function toApiError(error: unknown, bodyLimit: number): ApiError | undefi
       break;
   }
   if (error instanceof SyntaxError && fe.statusCode === 400) return new ParseError(`JSON parse error - ${error.message}`);
+  // The database is down, hung or too slow: a 503 the client may retry, not a 500 that hides it.
+  const failure = databaseFailure(error);
+  if (failure) {
+    return new ServiceUnavailableError(
+      failure.kind === 'timeout' ? 'The database did not answer in time. Please retry.' : 'The database is unavailable right now. Please retry.',
+    );
+  }
   const dbCode = pgErrorCode(error);
   if (dbCode && /^22/.test(dbCode)) {
     // Data exceptions (bad text encoding, out-of-range numbers) come from client input.

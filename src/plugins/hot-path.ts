@@ -8,7 +8,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Services } from '../app.ts';
 import { sendCohortsRequested } from '../services/snapshots.ts';
 import { browserOriginHeaders, decodeSdkRequest } from './sdk-body.ts';
-import { answerFlagsPost } from '../services/flags-answer.ts';
+import { answerFlagsPost, type FlagsAnswerLog } from '../services/flags-answer.ts';
 import type { Endpoint } from '../services/flags-response.ts';
 import { PayloadTooLargeError } from '../lib/errors.ts';
 import { toApiError } from './errors.ts';
@@ -100,10 +100,19 @@ function writeError(res: ServerResponse, err: unknown, headers: Record<string, s
   res.end(body);
 }
 
+/** How /flags answers log what went wrong beside them (shared with the Fastify route). */
+export function flagsAnswerLog(log: FastifyBaseLogger): FlagsAnswerLog {
+  return {
+    groupTypeRegistrationFailed: (err) => log.warn({ err }, 'group type registration failed'),
+    storedDataUnavailable: (reason) => log.warn({ reason }, 'flags: stored person data could not be read; the flags that need it are answered as failed'),
+  };
+}
+
 export function createHotPath(services: Services, log: FastifyBaseLogger): (req: IncomingMessage, res: ServerResponse) => boolean {
   const { ctx, snapshots, authenticator, rateLimits } = services;
   const bodyLimit = ctx.config.bodyLimitBytes;
   const batch = new WriteBatch();
+  const answerLog = flagsAnswerLog(log);
 
   /** GET definitions from cached credentials and a built snapshot; false: let Fastify answer. */
   function definitions(req: IncomingMessage, res: ServerResponse, qs: string): boolean {
@@ -162,7 +171,7 @@ export function createHotPath(services: Services, log: FastifyBaseLogger): (req:
       let answer: Buffer | string | Promise<Buffer | string>;
       try {
         const body = decodeSdkRequest(raw, req.headers, query);
-        answer = answerFlagsPost(ctx, snapshots, { endpoint, body, query, headers: req.headers }, (err) => log.warn({ err }, 'group type registration failed'));
+        answer = answerFlagsPost(ctx, snapshots, { endpoint, body, query, headers: req.headers }, answerLog);
       } catch (err) {
         writeError(res, err, headers, bodyLimit, log);
         return;

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { allowBrowserOrigin, decodeSdkRequest, preflight } from '../plugins/sdk-body.ts';
 import { serviceValidated } from '../plugins/openapi.ts';
 import { answerFlagsGet, answerFlagsPost } from '../services/flags-answer.ts';
+import { flagsAnswerLog } from '../plugins/hot-path.ts';
 import type { Endpoint } from '../services/flags-response.ts';
 import type { SnapshotStore } from '../services/snapshots.ts';
 import { MethodNotAllowedError } from '../lib/errors.ts';
@@ -49,7 +50,7 @@ export async function sdkFlagsRoutes(app: FastifyInstance, opts: { snapshots: Sn
       ctx,
       snapshots,
       { endpoint, body: decodeSdkRequest(request.body as Buffer | undefined, request.headers, request.query as Json), query: request.query as Json, headers: request.headers },
-      (err) => request.log.warn({ err }, 'group type registration failed'),
+      flagsAnswerLog(request.log),
     );
     return reply.type('application/json; charset=utf-8').send(text);
   };

@@ -7,6 +7,7 @@ import { findProjectBySecretToken, type Organization, type Project } from '../re
 import type { Membership, User } from '../repositories/users.ts';
 import { hashKeyValue } from '../lib/tokens.ts';
 import { PermissionDeniedError } from '../lib/errors.ts';
+import { databaseFailure } from '../db/errors.ts';
 
 export interface UserPrincipal {
   kind: 'user';
@@ -41,30 +42,44 @@ interface CacheEntry<T> {
 }
 
 /**
- * A small TTL map that never grows past its bound (oldest entries go first). `clear()` starts a new
+ * A small TTL map that never grows past its bound (oldest entries go first). An expired entry is
+ * reloaded on its next use, but kept until then: when the database cannot be reached, the last
+ * answer stands (a credential last known valid stays valid, one the database refused stays
+ * refused), so that SDKs keep their definitions through an outage. `clear()` forgets everything
+ * (a committed auth change: a revocation must not be answered from memory) and starts a new
  * generation: a lookup that began before it (and may have read rows since revoked) is not cached.
  */
 class TtlCache<T> {
   private readonly map = new Map<string, CacheEntry<T>>();
   private generation = 0;
+  /** The entry if it has not expired. */
   get(key: string, now: number): CacheEntry<T> | undefined {
     const entry = this.map.get(key);
-    if (entry && entry.expiresAt > now) return entry;
-    if (entry) this.map.delete(key);
-    return undefined;
+    return entry && entry.expiresAt > now ? entry : undefined;
   }
-  /** Loads a missing entry with `load`, caching the result unless the cache was cleared meanwhile. */
+  /** Loads a missing or expired entry with `load`, caching the result unless the cache was cleared meanwhile. */
   async getOrLoad(key: string, now: number, load: () => Promise<T | undefined>): Promise<T | undefined> {
-    const cached = this.get(key, now);
-    if (cached) return cached.value;
+    const entry = this.map.get(key);
+    if (entry && entry.expiresAt > now) return entry.value;
     const generation = this.generation;
-    const value = await load();
+    let value: T | undefined;
+    try {
+      value = await load();
+    } catch (error) {
+      if (entry && generation === this.generation && databaseFailure(error)) return entry.value;
+      throw error;
+    }
     if (generation === this.generation) this.set(key, value, now);
     return value;
   }
   set(key: string, value: T | undefined, now: number): void {
+    this.map.delete(key);
     if (this.map.size >= CACHE_MAX_ENTRIES) this.map.delete(this.map.keys().next().value as string);
     this.map.set(key, { value, expiresAt: now + CACHE_TTL_MS });
+  }
+  /** Every entry is reloaded on its next use, but still answers while the database cannot be reached. */
+  expireAll(): void {
+    for (const entry of this.map.values()) entry.expiresAt = 0;
   }
   clear(): void {
     this.generation++;
@@ -79,7 +94,10 @@ export class Authenticator {
 
   constructor(private readonly ctx: AppContext) {
     ctx.changes.onAuthChanged(() => this.clear());
-    ctx.changes.onProjectChanged(() => this.secrets.clear());
+    // Any project change (a flag edit) re-reads secret tokens, but does not forget them: a flag
+    // edited just before an outage must not lock SDKs out of their definitions. Whatever retires a
+    // secret token must therefore record an auth change, which clears the cache.
+    ctx.changes.onProjectChanged(() => this.secrets.expireAll());
   }
 
   clear(): void {

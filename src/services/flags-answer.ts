@@ -26,6 +26,12 @@ type Answer = Buffer | string;
 
 const unknownToken = () => new AuthenticationFailedError('Project API key invalid. You can find your project API key in your PostHog project settings.');
 
+/** What the caller logs: a failed group type registration, and stored data that could not be read (an error code). */
+export interface FlagsAnswerLog {
+  groupTypeRegistrationFailed(err: unknown): void;
+  storedDataUnavailable(code: string): void;
+}
+
 /**
  * The JSON answering a /flags or /decide POST; API errors are thrown (or reject) for the caller
  * to render. The answer is synchronous when the project's snapshot is built and no stored data
@@ -35,7 +41,7 @@ export function answerFlagsPost(
   ctx: AppContext,
   snapshots: SnapshotStore,
   input: FlagsRequestInput,
-  onBackgroundError: (err: unknown) => void,
+  log: FlagsAnswerLog,
 ): Answer | Promise<Answer> {
   const { headers, query } = input;
   const parsed = parseFlagsRequest(input.body, {
@@ -45,10 +51,10 @@ export function answerFlagsPost(
   });
   if (!parsed.token) throw unknownToken();
   const snapshot = snapshots.peekForToken(parsed.token);
-  if (snapshot) return answerFor(ctx, snapshot, parsed, input, onBackgroundError);
+  if (snapshot) return answerFor(ctx, snapshot, parsed, input, log);
   return snapshots.forToken(parsed.token).then((loaded) => {
     if (!loaded) throw unknownToken();
-    return answerFor(ctx, loaded, parsed, input, onBackgroundError);
+    return answerFor(ctx, loaded, parsed, input, log);
   });
 }
 
@@ -57,13 +63,13 @@ function answerFor(
   snapshot: ProjectSnapshot,
   parsed: ParsedFlagsRequest,
   input: FlagsRequestInput,
-  onBackgroundError: (err: unknown) => void,
+  log: FlagsAnswerLog,
 ): Answer | Promise<Answer> {
   const unseen = unseenGroupTypes(snapshot, parsed.evaluation);
   // Registering a new group type cannot change this answer (no flag targets it yet): don't wait.
-  if (unseen.length) ensureGroupTypes(ctx, snapshot.project.id, unseen).catch(onBackgroundError);
+  if (unseen.length) ensureGroupTypes(ctx, snapshot.project.id, unseen).catch((err: unknown) => log.groupTypeRegistrationFailed(err));
   if (parsed.disableFlags) return render(input, snapshot, []);
-  const results = evaluateRemote(ctx, snapshot, parsed.evaluation);
+  const results = evaluateRemote(ctx, snapshot, parsed.evaluation, (code) => log.storedDataUnavailable(code));
   return Array.isArray(results) ? render(input, snapshot, results) : results.then((r) => render(input, snapshot, r));
 }
 

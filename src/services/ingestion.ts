@@ -26,7 +26,7 @@ import {
   upsertGroupProperties,
   type UsageCount,
 } from '../repositories/usage.ts';
-import { RawError } from '../lib/errors.ts';
+import { ServiceUnavailableError } from '../lib/errors.ts';
 
 /** How long the first waiting request waits for others to join its batch. */
 const FLUSH_DELAY_MS = 10;
@@ -74,13 +74,7 @@ class RetryBatch extends Error {}
 
 const newCounters = (): IngestionCounters => ({ received: 0, ingested: 0, duplicates: 0, malformed: 0, malformedReasons: {}, warnings: {} });
 
-const unavailable = () =>
-  new RawError(503, {
-    type: 'server_error',
-    code: 'service_unavailable',
-    detail: 'Events could not be stored right now. Please retry.',
-    attr: null,
-  });
+const unavailable = () => new ServiceUnavailableError('Events could not be stored right now. Please retry.');
 
 const isRetryable = (error: unknown): boolean =>
   error instanceof RetryBatch || isSerializationFailure(error) || isUniqueViolation(error) || pgErrorCode(error) === '23503';

@@ -5,8 +5,9 @@ import type { ProjectSnapshot } from './snapshots.ts';
 import type { AppContext } from './context.ts';
 import { loadPersonContext } from './persons.ts';
 
-import { evaluateFlags, inferRuntime, type EvaluationRequest, type FlagEvaluation } from '../evaluation/index.ts';
+import { evaluateFlags, inferRuntime, readsStoredData, type EvaluationError, type EvaluationRequest, type FlagEvaluation } from '../evaluation/index.ts';
 import { ValidationError } from '../lib/errors.ts';
+import { databaseFailure } from '../db/errors.ts';
 
 type Json = Record<string, unknown>;
 
@@ -99,37 +100,74 @@ function fillInitialProperties(props: Json): void {
 
 /**
  * Whether stored data could change this answer: static cohorts or continuity overrides are in
- * play, or an active flag reads a person or group property the request did not send (request
- * properties win over stored ones, so a key the request carries needs no lookup).
+ * play, or an active flag reads a person or group property the request did not send.
  */
 function needsStoredContext(snapshot: ProjectSnapshot, request: EvaluationRequest): boolean {
   if (snapshot.staticCohortIds.size > 0 || snapshot.continuityFlagKeys.length > 0) return true;
-  const person = request.personProperties ?? {};
-  for (const key of snapshot.reads.person) if (!Object.hasOwn(person, key)) return true;
-  const groups = request.groups ?? {};
-  for (const [index, keys] of snapshot.reads.groups) {
-    const name = snapshot.compiled.groupTypeNames[index];
-    if (name === undefined || !Object.hasOwn(groups, name)) continue;
-    const props = request.groupProperties?.[name] ?? {};
-    for (const key of keys) if (!Object.hasOwn(props, key)) return true;
-  }
-  return false;
+  return readsStoredData(snapshot.reads, request, snapshot.compiled.groupTypeNames);
 }
 
 /**
  * Evaluates a request against the snapshot, merging the request over the stored person and group
  * properties, static-cohort membership and continuity overrides (SDK §3.1, §3.12). The database
  * is read only when stored data could change the answer (needsStoredContext); otherwise the
- * answer is computed synchronously.
+ * answer is computed synchronously. When the stored data cannot be read, the answer is still
+ * given (see withoutStoredData); `onLookupError` hears why, with an error code fit for logs.
  */
-export function evaluateRemote(ctx: AppContext, snapshot: ProjectSnapshot, request: EvaluationRequest): FlagEvaluation[] | Promise<FlagEvaluation[]> {
+export function evaluateRemote(
+  ctx: AppContext,
+  snapshot: ProjectSnapshot,
+  request: EvaluationRequest,
+  onLookupError?: (code: string) => void,
+): FlagEvaluation[] | Promise<FlagEvaluation[]> {
   if (!needsStoredContext(snapshot, request)) return evaluateMerged(snapshot, request);
-  return withStoredContext(ctx, snapshot, request).then((merged) => evaluateMerged(snapshot, merged));
+  // Known to be down: don't wait for a connection that will be refused.
+  if (!ctx.database.health.available) return withoutStoredData(snapshot, request, DATABASE_UNAVAILABLE);
+  return withStoredContext(ctx, snapshot, request).then(
+    (merged) => evaluateMerged(snapshot, merged),
+    (error: unknown) => {
+      const reason = lookupError(error);
+      onLookupError?.(reason.code);
+      return withoutStoredData(snapshot, request, reason);
+    },
+  );
 }
 
 function evaluateMerged(snapshot: ProjectSnapshot, merged: EvaluationRequest): FlagEvaluation[] {
   fillInitialProperties(merged.personProperties!);
   return evaluateFlags(snapshot.compiled, merged);
+}
+
+// PostHog's flags service names these errors so (reason.code and description of a failed flag).
+const DATABASE_UNAVAILABLE: EvaluationError = { code: 'database_unavailable', description: 'database unavailable' };
+const HASH_KEY_OVERRIDE_ERROR: EvaluationError = { code: 'hash_key_override_error', description: 'Failed to fetch hash key override for experience continuity' };
+
+function lookupError(error: unknown): EvaluationError {
+  const failure = databaseFailure(error);
+  if (failure?.kind === 'unavailable') return DATABASE_UNAVAILABLE;
+  if (failure?.kind === 'timeout') return { code: `timeout:${failure.what}`, description: `Timeout: ${failure.what}` };
+  return { code: 'database_error', description: 'Database connection error during evaluation' };
+}
+
+/**
+ * The answer when the stored person, group, cohort and override data could not be read, as
+ * PostHog's flags service gives it when its person lookup fails: the answer is not an error.
+ * Flags that need nothing stored (every property they read is in the request, no static cohort)
+ * are evaluated from the request alone and are exactly right. Each flag that would need the
+ * missing data comes back `enabled: false, failed: true` with the lookup error as its reason,
+ * rather than a value computed without data that could have changed it; continuity flags, whose
+ * bucketing needs the stored hash key, fail with PostHog's hash-key-override error; and the answer
+ * says `errorsWhileComputingFlags: true`. SDKs then keep their earlier value of a failed flag
+ * (posthog-js) or treat it as an error, instead of losing every flag to a 5xx.
+ */
+function withoutStoredData(snapshot: ProjectSnapshot, request: EvaluationRequest, error: EvaluationError): FlagEvaluation[] {
+  const failedFlags = new Map<string, EvaluationError>();
+  const groupTypeNames = snapshot.compiled.groupTypeNames;
+  for (const [key, reads] of snapshot.flagReads()) {
+    if (readsStoredData(reads, request, groupTypeNames)) failedFlags.set(key, error);
+  }
+  for (const key of snapshot.continuityFlagKeys) if (!failedFlags.has(key)) failedFlags.set(key, HASH_KEY_OVERRIDE_ERROR);
+  return evaluateMerged(snapshot, { ...request, failedFlags });
 }
 
 async function withStoredContext(ctx: AppContext, snapshot: ProjectSnapshot, request: EvaluationRequest): Promise<EvaluationRequest> {

@@ -12,6 +12,7 @@ import {
   type FlagDefinition,
   type GroupTypeDefinition,
   propertyReads,
+  propertyReadsByFlag,
   type PropertyReads,
 } from '../evaluation/index.ts';
 import { findOrganization, findProject, listProjectRevisions, type Organization, type Project } from '../repositories/projects.ts';
@@ -63,6 +64,8 @@ export interface ProjectSnapshot {
   staticCohortIds: ReadonlySet<number>;
   /** Stored properties the active flags can read: /flags fetches the person only when one is missing from the request. */
   reads: PropertyReads;
+  /** The same per active flag (by key): which flags a failed lookup leaves without an answer. Built on first use. */
+  flagReads(): Map<string, PropertyReads>;
   /** Keys of active flags with ensure_experience_continuity (they need stored hash-key overrides). */
   continuityFlagKeys: string[];
   /** The local-evaluation body, built on first use and kept until the snapshot is replaced. */
@@ -145,6 +148,7 @@ async function buildSnapshot(ctx: AppContext, projectId: number): Promise<Projec
   const groupTypes: GroupTypeDefinition[] = groupTypeRows.map((g) => ({ groupType: g.groupType, groupTypeIndex: g.groupTypeIndex }));
   const compiled = compileProject({ flags, cohorts, groupTypes, timezone: project.timezone });
   const bodies = new Map<boolean, DefinitionsBody>();
+  let readsByFlag: Map<string, PropertyReads> | undefined;
   return {
     project,
     organization,
@@ -155,6 +159,7 @@ async function buildSnapshot(ctx: AppContext, projectId: number): Promise<Projec
     groupTypeIndexByName: new Map(groupTypes.map((g) => [g.groupType, g.groupTypeIndex])),
     staticCohortIds: reachableStaticCohorts(compiled),
     reads: propertyReads(flags, cohorts),
+    flagReads: () => (readsByFlag ??= propertyReadsByFlag(flags, cohorts)),
     continuityFlagKeys: flags.filter((f) => f.active && f.ensureExperienceContinuity).map((f) => f.key),
     definitions(sendCohorts) {
       let body = bodies.get(sendCohorts);
@@ -168,10 +173,17 @@ async function buildSnapshot(ctx: AppContext, projectId: number): Promise<Projec
 }
 
 interface Entry {
-  /** The newest build; an invalidation replaces it, so later requests never see older data. */
-  promise: Promise<ProjectSnapshot | undefined>;
-  /** The build's result once it has finished: the hot path reads it without awaiting. */
+  /** The last snapshot built (undefined: the project does not exist); kept through failed rebuilds. */
   value?: ProjectSnapshot;
+  /** Whether a build has ever succeeded (a `value` of undefined then means "no such project"). */
+  built: boolean;
+  /** The newest build in flight: requests wait for it, so they see a change this instance just committed. */
+  pending?: Promise<ProjectSnapshot | undefined>;
+  /** The newest build failed (database unavailable): `value` may be out of date; the next check retries. */
+  stale: boolean;
+  /** Builds started / the build whose result `value` holds, so that an older build never replaces a newer one. */
+  started: number;
+  applied: number;
 }
 
 export class SnapshotStore {
@@ -183,42 +195,68 @@ export class SnapshotStore {
     ctx.changes.onProjectChanged((projectId) => this.invalidate(projectId));
   }
 
-  /** Drops the project's snapshot and starts rebuilding it; requests wait for the new one. */
+  /** Starts rebuilding the project's snapshot; requests wait for the new one. */
   invalidate(projectId: number): void {
     if (!this.entries.has(projectId)) {
       // Possibly a project created just now: its token must not wait for the throttled refresh.
       this.tokensStale = true;
       return;
     }
-    this.load(projectId);
+    this.load(projectId).catch(() => {});
   }
 
+  /**
+   * Builds the project's snapshot. When the build fails (the database cannot be reached), the
+   * last snapshot built stays in service, marked stale so that the next check retries: an outage
+   * must not turn flags that need nothing from the database into errors. Without any earlier
+   * snapshot, the failure is the answer.
+   */
   private load(projectId: number): Promise<ProjectSnapshot | undefined> {
-    const promise = buildSnapshot(this.ctx, projectId).then((snapshot) => {
-      if (snapshot) this.tokens.set(snapshot.project.apiToken, projectId);
-      return snapshot;
-    });
-    const entry: Entry = { promise };
-    this.entries.set(projectId, entry);
-    promise.then((snapshot) => {
-      entry.value = snapshot;
-    }, () => {});
-    promise.catch(() => {
-      // A failed build (database down) must not poison the cache: the next request retries.
-      if (this.entries.get(projectId) === entry) this.entries.delete(projectId);
-    });
+    let entry = this.entries.get(projectId);
+    if (!entry) this.entries.set(projectId, (entry = { built: false, stale: false, started: 0, applied: 0 }));
+    const current = entry;
+    const build = ++current.started;
+    const promise = buildSnapshot(this.ctx, projectId).then(
+      (snapshot) => {
+        if (snapshot) this.tokens.set(snapshot.project.apiToken, projectId);
+        if (build > current.applied) {
+          current.value = snapshot;
+          current.built = true;
+          current.applied = build;
+        }
+        if (build === current.started) {
+          current.pending = undefined;
+          current.stale = false;
+        }
+        return current.value;
+      },
+      (error: unknown) => {
+        if (build === current.started) {
+          current.pending = undefined;
+          current.stale = true;
+        }
+        if (current.built) return current.value;
+        // Nothing to fall back on: the next request retries from scratch.
+        if (this.entries.get(projectId) === current && build === current.started) this.entries.delete(projectId);
+        throw error;
+      },
+    );
+    current.pending = promise;
     return promise;
   }
 
   async forProject(projectId: number): Promise<ProjectSnapshot | undefined> {
     const entry = this.entries.get(projectId);
-    return entry ? entry.promise : this.load(projectId);
+    if (!entry) return this.load(projectId);
+    return entry.pending ?? entry.value;
   }
 
-  /** The current snapshot for a token if it is built and fresh; undefined means "ask forToken". */
+  /** The current snapshot for a token if it is built and no rebuild is running; undefined means "ask forToken". */
   peekForToken(token: string): ProjectSnapshot | undefined {
     const projectId = this.tokens.get(token);
-    return projectId === undefined ? undefined : this.entries.get(projectId)?.value;
+    if (projectId === undefined) return undefined;
+    const entry = this.entries.get(projectId);
+    return entry && !entry.pending ? entry.value : undefined;
   }
 
   /** The snapshot of the project whose public token this is; undefined for an unknown token. */
@@ -250,8 +288,8 @@ export class SnapshotStore {
         for (const row of rows) {
           const entry = this.entries.get(row.id);
           if (entry) {
-            const snapshot = await entry.promise.catch(() => undefined);
-            if (!snapshot || snapshot.revision < row.revision) this.invalidate(row.id);
+            const snapshot = await Promise.resolve(entry.pending ?? entry.value).catch(() => undefined);
+            if (!snapshot || entry.stale || snapshot.revision < row.revision) this.invalidate(row.id);
           }
         }
         const live = new Set(rows.map((r) => r.id));
@@ -264,7 +302,7 @@ export class SnapshotStore {
     return this.refreshing;
   }
 
-  /** Compares every cached snapshot with the database revisions now (after a LISTEN reconnect). */
+  /** Compares every cached snapshot with the database revisions now (after a LISTEN reconnect or an outage). */
   check(): Promise<void> {
     return this.refreshTokens(true);
   }

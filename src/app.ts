@@ -10,6 +10,8 @@ import { registerBodyParsers } from './plugins/body-parsers.ts';
 import { registerAuthHook } from './plugins/auth.ts';
 import { openapiPlugin, zodSerializerCompiler, zodValidatorCompiler } from './plugins/openapi.ts';
 import { redactUrl } from './lib/redact.ts';
+import { finalizeLogLine, registerLogSecret, safeMessage, safeText, sanitizeLogObject, serializeError } from './lib/log-redaction.ts';
+import type { LoggerOptions } from 'pino';
 import { identityRoutes } from './routes/identity.ts';
 import { groupTypeRoutes } from './routes/group-types.ts';
 import { cohortRoutes } from './routes/cohorts.ts';
@@ -60,7 +62,13 @@ declare module 'fastify' {
   }
 }
 
-export function loggerOptions(level: string): FastifyServerOptions['logger'] {
+/**
+ * Every logger flaghost builds uses these options, so every line goes through the same filters:
+ * errors are serialized without query parameters, every string in a logged object and every
+ * message is redacted and capped, and the finished line is redacted again and capped at
+ * LOG_LINE_MAX_BYTES (src/lib/log-redaction.ts).
+ */
+export function loggerOptions(level: string): LoggerOptions {
   return {
     level,
     redact: {
@@ -68,13 +76,28 @@ export function loggerOptions(level: string): FastifyServerOptions['logger'] {
       censor: '[redacted]',
     },
     serializers: {
-      req: (req: { method: string; url: string; ip?: string }) => ({ method: req.method, url: redactUrl(req.url), ip: req.ip }),
+      req: (req: { method: string; url: string; ip?: string }) => ({ method: req.method, url: safeText(redactUrl(req.url)), ip: req.ip }),
+      err: (err: unknown) => serializeError(err),
+      msg: (msg: unknown) => (typeof msg === 'string' ? safeMessage(msg) : msg),
     },
+    formatters: { log: sanitizeLogObject },
+    hooks: { streamWrite: finalizeLogLine },
   };
+}
+
+/** The password in a database URL, so that a driver message quoting the URL cannot log it. */
+function urlPassword(url: string | undefined): string | undefined {
+  try {
+    return url ? decodeURIComponent(new URL(url).password) || undefined : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config } = deps;
+  registerLogSecret(config.secretKey);
+  registerLogSecret(urlPassword(config.database.url));
   // SDK requests the hot path can answer from memory never reach Fastify (src/plugins/hot-path.ts).
   let hotPath: ((req: http.IncomingMessage, res: http.ServerResponse) => boolean) | undefined;
   const app = Fastify({

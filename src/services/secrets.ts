@@ -7,6 +7,7 @@ import type { Config } from '../config.ts';
 import type { Db } from '../db/index.ts';
 import { PayloadCipher } from '../lib/payload-crypto.ts';
 import { setSettingIfAbsent } from '../repositories/instance-settings.ts';
+import { registerLogSecret } from '../lib/log-redaction.ts';
 
 const FINGERPRINT_SETTING = 'payload_key_fingerprint';
 
@@ -35,7 +36,12 @@ function secretFromDataDir(dataDir: string): string {
 /** A lazily created cipher: the key file is only touched when a payload is first sealed or opened. */
 export function payloadCipherProvider(config: Config): () => PayloadCipher {
   let cipher: PayloadCipher | undefined;
-  return () => (cipher ??= new PayloadCipher(config.secretKey ?? secretFromDataDir(config.database.dataDir)));
+  return () => {
+    if (cipher) return cipher;
+    const secret = config.secretKey ?? secretFromDataDir(config.database.dataDir);
+    registerLogSecret(secret);
+    return (cipher = new PayloadCipher(secret));
+  };
 }
 
 /** Refuses to run with a key other than the one this database's payloads were sealed with. */

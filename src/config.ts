@@ -13,6 +13,7 @@ const envSchema = z.object({
     .regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://')
     .optional(),
   FLAGHOST_DATA_DIR: z.string().min(1).default('./data'),
+  FLAGHOST_EMBEDDED_FSYNC: z.enum(['on', 'off']).default('on'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   FLAGHOST_SECRET_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   FLAGHOST_PUBLIC_URL: z.url().optional(),
@@ -36,6 +37,8 @@ export type Env = z.input<typeof envSchema>;
 export interface DatabaseConfig {
   url?: string;
   dataDir: string;
+  /** The embedded database flushes each commit to disk before acknowledging it (PGlite only). */
+  embeddedFsync: boolean;
   poolSize: number;
   connectionTimeoutMs: number;
   statementTimeoutMs: number;
@@ -98,6 +101,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     database: {
       url: e.DATABASE_URL,
       dataDir: path.resolve(e.FLAGHOST_DATA_DIR),
+      embeddedFsync: e.FLAGHOST_EMBEDDED_FSYNC === 'on',
       poolSize: e.FLAGHOST_DB_POOL_SIZE,
       connectionTimeoutMs: e.FLAGHOST_DB_CONNECTION_TIMEOUT_MS,
       statementTimeoutMs: e.FLAGHOST_DB_STATEMENT_TIMEOUT_MS,

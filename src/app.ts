@@ -119,7 +119,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         },
         { ...config.http, maxConnections: budget.maxConnections },
         () => warnRefused(),
-      ).server,
+      ),
   });
   if (budget.openFilesLimit !== undefined) {
     app.log.warn(

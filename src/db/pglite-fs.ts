@@ -7,7 +7,9 @@
 // PostgreSQL with `-F` (fsync=off). So by default nothing the embedded database writes is ever
 // flushed: a power loss or a kernel crash can lose acknowledged commits or leave data pages and
 // WAL out of step (a corrupt data directory). A crash of the process alone loses nothing, because
-// the kernel still holds the written pages.
+// the kernel still holds the written pages. (PGlite's relaxedDurability option is another matter:
+// it only lets queries return before an asynchronous filesystem, such as IndexedDB, has synced;
+// NodeFS has nothing to sync there.)
 import fs from 'node:fs';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
@@ -34,7 +36,7 @@ interface EmscriptenStream {
   nfd?: number;
 }
 interface EmscriptenModule {
-  NODEFS: { stream_ops: Record<string, unknown> };
+  NODEFS: { stream_ops: Record<string, unknown>; tryFSOperation?: <T>(op: () => T) => T };
 }
 
 /** NODEFS with an fsync that flushes the host file (PostgreSQL's WAL at each commit, data files at checkpoints). */
@@ -45,8 +47,11 @@ export class DurableNodeFS extends NodeFS {
     result.emscriptenOpts.preRun = [
       ...(Array.isArray(preRun) ? preRun : [preRun]),
       (mod: EmscriptenModule) => {
+        // A failed flush must reach PostgreSQL as an errno (it then refuses to go on, as it
+        // should), not as a JavaScript exception thrown through the WebAssembly stack.
+        const run = mod.NODEFS.tryFSOperation?.bind(mod.NODEFS) ?? (<T>(op: () => T) => op());
         mod.NODEFS.stream_ops.fsync = (stream: EmscriptenStream) => {
-          if (stream.nfd !== undefined) fs.fsyncSync(stream.nfd);
+          if (stream.nfd !== undefined) run(() => fs.fsyncSync(stream.nfd!));
           return 0;
         };
       },
@@ -86,7 +91,14 @@ function syncTree(dir: string): void {
 }
 
 function syncPath(file: string): void {
-  const fd = fs.openSync(file, 'r');
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (err) {
+    // Windows cannot open (nor flush) a directory; its file system journals the entries itself.
+    if ((err as NodeJS.ErrnoException).code === 'EISDIR' || (err as NodeJS.ErrnoException).code === 'EPERM') return;
+    throw err;
+  }
   try {
     fs.fsyncSync(fd);
   } finally {

@@ -64,20 +64,14 @@ const kResponse = Symbol('flaghost.lastResponse');
 /** null: connected, no complete request yet. A response: the latest request's (finished or not). */
 type Tracked = Socket & { [kResponse]: http.ServerResponse | null };
 
-export interface LimitedServer {
-  server: http.Server;
-  /** Connections closed at once because every connection was busy (for the log). */
-  refused(): number;
-}
-
+/** `onRefused`: a new connection was closed at once because every connection was busy. */
 export function createLimitedServer(
   handler: (req: http.IncomingMessage, res: http.ServerResponse) => void,
   settings: ConnectionSettings,
   onRefused?: () => void,
-): LimitedServer {
+): http.Server {
   const open = new Set<Tracked>(); // every connection, oldest first
   const unused = new Set<Tracked>(); // connections without a complete request yet, oldest first
-  let refused = 0;
   const server = http.createServer(
     {
       headersTimeout: settings.headersTimeoutMs,
@@ -121,7 +115,6 @@ export function createLimitedServer(
   server.on('connection', (socket: Tracked) => {
     socket[kResponse] = null;
     if (open.size >= settings.maxConnections && !evictOne()) {
-      refused++;
       onRefused?.();
       socket.destroy();
       return;
@@ -130,5 +123,5 @@ export function createLimitedServer(
     unused.add(socket);
     socket.once('close', () => forget(socket));
   });
-  return { server, refused: () => refused };
+  return server;
 }

@@ -115,6 +115,25 @@ describe('connection limit', () => {
       for (const w of [...idle, ...slow]) w.socket.destroy();
     }
   });
+
+  it('when every connection is in the middle of a request, a new connection is closed and none of them', async () => {
+    await pause(200); // the previous test's sockets are gone on the server side too
+    const busy: Watched[] = [];
+    for (let i = 0; i < LIMIT; i++) {
+      const w = await connect();
+      w.socket.write('POST /batch/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{');
+      busy.push(w);
+    }
+    try {
+      await pause(200);
+      const extra = await connect();
+      await extra.closedAfter;
+      expect(extra.received()).toBe('');
+      expect(busy.filter(isOpen)).toHaveLength(LIMIT);
+    } finally {
+      for (const w of busy) w.socket.destroy();
+    }
+  });
 });
 
 describe('timeouts', () => {

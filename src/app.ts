@@ -10,6 +10,10 @@ import { registerBodyParsers } from './plugins/body-parsers.ts';
 import { registerAuthHook } from './plugins/auth.ts';
 import { openapiPlugin, zodSerializerCompiler, zodValidatorCompiler } from './plugins/openapi.ts';
 import { redactUrl } from './lib/redact.ts';
+import { connectionBudget, createLimitedServer } from './plugins/connections.ts';
+import { PGLITE_MAX_OPEN_FILES } from './db/pglite-fs.ts';
+import { finalizeLogLine, registerLogSecret, safeMessage, safeText, sanitizeLogObject, serializeError } from './lib/log-redaction.ts';
+import type { LoggerOptions } from 'pino';
 import { identityRoutes } from './routes/identity.ts';
 import { groupTypeRoutes } from './routes/group-types.ts';
 import { cohortRoutes } from './routes/cohorts.ts';
@@ -60,7 +64,13 @@ declare module 'fastify' {
   }
 }
 
-export function loggerOptions(level: string): FastifyServerOptions['logger'] {
+/**
+ * Every logger flaghost builds uses these options, so every line goes through the same filters:
+ * errors are serialized without query parameters, every string in a logged object and every
+ * message is redacted and capped, and the finished line is redacted again and capped at
+ * LOG_LINE_MAX_BYTES (src/lib/log-redaction.ts).
+ */
+export function loggerOptions(level: string): LoggerOptions {
   return {
     level,
     redact: {
@@ -68,15 +78,33 @@ export function loggerOptions(level: string): FastifyServerOptions['logger'] {
       censor: '[redacted]',
     },
     serializers: {
-      req: (req: { method: string; url: string; ip?: string }) => ({ method: req.method, url: redactUrl(req.url), ip: req.ip }),
+      req: (req: { method: string; url: string; ip?: string }) => ({ method: req.method, url: safeText(redactUrl(req.url)), ip: req.ip }),
+      err: (err: unknown) => serializeError(err),
+      msg: (msg: unknown) => (typeof msg === 'string' ? safeMessage(msg) : msg),
     },
+    formatters: { log: sanitizeLogObject },
+    hooks: { streamWrite: finalizeLogLine },
   };
+}
+
+/** The password in a database URL, so that a driver message quoting the URL cannot log it. */
+function urlPassword(url: string | undefined): string | undefined {
+  try {
+    return url ? decodeURIComponent(new URL(url).password) || undefined : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config } = deps;
+  registerLogSecret(config.secretKey);
+  registerLogSecret(urlPassword(config.database.url));
   // SDK requests the hot path can answer from memory never reach Fastify (src/plugins/hot-path.ts).
   let hotPath: ((req: http.IncomingMessage, res: http.ServerResponse) => boolean) | undefined;
+  // Client connections share the process's file descriptors with the database's files and sockets.
+  const databaseFiles = deps.database.kind === 'pglite' ? PGLITE_MAX_OPEN_FILES : config.database.poolSize + 2;
+  const budget = connectionBudget(config.http.maxConnections, databaseFiles);
   const app = Fastify({
     logger: deps.logger ?? false,
     bodyLimit: config.bodyLimitBytes,
@@ -84,15 +112,30 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     requestIdHeader: false,
     trustProxy: true,
     return503OnClosing: true,
-    serverFactory: (handler) => {
-      const server = http.createServer((req, res) => {
-        if (!hotPath?.(req, res)) handler(req, res);
-      });
-      server.keepAliveTimeout = 72_000;
-      server.requestTimeout = 120_000;
-      return server;
-    },
+    serverFactory: (handler) =>
+      createLimitedServer(
+        (req, res) => {
+          if (!hotPath?.(req, res)) handler(req, res);
+        },
+        { ...config.http, maxConnections: budget.maxConnections },
+        () => warnRefused(),
+      ),
   });
+  if (budget.openFilesLimit !== undefined) {
+    app.log.warn(
+      { configured: config.http.maxConnections, maxConnections: budget.maxConnections, openFilesLimit: budget.openFilesLimit },
+      'the open-files limit (ulimit -n) lowers the connection limit: raise it to accept FLAGHOST_MAX_CONNECTIONS connections',
+    );
+  }
+  let lastRefusedWarning = 0;
+  let refusedSince = 0;
+  const warnRefused = () => {
+    refusedSince++;
+    if (Date.now() - lastRefusedWarning < 60_000) return;
+    lastRefusedWarning = Date.now();
+    app.log.warn({ maxConnections: budget.maxConnections, refused: refusedSince }, 'connection limit reached with every connection busy: new connections are closed');
+    refusedSince = 0;
+  };
 
   const ctx = createAppContext(config, deps.database, deps.now);
   const stoppers: Array<() => void | Promise<void>> = [];

@@ -6,6 +6,7 @@ import { openDatabase, type Database } from './db/index.ts';
 import { DataDirLockedError } from './db/lock.ts';
 import { createAppContext, type AppContext } from './services/context.ts';
 import { AdminError, bootstrap, type BootstrapResult } from './services/admin.ts';
+import { safeText } from './lib/log-redaction.ts';
 import { CliError, COMMANDS, UsageError, type Command, type Values } from './cli/commands.ts';
 
 const FOOTER = [
@@ -143,7 +144,8 @@ export async function main(
     const cause = (err as { cause?: unknown }).cause;
     // Drizzle's own message repeats the SQL and its parameters; the driver's cause says what went wrong.
     const message = known || !(cause instanceof Error) ? (err as Error).message : cause.message;
-    io.err(JSON.stringify({ error: message }) + '\n');
+    // Error output often ends up in CI logs: no token or secret in it, and no megabyte line.
+    io.err(JSON.stringify({ error: safeText(message, 4096) }) + '\n');
     return 1;
   } finally {
     await database?.close().catch(() => {});

@@ -13,6 +13,7 @@ const envSchema = z.object({
     .regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://')
     .optional(),
   FLAGHOST_DATA_DIR: z.string().min(1).default('./data'),
+  FLAGHOST_EMBEDDED_FSYNC: z.enum(['on', 'off']).default('on'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   FLAGHOST_SECRET_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   FLAGHOST_PUBLIC_URL: z.url().optional(),
@@ -20,6 +21,11 @@ const envSchema = z.object({
   FLAGHOST_DB_CONNECTION_TIMEOUT_MS: intFromEnv(5000, 100, 600_000),
   FLAGHOST_DB_STATEMENT_TIMEOUT_MS: intFromEnv(30_000, 100, 3_600_000),
   FLAGHOST_BODY_LIMIT_BYTES: intFromEnv(20 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+  FLAGHOST_MAX_CONNECTIONS: intFromEnv(4096, 16, 1_000_000),
+  FLAGHOST_HEADERS_TIMEOUT_MS: intFromEnv(10_000, 100, 600_000),
+  FLAGHOST_REQUEST_TIMEOUT_MS: intFromEnv(60_000, 100, 3_600_000),
+  FLAGHOST_KEEP_ALIVE_TIMEOUT_MS: intFromEnv(72_000, 100, 3_600_000),
+  FLAGHOST_IDLE_TIMEOUT_MS: intFromEnv(120_000, 100, 3_600_000),
   FLAGHOST_SNAPSHOT_CHECK_INTERVAL_MS: intFromEnv(5000, 100, 3_600_000),
   FLAGHOST_EVENT_DEDUP_WINDOW_HOURS: intFromEnv(24, 0, 24 * 366),
   FLAGHOST_RATE_LIMIT_BURST_PER_MINUTE: intFromEnv(480, 0, 10_000_000),
@@ -29,6 +35,11 @@ const envSchema = z.object({
   FLAGHOST_INIT_PERSONAL_API_KEY: z.string().regex(/^phx_[A-Za-z0-9]{16,}$/, 'must look like phx_ followed by at least 16 letters or digits').optional(),
   FLAGHOST_INIT_PROJECT_TOKEN: z.string().regex(/^phc_[A-Za-z0-9]{16,}$/, 'must look like phc_ followed by at least 16 letters or digits').optional(),
   FLAGHOST_INIT_SECRET_TOKEN: z.string().regex(/^phs_[A-Za-z0-9]{16,}$/, 'must look like phs_ followed by at least 16 letters or digits').optional(),
+}).superRefine((e, ctx) => {
+  // The headers are part of the request: Node refuses a headers timeout longer than the request's.
+  if (e.FLAGHOST_HEADERS_TIMEOUT_MS > e.FLAGHOST_REQUEST_TIMEOUT_MS) {
+    ctx.addIssue({ code: 'custom', path: ['FLAGHOST_HEADERS_TIMEOUT_MS'], message: 'must not be larger than FLAGHOST_REQUEST_TIMEOUT_MS' });
+  }
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -36,9 +47,20 @@ export type Env = z.input<typeof envSchema>;
 export interface DatabaseConfig {
   url?: string;
   dataDir: string;
+  /** The embedded database flushes each commit to disk before acknowledging it (PGlite only). */
+  embeddedFsync: boolean;
   poolSize: number;
   connectionTimeoutMs: number;
   statementTimeoutMs: number;
+}
+
+/** Client connections: see src/plugins/connections.ts. */
+export interface HttpConfig {
+  maxConnections: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  idleTimeoutMs: number;
 }
 
 export interface RateLimitConfig {
@@ -61,6 +83,7 @@ export interface Config {
   publicUrl?: string;
   secretKey?: string;
   bodyLimitBytes: number;
+  http: HttpConfig;
   snapshotCheckIntervalMs: number;
   /** A captured event whose uuid was already ingested this long ago or less is skipped (0: never deduplicated). */
   eventDedupWindowMs: number;
@@ -93,11 +116,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     publicUrl: e.FLAGHOST_PUBLIC_URL?.replace(/\/+$/, ''),
     secretKey: e.FLAGHOST_SECRET_KEY,
     bodyLimitBytes: e.FLAGHOST_BODY_LIMIT_BYTES,
+    http: {
+      maxConnections: e.FLAGHOST_MAX_CONNECTIONS,
+      headersTimeoutMs: e.FLAGHOST_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: e.FLAGHOST_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: e.FLAGHOST_KEEP_ALIVE_TIMEOUT_MS,
+      idleTimeoutMs: e.FLAGHOST_IDLE_TIMEOUT_MS,
+    },
     snapshotCheckIntervalMs: e.FLAGHOST_SNAPSHOT_CHECK_INTERVAL_MS,
     eventDedupWindowMs: e.FLAGHOST_EVENT_DEDUP_WINDOW_HOURS * 60 * 60 * 1000,
     database: {
       url: e.DATABASE_URL,
       dataDir: path.resolve(e.FLAGHOST_DATA_DIR),
+      embeddedFsync: e.FLAGHOST_EMBEDDED_FSYNC === 'on',
       poolSize: e.FLAGHOST_DB_POOL_SIZE,
       connectionTimeoutMs: e.FLAGHOST_DB_CONNECTION_TIMEOUT_MS,
       statementTimeoutMs: e.FLAGHOST_DB_STATEMENT_TIMEOUT_MS,

@@ -320,6 +320,26 @@ describe.each(targets)('flaghost CLI on %s', { timeout: 180_000 }, (kind) => {
     expect(missingOrg.err).toEqual({ error: 'Organization 00000000-0000-0000-0000-000000000000 does not exist.' });
   });
 
+  it('keys create refuses projects and organizations the user does not belong to, as the API does', async () => {
+    const org = await run('organizations', 'create', '--name', 'Globex');
+    const project = await run('projects', 'create', '--name', 'Globex app', '--organization', org.out.id);
+    await run('users', 'create', '--email', 'ivan@example.com');
+    await run('users', 'create', '--email', 'hank@globex.example', '--organization', org.out.id);
+
+    const foreignProject = await run('keys', 'create', '--email', 'ivan@example.com', '--projects', `1,${project.out.id}`);
+    expect(foreignProject.code).toBe(1);
+    expect(foreignProject.err).toEqual({ error: 'You must be a member of all teams that you are scoping the key to.' });
+    const foreignOrg = await run('keys', 'create', '--email', 'ivan@example.com', '--organizations', org.out.id);
+    expect(foreignOrg.code).toBe(1);
+    expect(foreignOrg.err).toEqual({ error: 'You must be a member of all organizations that you are scoping the key to.' });
+    expect((await run('keys', 'list', '--email', 'ivan@example.com')).out).toEqual([]);
+
+    // Scoped to where the user is a member: created.
+    const own = await run('keys', 'create', '--email', 'hank@globex.example', '--projects', String(project.out.id), '--organizations', org.out.id.toUpperCase());
+    expect(own.code).toBe(0);
+    expect(own.out).toMatchObject({ scoped_teams: [project.out.id], scoped_organizations: [org.out.id] });
+  });
+
   if (kind === 'pglite') {
     it('refuses to run while another process holds the data directory', async () => {
       const server = await openApp(env);

@@ -4,6 +4,7 @@
 // with a readable message, and the OpenAPI document and Swagger UI are served.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,8 +28,11 @@ interface Started {
   exited: Promise<number | null>;
 }
 
-function start(extra: Record<string, string> = {}): Started {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { cwd: ROOT, env: baseEnv(extra), stdio: ['ignore', 'pipe', 'pipe'] });
+/** `openFiles`: the process's open-files limit (`ulimit -n`), as a small server or container has. */
+function start(extra: Record<string, string> = {}, openFiles?: number): Started {
+  const node = [process.execPath, '--import', 'tsx', 'src/server.ts'];
+  const [cmd, ...args] = openFiles ? ['/bin/sh', '-c', `ulimit -n ${openFiles} && exec "$@"`, 'sh', ...node] : node;
+  const child = spawn(cmd, args, { cwd: ROOT, env: baseEnv(extra), stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
@@ -91,6 +95,41 @@ describe('flaghost server process', () => {
     expect((await fetch(`${url2}/api/users/@me/`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(200);
     again.child.kill('SIGINT');
     expect(await again.exited).toBe(0);
+  });
+
+  it('1,100 idle connections under a 1,024 open-files limit: /flags and the database keep working', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flaghost-files-'));
+    const key = 'phx_openfileslimit0000000000000000000000';
+    const token = 'phc_openfileslimit0000000000000000000000';
+    const s = start({ FLAGHOST_DATA_DIR: dir, FLAGHOST_INIT_PERSONAL_API_KEY: key, FLAGHOST_INIT_PROJECT_TOKEN: token }, 1024);
+    const sockets: net.Socket[] = [];
+    try {
+      const url = await listening(s);
+      const port = Number(new URL(url).port);
+      for (let i = 0; i < 1100; i++) {
+        const socket = net.connect(port, '127.0.0.1');
+        socket.on('error', () => {});
+        sockets.push(socket);
+        await new Promise((resolve) => socket.once('connect', resolve).once('close', resolve));
+      }
+      const post = (p: string, body: unknown, headers: Record<string, string> = {}) =>
+        fetch(`${url}${p}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body), signal: AbortSignal.timeout(15_000) });
+      const flags = await post('/flags?v=2', { api_key: token, distinct_id: 'someone' });
+      expect(flags.status).toBe(200);
+      // Writes and reads across many tables: the database still opens the files it needs.
+      const auth = { authorization: `Bearer ${key}` };
+      expect((await post('/api/projects/1/feature_flags/', { key: 'under-pressure' }, auth)).status).toBe(201);
+      for (const p of ['/api/projects/1/feature_flags/', '/api/projects/1/cohorts/', '/api/projects/1/persons/', '/api/projects/1/feature_flags/activity/', '/api/organizations/@current/roles/']) {
+        expect((await fetch(`${url}${p}`, { headers: auth, signal: AbortSignal.timeout(15_000) })).status, p).toBe(200);
+      }
+      expect(s.output()).not.toMatch(/EMFILE|too many open files|"level":50/i);
+      expect(s.output()).toMatch(/"openFilesLimit":1024.*the open-files limit \(ulimit -n\) lowers the connection limit/);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      s.child.kill('SIGTERM');
+      await s.exited;
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses invalid configuration with a readable message', async () => {

@@ -8,12 +8,14 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { PGlite } from '@electric-sql/pglite';
+import { NodeFS } from '@electric-sql/pglite/nodefs';
 import pg from 'pg';
 import type { DatabaseConfig } from '../config.ts';
 import * as schema from './schema.ts';
 import { acquireDataDirLock, type DataDirLock } from './lock.ts';
 import { alwaysAvailable, DatabaseMonitor, monitoredPool, type DatabaseHealth } from './health.ts';
 import { ChangeListener, CHANGES_CHANNEL } from './listener.ts';
+import { DurableNodeFS, forgetDataDirSynced, pgliteStartParams, syncDataDirOnce } from './pglite-fs.ts';
 
 export type Schema = typeof schema;
 /** The Drizzle handle both drivers share; a transaction handle has the same type. */
@@ -118,19 +120,35 @@ async function openPostgres(config: DatabaseConfig): Promise<Database> {
 async function openPglite(config: DatabaseConfig, options: OpenOptions): Promise<Database> {
   let lock: DataDirLock | undefined;
   let client: PGlite;
+  const load = options.pgliteLoadDataDir ? { loadDataDir: options.pgliteLoadDataDir } : {};
+  let dir: string | undefined;
   if (config.dataDir === ':memory:') {
-    client = new PGlite(options.pgliteLoadDataDir ? { loadDataDir: options.pgliteLoadDataDir } : {});
+    client = new PGlite(load);
   } else {
     fs.mkdirSync(config.dataDir, { recursive: true });
     lock = acquireDataDirLock(config.dataDir);
+    dir = path.join(config.dataDir, 'pglite');
     try {
-      client = new PGlite(path.join(config.dataDir, 'pglite'));
+      // See src/db/pglite-fs.ts: without these, nothing PGlite writes is ever flushed to disk.
+      client = new PGlite({ fs: config.embeddedFsync ? new DurableNodeFS(dir) : new NodeFS(dir), startParams: pgliteStartParams(config.embeddedFsync), ...load });
     } catch (err) {
       lock.release();
       throw err;
     }
   }
-  await client.waitReady;
+  try {
+    await client.waitReady;
+    if (dir) {
+      // Whatever was written with fsync off (PGlite's initdb, an older flaghost) reaches the disk now.
+      const marker = path.join(config.dataDir, 'pglite.synced');
+      if (config.embeddedFsync) syncDataDirOnce(dir, marker);
+      else forgetDataDirSynced(marker);
+    }
+  } catch (err) {
+    await client.close().catch(() => {});
+    lock?.release();
+    throw err;
+  }
   const db = drizzlePglite(client, { schema }) as unknown as Db;
   return {
     kind: 'pglite',

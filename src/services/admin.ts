@@ -33,6 +33,7 @@ import {
   maskKeyValue,
 } from '../lib/tokens.ts';
 import { findInvalidScope, invalidScopeMessage } from '../lib/scopes.ts';
+import { SCOPED_ORGANIZATIONS_NOT_MEMBER, SCOPED_TEAMS_NOT_MEMBER, scopingOutsideMemberships } from './personal-api-keys.ts';
 
 export class AdminError extends Error {}
 
@@ -158,6 +159,9 @@ export async function createKey(ctx: AppContext, input: NewKeyInput): Promise<{ 
   return transact(ctx, async (tx) => {
     const user = await findUserByEmail(tx, input.email);
     if (!user) throw new AdminError(`No user with email ${input.email}.`);
+    // A key scoped to a project or organization its owner is not in would be refused everywhere.
+    const outside = await scopingOutsideMemberships(tx, user.id, { teams: input.scopedTeams ?? undefined, organizations: input.scopedOrganizations ?? undefined });
+    if (outside) throw new AdminError(outside === 'scoped_teams' ? SCOPED_TEAMS_NOT_MEMBER : SCOPED_ORGANIZATIONS_NOT_MEMBER);
     return createKeyIn(tx, user, input);
   });
 }

@@ -30,24 +30,42 @@ function canonicalUuid(value: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
+export const SCOPED_TEAMS_NOT_MEMBER = 'You must be a member of all teams that you are scoping the key to.';
+export const SCOPED_ORGANIZATIONS_NOT_MEMBER = 'You must be a member of all organizations that you are scoping the key to.';
+
+/**
+ * Which scoping names a project or organization the user does not belong to (undefined: none).
+ * A key scoped there would be refused everywhere; the API and the CLI both refuse to create it.
+ */
+export async function scopingOutsideMemberships(
+  db: Db,
+  userId: number,
+  scoping: { teams?: readonly number[]; organizations?: readonly string[] },
+): Promise<'scoped_teams' | 'scoped_organizations' | undefined> {
+  if (!scoping.teams?.length && !scoping.organizations?.length) return undefined;
+  const organizations = new Set((await listMembershipsOfUser(db, userId)).map((m) => m.organizationId));
+  if (scoping.teams?.length) {
+    const projects = new Set((await listProjectsOfOrganizations(db, [...organizations])).map((p) => p.id));
+    if (!scoping.teams.every((id) => projects.has(id))) return 'scoped_teams';
+  }
+  if (scoping.organizations?.length && !scoping.organizations.every((id) => organizations.has(id.toLowerCase()))) return 'scoped_organizations';
+  return undefined;
+}
+
 /** PostHog's scoped_teams / scoped_organizations checks: only projects and organizations the user is in. */
 async function checkScoping(db: Db, user: User, body: PersonalApiKeyWrite): Promise<{ scopedTeams?: number[]; scopedOrganizations?: string[] }> {
   const out: { scopedTeams?: number[]; scopedOrganizations?: string[] } = {};
-  if (body.scoped_teams === undefined && body.scoped_organizations === undefined) return out;
-  const memberships = await listMembershipsOfUser(db, user.id);
-  const organizations = new Set(memberships.map((m) => m.organizationId));
   if (body.scoped_teams !== undefined) {
-    const projects = new Set((await listProjectsOfOrganizations(db, [...organizations])).map((p) => p.id));
-    if (!body.scoped_teams.every((id) => projects.has(id))) {
-      throw new ValidationError('You must be a member of all teams that you are scoping the key to.', 'invalid_input', 'scoped_teams');
+    if (await scopingOutsideMemberships(db, user.id, { teams: body.scoped_teams })) {
+      throw new ValidationError(SCOPED_TEAMS_NOT_MEMBER, 'invalid_input', 'scoped_teams');
     }
     out.scopedTeams = [...new Set(body.scoped_teams)];
   }
   if (body.scoped_organizations !== undefined) {
     if (!body.scoped_organizations.every((id) => UUID.test(id))) throw new ValidationError('Invalid organization UUID', 'invalid_input', 'scoped_organizations');
     const ids = body.scoped_organizations.map(canonicalUuid);
-    if (!ids.every((id) => organizations.has(id))) {
-      throw new ValidationError('You must be a member of all organizations that you are scoping the key to.', 'invalid_input', 'scoped_organizations');
+    if (await scopingOutsideMemberships(db, user.id, { organizations: ids })) {
+      throw new ValidationError(SCOPED_ORGANIZATIONS_NOT_MEMBER, 'invalid_input', 'scoped_organizations');
     }
     out.scopedOrganizations = [...new Set(ids)];
   }

@@ -7,10 +7,32 @@ import type { Config } from '../config.ts';
 import type { Db } from '../db/index.ts';
 import { PayloadCipher } from '../lib/payload-crypto.ts';
 import { setSettingIfAbsent } from '../repositories/instance-settings.ts';
+import { registerLogSecret } from '../lib/log-redaction.ts';
 
 const FINGERPRINT_SETTING = 'payload_key_fingerprint';
 
 export class SecretKeyMismatchError extends Error {}
+
+/**
+ * Creates the file and flushes it and its directory: the database keeps the key's fingerprint
+ * durably, and a key lost to a power cut would make the server refuse to start and every
+ * encrypted payload unreadable.
+ */
+function writeDurably(file: string, content: string): void {
+  const fd = fs.openSync(file, 'wx', 0o600);
+  try {
+    fs.writeSync(fd, content);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  const dir = fs.openSync(path.dirname(file), 'r');
+  try {
+    fs.fsyncSync(dir);
+  } finally {
+    fs.closeSync(dir);
+  }
+}
 
 function secretFromDataDir(dataDir: string): string {
   if (dataDir === ':memory:') return crypto.randomBytes(32).toString('hex');
@@ -23,7 +45,7 @@ function secretFromDataDir(dataDir: string): string {
   fs.mkdirSync(dataDir, { recursive: true });
   const secret = crypto.randomBytes(32).toString('hex');
   try {
-    fs.writeFileSync(file, `${secret}\n`, { flag: 'wx', mode: 0o600 });
+    writeDurably(file, `${secret}\n`);
     return secret;
   } catch (err) {
     // Another process created it first: use theirs.
@@ -35,7 +57,12 @@ function secretFromDataDir(dataDir: string): string {
 /** A lazily created cipher: the key file is only touched when a payload is first sealed or opened. */
 export function payloadCipherProvider(config: Config): () => PayloadCipher {
   let cipher: PayloadCipher | undefined;
-  return () => (cipher ??= new PayloadCipher(config.secretKey ?? secretFromDataDir(config.database.dataDir)));
+  return () => {
+    if (cipher) return cipher;
+    const secret = config.secretKey ?? secretFromDataDir(config.database.dataDir);
+    registerLogSecret(secret);
+    return (cipher = new PayloadCipher(secret));
+  };
 }
 
 /** Refuses to run with a key other than the one this database's payloads were sealed with. */

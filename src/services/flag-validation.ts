@@ -8,7 +8,7 @@ import { findDashboardIds, findLiveFlagWithKey, postgresAcceptsRegex, type Featu
 import { pythonTypeName } from '../schemas/drf.ts';
 import { checkDependencyStateTransition } from './flag-validation-dependencies.ts';
 import { regexPatternsOf, validateFilters } from './flag-validation-filters.ts';
-import { regexWithinBudget } from './flag-validation-regex.ts';
+import { regexWithinBudget } from '../evaluation/regex-cost.ts';
 import { isPlainObject, pyInt, pyLen, pyStr, pyStrip, unstorableJsonProblem, unstorableStringProblem } from './flag-validation-values.ts';
 
 export type WriteMode = 'create' | 'partial_update' | 'update';
@@ -215,12 +215,14 @@ export async function validateFlagWrite(
   if (mode === 'create' && out.creationContext !== undefined) values.creationContext = out.creationContext;
   if (isPlainObject(data.original_flag)) out.originalFlag = data.original_flag;
 
-  // Create-time dry run (PostHog's check_flag_evaluation): regexes PostgreSQL cannot compile, or
-  // too costly to hand to it at all.
-  if (mode === 'create' && values.filters && !hasFlagDependencies) {
-    for (const pattern of regexPatternsOf(values.filters)) {
-      if (!regexWithinBudget(pattern) || !(await postgresAcceptsRegex(tx, pattern))) {
-        throw new ValidationError("Can't evaluate flag - please check release conditions");
+  if (values.filters) {
+    const patterns = regexPatternsOf(values.filters);
+    // Every write: a pattern over the cost budget would never be evaluated (regex-cost.ts).
+    if (!patterns.every(regexWithinBudget)) throw new ValidationError("Can't evaluate flag - please check release conditions");
+    // Create-time dry run (PostHog's check_flag_evaluation): regexes PostgreSQL cannot compile.
+    if (mode === 'create' && !hasFlagDependencies) {
+      for (const pattern of patterns) {
+        if (!(await postgresAcceptsRegex(tx, pattern))) throw new ValidationError("Can't evaluate flag - please check release conditions");
       }
     }
   }

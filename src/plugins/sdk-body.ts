@@ -24,8 +24,12 @@ export type SdkBodyKind = keyof typeof SDK_DECODED_LIMITS;
 export const MAX_INFLATE_RATIO = 100;
 /** ...and may always inflate to this much, whatever its size. */
 export const INFLATE_ALLOWANCE = 1 * MB;
-/** JSON nesting accepted in SDK bodies (serde_json's limit in PostHog's services). */
-export const SDK_MAX_JSON_DEPTH = 128;
+/**
+ * JSON nesting accepted in SDK bodies. Far above any real event, and far below what would cost
+ * JSON.parse anything; a single event nested deeper than ingestion stores (64 levels) is still
+ * skipped on its own, without failing its batch.
+ */
+export const SDK_MAX_JSON_DEPTH = 1000;
 /** Form bodies and the URL-encoded/base64 text fallbacks are tried on bodies up to this size. */
 export const LEGACY_ENCODING_MAX_BYTES = 1 * MB;
 

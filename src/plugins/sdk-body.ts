@@ -223,19 +223,25 @@ export function decodeSdkBody(raw: Buffer | undefined, ctx: SdkBodyContext): unk
     throw new SdkBodyError(`Unsupported compression: ${ctx.compression}`);
   }
   const type = (ctx.contentType ?? '').split(';')[0].trim().toLowerCase();
-  let pipeline: () => Pipeline;
-  if (compression === 'base64' || type === 'application/x-www-form-urlencoded') pipeline = () => decodeForm(raw, ctx, compression);
-  else if (type === '' || type === 'application/json' || type === 'text/plain') pipeline = () => decodeJsonOrText(raw, ctx, compression);
-  else throw new SdkBodyError(`Unsupported content type: ${type}`);
+  const form = compression === 'base64' || type === 'application/x-www-form-urlencoded';
+  if (!form && type !== '' && type !== 'application/json' && type !== 'text/plain') throw new SdkBodyError(`Unsupported content type: ${type}`);
   if (raw.length > ctx.limit) throw new PayloadTooLargeError(ctx.limit);
   if (raw.length <= SYNC_PARSE_BYTES) {
+    // The usual /flags body: small, plain JSON. Anything else takes the steps below.
+    if (!form && !compression && !ctx.contentEncoding && !isGzip(raw)) {
+      try {
+        return parseJsonBytesSync(raw, JSON_OPTIONS);
+      } catch (err) {
+        if (err instanceof JsonTooDeepError) throw tooDeep();
+      }
+    }
     try {
-      return runSync(pipeline());
+      return runSync(form ? decodeForm(raw, ctx, compression) : decodeJsonOrText(raw, ctx, compression));
     } catch (err) {
       if (err !== NEEDS_ASYNC) throw err;
     }
   }
-  return runAsync(pipeline());
+  return runAsync(form ? decodeForm(raw, ctx, compression) : decodeJsonOrText(raw, ctx, compression));
 }
 
 // Module-level rather than a closure per request: tsx (esbuild keepNames) names each closure it

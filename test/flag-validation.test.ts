@@ -6,7 +6,7 @@ import { cohorts, dashboards, featureFlags, projects } from '../src/db/schema.ts
 import { checkStateTransition, validateFlagWrite, type ValidatedFlagWrite, type WriteMode } from '../src/services/flag-validation.ts';
 import { MAX_PROPERTY_VALUES } from '../src/services/flag-validation-filters.ts';
 import { isValidFlagDate, pyJsonDumps, pyRepr } from '../src/services/flag-validation-values.ts';
-import { regexCost, regexWithinBudget } from '../src/services/flag-validation-regex.ts';
+import { regexCost, regexWithinBudget } from '../src/evaluation/regex-cost.ts';
 import type { FeatureFlagRow } from '../src/repositories/feature-flags.ts';
 import type { Project } from '../src/repositories/projects.ts';
 import { ApiError } from '../src/lib/errors.ts';

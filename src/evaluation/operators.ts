@@ -12,6 +12,20 @@ export interface MatchContext {
 
 export type PropertyMatcher = (props: Properties, ctx: MatchContext) => boolean;
 
+/**
+ * Longest value (as text) the string operators compare: icontains, starts_with, ends_with, their
+ * negations, icontains_multi and regex/not_regex. A longer value is not compared, and every such
+ * condition on it is false, negated ones included (PostHog's answer when its regex engine gives up).
+ */
+export const MAX_STRING_OPERATOR_INPUT = 10_000;
+
+/** The text a string operator compares, or undefined when it is too long to compare. */
+function comparable(value: unknown): string | undefined {
+  if (typeof value === 'string') return value.length > MAX_STRING_OPERATOR_INPUT ? undefined : value;
+  const text = stringify(value);
+  return text.length > MAX_STRING_OPERATOR_INPUT ? undefined : text;
+}
+
 export const SUPPORTED_OPERATORS = new Set([
   'exact', 'is_not', 'is_set', 'is_not_set', 'icontains', 'not_icontains', 'icontains_multi',
   'not_icontains_multi', 'regex', 'not_regex', 'starts_with', 'not_starts_with', 'ends_with',
@@ -118,26 +132,34 @@ function compileText(key: string, needle: string, mode: 'contains' | 'prefix' | 
       : mode === 'prefix'
         ? (hay: string) => hay.startsWith(needle)
         : (hay: string) => hay.endsWith(needle);
-  return negate
-    ? (props) => !hasOwn(props, key) || !test(asciiLower(stringify(props[key])))
-    : (props) => hasOwn(props, key) && test(asciiLower(stringify(props[key])));
+  return compileTextTest(key, test, negate);
+}
+
+/** A text test under the table's missing-key rule; a value too long to compare is false either way. */
+function compileTextTest(key: string, test: (hay: string) => boolean, negate: boolean): PropertyMatcher {
+  return (props) => {
+    if (!hasOwn(props, key)) return negate;
+    const text = comparable(props[key]);
+    return text !== undefined && test(asciiLower(text)) !== negate;
+  };
 }
 
 function compileContainsAny(key: string, value: unknown, negate: boolean): PropertyMatcher {
   const needles = (Array.isArray(value) ? value : [value]).map((v) => asciiLower(stringify(v)));
-  const anyIn = (hay: string) => needles.some((n) => hay.includes(n));
-  return negate
-    ? (props) => !hasOwn(props, key) || !anyIn(asciiLower(stringify(props[key])))
-    : (props) => hasOwn(props, key) && anyIn(asciiLower(stringify(props[key])));
+  return compileTextTest(key, (hay) => needles.some((n) => hay.includes(n)), negate);
 }
 
 function compileRegexMatcher(key: string, value: unknown, negate: boolean): PropertyMatcher {
   const regex = compileRegex(stringify(value));
   // An invalid pattern is false for both regex and not_regex; a missing key still follows the table.
   if (!regex) return negate ? (props) => !hasOwn(props, key) : never;
-  return negate
-    ? (props) => !hasOwn(props, key) || !regex.test(stringify(props[key]))
-    : (props) => hasOwn(props, key) && regex.test(stringify(props[key]));
+  // An input too long to compare or search is false for both too (undefined below).
+  const wanted = !negate;
+  return (props) => {
+    if (!hasOwn(props, key)) return negate;
+    const text = comparable(props[key]);
+    return text !== undefined && regex.test(text) === wanted;
+  };
 }
 
 function compileNumeric(key: string, value: unknown, op: 'gt' | 'gte' | 'lt' | 'lte'): PropertyMatcher {

@@ -2,38 +2,49 @@
 //
 // RE2 syntax decides what a pattern means and whether it is valid (re2js, linear time). A pattern
 // in the common subset where RE2 and JavaScript agree (ASCII, no inline flags, named groups or
-// exotic escapes) is also translated to a V8 RegExp, about ten times faster on short inputs. It
-// stays safe because V8 is told to re-run a match that backtracks excessively on its linear-time
-// engine, and only patterns that engine accepts take this path; anything else runs on re2js.
+// exotic escapes) is also translated to a V8 RegExp, about ten times faster on short inputs. V8
+// backtracks, so it only ever sees short inputs (where even a quadratic search is a few thousand
+// steps), and V8 is told to re-run a match that backtracks excessively on its linear-time engine.
+// Other inputs run on re2js, whose worst case is proportional to input length times program size
+// (about 150 ns per step on a busy machine); an input over that budget is not tried at all (an
+// engine error: false for both regex and not_regex, as PostHog answers when its engine gives up).
 import v8 from 'node:v8';
 import { RE2JS } from 're2js';
+import { regexWithinBudget } from './regex-cost.js';
 
 export interface SafeRegex {
-  test(input: string): boolean;
+  /** Whether the pattern matches somewhere in `input`; undefined when the input is too long to try. */
+  test(input: string): boolean | undefined;
 }
 
-// Process-wide and harmless elsewhere: the second flag only changes what happens to a match that
-// has already backtracked 50,000 times (V8's default threshold), in any RegExp.
+/** Inputs up to this many characters may run on V8's backtracking engine. */
+export const MAX_NATIVE_INPUT = 256;
+/** Input length × compiled program size a re2js search may cost: a few tens of milliseconds at worst. */
+export const REGEX_WORK_LIMIT = 200_000;
+
+// Process-wide and harmless elsewhere: these flags only change what happens to a match that has
+// already backtracked this often (in any RegExp); the result is the same, computed in linear time.
 v8.setFlagsFromString('--enable-experimental-regexp-engine');
 v8.setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
+v8.setFlagsFromString('--regexp-backtracks-before-fallback=1000');
 
 const cache = new Map<string, SafeRegex | null>();
 const CACHE_LIMIT = 10_000;
 
 /**
- * Compile a filter pattern, or null when RE2 cannot (syntax errors, lookaheads, backreferences).
- * PostHog's server (fancy_regex) answers false for both regex and not_regex on an invalid
- * pattern; a pattern only RE2 rejects is treated the same way rather than risking a
- * backtracking engine on the request path. Captureless lookbehinds stay linear and are kept.
+ * Compile a filter pattern, or null when RE2 cannot (syntax errors, lookaheads, backreferences)
+ * or the pattern is over the cost budget of regex-cost.ts. PostHog's server (fancy_regex) answers
+ * false for both regex and not_regex on an invalid pattern; a pattern only RE2 rejects is treated
+ * the same way rather than risking a backtracking engine on the request path. Captureless
+ * lookbehinds stay linear and are kept.
  */
 export function compileRegex(pattern: string): SafeRegex | null {
   const hit = cache.get(pattern);
   if (hit !== undefined) return hit;
   let compiled: SafeRegex | null;
   try {
-    const re2 = RE2JS.compile(pattern, RE2JS.LOOKBEHINDS);
-    const native = nativeRegex(pattern);
-    compiled = native ? new NativeRegex(native, re2) : re2;
+    if (!regexWithinBudget(pattern)) throw new Error('over budget');
+    compiled = new BoundedRegex(RE2JS.compile(pattern, RE2JS.LOOKBEHINDS), nativeRegex(pattern));
   } catch {
     compiled = null;
   }
@@ -44,15 +55,24 @@ export function compileRegex(pattern: string): SafeRegex | null {
 
 const SURROGATE = /[\uD800-\uDFFF]/;
 
-/** V8 for inputs without astral characters (where UTF-16 and code points agree), RE2 otherwise. */
-class NativeRegex implements SafeRegex {
-  constructor(
-    private readonly native: RegExp,
-    private readonly re2: SafeRegex,
-  ) {}
+/**
+ * V8 for short inputs without astral characters (where UTF-16 and code points agree), re2js for
+ * the rest, nothing beyond the work limit.
+ */
+class BoundedRegex implements SafeRegex {
+  private readonly maxInput: number;
 
-  test(input: string): boolean {
-    return SURROGATE.test(input) ? this.re2.test(input) : this.native.test(input);
+  constructor(
+    private readonly re2: RE2JS,
+    private readonly native: RegExp | undefined,
+  ) {
+    this.maxInput = Math.floor(REGEX_WORK_LIMIT / Math.max(1, re2.programSize()));
+  }
+
+  test(input: string): boolean | undefined {
+    if (this.native && input.length <= MAX_NATIVE_INPUT && !SURROGATE.test(input)) return this.native.test(input);
+    if (input.length > this.maxInput) return undefined;
+    return this.re2.test(input);
   }
 }
 

@@ -81,8 +81,8 @@ export class ConflictError extends ApiError {
 }
 
 export class PayloadTooLargeError extends ApiError {
-  constructor(limit: number) {
-    super(413, envelope('invalid_request', 'request_too_large', `Request body exceeds the limit of ${limit} bytes.`));
+  constructor(limit: number, detail = `Request body exceeds the limit of ${limit} bytes.`) {
+    super(413, envelope('invalid_request', 'request_too_large', detail));
   }
 }
 

@@ -12,7 +12,7 @@ import {
   UnsupportedMediaTypeError,
   ValidationError,
 } from '../lib/errors.ts';
-import { databaseFailure, pgErrorCode } from '../db/errors.ts';
+import { databaseFailure, pgErrorCode, racedCheckError } from '../db/errors.ts';
 import { validationErrorFromZod } from '../schemas/drf.ts';
 
 export function sendApiError(reply: FastifyReply, error: ApiError): FastifyReply {
@@ -54,10 +54,13 @@ export function toApiError(error: unknown, bodyLimit: number): ApiError | undefi
     );
   }
   const dbCode = pgErrorCode(error);
-  if (dbCode && /^22/.test(dbCode)) {
-    // Data exceptions (bad text encoding, out-of-range numbers) come from client input.
+  if (dbCode && (/^22/.test(dbCode) || dbCode === '54000')) {
+    // Data exceptions (bad text encoding, out-of-range numbers) and values too large to index
+    // come from client input.
     return new ValidationError('Invalid input: the value could not be stored.', 'invalid_input');
   }
+  const raced = racedCheckError(error);
+  if (raced) return raced;
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
     return new ValidationError(fe.message, 'invalid_input');
   }

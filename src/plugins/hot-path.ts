@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Services } from '../app.ts';
 import { sendCohortsRequested } from '../services/snapshots.ts';
-import { browserOriginHeaders, decodeSdkRequest } from './sdk-body.ts';
+import { browserOriginHeaders, decodeSdkRequest, sdkBodyLimit } from './sdk-body.ts';
 import { answerFlagsPost, type FlagsAnswerLog } from '../services/flags-answer.ts';
 import type { Endpoint } from '../services/flags-response.ts';
 import { PayloadTooLargeError } from '../lib/errors.ts';
@@ -111,6 +111,8 @@ export function flagsAnswerLog(log: FastifyBaseLogger): FlagsAnswerLog {
 export function createHotPath(services: Services, log: FastifyBaseLogger): (req: IncomingMessage, res: ServerResponse) => boolean {
   const { ctx, snapshots, authenticator, rateLimits } = services;
   const bodyLimit = ctx.config.bodyLimitBytes;
+  // A /flags body is refused as soon as it outgrows what its decoded form may be.
+  const flagsBodyLimit = sdkBodyLimit(bodyLimit, 'flags');
   const batch = new WriteBatch();
   const answerLog = flagsAnswerLog(log);
 
@@ -150,15 +152,19 @@ export function createHotPath(services: Services, log: FastifyBaseLogger): (req:
   function flags(req: IncomingMessage, res: ServerResponse, endpoint: Endpoint, qs: string): void {
     const chunks: Buffer[] = [];
     let size = 0;
-    let refused = false;
     const headers = corsHeaders(req);
+    // Too large (declared, or once it is): answered at once. The rest of the body is read and
+    // dropped until Node closes the connection after the answer; destroying the socket instead
+    // would reset it under the client before it can read the answer.
+    let refused = Number(req.headers['content-length']) > flagsBodyLimit;
+    if (refused) writeError(res, new PayloadTooLargeError(flagsBodyLimit), { ...headers, connection: 'close' }, bodyLimit, log);
     req.on('data', (chunk: Buffer) => {
       if (refused) return;
       size += chunk.length;
-      if (size > bodyLimit) {
+      if (size > flagsBodyLimit) {
         refused = true;
-        writeError(res, new PayloadTooLargeError(bodyLimit), { ...headers, connection: 'close' }, bodyLimit, log);
-        req.destroy();
+        chunks.length = 0;
+        writeError(res, new PayloadTooLargeError(flagsBodyLimit), { ...headers, connection: 'close' }, bodyLimit, log);
         return;
       }
       chunks.push(chunk);
@@ -170,8 +176,12 @@ export function createHotPath(services: Services, log: FastifyBaseLogger): (req:
       const query = parseQuery(qs);
       let answer: Buffer | string | Promise<Buffer | string>;
       try {
-        const body = decodeSdkRequest(raw, req.headers, query);
-        answer = answerFlagsPost(ctx, snapshots, { endpoint, body, query, headers: req.headers }, answerLog);
+        const body = decodeSdkRequest(raw, req.headers, query, 'flags');
+        // A large body is decoded in pieces (a promise); the usual small one synchronously.
+        answer =
+          body instanceof Promise
+            ? body.then((decoded) => answerFlagsPost(ctx, snapshots, { endpoint, body: decoded, query, headers: req.headers }, answerLog))
+            : answerFlagsPost(ctx, snapshots, { endpoint, body, query, headers: req.headers }, answerLog);
       } catch (err) {
         writeError(res, err, headers, bodyLimit, log);
         return;

@@ -2,6 +2,7 @@
 import { and, asc, desc, eq, ilike, inArray, isNotNull, isNull, lt, ne, notInArray, or, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/index.ts';
 import { dashboards, featureFlagDashboards, featureFlags } from '../db/schema.ts';
+import { jsonParam } from '../db/sql.ts';
 
 export type FeatureFlagRow = typeof featureFlags.$inferSelect;
 export type NewFeatureFlagRow = typeof featureFlags.$inferInsert;
@@ -45,10 +46,11 @@ export async function findLiveFlagWithKey(db: Db, projectId: number, key: string
 
 export async function findFlagsByIds(db: Db, projectId: number, ids: number[]): Promise<FeatureFlagRow[]> {
   if (!ids.length) return [];
+  // One jsonb parameter however many ids (a parameter per id overflows the stack at ~100,000).
   return db
     .select()
     .from(featureFlags)
-    .where(and(eq(featureFlags.projectId, projectId), inArray(featureFlags.id, ids)));
+    .where(and(eq(featureFlags.projectId, projectId), sql`${featureFlags.id} in (select (jsonb_array_elements_text(${jsonParam(ids)}))::int)`));
 }
 
 /** Every non-deleted flag of the project (dependency graphs, snapshots). */

@@ -4,6 +4,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { RouteAccess } from '../plugins/auth.ts';
+import { addBufferParser } from '../plugins/raw-body.ts';
 import { ProjectParams, paginatedSchema, idParam } from '../schemas/common.ts';
 import { CohortSchema, CohortWriteBody, UploadedFile } from '../schemas/cohorts.ts';
 import { createCohort, getCohort, listCohortsPage, updateCohortById } from '../services/cohorts.ts';
@@ -95,17 +96,11 @@ export function parseMultipart(body: Buffer, contentType: string): Record<string
 const isFormRequest = (request: FastifyRequest): boolean => /^\s*(multipart\/form-data|application\/x-www-form-urlencoded)/i.test(request.headers['content-type'] ?? '');
 
 function registerUploadParsers(app: FastifyInstance): void {
-  app.addContentTypeParser('multipart/form-data', { parseAs: 'buffer' }, (request, body, done) => {
-    try {
-      done(null, parseMultipart(body as Buffer, request.headers['content-type'] ?? ''));
-    } catch (err) {
-      done(err as Error, undefined);
-    }
-  });
+  addBufferParser(app, 'multipart/form-data', (request, body) => parseMultipart(body, request.headers['content-type'] ?? ''));
   // A bare CSV body: the file alone, for adding members to an existing static cohort.
-  app.addContentTypeParser(['text/csv', 'application/csv'], { parseAs: 'buffer' }, (request, body, done) => {
-    done(null, { csv: new UploadedFile('upload.csv', request.headers['content-type'] ?? 'text/csv', body as Buffer) });
-  });
+  addBufferParser(app, ['text/csv', 'application/csv'], (request, body) => ({
+    csv: new UploadedFile('upload.csv', request.headers['content-type'] ?? 'text/csv', body),
+  }));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 // Event capture endpoints the SDKs post to: /batch/, /e/, /i/v0/e/, /capture/, /track/.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { allowBrowserOrigin, decodeSdkRequest, preflight } from '../plugins/sdk-body.ts';
+import { allowBrowserOrigin, decodeSdkRequest, preflight, sdkBodyLimit, type SdkBodyKind } from '../plugins/sdk-body.ts';
 import { serviceValidated } from '../plugins/openapi.ts';
 import { parseCaptureBody } from '../services/capture.ts';
 import type { SnapshotStore } from '../services/snapshots.ts';
@@ -22,9 +22,9 @@ export const CAPTURE_PATHS = ['/batch', '/e', '/i/v0/e', '/capture', '/track'];
 export async function sdkCaptureRoutes(app: FastifyInstance, opts: { snapshots: SnapshotStore }): Promise<void> {
   const { snapshots } = opts;
 
-  const handler = async (request: FastifyRequest, reply: FastifyReply) => {
+  const handler = (kind: SdkBodyKind) => async (request: FastifyRequest, reply: FastifyReply) => {
     const query = request.query as Record<string, unknown>;
-    const body = decodeSdkRequest(request.body as Buffer | undefined, request.headers, query);
+    const body = await decodeSdkRequest(request.body as Buffer | undefined, request.headers, query, kind);
     const capture = parseCaptureBody(body, typeof query.token === 'string' ? query.token : undefined);
     if (!capture.token) throw new AuthenticationFailedError('API key not provided. You can find your project API key in your PostHog project settings.');
     const snapshot = await snapshots.forToken(capture.token);
@@ -37,7 +37,12 @@ export async function sdkCaptureRoutes(app: FastifyInstance, opts: { snapshots: 
   };
 
   for (const url of CAPTURE_PATHS) {
-    app.post(url, { schema: { tags: ['sdk'], summary: 'Capture events', body: serviceValidated(CaptureBodyDoc), security: [] } }, handler);
+    const kind: SdkBodyKind = url === '/batch' ? 'batch' : 'event';
+    app.post(
+      url,
+      { bodyLimit: sdkBodyLimit(app.services.ctx.config.bodyLimitBytes, kind), schema: { tags: ['sdk'], summary: 'Capture events', body: serviceValidated(CaptureBodyDoc), security: [] } },
+      handler(kind),
+    );
     app.options(url, { schema: { hide: true } }, async (request, reply) => preflight(request, reply));
   }
 }

@@ -2,7 +2,7 @@
 // GET/HEAD/OPTIONS behaviour, body decoding and config keys. No database on the common path.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { allowBrowserOrigin, decodeSdkRequest, preflight } from '../plugins/sdk-body.ts';
+import { allowBrowserOrigin, decodeSdkRequest, preflight, sdkBodyLimit } from '../plugins/sdk-body.ts';
 import { serviceValidated } from '../plugins/openapi.ts';
 import { answerFlagsGet, answerFlagsPost } from '../services/flags-answer.ts';
 import { flagsAnswerLog } from '../plugins/hot-path.ts';
@@ -46,10 +46,11 @@ export async function sdkFlagsRoutes(app: FastifyInstance, opts: { snapshots: Sn
   const handlePost = (endpoint: Endpoint) => async (request: FastifyRequest, reply: FastifyReply) => {
     // Before anything can fail: a browser must be able to read error answers too.
     allowBrowserOrigin(request, reply);
+    const body = await decodeSdkRequest(request.body as Buffer | undefined, request.headers, request.query as Json, 'flags');
     const text = await answerFlagsPost(
       ctx,
       snapshots,
-      { endpoint, body: decodeSdkRequest(request.body as Buffer | undefined, request.headers, request.query as Json), query: request.query as Json, headers: request.headers },
+      { endpoint, body, query: request.query as Json, headers: request.headers },
       flagsAnswerLog(request.log),
     );
     return reply.type('application/json; charset=utf-8').send(text);
@@ -64,6 +65,7 @@ export async function sdkFlagsRoutes(app: FastifyInstance, opts: { snapshots: Sn
     const url = `/${endpoint}`;
     const tags = ['sdk'];
     app.post(url, {
+      bodyLimit: sdkBodyLimit(ctx.config.bodyLimitBytes, 'flags'),
       schema: {
         tags,
         summary: endpoint === 'flags' ? 'Evaluate flags for a person (PostHog /flags)' : 'Legacy remote evaluation (PostHog /decide)',

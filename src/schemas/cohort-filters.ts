@@ -1,6 +1,7 @@
 // The cohort `filters` structure check that mirrors PostHog's pydantic models (messages included),
 // and the conversion of legacy `groups` into `filters`.
 import { ValidationError } from '../lib/errors.ts';
+import { MAX_REGEX_BRACKET_CHARS, MAX_REGEX_EMPTIES, MAX_REGEX_STATES, regexWithinBudget } from '../evaluation/regex-cost.ts';
 import { pythonRepr } from './drf.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -178,6 +179,7 @@ const CohortFilter: Model = {
 
 const DATE_OPERATORS = new Set(['is_date_after', 'is_date_before']);
 const RELATIVE_DATE = /^-?\d+[hdwmy]$/;
+export const REGEX_TOO_COSTLY = `Regex pattern is too complex to evaluate (at most ${MAX_REGEX_STATES} states, ${MAX_REGEX_EMPTIES} optional repeats and ${MAX_REGEX_BRACKET_CHARS} bracket characters).`;
 
 /** Relative dates ("-7d", "30d") or anything that parses as a date, like dateutil would. */
 export function isFlagDateValue(value: unknown): boolean {
@@ -204,6 +206,10 @@ const PersonFilter: Model = {
     if (missing.length) return `Missing required keys for person filter: ${missing.join(', ')}`;
     if (typeof operator === 'string' && DATE_OPERATORS.has(operator) && !isFlagDateValue(value)) {
       return `Invalid date value '${typeof value === 'string' ? value : pythonRepr(value)}' for operator '${operator}'. Expected a relative date (e.g., '-7d', '30d') or an ISO 8601 date (e.g., '2024-01-15').`;
+    }
+    // Evaluation would treat a costlier pattern as invalid (never matching): refuse it here.
+    if ((operator === 'regex' || operator === 'not_regex') && typeof value === 'string' && !regexWithinBudget(value)) {
+      return REGEX_TOO_COSTLY;
     }
     return undefined;
   },

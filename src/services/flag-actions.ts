@@ -2,7 +2,7 @@
 import type { AppContext } from './context.ts';
 import { flagStatus, type FlagStatusResult } from './flag-status.ts';
 import { findFlag, findFlagByKey, findFlagsByIds } from '../repositories/feature-flags.ts';
-import { RawError } from '../lib/errors.ts';
+import { RawError, ValidationError } from '../lib/errors.ts';
 import { normalizeFilters } from '../lib/flag-filters.ts';
 import { pythonRepr } from '../schemas/drf.ts';
 
@@ -14,10 +14,14 @@ function pythonInt(value: unknown): number | undefined {
   return undefined;
 }
 
+/** Ids one bulk_keys request may ask about (flaghost's bound; PostHog has none). */
+export const MAX_BULK_KEYS_IDS = 10_000;
+
 export async function bulkKeys(ctx: AppContext, projectId: number, body: unknown): Promise<{ keys: Record<string, string>; warning?: string }> {
   const raw = body && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>).ids : undefined;
   if (raw === undefined || raw === null || raw === '' || (Array.isArray(raw) && raw.length === 0)) return { keys: {} };
   const ids = Array.isArray(raw) ? raw : [raw];
+  if (ids.length > MAX_BULK_KEYS_IDS) throw new ValidationError(`Ensure this field has no more than ${MAX_BULK_KEYS_IDS} elements.`, 'max_length', 'ids');
   const valid: number[] = [];
   const invalid: unknown[] = [];
   for (const id of ids) {

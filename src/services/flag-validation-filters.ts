@@ -3,7 +3,7 @@
 import type { Db } from '../db/index.ts';
 import { REDACTED_PAYLOAD } from '../lib/payload-crypto.ts';
 import { ValidationError } from '../lib/errors.ts';
-import { jsonTooDeep, MAX_JSON_DEPTH } from '../lib/json.ts';
+import { jsonLargerThan, jsonTooDeep, MAX_JSON_DEPTH } from '../lib/json.ts';
 import { findCohortsByIds, type CohortRow } from '../repositories/cohorts.ts';
 import { validateFlagDependencies } from './flag-validation-dependencies.ts';
 import {
@@ -19,6 +19,11 @@ import { pythonTypeName } from '../schemas/drf.ts';
 
 /** PostHog's MAX_PROPERTY_VALUES (its tests run with 10). */
 export const MAX_PROPERTY_VALUES = 1000;
+/**
+ * Largest `filters` (as JSON) one flag may have: every snapshot rebuild compiles every flag, so a
+ * flag's size is paid again by each change to the project (flaghost's bound; PostHog has none).
+ */
+export const MAX_FILTERS_BYTES = 1024 * 1024;
 export const GROUP_TYPES_LIMIT = 5;
 
 /** Property types PostHog's Property class knows, with the attributes each requires. */
@@ -248,6 +253,7 @@ function normalizePayloads(filters: Record<string, unknown>, variants: VariantIn
 export async function validateFilters(tx: Db, raw: unknown, input: FiltersInput): Promise<ValidatedFilters | undefined> {
   if (raw === null) fail('This field may not be null.', 'null');
   if (!isPlainObject(raw)) fail(`Expected a dictionary of items but got type "${pythonTypeName(raw)}".`, 'not_a_dict');
+  if (jsonLargerThan(raw, MAX_FILTERS_BYTES)) fail(`Filters are too large (at most ${MAX_FILTERS_BYTES} bytes as JSON).`, 'max_length');
   if (jsonTooDeep(raw)) fail(`Filters are not valid (nested deeper than ${MAX_JSON_DEPTH} levels)`);
 
   if (!('groups' in raw) && input.mode === 'partial_update') return undefined;

@@ -8,7 +8,7 @@ import { findDashboardIds, findLiveFlagWithKey, postgresAcceptsRegex, type Featu
 import { pythonTypeName } from '../schemas/drf.ts';
 import { checkDependencyStateTransition } from './flag-validation-dependencies.ts';
 import { regexPatternsOf, validateFilters } from './flag-validation-filters.ts';
-import { regexWithinBudget } from './flag-validation-regex.ts';
+import { regexWithinBudget } from '../evaluation/regex-cost.ts';
 import { isPlainObject, pyInt, pyLen, pyStr, pyStrip, unstorableJsonProblem, unstorableStringProblem } from './flag-validation-values.ts';
 
 export type WriteMode = 'create' | 'partial_update' | 'update';
@@ -27,6 +27,10 @@ export interface ValidatedFlagWrite {
 
 export const KEY_MAX_LENGTH = 400;
 export const TAG_MAX_LENGTH = 255;
+/** Tags (and evaluation tags) one flag may carry; flaghost's bound, PostHog has none. */
+export const MAX_TAGS = 100;
+/** Analytics dashboards one request may link. */
+export const MAX_ANALYTICS_DASHBOARDS = 100;
 export const EVALUATION_RUNTIMES = ['server', 'client', 'all'] as const;
 export const BUCKETING_IDENTIFIERS = ['distinct_id', 'device_id'] as const;
 export const CREATION_CONTEXTS = ['feature_flags', 'experiments', 'surveys', 'early_access_features', 'web_experiments', 'product_tours'] as const;
@@ -87,31 +91,36 @@ function choiceField<T extends string>(value: unknown, attr: string, choices: re
   throw new ValidationError(`"${text}" is not a valid choice.`, 'invalid_choice', attr);
 }
 
-/** DRF ListField of tag names, normalized like PostHog's tagify (trim, lower-case) and de-duplicated. */
-function tagList(value: unknown, attr: string): string[] {
+/** DRF ListField(max_length) over a list: the length is checked before any item is read. */
+function boundedList(value: unknown, attr: string, max: number): unknown[] {
   if (value === null) throw notNull(attr);
   if (!Array.isArray(value)) throw new ValidationError(`Expected a list of items but got type "${pythonTypeName(value)}".`, 'not_a_list', attr);
-  const out: string[] = [];
-  for (const item of value) {
+  if (value.length > max) throw new ValidationError(`Ensure this field has no more than ${max} elements.`, 'max_length', attr);
+  return value;
+}
+
+/** DRF ListField of tag names, normalized like PostHog's tagify (trim, lower-case) and de-duplicated. */
+function tagList(value: unknown, attr: string): string[] {
+  const out = new Set<string>();
+  for (const item of boundedList(value, attr, MAX_TAGS)) {
     if (typeof item !== 'string') throw new ValidationError('Not a valid string.', 'invalid_input', attr);
     const tag = pyStrip(item).toLowerCase();
     if (pyLen(tag) > TAG_MAX_LENGTH) throw new ValidationError(`Ensure this field has no more than ${TAG_MAX_LENGTH} characters.`, 'max_length', attr);
     const problem = unstorableStringProblem(tag);
     if (problem) throw new ValidationError(problem.detail, problem.code, attr);
-    if (!out.includes(tag)) out.push(tag);
+    out.add(tag);
   }
-  return out;
+  return [...out];
 }
 
 /** DRF PrimaryKeyRelatedField(many=True) over the project's dashboards. */
 async function dashboardList(tx: Db, projectId: number, value: unknown): Promise<number[]> {
   const attr = 'analytics_dashboards';
-  if (value === null) throw notNull(attr);
-  if (!Array.isArray(value)) throw new ValidationError(`Expected a list of items but got type "${pythonTypeName(value)}".`, 'not_a_list', attr);
-  const ids = value.map((item) => (typeof item === 'boolean' || (item !== null && typeof item === 'object') ? undefined : item === null ? null : pyInt(item)));
+  const list = boundedList(value, attr, MAX_ANALYTICS_DASHBOARDS);
+  const ids = list.map((item) => (typeof item === 'boolean' || (item !== null && typeof item === 'object') ? undefined : item === null ? null : pyInt(item)));
   const lookup = ids.filter((id): id is number => typeof id === 'number' && Math.abs(id) <= 2_147_483_647);
   const found = await findDashboardIds(tx, projectId, [...new Set(lookup)]);
-  return value.map((item, i) => {
+  return list.map((item, i) => {
     const id = ids[i];
     if (id === undefined) throw new ValidationError(`Incorrect type. Expected pk value, received ${pythonTypeName(item)}.`, 'incorrect_type', attr);
     if (id === null || !found.has(id)) throw new ValidationError(`Invalid pk "${pyStr(item)}" - object does not exist.`, 'does_not_exist', attr);
@@ -215,12 +224,14 @@ export async function validateFlagWrite(
   if (mode === 'create' && out.creationContext !== undefined) values.creationContext = out.creationContext;
   if (isPlainObject(data.original_flag)) out.originalFlag = data.original_flag;
 
-  // Create-time dry run (PostHog's check_flag_evaluation): regexes PostgreSQL cannot compile, or
-  // too costly to hand to it at all.
-  if (mode === 'create' && values.filters && !hasFlagDependencies) {
-    for (const pattern of regexPatternsOf(values.filters)) {
-      if (!regexWithinBudget(pattern) || !(await postgresAcceptsRegex(tx, pattern))) {
-        throw new ValidationError("Can't evaluate flag - please check release conditions");
+  if (values.filters) {
+    const patterns = regexPatternsOf(values.filters);
+    // Every write: a pattern over the cost budget would never be evaluated (regex-cost.ts).
+    if (!patterns.every(regexWithinBudget)) throw new ValidationError("Can't evaluate flag - please check release conditions");
+    // Create-time dry run (PostHog's check_flag_evaluation): regexes PostgreSQL cannot compile.
+    if (mode === 'create' && !hasFlagDependencies) {
+      for (const pattern of patterns) {
+        if (!(await postgresAcceptsRegex(tx, pattern))) throw new ValidationError("Can't evaluate flag - please check release conditions");
       }
     }
   }

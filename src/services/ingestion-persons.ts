@@ -20,6 +20,8 @@ export class PersonState {
   dirty = false;
   /** Set when this person was merged into another one in this batch. */
   mergedInto?: PersonState;
+  /** The properties before this batch (what an over-size update falls back to). */
+  original: Json;
 
   constructor(
     /** Database id; undefined for a person this batch creates. */
@@ -28,14 +30,23 @@ export class PersonState {
     public properties: Json,
     public createdAt: Date,
     public isIdentified: boolean,
-  ) {}
+  ) {
+    this.original = { ...properties };
+  }
 
   get isNew(): boolean {
     return this.id === undefined;
   }
 }
 
-export type PersonWarning = 'cannot_merge_with_illegal_distinct_id' | 'cannot_merge_already_identified';
+export type PersonWarning = 'cannot_merge_with_illegal_distinct_id' | 'cannot_merge_already_identified' | 'person_properties_size_violation';
+
+/**
+ * PostHog's person properties size limit (1 MiB as JSON): an update that would make a person's
+ * properties larger is rejected. Every /flags for a person loads its properties, so this also
+ * bounds what one stored person costs each later request.
+ */
+export const MAX_PERSON_PROPERTIES_BYTES = 1024 * 1024;
 
 export interface PersonPlan {
   /** Persons to insert, in creation order. */
@@ -124,6 +135,7 @@ export class PersonBatch {
     const properties: Json = { ...event.setOnce, ...event.set };
     if (event.uuid) properties.$creator_event_uuid = event.uuid;
     const person = new PersonState(undefined, crypto.randomUUID(), properties, event.timestamp, identified);
+    person.original = event.uuid ? { $creator_event_uuid: event.uuid } : {};
     this.created.push(person);
     for (const id of distinctIds) this.link(id, person);
     return person;
@@ -184,11 +196,19 @@ export class PersonBatch {
   }
 
   plan(): PersonPlan {
+    const created = this.created.filter((p) => !p.mergedInto);
+    const updated = this.stored.filter((p) => !p.mergedInto && p.dirty);
+    for (const person of [...created, ...updated]) {
+      if (Buffer.byteLength(JSON.stringify(person.properties)) <= MAX_PERSON_PROPERTIES_BYTES) continue;
+      // This batch's updates to the person are rejected (a new person keeps only its creator event).
+      person.properties = { ...person.original };
+      this.warnings.push('person_properties_size_violation');
+    }
     return {
-      created: this.created.filter((p) => !p.mergedInto),
+      created,
       distinctIds: [...this.linked].map(([distinctId, person]) => ({ distinctId, person: resolvePerson(person) })),
       merges: this.merges,
-      updated: this.stored.filter((p) => !p.mergedInto && p.dirty),
+      updated,
     };
   }
 }

@@ -32,6 +32,8 @@ import { ServiceUnavailableError } from '../lib/errors.ts';
 const FLUSH_DELAY_MS = 10;
 /** A batch closes at this many events (a larger single request is split into parts). */
 const MAX_BATCH_EVENTS = 2000;
+/** Events normalized between two yields to the event loop. */
+const NORMALIZE_SLICE = 500;
 /** Attempts of one batch when a concurrent writer (another instance, /flags) got in the way. */
 const MAX_ATTEMPTS = 6;
 const PURGE_INTERVAL_MS = 10 * 60 * 1000;
@@ -117,8 +119,10 @@ export class EventIngestor {
     const now = this.ctx.now();
     const events: IngestEvent[] = [];
     const malformed: Partial<Record<MalformedReason, number>> = capture.malformed ? { not_an_event: capture.malformed } : {};
-    for (const raw of capture.events) {
-      const normalized = normalizeEvent(raw, capture.sentAt, now);
+    for (let i = 0; i < capture.events.length; i++) {
+      // A large batch is normalized in slices: other requests are served in between.
+      if (i > 0 && i % NORMALIZE_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
+      const normalized = normalizeEvent(capture.events[i], capture.sentAt, now);
       if (normalized.ok) events.push(normalized.event);
       else malformed[normalized.reason] = (malformed[normalized.reason] ?? 0) + 1;
     }
@@ -130,6 +134,8 @@ export class EventIngestor {
       this.log?.warn({ projectId, skipped, reasons: malformed }, 'capture: skipped malformed events');
     }
     if (!events.length) return;
+    // The server may have begun closing while a large batch was being normalized.
+    if (this.closed) throw unavailable();
     const parts: Promise<void>[] = [];
     for (let i = 0; i < events.length; i += MAX_BATCH_EVENTS) {
       parts.push(new Promise<void>((resolve, reject) => {

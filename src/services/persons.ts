@@ -54,7 +54,8 @@ async function persistOverrides(db: Db, projectId: number, distinctId: string, a
     try {
       let missing = await writeHashKeyOverrides(db, projectId, ids, flagKeys, anonDistinctId);
       if (!missing.length) return;
-      await findOrCreatePersonsByDistinctIds(db, projectId, missing);
+      // One transaction: a person is never left without its distinct id.
+      await db.transaction((tx) => findOrCreatePersonsByDistinctIds(tx, projectId, missing));
       missing = await writeHashKeyOverrides(db, projectId, missing, flagKeys, anonDistinctId);
       if (!missing.length) return;
       // A concurrent delete removed a person we just created: start again.

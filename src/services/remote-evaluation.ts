@@ -11,6 +11,9 @@ import { databaseFailure } from '../db/errors.ts';
 
 type Json = Record<string, unknown>;
 
+/** PostHog truncates distinct ids to 200 characters (ingestion does the same). */
+export const MAX_DISTINCT_ID_LENGTH = 200;
+
 const asObject = (v: unknown): Json | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : undefined);
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : typeof v === 'number' && Number.isFinite(v) ? String(v) : undefined);
 
@@ -47,7 +50,7 @@ export function parseFlagsRequest(body: unknown, req: RequestContext): ParsedFla
   const rawDistinct = b.distinct_id ?? b.$distinct_id;
   const distinct = str(rawDistinct);
   if (distinct === undefined) throw new ValidationError('The request is missing distinct_id.', 'missing_distinct_id', 'distinct_id');
-  const distinctId = distinct.slice(0, 200);
+  const distinctId = distinct.slice(0, MAX_DISTINCT_ID_LENGTH);
 
   const groups: Record<string, string | number> = {};
   for (const [type, key] of Object.entries(asObject(b.groups ?? b.$groups) ?? {})) {
@@ -71,7 +74,8 @@ export function parseFlagsRequest(body: unknown, req: RequestContext): ParsedFla
     evaluation: {
       distinctId,
       deviceId,
-      anonDistinctId: str(b.$anon_distinct_id) ?? str(b.anon_distinct_id) ?? null,
+      // Stored as a distinct id and a hash key (experience continuity): truncated like distinct_id.
+      anonDistinctId: (str(b.$anon_distinct_id) ?? str(b.anon_distinct_id))?.slice(0, MAX_DISTINCT_ID_LENGTH) ?? null,
       groups,
       personProperties,
       groupProperties,

@@ -1,8 +1,10 @@
-// A cost screen for regex conditions before PostgreSQL compiles them (PostHog's create-time dry
-// run). PostgreSQL's regex compiler is superlinear in chained quantifiers and expands bounded
-// repetition into copies; on embedded PGlite a pattern past its "too complex" limit does not fail
-// cleanly but corrupts or aborts the whole database (a 13-character `(a{255}){255}` is enough), and
-// compiling blocks the event loop. Patterns over these budgets are refused without compiling.
+// A cost screen for regex patterns, read from the text alone before anything compiles them.
+// PostgreSQL's regex compiler (PostHog's create-time dry run) is superlinear in chained quantifiers
+// and expands bounded repetition into copies; on embedded PGlite a pattern past its "too complex"
+// limit does not fail cleanly but corrupts or aborts the whole database (a 13-character
+// `(a{255}){255}` is enough). RE2 expands repetition the same way, and both its compile time and
+// its worst-case matching time grow with the size of the program. Flag and cohort writes refuse
+// patterns over these budgets, and evaluation treats a stored one as invalid without compiling it.
 
 /**
  * Estimated NFA states: a literal, escape or bracket counts 1, a group 2 more, an alternative 1

@@ -32,6 +32,7 @@ import { organizationMemberRoutes } from './routes/organization-members.ts';
 import { roleRoutes } from './routes/roles.ts';
 import { featureFlagRoleAccessRoutes } from './routes/feature-flag-role-access.ts';
 import { personalApiKeyRoutes } from './routes/personal-api-keys.ts';
+import { consoleRoutes } from './console/static.ts';
 
 export interface AppDeps {
   config: Config;
@@ -41,6 +42,8 @@ export interface AppDeps {
   logger?: FastifyServerOptions['logger'];
   /** Distinct keys each rate limiter remembers (tests lower it to show the bound). */
   rateLimitMaxKeys?: number;
+  /** Where the built web console is (default dist/console); tests point it elsewhere. */
+  consoleDir?: string;
 }
 
 export interface Services {
@@ -163,5 +166,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(dashboardPageRoutes);
 
   await app.register(async (instance) => installMethodNotAllowed(instance));
+  // Registered after the 405 routes so the console's paths keep answering 404 to other methods.
+  await app.register(consoleRoutes, { dir: deps.consoleDir });
   return app;
 }

@@ -5,6 +5,7 @@ import { openDatabase } from './db/index.ts';
 import { DataDirLockedError } from './db/lock.ts';
 import { bootstrap, type BootstrapResult } from './services/admin.ts';
 import { SecretKeyMismatchError } from './services/secrets.ts';
+import { consoleBuildHint, DEFAULT_CONSOLE_DIR } from './console/static.ts';
 
 function printBootstrap(result: BootstrapResult, config: Config): void {
   const lines = [
@@ -83,6 +84,8 @@ export async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
   await app.listen({ port: config.port, host: config.host });
+  const hint = consoleBuildHint(DEFAULT_CONSOLE_DIR);
+  if (hint) process.stderr.write(`${hint}\n`);
 }
 
 await main();

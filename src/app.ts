@@ -32,6 +32,8 @@ import { organizationMemberRoutes } from './routes/organization-members.ts';
 import { roleRoutes } from './routes/roles.ts';
 import { featureFlagRoleAccessRoutes } from './routes/feature-flag-role-access.ts';
 import { personalApiKeyRoutes } from './routes/personal-api-keys.ts';
+import { accountRoutes } from './access/account-routes.ts';
+import { loginRoutes } from './access/login-routes.ts';
 import { consoleRoutes } from './console/static.ts';
 
 export interface AppDeps {
@@ -152,7 +154,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await api.register(roleRoutes);
     await api.register(featureFlagRoleAccessRoutes);
     await api.register(personalApiKeyRoutes);
+    await api.register(accountRoutes);
   });
+
+  // Signing in: these routes authenticate (or sign in) themselves.
+  await app.register(loginRoutes);
 
   // SDK endpoints: raw bodies, no hooks, answered from in-memory snapshots.
   await app.register(async (sdk) => {

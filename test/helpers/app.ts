@@ -5,7 +5,7 @@ import crypto from 'node:crypto';
 import pg from 'pg';
 import supertest from 'supertest';
 import { inject } from 'vitest';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { buildApp } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { openDatabase, type Database } from '../../src/db/index.ts';
@@ -55,7 +55,7 @@ export async function freshPostgres(adminUrl: string): Promise<{ url: string; dr
   };
 }
 
-export async function createTestApp(options: { now?: () => Date; env?: Record<string, string>; consoleDir?: string } = {}): Promise<TestApp> {
+export async function createTestApp(options: { now?: () => Date; env?: Record<string, string>; logger?: FastifyServerOptions['logger']; consoleDir?: string } = {}): Promise<TestApp> {
   const adminUrl = process.env.DATABASE_URL;
   const pgDb = adminUrl ? await freshPostgres(adminUrl) : undefined;
   const config = loadConfig({
@@ -72,7 +72,7 @@ export async function createTestApp(options: { now?: () => Date; env?: Record<st
     pgliteLoadDataDir: template ? new Blob([fs.readFileSync(template)]) : undefined,
   });
   await database.migrate();
-  const app = await buildApp({ config, database, now: options.now, consoleDir: options.consoleDir });
+  const app = await buildApp({ config, database, now: options.now, logger: options.logger, consoleDir: options.consoleDir });
   const ctx = app.services.ctx;
   const boot = (await bootstrap(ctx, {
     adminEmail: ADMIN_EMAIL,

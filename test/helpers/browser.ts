@@ -36,6 +36,8 @@ export async function newContext(browser: Browser, baseUrl: string, options: { c
     colorScheme: options.colorScheme ?? 'light',
   })) as BrowserContext & { foreignRequests: string[] };
   context.foreignRequests = [];
+  // Fail a step in seconds, not after the test's whole budget.
+  context.setDefaultTimeout(15_000);
   const origin = new URL(baseUrl).origin;
   context.on('request', (request) => {
     const url = request.url();
@@ -59,8 +61,8 @@ export async function seriousViolations(page: Page): Promise<AxeViolation[]> {
   // Evaluated through the DevTools protocol, so the page's script policy does not block it.
   await page.evaluate(AXE_SOURCE);
   const violations = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run: (ctx: Document, opts: object) => Promise<{ violations: AxeViolation[] }> } }).axe;
-    const result = await axe.run(document, { resultTypes: ['violations'] });
+    const g = globalThis as unknown as { axe: { run: (ctx: unknown, opts: object) => Promise<{ violations: AxeViolation[] }> }; document: unknown };
+    const result = await g.axe.run(g.document, { resultTypes: ['violations'] });
     return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => ({ target: n.target, html: n.html.slice(0, 160) })) }));
   });
   return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');

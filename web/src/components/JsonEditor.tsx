@@ -8,7 +8,8 @@ export function jsonProblem(text: string): string | null {
     JSON.parse(text);
     return null;
   } catch (error) {
-    const message = (error as Error).message;
+    // V8 echoes the whole input in some messages ("…, "<text>" is not valid JSON"): keep the reason.
+    const message = (error as Error).message.replace(/, ".*" is not valid JSON$/s, '').replace(/ \(line \d+ column \d+\)$/, '');
     const position = /position (\d+)/.exec(message)?.[1];
     if (position === undefined) return `Invalid JSON: ${message.replace(/^JSON\.parse: /, '')}`;
     const before = text.slice(0, Number(position));

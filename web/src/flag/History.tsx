@@ -64,7 +64,8 @@ export function History({ projectId, flagId, refreshKey }: { projectId: number; 
   if (loading && !entries.length) return <Spinner label="Loading history…" />;
   if (!entries.length) return <EmptyState title="No history yet">Changes to this flag will appear here.</EmptyState>;
   return (
-    <div className="history">
+    <section className="card history" aria-labelledby="history-title">
+      <h2 id="history-title">History</h2>
       <ol className="timeline">
         {entries.map((entry, i) => (
           <li key={entry.id ?? i} className="timeline-item">
@@ -87,6 +88,6 @@ export function History({ projectId, flagId, refreshKey }: { projectId: number; 
           Show older changes ({total - entries.length} more)
         </Button>
       ) : null}
-    </div>
+    </section>
   );
 }

@@ -94,7 +94,11 @@ export function TestUser({ flag, projectToken }: { flag: FeatureFlag; projectTok
             <p>The flag was not evaluated: it is disabled, deleted, or limited to another runtime. SDKs treat it as <span className="mono">false</span>.</p>
           )}
         </section>
-      ) : null}
+      ) : (
+        <section className="card result-placeholder" aria-label="Result">
+          <p className="muted">Enter a distinct id and press Evaluate to see the value this user gets, its payload, and why.</p>
+        </section>
+      )}
     </div>
   );
 }

@@ -7,14 +7,17 @@ const W = 560;
 const H = 220;
 const M = { top: 12, right: 12, bottom: 28, left: 40 };
 
+/** The top of the y axis: four gridline steps of 1, 2 or 5 × 10^n covering `max`. */
 function niceMax(max: number): number {
-  if (max <= 1) return 1;
-  const power = 10 ** Math.floor(Math.log10(max));
-  for (const step of [1, 2, 5, 10]) if (step * power >= max) return step * power;
-  return 10 * power;
+  const raw = Math.max(max, 1) / 4;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  for (const step of [1, 2, 5, 10]) if (step * power >= raw) return Math.max(4, step * power * 4);
+  return 40 * power;
 }
 
 const shortDay = (day: string) => new Date(`${day}T00:00:00Z`).toLocaleDateString('en', { month: 'short', day: 'numeric', timeZone: 'UTC' });
+
+const seriesName = (title: string, s: TrendSeries) => s.breakdown_value ?? (/unique/i.test(title) ? 'Unique users' : 'Calls');
 
 export function LineChart({ title, series }: { title: string; series: TrendSeries[] }) {
   const days = series[0]?.days ?? [];
@@ -24,7 +27,7 @@ export function LineChart({ title, series }: { title: string; series: TrendSerie
   const x = (i: number) => M.left + (days.length <= 1 ? pw / 2 : (i * pw) / (days.length - 1));
   const y = (v: number) => M.top + ph - (v / top) * ph;
   const total = series.reduce((sum, s) => sum + s.count, 0);
-  const summary = series.map((s) => `${s.breakdown_value ?? s.label}: ${s.count}`).join(', ');
+  const summary = series.map((s) => `${seriesName(title, s)}: ${s.count}`).join(', ');
   return (
     <figure className="chart">
       <figcaption>
@@ -32,7 +35,7 @@ export function LineChart({ title, series }: { title: string; series: TrendSerie
         {series.length ? (
           <ul className="legend">
             {series.map((s, k) => (
-              <li key={k}><span className="swatch" style={{ background: COLORS[k % COLORS.length] }} />{s.breakdown_value ?? s.label} <span className="muted">{s.count.toLocaleString('en')}</span></li>
+              <li key={k}><span className="swatch" style={{ background: COLORS[k % COLORS.length] }} />{seriesName(title, s)} <span className="muted">{s.count.toLocaleString('en')}</span></li>
             ))}
           </ul>
         ) : null}
@@ -44,7 +47,7 @@ export function LineChart({ title, series }: { title: string; series: TrendSerie
             <text x={M.left - 6} y={y((top * g) / 4)} dy="0.32em" textAnchor="end" className="axis">{Math.round((top * g) / 4).toLocaleString('en')}</text>
           </g>
         ))}
-        {days.map((d, i) => (i % 7 === 0 || i === days.length - 1 ? <text key={d} x={x(i)} y={H - 8} textAnchor={i === 0 ? 'start' : i === days.length - 1 ? 'end' : 'middle'} className="axis">{shortDay(d)}</text> : null))}
+        {days.map((d, i) => ((days.length - 1 - i) % 7 === 0 ? <text key={d} x={x(i)} y={H - 8} textAnchor={i === days.length - 1 ? 'end' : i === 0 ? 'start' : 'middle'} className="axis">{shortDay(d)}</text> : null))}
         {series.map((s, k) => (
           <polyline key={k} fill="none" stroke={COLORS[k % COLORS.length]} strokeWidth="2.25" strokeLinejoin="round" points={s.data.map((v, i) => `${x(i)},${y(v)}`).join(' ')} />
         ))}

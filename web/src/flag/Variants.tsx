@@ -58,7 +58,7 @@ export function VariantsEditor({ form, setForm, variantsError, payloadError }: {
                       {badKey ? <p className="error-text">Use letters, numbers, hyphens and underscores.</p> : null}
                     </div>
                     <div className="field">
-                      <label htmlFor={`vname-${v.uid}`}>Description</label>
+                      <label htmlFor={`vname-${v.uid}`}>Variant {i + 1} description</label>
                       <input id={`vname-${v.uid}`} value={v.name} placeholder="Optional" onChange={(e) => setVariant(v.uid, { name: e.target.value })} />
                     </div>
                     <div className="field field-percent">

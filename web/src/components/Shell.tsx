@@ -33,9 +33,10 @@ function UserMenu() {
         }
       }}
     >
-      <summary className="menu-trigger" aria-label={`Account: ${userName(me)}`}>
+      <summary className="menu-trigger">
         <span className="avatar" aria-hidden="true">{initials(me)}</span>
         <span className="menu-name">{userName(me)}</span>
+        <span className="visually-hidden">, account menu</span>
       </summary>
       <div className="menu-panel">
         <div className="menu-header">

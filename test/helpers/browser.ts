@@ -95,6 +95,8 @@ export async function screenshot(page: Page, name: string, width: number, scheme
   fs.mkdirSync(OUTPUT_DIR, { recursive: true });
   await page.setViewportSize({ width, height: 900 });
   await page.emulateMedia({ colorScheme: scheme });
+  // A full-page capture of a scrolled page draws the sticky header mid-page: start at the top.
+  await page.evaluate(() => (globalThis as unknown as { scrollTo: (x: number, y: number) => void }).scrollTo(0, 0));
   const file = path.join(OUTPUT_DIR, `${name}-${width}-${scheme}.png`);
   await page.screenshot({ path: file, fullPage: true, animations: 'disabled', caret: 'hide' });
   return file;

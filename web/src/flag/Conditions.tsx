@@ -86,7 +86,7 @@ function ConditionSet({ group, index, count, form, update, remove, duplicate, co
         <div className="field field-inline">
           <label htmlFor={`variant-${group.uid}`}>Variant for this set</label>
           <select id={`variant-${group.uid}`} value={group.variant} onChange={(e) => update({ ...group, variant: e.target.value })}>
-            <option value="">Split by the variant percentages</option>
+            <option value="">Split by percentages</option>
             {form.variants.filter((v) => v.key.trim()).map((v) => (
               <option key={v.uid} value={v.key}>Always {v.key}</option>
             ))}

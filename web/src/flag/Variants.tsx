@@ -31,6 +31,7 @@ export function VariantsEditor({ form, setForm, variantsError, payloadError }: {
     <div className="variants">
       <fieldset className="segmented">
         <legend>Served value</legend>
+        <div className="segmented-options">
         <label className={!form.multivariate ? 'is-checked' : ''}>
           <input type="radio" name="flag-type" checked={!form.multivariate} onChange={() => setForm((f) => ({ ...f, multivariate: false, groups: f.groups.map((g) => ({ ...g, variant: '' })) }))} />
           Boolean (on / off)
@@ -39,6 +40,7 @@ export function VariantsEditor({ form, setForm, variantsError, payloadError }: {
           <input type="radio" name="flag-type" checked={form.multivariate} onChange={() => setForm((f) => ({ ...f, multivariate: true }))} />
           Multiple variants
         </label>
+        </div>
       </fieldset>
 
       {!form.multivariate ? (

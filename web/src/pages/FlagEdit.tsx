@@ -126,7 +126,10 @@ function Editor({ projectId, flag: initial, cohorts, groupTypes, flags, tagSugge
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     setAttempted(true);
-    if (problems.length) return;
+    if (problems.length) {
+      requestAnimationFrame(() => document.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus());
+      return;
+    }
     await send(bodyFromForm(form, flag ?? undefined), flag);
   };
 

@@ -35,6 +35,7 @@ import { personalApiKeyRoutes } from './routes/personal-api-keys.ts';
 import { accountRoutes } from './access/account-routes.ts';
 import { loginRoutes } from './access/login-routes.ts';
 import { organizationInviteRoutes, signupRoutes } from './access/invite-routes.ts';
+import { oidcRoutes } from './access/oidc.ts';
 
 export interface AppDeps {
   config: Config;
@@ -159,6 +160,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Signing in: these routes authenticate (or sign in) themselves.
   await app.register(loginRoutes);
   await app.register(signupRoutes);
+  await app.register(oidcRoutes);
 
   // SDK endpoints: raw bodies, no hooks, answered from in-memory snapshots.
   await app.register(async (sdk) => {

@@ -34,6 +34,8 @@ import { featureFlagRoleAccessRoutes } from './routes/feature-flag-role-access.t
 import { personalApiKeyRoutes } from './routes/personal-api-keys.ts';
 import { accountRoutes } from './access/account-routes.ts';
 import { loginRoutes } from './access/login-routes.ts';
+import { organizationInviteRoutes, signupRoutes } from './access/invite-routes.ts';
+import { oidcRoutes } from './access/oidc.ts';
 import { consoleRoutes } from './console/static.ts';
 
 export interface AppDeps {
@@ -155,10 +157,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await api.register(featureFlagRoleAccessRoutes);
     await api.register(personalApiKeyRoutes);
     await api.register(accountRoutes);
+    await api.register(organizationInviteRoutes);
   });
 
   // Signing in: these routes authenticate (or sign in) themselves.
   await app.register(loginRoutes);
+  await app.register(signupRoutes);
+  await app.register(oidcRoutes);
 
   // SDK endpoints: raw bodies, no hooks, answered from in-memory snapshots.
   await app.register(async (sdk) => {

@@ -1,7 +1,7 @@
 // Signing in and passwords: password login with failed-attempt limits, password changes (which end
 // the user's other sessions everywhere), and one-time set-password links (the first admin's).
 import type { Db } from '../db/index.ts';
-import type { SessionConfig } from '../config.ts';
+import type { Config, SessionConfig } from '../config.ts';
 import { transact, type AppContext } from '../services/context.ts';
 import { RateLimiter } from '../services/rate-limit.ts';
 import { findUserByEmail, type User } from '../repositories/users.ts';
@@ -119,6 +119,13 @@ export async function createSetupToken(ctx: AppContext, db: Db, user: User): Pro
   const now = ctx.now();
   await insertResetToken(db, { userId: user.id, tokenHash: hashKeyValue(token), createdAt: now, expiresAt: new Date(now.getTime() + SETUP_LINK_TTL_MS) });
   return token;
+}
+
+/** The console page a set-password link opens: `<public URL>/reset/<user uuid>/<token>`. */
+export function setupLinkUrl(config: Pick<Config, 'publicUrl' | 'host' | 'port'>, userUuid: string, token: string): string {
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  const base = config.publicUrl ?? `http://${host.includes(':') ? `[${host}]` : host}:${config.port}`;
+  return `${base}/reset/${userUuid}/${token}`;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -225,6 +225,33 @@ describe.skipIf(!hasChromium)('the console in a browser', () => {
     expect(keys).toEqual(['csrf-ok']);
   });
 
+  it('invites a member from the Members page; the invitee opens the link, chooses a password and is signed in', async () => {
+    await page.goto('/settings/members');
+    await page.getByLabel('Email').fill('newcomer@example.com');
+    await page.getByLabel('First name (optional)').fill('Nina');
+    await page.getByRole('button', { name: 'Create invite link' }).click();
+    const link = (await page.getByTestId('invite-link').textContent())!;
+    expect(link).toMatch(new RegExp(`^${t.baseUrl}/signup/[0-9a-f-]+$`));
+    await page.getByRole('region', { name: 'Pending invites' }).getByText('newcomer@example.com').waitFor();
+
+    const invitee = await newContext(browser, t.baseUrl);
+    const p = await invitee.newPage();
+    await p.goto(link);
+    await p.getByRole('heading', { name: 'Join Default' }).waitFor();
+    expect(await p.getByLabel('First name').inputValue()).toBe('Nina');
+    await p.getByLabel('Password').fill('short');
+    await p.getByRole('button', { name: 'Create account' }).click();
+    await p.getByText('Use at least 8 characters.').first().waitFor();
+    await p.getByLabel('Password').fill('a long enough password');
+    await p.getByRole('button', { name: 'Create account' }).click();
+    await p.waitForURL(/\/project\/1\/flags$/);
+    expect(await p.locator('.menu-name').textContent()).toBe('Nina');
+    // Used once: the link no longer works.
+    await p.goto(link);
+    await p.getByText('This invite link does not work').waitFor();
+    await invitee.close();
+  });
+
   it('ends the session on sign out: the old cookie is refused and the pages ask to sign in', async () => {
     const sessionid = (await admin.cookies()).find((c) => c.name === 'sessionid')!.value;
     const before = await fetch(`${t.baseUrl}/api/users/@me/`, { headers: { cookie: `sessionid=${sessionid}` } });

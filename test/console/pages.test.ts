@@ -86,6 +86,10 @@ describe.skipIf(!hasChromium)('every console page', () => {
     await check(anonymous, 'reset-invalid', 'text=This link does not work');
     await anonymous.goto('/signup/00000000-0000-0000-0000-000000000000');
     await check(anonymous, 'signup-invalid', 'text=This invite link does not work');
+    const invite = await t.api('post', '/api/organizations/@current/invites/').send({ target_email: 'invitee@example.com', level: 1, first_name: 'Ivy' });
+    expect(invite.status).toBe(201);
+    await anonymous.goto(`/signup/${invite.body.id}`);
+    await check(anonymous, 'signup', 'text=Create account');
   });
 
   it('flags list: with flags, filtered to nothing, and an empty project', async () => {

@@ -79,7 +79,7 @@ export function MembersPage() {
           <InviteForm orgId={orgId} onInvited={(invite) => { setCreated(invite); invites.reload(); }} />
           {created ? (
             <Alert tone="success">
-              <p>Invite created for <strong>{created.target_email}</strong>. Send them this link (valid for a few days, usable once):</p>
+              <p>Invite created for <strong>{created.target_email}</strong>. Send them this link (valid for 3 days, usable once):</p>
               <div className="link-box">
                 <code data-testid="invite-link">{inviteLink(created.id)}</code>
                 <CopyButton text={inviteLink(created.id)} label="Copy link" />

@@ -30,7 +30,8 @@ async function check(p: Page, name: string, ready: string): Promise<void> {
   for (const scheme of ['light', 'dark'] as const) {
     await p.setViewportSize({ width: 1440, height: 900 });
     await p.emulateMedia({ colorScheme: scheme });
-    const violations = await seriousViolations(p);
+    // Every rule in light; in dark only the colours change, so only contrast is checked again.
+    const violations = await seriousViolations(p, scheme === 'dark' ? { only: ['color-contrast'] } : {});
     expect(violations, `${name} (${scheme}): ${JSON.stringify(violations, null, 1)}`).toEqual([]);
   }
   for (const width of [1440, 390]) {

@@ -57,14 +57,14 @@ export interface AxeViolation {
 }
 
 /** axe-core's serious and critical violations on the page as it is now. */
-export async function seriousViolations(page: Page): Promise<AxeViolation[]> {
+export async function seriousViolations(page: Page, options: { only?: string[] } = {}): Promise<AxeViolation[]> {
   // Evaluated through the DevTools protocol, so the page's script policy does not block it.
-  await page.evaluate(AXE_SOURCE);
-  const violations = await page.evaluate(async () => {
+  if (!(await page.evaluate(() => 'axe' in globalThis))) await page.evaluate(AXE_SOURCE);
+  const violations = await page.evaluate(async (only) => {
     const g = globalThis as unknown as { axe: { run: (ctx: unknown, opts: object) => Promise<{ violations: AxeViolation[] }> }; document: unknown };
-    const result = await g.axe.run(g.document, { resultTypes: ['violations'] });
+    const result = await g.axe.run(g.document, { resultTypes: ['violations'], ...(only ? { runOnly: { type: 'rule', values: only } } : {}) });
     return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => ({ target: n.target, html: n.html.slice(0, 160) })) }));
-  });
+  }, options.only);
   return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
 }
 

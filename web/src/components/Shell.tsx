@@ -22,6 +22,13 @@ function UserMenu() {
   useEffect(() => {
     if (ref.current) ref.current.open = false;
   }, [href]);
+  useEffect(() => {
+    const close = (event: MouseEvent) => {
+      if (ref.current?.open && !ref.current.contains(event.target as Node)) ref.current.open = false;
+    };
+    document.addEventListener('click', close);
+    return () => document.removeEventListener('click', close);
+  }, []);
   return (
     <details
       className="menu"

@@ -1,9 +1,9 @@
 // The flag's usage over the last 30 days: the tiles of its usage dashboard (calls per value, unique
 // users) drawn as line charts.
+import { useEffect, useRef, useState } from 'react';
 import type { Dashboard, TrendSeries } from '../types.ts';
 
 const COLORS = ['var(--series-1)', 'var(--series-2)', 'var(--series-3)', 'var(--series-4)', 'var(--series-5)', 'var(--series-6)'];
-const W = 560;
 const H = 220;
 const M = { top: 12, right: 12, bottom: 28, left: 40 };
 
@@ -19,7 +19,22 @@ const shortDay = (day: string) => new Date(`${day}T00:00:00Z`).toLocaleDateStrin
 
 const seriesName = (title: string, s: TrendSeries) => s.breakdown_value ?? (/unique/i.test(title) ? 'Unique users' : 'Calls');
 
+/** Draws at the width the chart really has, so labels keep their size on a phone. */
+function useWidth(): [React.RefObject<HTMLElement | null>, number] {
+  const ref = useRef<HTMLElement | null>(null);
+  const [width, setWidth] = useState(560);
+  useEffect(() => {
+    const element = ref.current;
+    if (!element) return;
+    const observer = new ResizeObserver(([entry]) => setWidth(Math.max(260, Math.round(entry.contentRect.width))));
+    observer.observe(element);
+    return () => observer.disconnect();
+  }, []);
+  return [ref, width];
+}
+
 export function LineChart({ title, series }: { title: string; series: TrendSeries[] }) {
+  const [ref, W] = useWidth();
   const days = series[0]?.days ?? [];
   const top = niceMax(Math.max(0, ...series.flatMap((s) => s.data)));
   const pw = W - M.left - M.right;
@@ -29,7 +44,7 @@ export function LineChart({ title, series }: { title: string; series: TrendSerie
   const total = series.reduce((sum, s) => sum + s.count, 0);
   const summary = series.map((s) => `${seriesName(title, s)}: ${s.count}`).join(', ');
   return (
-    <figure className="chart">
+    <figure className="chart" ref={ref}>
       <figcaption>
         <strong>{title}</strong>
         {series.length ? (
@@ -47,7 +62,7 @@ export function LineChart({ title, series }: { title: string; series: TrendSerie
             <text x={M.left - 6} y={y((top * g) / 4)} dy="0.32em" textAnchor="end" className="axis">{Math.round((top * g) / 4).toLocaleString('en')}</text>
           </g>
         ))}
-        {days.map((d, i) => ((days.length - 1 - i) % 7 === 0 ? <text key={d} x={x(i)} y={H - 8} textAnchor={i === days.length - 1 ? 'end' : i === 0 ? 'start' : 'middle'} className="axis">{shortDay(d)}</text> : null))}
+        {days.map((d, i) => ((days.length - 1 - i) % (W < 420 ? 14 : 7) === 0 ? <text key={d} x={x(i)} y={H - 8} textAnchor={i === days.length - 1 ? 'end' : i === 0 ? 'start' : 'middle'} className="axis">{shortDay(d)}</text> : null))}
         {series.map((s, k) => (
           <polyline key={k} fill="none" stroke={COLORS[k % COLORS.length]} strokeWidth="2.25" strokeLinejoin="round" points={s.data.map((v, i) => `${x(i)},${y(v)}`).join(' ')} />
         ))}

@@ -4,7 +4,7 @@
 // and redirects to `/`. Failures land on `/login?error_code=…`, as PostHog's do.
 import crypto from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import * as oidc from 'openid-client';
+import type * as OidcClient from 'openid-client';
 import type { OidcConfig } from '../config.ts';
 import type { AppContext } from '../services/context.ts';
 import { transact } from '../services/context.ts';
@@ -24,19 +24,23 @@ class SignOnRefused extends Error {
   }
 }
 
+// Loaded only when single sign-on is configured: most instances never need it at start-up.
+let oidc: typeof OidcClient;
+
 /** The provider's metadata, discovered on first use and kept; a failed discovery is retried later. */
-function providerConfig(config: OidcConfig): () => Promise<oidc.Configuration> {
-  let pending: Promise<oidc.Configuration> | undefined;
+function providerConfig(config: OidcConfig): () => Promise<OidcClient.Configuration> {
+  let pending: Promise<OidcClient.Configuration> | undefined;
   return () => {
-    pending ??= oidc
-      .discovery(
+    pending ??= import('openid-client')
+      .then((module) => (oidc = module))
+      .then(() => oidc.discovery(
         new URL(config.issuer),
         config.clientId,
         undefined,
         config.clientSecret ? oidc.ClientSecretBasic(config.clientSecret) : oidc.None(),
         // A provider on plain http is only reachable in tests and on private networks the admin chose.
         { timeout: 10, ...(config.issuer.startsWith('http:') ? { execute: [oidc.allowInsecureRequests] } : {}) },
-      )
+      ))
       .catch((err) => {
         pending = undefined;
         throw err;
@@ -92,7 +96,7 @@ export async function oidcRoutes(app: FastifyInstance): Promise<void> {
     schema: { tags, summary: 'Single sign-on: redirects to the OpenID Connect provider', security: [] },
   }, async (request, reply) => {
     if (!config || !provider) return fail(reply, 'improperly_configured_sso');
-    let configuration: oidc.Configuration;
+    let configuration: OidcClient.Configuration;
     try {
       configuration = await provider();
     } catch (err) {

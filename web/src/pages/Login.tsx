@@ -36,6 +36,14 @@ export function LoginPage({ onSignedIn }: { onSignedIn: () => Promise<void> }) {
   const [error, setError] = useState<string | null>(search.get('error') ? 'Single sign-on did not complete. Try again or sign in with your password.' : null);
   const [oidc, setOidc] = useState(false);
 
+  // Someone already signed in who opens this page goes straight on.
+  useEffect(() => {
+    api.get('/api/users/@me/', { quiet401: true }).then(
+      () => navigate(safeNext(new URLSearchParams(window.location.search).get('next')), { replace: true }),
+      () => {},
+    );
+  }, []);
+
   useEffect(() => {
     api.get<Preflight>('/_preflight/', { quiet401: true }).then(
       (p) => setOidc(Boolean(p?.available_social_auth_providers?.oidc)),

@@ -2,8 +2,13 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App.tsx';
 import './styles/base.css';
-import './styles/components.css';
-import './styles/pages.css';
+import './styles/controls.css';
+import './styles/surfaces.css';
+import './styles/shell.css';
+import './styles/auth.css';
+import './styles/editor.css';
+import './styles/flag.css';
+import './styles/narrow.css';
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>

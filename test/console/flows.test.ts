@@ -62,7 +62,7 @@ describe.skipIf(!hasChromium)('the console in a browser', () => {
     await expect.poll(() => page.locator('.topbar').textContent()).toContain('Default');
     expect(await page.getByLabel('Project').inputValue()).toBe('1');
     await page.getByRole('button', { name: 'Clear filters' }).or(page.getByRole('link', { name: 'Create your first flag' })).first().waitFor();
-  });
+  }, 90_000);
 
   it('creates a multivariate flag with two condition sets and payloads, checking input as it is typed', async () => {
     await page.goto('/project/1/flags/new');
@@ -118,7 +118,7 @@ describe.skipIf(!hasChromium)('the console in a browser', () => {
     expect(JSON.parse(flag.filters.payloads.redesign)).toEqual({ color: 'blue' });
     expect(JSON.parse(flag.filters.payloads.control)).toEqual({ color: 'grey' });
     await expect.poll(() => page.locator('.condition-summary').textContent()).toContain('@example.com');
-  });
+  }, 90_000);
 
   it("puts the API's validation error next to the field its attr names", async () => {
     await page.goto('/project/1/flags/new');
@@ -127,7 +127,7 @@ describe.skipIf(!hasChromium)('the console in a browser', () => {
     const keyField = page.locator('.field', { has: page.getByLabel('Key') });
     await expect.poll(() => keyField.locator('.error-text').textContent()).toBe('There is already a feature flag with this key.');
     expect(await page.getByLabel('Key').getAttribute('aria-invalid')).toBe('true');
-  });
+  }, 90_000);
 
   it('shows what changed when two people save the same flag, and re-applies on request', async () => {
     const editor = await newContext(browser, t.baseUrl);
@@ -151,7 +151,7 @@ describe.skipIf(!hasChromium)('the console in a browser', () => {
     await page.waitForURL(new RegExp(`/flags/${flagId}$`));
     expect(await flagById(flagId)).toMatchObject({ name: 'Changed by the admin', version: 3 });
     await editor.close();
-  });
+  }, 90_000);
 
   it('asks before disabling a flag, naming it, then disables it', async () => {
     await page.goto('/project/1/flags');
@@ -165,7 +165,7 @@ describe.skipIf(!hasChromium)('the console in a browser', () => {
     await page.getByRole('dialog').getByRole('button', { name: 'Enable new-checkout' }).click();
     await page.getByRole('switch', { name: 'Disable new-checkout' }).waitFor();
     expect((await flagById(flagId)).active).toBe(true);
-  });
+  }, 90_000);
 
   it('deletes the flag softly and restores it', async () => {
     await page.goto(`/project/1/flags/${flagId}`);
@@ -176,7 +176,7 @@ describe.skipIf(!hasChromium)('the console in a browser', () => {
     await page.getByRole('button', { name: 'Restore' }).click();
     await page.getByRole('button', { name: 'Delete', exact: true }).waitFor();
     expect((await flagById(flagId)).deleted).toBe(false);
-  });
+  }, 90_000);
 
   it('reads the history with field-level before and after', async () => {
     await page.getByRole('tab', { name: 'History' }).click();
@@ -187,7 +187,7 @@ describe.skipIf(!hasChromium)('the console in a browser', () => {
     const nameChange = page.locator('.change', { hasText: 'Changed by the admin' }).first();
     expect(await nameChange.locator('.diff-before').textContent()).toBe('Changed by the editor');
     expect(await nameChange.locator('.diff-after').textContent()).toBe('Changed by the admin');
-  });
+  }, 90_000);
 
   it('tests a user: the value and the reason for this flag', async () => {
     await page.getByRole('tab', { name: 'Test a user' }).click();
@@ -202,7 +202,7 @@ describe.skipIf(!hasChromium)('the console in a browser', () => {
     await expect.poll(() => page.getByTestId('test-value').textContent()).toBe('false');
     expect(await page.getByTestId('test-reason').textContent()).toContain('no_condition_match');
     expect(admin.foreignRequests).toEqual([]);
-  });
+  }, 90_000);
 
   it('refuses a write from the page without the CSRF header, and accepts it with the header', async () => {
     const attempt = (withToken: boolean) =>
@@ -223,7 +223,7 @@ describe.skipIf(!hasChromium)('the console in a browser', () => {
     expect((await attempt(true)).status).toBe(201);
     const keys = (await t.api('get', '/api/projects/1/feature_flags/?search=csrf').expect(200)).body.results.map((f: { key: string }) => f.key);
     expect(keys).toEqual(['csrf-ok']);
-  });
+  }, 90_000);
 
   it('invites a member from the Members page; the invitee opens the link, chooses a password and is signed in', async () => {
     await page.goto('/settings/members');
@@ -250,7 +250,7 @@ describe.skipIf(!hasChromium)('the console in a browser', () => {
     await p.goto(link);
     await p.getByText('This invite link does not work').waitFor();
     await invitee.close();
-  });
+  }, 90_000);
 
   it('ends the session on sign out: the old cookie is refused and the pages ask to sign in', async () => {
     const sessionid = (await admin.cookies()).find((c) => c.name === 'sessionid')!.value;
@@ -264,5 +264,5 @@ describe.skipIf(!hasChromium)('the console in a browser', () => {
     expect(after.status).toBe(401);
     await page.goto('/project/1/flags');
     await page.waitForURL(/\/login\?next=/);
-  });
+  }, 90_000);
 });

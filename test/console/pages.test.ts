@@ -91,7 +91,7 @@ describe.skipIf(!hasChromium)('every console page', () => {
     expect(invite.status).toBe(201);
     await anonymous.goto(`/signup/${invite.body.id}`);
     await check(anonymous, 'signup', 'text=Create account');
-  });
+  }, 150_000);
 
   it('flags list: with flags, filtered to nothing, and an empty project', async () => {
     await page.goto('/project/1/flags');
@@ -100,7 +100,7 @@ describe.skipIf(!hasChromium)('every console page', () => {
     await check(page, 'flags-no-match', 'text=No flags match these filters');
     await page.goto(`/project/${emptyProjectId}/flags`);
     await check(page, 'flags-empty', 'text=No feature flags yet');
-  });
+  }, 150_000);
 
   it("a flag's pages", async () => {
     const base = `/project/1/flags/${seeded.checkout.id}`;
@@ -120,7 +120,7 @@ describe.skipIf(!hasChromium)('every console page', () => {
     await check(page, 'flag-code', '.code-block');
     await page.goto(`/project/1/flags/${seeded.banner.id}`);
     await check(page, 'flag-cohort', '.condition-summary');
-  });
+  }, 150_000);
 
   it('the editor: a new flag, an existing one, and one with errors', async () => {
     await page.goto('/project/1/flags/new');
@@ -133,7 +133,7 @@ describe.skipIf(!hasChromium)('every console page', () => {
     await page.getByLabel('Split').first().fill('10');
     await page.getByRole('button', { name: 'Create flag' }).click();
     await check(page, 'editor-errors', '.footer-problems');
-  });
+  }, 150_000);
 
   it('members, invites and personal API keys', async () => {
     await page.goto('/settings/members');
@@ -142,5 +142,5 @@ describe.skipIf(!hasChromium)('every console page', () => {
     await check(page, 'keys', '.keys-table');
     await page.goto('/settings/nothing-here');
     await check(page, 'not-found', 'text=This page does not exist');
-  });
+  }, 150_000);
 });

@@ -63,5 +63,5 @@ describe.skipIf(!hasChromium)('single sign-on in the browser', () => {
     await page.locator('.menu-trigger').waitFor();
     expect(await page.locator('.menu-header').textContent()).toContain(ADMIN_EMAIL);
     await context.close();
-  });
+  }, 90_000);
 });

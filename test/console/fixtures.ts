@@ -29,6 +29,9 @@ export async function seedFlags(t: TestApp, now = new Date()): Promise<Seeded> {
     },
   });
   expect(checkout.status).toBe(201);
+  // One edit, so the flag's history shows a field-level change.
+  const edited = await t.api('patch', `/api/projects/1/feature_flags/${checkout.body.id}/`).send({ name: 'The redesigned checkout flow, now on mobile too', tags: ['checkout', 'web', 'mobile'] });
+  expect(edited.status).toBe(200);
   const banner = await t.api('post', '/api/projects/1/feature_flags/').send({
     key: 'promo-banner',
     name: 'Spring promotion banner',

@@ -36,6 +36,11 @@ import { organizationMemberRoutes } from './routes/organization-members.ts';
 import { roleRoutes } from './routes/roles.ts';
 import { featureFlagRoleAccessRoutes } from './routes/feature-flag-role-access.ts';
 import { personalApiKeyRoutes } from './routes/personal-api-keys.ts';
+import { accountRoutes } from './access/account-routes.ts';
+import { loginRoutes } from './access/login-routes.ts';
+import { organizationInviteRoutes, signupRoutes } from './access/invite-routes.ts';
+import { oidcRoutes } from './access/oidc.ts';
+import { consoleRoutes } from './console/static.ts';
 
 export interface AppDeps {
   config: Config;
@@ -45,6 +50,8 @@ export interface AppDeps {
   logger?: FastifyServerOptions['logger'];
   /** Distinct keys each rate limiter remembers (tests lower it to show the bound). */
   rateLimitMaxKeys?: number;
+  /** Where the built web console is (default dist/console); tests point it elsewhere. */
+  consoleDir?: string;
 }
 
 export interface Services {
@@ -201,7 +208,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await api.register(roleRoutes);
     await api.register(featureFlagRoleAccessRoutes);
     await api.register(personalApiKeyRoutes);
+    await api.register(accountRoutes);
+    await api.register(organizationInviteRoutes);
   });
+
+  // Signing in: these routes authenticate (or sign in) themselves.
+  await app.register(loginRoutes);
+  await app.register(signupRoutes);
+  await app.register(oidcRoutes);
 
   // SDK endpoints: raw bodies, no hooks, answered from in-memory snapshots.
   await app.register(async (sdk) => {
@@ -215,5 +229,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(dashboardPageRoutes);
 
   await app.register(async (instance) => installMethodNotAllowed(instance));
+  // Registered after the 405 routes so the console's paths keep answering 404 to other methods.
+  await app.register(consoleRoutes, { dir: deps.consoleDir });
   return app;
 }

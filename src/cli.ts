@@ -8,6 +8,10 @@ import { createAppContext, type AppContext } from './services/context.ts';
 import { AdminError, bootstrap, type BootstrapResult } from './services/admin.ts';
 import { safeText } from './lib/log-redaction.ts';
 import { CliError, COMMANDS, UsageError, type Command, type Values } from './cli/commands.ts';
+import { processPasswordReader, type PasswordReader } from './cli/password-input.ts';
+import { passwordProblems } from './access/passwords.ts';
+import { setupLinkUrl } from './access/accounts.ts';
+import type { Config } from './config.ts';
 
 const FOOTER = [
   'Output is JSON on stdout. Errors are {"error": "..."} on stderr, with exit code 1 when a command',
@@ -81,7 +85,7 @@ function parseCommandLine(argv: string[]): Parsed {
 
 const json = (value: unknown) => JSON.stringify(value, null, 2) + '\n';
 
-function bootstrapNotice(result: BootstrapResult): string {
+function bootstrapNotice(result: BootstrapResult, config: Config): string {
   return JSON.stringify({
     notice: 'flaghost initialised an empty database. Store the personal API key now: it is shown only this once.',
     organization_id: result.organization.id,
@@ -90,6 +94,7 @@ function bootstrapNotice(result: BootstrapResult): string {
     secret_token: result.project.secretApiToken,
     admin_email: result.user.email,
     personal_api_key: result.personalApiKey,
+    ...(result.passwordSetupToken ? { password_setup_link: setupLinkUrl(config, result.user.uuid, result.passwordSetupToken) } : {}),
   }) + '\n';
 }
 
@@ -101,8 +106,10 @@ export async function main(
     err: (s) => process.stderr.write(s),
   },
   env: Record<string, string | undefined> = process.env,
+  readPassword: PasswordReader = processPasswordReader,
 ): Promise<number> {
   let parsed: Parsed;
+  let password: string | undefined;
   try {
     parsed = parseCommandLine(argv);
     if (parsed.kind === 'help') {
@@ -110,6 +117,12 @@ export async function main(
       return 0;
     }
     parsed.cmd.check?.(parsed.values);
+    const wanted = parsed.cmd.password?.(parsed.values);
+    if (wanted) {
+      password = await readPassword(wanted.fromStdin);
+      const [problem] = passwordProblems(password);
+      if (problem) throw new CliError(problem);
+    }
   } catch (err) {
     if (err instanceof UsageError) {
       io.err(JSON.stringify({ error: err.message, usage: err.usage }) + '\n');
@@ -135,8 +148,8 @@ export async function main(
     await database.migrate();
     const ctx: AppContext = createAppContext(config, database);
     const boot = await bootstrap(ctx, config.init);
-    if (boot) io.err(bootstrapNotice(boot));
-    const result = await parsed.cmd.run(ctx, parsed.values, parsed.positionals);
+    if (boot) io.err(bootstrapNotice(boot, config));
+    const result = await parsed.cmd.run(ctx, parsed.values, parsed.positionals, password);
     io.out(json(result));
     return 0;
   } catch (err) {

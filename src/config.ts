@@ -31,7 +31,20 @@ const envSchema = z.object({
   FLAGHOST_RATE_LIMIT_BURST_PER_MINUTE: intFromEnv(480, 0, 10_000_000),
   FLAGHOST_RATE_LIMIT_SUSTAINED_PER_HOUR: intFromEnv(4800, 0, 100_000_000),
   FLAGHOST_RATE_LIMIT_EVALUATIONS_PER_MINUTE: intFromEnv(600, 0, 10_000_000),
+  FLAGHOST_SESSION_IDLE_HOURS: intFromEnv(24, 1, 24 * 366),
+  FLAGHOST_SESSION_MAX_AGE_HOURS: intFromEnv(14 * 24, 1, 24 * 366),
+  FLAGHOST_LOGIN_FAILURES_PER_ACCOUNT: intFromEnv(10, 0, 1_000_000),
+  FLAGHOST_LOGIN_FAILURES_PER_ADDRESS: intFromEnv(30, 0, 1_000_000),
+  FLAGHOST_OIDC_ISSUER: z.url().optional(),
+  FLAGHOST_OIDC_CLIENT_ID: z.string().min(1).optional(),
+  FLAGHOST_OIDC_CLIENT_SECRET: z.string().min(1).optional(),
+  FLAGHOST_OIDC_ALLOWED_DOMAINS: z
+    .string()
+    .regex(/^\s*[A-Za-z0-9.-]+(\s*,\s*[A-Za-z0-9.-]+)*\s*$/, 'must be a comma-separated list of domains')
+    .optional(),
+  FLAGHOST_OIDC_DEFAULT_LEVEL: z.enum(['member', 'admin', 'owner']).default('member'),
   FLAGHOST_INIT_ADMIN_EMAIL: z.email().optional(),
+  FLAGHOST_INIT_ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').max(1024).optional(),
   FLAGHOST_INIT_PERSONAL_API_KEY: z.string().regex(/^phx_[A-Za-z0-9]{16,}$/, 'must look like phx_ followed by at least 16 letters or digits').optional(),
   FLAGHOST_INIT_PROJECT_TOKEN: z.string().regex(/^phc_[A-Za-z0-9]{16,}$/, 'must look like phc_ followed by at least 16 letters or digits').optional(),
   FLAGHOST_INIT_SECRET_TOKEN: z.string().regex(/^phs_[A-Za-z0-9]{16,}$/, 'must look like phs_ followed by at least 16 letters or digits').optional(),
@@ -69,8 +82,26 @@ export interface RateLimitConfig {
   evaluationsPerMinute: number;
 }
 
+export interface SessionConfig {
+  idleMs: number;
+  maxAgeMs: number;
+  /** Failed sign-ins allowed per hour and account, and per hour and client address (0: no limit). */
+  failuresPerAccount: number;
+  failuresPerAddress: number;
+}
+
+export interface OidcConfig {
+  issuer: string;
+  clientId: string;
+  clientSecret?: string;
+  /** Lower-case email domains whose people are created on first sign-in; empty: existing users only. */
+  allowedDomains: string[];
+  defaultLevel: 'member' | 'admin' | 'owner';
+}
+
 export interface InitConfig {
   adminEmail?: string;
+  adminPassword?: string;
   personalApiKey?: string;
   projectToken?: string;
   secretToken?: string;
@@ -89,6 +120,9 @@ export interface Config {
   eventDedupWindowMs: number;
   database: DatabaseConfig;
   rateLimits: RateLimitConfig;
+  sessions: SessionConfig;
+  /** Single sign-on with OpenID Connect; undefined when FLAGHOST_OIDC_ISSUER is unset. */
+  oidc?: OidcConfig;
   init: InitConfig;
 }
 
@@ -109,6 +143,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  if (e.FLAGHOST_OIDC_ISSUER && !e.FLAGHOST_OIDC_CLIENT_ID) {
+    throw new ConfigError('Invalid configuration:\n  FLAGHOST_OIDC_CLIENT_ID: required when FLAGHOST_OIDC_ISSUER is set');
+  }
   return {
     port: e.PORT,
     host: e.HOST,
@@ -138,8 +175,24 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       sustainedPerHour: e.FLAGHOST_RATE_LIMIT_SUSTAINED_PER_HOUR,
       evaluationsPerMinute: e.FLAGHOST_RATE_LIMIT_EVALUATIONS_PER_MINUTE,
     },
+    sessions: {
+      idleMs: e.FLAGHOST_SESSION_IDLE_HOURS * 3_600_000,
+      maxAgeMs: e.FLAGHOST_SESSION_MAX_AGE_HOURS * 3_600_000,
+      failuresPerAccount: e.FLAGHOST_LOGIN_FAILURES_PER_ACCOUNT,
+      failuresPerAddress: e.FLAGHOST_LOGIN_FAILURES_PER_ADDRESS,
+    },
+    oidc: e.FLAGHOST_OIDC_ISSUER
+      ? {
+          issuer: e.FLAGHOST_OIDC_ISSUER,
+          clientId: e.FLAGHOST_OIDC_CLIENT_ID!,
+          clientSecret: e.FLAGHOST_OIDC_CLIENT_SECRET,
+          allowedDomains: (e.FLAGHOST_OIDC_ALLOWED_DOMAINS ?? '').split(',').map((d) => d.trim().toLowerCase()).filter(Boolean),
+          defaultLevel: e.FLAGHOST_OIDC_DEFAULT_LEVEL,
+        }
+      : undefined,
     init: {
       adminEmail: e.FLAGHOST_INIT_ADMIN_EMAIL,
+      adminPassword: e.FLAGHOST_INIT_ADMIN_PASSWORD,
       personalApiKey: e.FLAGHOST_INIT_PERSONAL_API_KEY,
       projectToken: e.FLAGHOST_INIT_PROJECT_TOKEN,
       secretToken: e.FLAGHOST_INIT_SECRET_TOKEN,

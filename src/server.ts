@@ -5,6 +5,8 @@ import { openDatabase } from './db/index.ts';
 import { DataDirLockedError } from './db/lock.ts';
 import { bootstrap, type BootstrapResult } from './services/admin.ts';
 import { SecretKeyMismatchError } from './services/secrets.ts';
+import { setupLinkUrl } from './access/accounts.ts';
+import { consoleBuildHint, DEFAULT_CONSOLE_DIR } from './console/static.ts';
 
 function printBootstrap(result: BootstrapResult, config: Config): void {
   const lines = [
@@ -18,6 +20,13 @@ function printBootstrap(result: BootstrapResult, config: Config): void {
     `  personal API key  ${result.personalApiKey}`,
     '',
     result.generated.personalApiKey ? 'Store the personal API key now: it is shown only this once.' : '',
+    ...(result.passwordSetupToken
+      ? [
+          'Set the admin\'s console password within 24 hours with this one-time link:',
+          `  ${setupLinkUrl(config, result.user.uuid, result.passwordSetupToken)}`,
+          '(or later: npx flaghost users set-password --email ' + result.user.email + ')',
+        ]
+      : []),
     `Try: curl -H "Authorization: Bearer <key>" http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}/api/projects/1/feature_flags/`,
     '',
   ];
@@ -83,6 +92,8 @@ export async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
   await app.listen({ port: config.port, host: config.host });
+  const hint = consoleBuildHint(DEFAULT_CONSOLE_DIR);
+  if (hint) process.stderr.write(`${hint}\n`);
 }
 
 await main();

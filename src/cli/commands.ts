@@ -17,6 +17,8 @@ import { MembershipLevel, type MembershipLevelName } from '../repositories/users
 import type { PersonalApiKey } from '../repositories/personal-api-keys.ts';
 import type { Organization, Project } from '../repositories/projects.ts';
 import { isoTime } from '../lib/time.ts';
+import { setPasswordByEmail, setPasswordIn, UnknownUserError } from '../access/accounts.ts';
+import { transact } from '../services/context.ts';
 
 /** The command line is malformed: exit 2 with the command's usage line. */
 export class UsageError extends Error {
@@ -42,7 +44,9 @@ export interface Command {
   positionals?: string[];
   /** Checks values that need no database, before the database is opened. */
   check?: (values: Values) => void;
-  run: (ctx: AppContext, values: Values, positionals: string[]) => Promise<unknown>;
+  /** Whether the command takes a password (read before the database opens), and from stdin. */
+  password?: (values: Values) => { fromStdin: boolean } | undefined;
+  run: (ctx: AppContext, values: Values, positionals: string[], password?: string) => Promise<unknown>;
 }
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -126,7 +130,7 @@ const renderOrganization = (o: Organization) => ({ id: o.id, name: o.name, creat
 export const COMMANDS: Record<string, Record<string, Command>> = {
   users: {
     create: {
-      usage: 'users create --email E [--level member|admin|owner] [--first-name N] [--last-name N] [--organization UUID]',
+      usage: 'users create --email E [--level member|admin|owner] [--first-name N] [--last-name N] [--organization UUID] [--password-stdin]',
       summary: 'Create a user and make them a member of an organization.',
       details: [
         '--email E            the user\'s email (unique, case-insensitive)',
@@ -134,8 +138,16 @@ export const COMMANDS: Record<string, Record<string, Command>> = {
         '--first-name N       first name',
         '--last-name N        last name',
         '--organization UUID  organization to join (default: the first organization)',
+        '--password-stdin     read the user\'s console password from standard input (at least 8 characters)',
       ],
-      options: { email: { type: 'string' }, level: { type: 'string' }, 'first-name': { type: 'string' }, 'last-name': { type: 'string' }, organization: { type: 'string' } },
+      options: {
+        email: { type: 'string' },
+        level: { type: 'string' },
+        'first-name': { type: 'string' },
+        'last-name': { type: 'string' },
+        organization: { type: 'string' },
+        'password-stdin': { type: 'boolean' },
+      },
       required: ['email'],
       check: (v) => {
         checkEmail(str(v, 'email')!);
@@ -146,7 +158,8 @@ export const COMMANDS: Record<string, Record<string, Command>> = {
         const org = str(v, 'organization');
         if (org !== undefined) checkOrganizationId(org);
       },
-      run: async (ctx, v) => {
+      password: (v) => (v['password-stdin'] ? { fromStdin: true } : undefined),
+      run: async (ctx, v, _p, password) => {
         const level = (str(v, 'level') ?? 'member') as MembershipLevelName;
         const user = await createUser(ctx, {
           email: str(v, 'email')!,
@@ -155,7 +168,30 @@ export const COMMANDS: Record<string, Record<string, Command>> = {
           lastName: str(v, 'last-name'),
           organizationId: str(v, 'organization'),
         });
-        return renderUser(user, level);
+        if (password !== undefined) await transact(ctx, (tx) => setPasswordIn(tx, user, password));
+        return { ...renderUser(user, level), has_password: password !== undefined };
+      },
+    },
+    'set-password': {
+      usage: 'users set-password --email E [--password-stdin]',
+      summary: 'Set a user\'s console password; the user\'s sessions end everywhere.',
+      details: [
+        '--email E          the user',
+        '--password-stdin   read the password from standard input (also the default when stdin is not',
+        '                   a terminal); otherwise it is asked for twice, without echo',
+      ],
+      options: { email: { type: 'string' }, 'password-stdin': { type: 'boolean' } },
+      required: ['email'],
+      check: (v) => checkEmail(str(v, 'email')!),
+      password: (v) => ({ fromStdin: Boolean(v['password-stdin']) }),
+      run: async (ctx, v, _p, password) => {
+        try {
+          const user = await setPasswordByEmail(ctx, str(v, 'email')!, password!);
+          return { id: user.id, uuid: user.uuid, email: user.email, has_password: true };
+        } catch (err) {
+          if (err instanceof UnknownUserError) throw new CliError(err.message);
+          throw err;
+        }
       },
     },
   },

@@ -48,6 +48,8 @@ export const users = pgTable('users', {
   currentOrganizationId: uuid('current_organization_id'),
   currentProjectId: integer('current_project_id'),
   createdAt: createdAt(),
+  // scrypt$N$r$p$salt$hash (base64); null: the user cannot sign in with a password.
+  passwordHash: text('password_hash'),
 }, (t) => [uniqueIndex('users_email_lower_idx').on(sql`lower(${t.email})`)]);
 
 export const organizationMemberships = pgTable('organization_memberships', {
@@ -277,3 +279,39 @@ export const featureFlagRoleAccess = pgTable('feature_flag_role_access', {
   addedAt: ts('added_at').notNull().defaultNow(),
   updatedAt: ts('updated_at').notNull().defaultNow(),
 }, (t) => [uniqueIndex('feature_flag_role_access_idx').on(t.featureFlagId, t.roleId)]);
+
+/** Console sign-in sessions: every instance reads them, so logout ends a session everywhere. */
+export const sessions = pgTable('sessions', {
+  id: serial('id').primaryKey(),
+  // sha256 of the cookie value; the value itself is only ever in the browser.
+  tokenHash: text('token_hash').notNull().unique(),
+  csrfTokenHash: text('csrf_token_hash').notNull(),
+  userId: integer('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+  createdAt: createdAt(),
+  lastSeenAt: ts('last_seen_at').notNull().defaultNow(),
+  idleExpiresAt: ts('idle_expires_at').notNull(),
+  expiresAt: ts('expires_at').notNull(),
+  userAgent: text('user_agent').notNull().default(''),
+  ip: text('ip').notNull().default(''),
+}, (t) => [index('sessions_user_idx').on(t.userId), index('sessions_expires_idx').on(t.expiresAt)]);
+
+/** One-time password links (the first admin's set-up link): the token stored only as sha256. */
+export const passwordResetTokens = pgTable('password_reset_tokens', {
+  id: serial('id').primaryKey(),
+  userId: integer('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+  tokenHash: text('token_hash').notNull().unique(),
+  createdAt: createdAt(),
+  expiresAt: ts('expires_at').notNull(),
+}, (t) => [index('password_reset_tokens_user_idx').on(t.userId)]);
+
+export const organizationInvites = pgTable('organization_invites', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  organizationId: uuid('organization_id').notNull().references(() => organizations.id, { onDelete: 'cascade' }),
+  targetEmail: text('target_email').notNull(),
+  firstName: text('first_name').notNull().default(''),
+  level: smallint('level').notNull().default(1),
+  message: text('message'),
+  createdById: integer('created_by_id').references(() => users.id, { onDelete: 'set null' }),
+  createdAt: createdAt(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+}, (t) => [index('organization_invites_org_idx').on(t.organizationId)]);

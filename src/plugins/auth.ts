@@ -1,10 +1,11 @@
 // Authentication and authorization for the management API: credentials from the Authorization
 // header, body or query; `:project_id` (or `@current`, or `?token=` override) or `:organization_id`;
 // personal-API-key self-service; the per-key rate limit; PostHog's 401/403/404/429 answers.
+// Without a key, the console's session cookie (CSRF-checked on writes) stands for its user.
 // Routes opt in through `config.access`.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AuthenticationFailedError, NotAuthenticatedError, NotFoundError, PermissionDeniedError } from '../lib/errors.ts';
-import type { Authenticator, Principal, RequestAuth, UserPrincipal } from '../services/auth.ts';
+import type { Authenticator, Principal, ProjectSecretPrincipal, RequestAuth } from '../services/auth.ts';
 import { checkKeyScopes } from '../services/auth.ts';
 import type { AppContext } from '../services/context.ts';
 import type { RateLimits } from '../services/rate-limit.ts';
@@ -12,6 +13,8 @@ import { findOrganization, findProject, findProjectByToken, type Organization, t
 import { listMembershipsOfUser, MembershipLevel, type User } from '../repositories/users.ts';
 import { listProjectsOfOrganizations } from '../repositories/projects.ts';
 import { isFullAccessKey } from '../lib/scopes.ts';
+import { readCookie, SESSION_COOKIE } from '../access/cookies.ts';
+import { checkCsrf } from '../access/csrf.ts';
 
 export interface RouteAccess {
   /** Scope a scoped personal API key needs; null: the action does not support scoped keys. */
@@ -76,7 +79,14 @@ export function extractCredential(request: FastifyRequest): Credential | undefin
 
 export async function authenticate(authenticator: Authenticator, request: FastifyRequest): Promise<Principal> {
   const credential = extractCredential(request);
-  if (!credential) throw new NotAuthenticatedError();
+  if (!credential) {
+    // A key, when present, wins: requests made with one are not subject to CSRF checks.
+    const token = readCookie(request, SESSION_COOKIE);
+    const principal = token ? await authenticator.session(token) : undefined;
+    if (!principal) throw new NotAuthenticatedError();
+    checkCsrf(request, principal.session, authenticator.publicUrl);
+    return principal;
+  }
   if (credential.type === 'project_secret') {
     const principal = await authenticator.projectSecret(credential.value);
     if (!principal) throw new AuthenticationFailedError('Secret API key is invalid.');
@@ -126,7 +136,7 @@ async function resolveProject(ctx: AppContext, request: FastifyRequest, access: 
 }
 
 /** `:organization_id`: a UUID, or `@current` (the caller's current organization). */
-async function resolveOrganization(ctx: AppContext, request: FastifyRequest, principal: UserPrincipal): Promise<Organization> {
+async function resolveOrganization(ctx: AppContext, request: FastifyRequest, principal: Exclude<Principal, ProjectSecretPrincipal>): Promise<Organization> {
   const raw = (request.params as Record<string, string>).organization_id ?? '';
   let id: string | undefined;
   if (raw === '@current') {
@@ -147,6 +157,8 @@ export async function authorize(ctx: AppContext, authenticator: Authenticator, r
   const principal = await authenticate(authenticator, request);
   if (access.keyManagement) {
     if (principal.kind === 'project_secret') throw new PermissionDeniedError('This action does not support project secret API key access');
+    // PostHog allows key management only in a browser session; a full-access key stands in for one.
+    if (principal.kind === 'session') return { principal, user: principal.user };
     const id = (request.params as Record<string, string | undefined>).id;
     const self = access.keyManagement === 'retrieve' && (id === '@current' || id === principal.key.id);
     if (!self && !isFullAccessKey(principal.key)) throw new PermissionDeniedError('This action does not support Personal API Key access');
@@ -163,7 +175,7 @@ export async function authorize(ctx: AppContext, authenticator: Authenticator, r
   }
   if (access.project === 'none') {
     if (principal.kind === 'project_secret') throw new PermissionDeniedError('This action does not support project secret API key access');
-    checkKeyScopes(principal.key, access.scope);
+    if (principal.kind === 'user') checkKeyScopes(principal.key, access.scope);
     return { principal, user: principal.user };
   }
   const project = await resolveProject(ctx, request, access, principal);

@@ -39,9 +39,15 @@ export async function openapiPlugin(app: FastifyInstance): Promise<void> {
       components: {
         securitySchemes: {
           PersonalAPIKeyAuth: { type: 'http', scheme: 'bearer', description: 'Personal API key (phx_…)' },
+          SessionAuth: {
+            type: 'apiKey',
+            in: 'cookie',
+            name: 'sessionid',
+            description: 'Console session from POST /api/login; writes also need the X-CSRFToken header (the csrftoken cookie)',
+          },
         },
       },
-      security: [{ PersonalAPIKeyAuth: [] }],
+      security: [{ PersonalAPIKeyAuth: [] }, { SessionAuth: [] }],
     },
     transform: jsonSchemaTransform,
     transformObject: jsonSchemaTransformObject,

@@ -163,7 +163,7 @@ export function toMe(
     notification_settings: {},
     anonymize_data: false,
     toolbar_mode: 'toolbar',
-    has_password: false,
+    has_password: user.passwordHash != null,
     is_staff: false,
     is_impersonated: false,
     is_2fa_enabled: false,

@@ -34,6 +34,7 @@ import {
 } from '../lib/tokens.ts';
 import { findInvalidScope, invalidScopeMessage } from '../lib/scopes.ts';
 import { SCOPED_ORGANIZATIONS_NOT_MEMBER, SCOPED_TEAMS_NOT_MEMBER, scopingOutsideMemberships } from './personal-api-keys.ts';
+import { createSetupToken, setPasswordIn } from '../access/accounts.ts';
 
 export class AdminError extends Error {}
 
@@ -185,16 +186,19 @@ export interface BootstrapResult {
   project: Project;
   user: User;
   personalApiKey: string;
+  /** Without an init password: the one-time token of the admin's set-password link (24 hours). */
+  passwordSetupToken?: string;
   generated: { email: boolean; personalApiKey: boolean; projectToken: boolean; secretToken: boolean };
 }
 
 /**
  * On an empty database: organization "Default", project 1 with its tokens, and an owner with a
- * full-access personal API key. Returns undefined when anything already exists (never overwrites).
+ * full-access personal API key and either the init password or a one-time set-password link.
+ * Returns undefined when anything already exists (never overwrites).
  */
 export async function bootstrap(
   ctx: AppContext,
-  init: { adminEmail?: string; personalApiKey?: string; projectToken?: string; secretToken?: string },
+  init: { adminEmail?: string; adminPassword?: string; personalApiKey?: string; projectToken?: string; secretToken?: string },
 ): Promise<BootstrapResult | undefined> {
   return transact(ctx, async (tx, changes) => {
     // Two instances starting together on one PostgreSQL: only one bootstraps.
@@ -209,6 +213,9 @@ export async function bootstrap(
     const email = init.adminEmail ?? 'admin@flaghost.local';
     const user = await createUserIn(tx, { email, level: 'owner', firstName: 'Admin', organizationId: organization.id });
     const { value } = await createKeyIn(tx, user, { label: 'Initial key', value: init.personalApiKey, scopes: null });
+    let passwordSetupToken: string | undefined;
+    if (init.adminPassword) await setPasswordIn(tx, user, init.adminPassword);
+    else passwordSetupToken = await createSetupToken(ctx, tx, user);
     changes.project(project.id);
     changes.authChanged();
     return {
@@ -216,6 +223,7 @@ export async function bootstrap(
       project,
       user,
       personalApiKey: value,
+      passwordSetupToken,
       generated: {
         email: !init.adminEmail,
         personalApiKey: !init.personalApiKey,

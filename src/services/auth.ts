@@ -1,5 +1,6 @@
 // Who is calling: personal API keys and project secret tokens, verified against the database
-// and cached briefly in memory (cleared on every committed auth change, on every instance).
+// and cached briefly in memory (cleared on every committed auth change, on every instance), and
+// console sessions, read from the database on every request so that logout is immediate.
 import type { AppContext } from './context.ts';
 import { findKeyWithUserByHash, touchKeyLastUsed, type PersonalApiKey } from '../repositories/personal-api-keys.ts';
 import { findMembership, MembershipLevel } from '../repositories/users.ts';
@@ -8,6 +9,7 @@ import type { Membership, User } from '../repositories/users.ts';
 import { hashKeyValue } from '../lib/tokens.ts';
 import { PermissionDeniedError } from '../lib/errors.ts';
 import { databaseFailure } from '../db/errors.ts';
+import { resolveSession, type Session } from '../access/sessions.ts';
 
 export interface UserPrincipal {
   kind: 'user';
@@ -20,7 +22,14 @@ export interface ProjectSecretPrincipal {
   project: Project;
 }
 
-export type Principal = UserPrincipal | ProjectSecretPrincipal;
+/** A signed-in person (the console): the user's own permissions, no key scopes or key policy. */
+export interface SessionPrincipal {
+  kind: 'session';
+  user: User;
+  session: Session;
+}
+
+export type Principal = UserPrincipal | ProjectSecretPrincipal | SessionPrincipal;
 
 /** An authenticated, authorized request: who calls, and for which project. */
 export interface RequestAuth {
@@ -100,6 +109,11 @@ export class Authenticator {
     ctx.changes.onProjectChanged(() => this.secrets.expireAll());
   }
 
+  /** For the CSRF check of session requests: the origin browsers see besides the request's own. */
+  get publicUrl(): string | undefined {
+    return this.ctx.config.publicUrl;
+  }
+
   clear(): void {
     this.keys.clear();
     this.secrets.clear();
@@ -129,10 +143,10 @@ export class Authenticator {
       }
       return { principal, project, organization };
     }
-    checkKeyScopes(principal.key, access.scope, project);
+    if (principal.kind === 'user') checkKeyScopes(principal.key, access.scope, project);
     const membership = await this.membership(principal.user.id, organization.id);
     if (!membership) throw new PermissionDeniedError("You don't have access to the project.");
-    checkPersonalApiKeyPolicy(organization, membership);
+    if (principal.kind === 'user') checkPersonalApiKeyPolicy(organization, membership);
     return { principal, user: principal.user, project, organization, membership };
   }
 
@@ -142,10 +156,10 @@ export class Authenticator {
    */
   async authorizeOrganization(principal: Principal, organization: Organization, access: { scope: string | null }): Promise<RequestAuth> {
     if (principal.kind === 'project_secret') throw new PermissionDeniedError('This action does not support project secret API key access');
-    checkKeyScopes(principal.key, access.scope, undefined, organization);
+    if (principal.kind === 'user') checkKeyScopes(principal.key, access.scope, undefined, organization);
     const membership = await this.membership(principal.user.id, organization.id);
     if (!membership) throw new PermissionDeniedError();
-    checkPersonalApiKeyPolicy(organization, membership);
+    if (principal.kind === 'user') checkPersonalApiKeyPolicy(organization, membership);
     return { principal, user: principal.user, organization, membership };
   }
 
@@ -186,6 +200,12 @@ export class Authenticator {
       touchKeyLastUsed(this.ctx.db, found.key.id, new Date(now)).catch(() => {});
     }
     return { kind: 'user', user: found.user, key: found.key };
+  }
+
+  /** The signed-in user behind a `sessionid` cookie value, or undefined (unknown, expired, inactive). */
+  async session(token: string): Promise<SessionPrincipal | undefined> {
+    const found = await resolveSession(this.ctx, token);
+    return found ? { kind: 'session', user: found.user, session: found.session } : undefined;
   }
 
   async projectSecret(value: string): Promise<ProjectSecretPrincipal | undefined> {

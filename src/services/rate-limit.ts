@@ -68,6 +68,19 @@ export class RateLimiter {
     return 0;
   }
 
+  /** Seconds until a request for `key` would be allowed, without counting one (0: now). */
+  wait(key: string): number {
+    const current = this.entries.get(key);
+    if (!current) return 0;
+    const now = this.clock();
+    let waitMs = 0;
+    this.limits.forEach((limit, i) => {
+      const allowedAt = Math.max(current[i] ?? now, now) + limit.intervalMs - limit.periodMs;
+      if (allowedAt > now) waitMs = Math.max(waitMs, allowedAt - now);
+    });
+    return waitMs / 1000;
+  }
+
   /** Makes room: drops idle keys, then (if still over 90 % full) the least recently used ones. */
   private evict(now: number): void {
     for (const [key, times] of this.entries) {

@@ -55,7 +55,7 @@ export async function freshPostgres(adminUrl: string): Promise<{ url: string; dr
   };
 }
 
-export async function createTestApp(options: { now?: () => Date; env?: Record<string, string>; logger?: FastifyServerOptions['logger'] } = {}): Promise<TestApp> {
+export async function createTestApp(options: { now?: () => Date; env?: Record<string, string>; logger?: FastifyServerOptions['logger']; consoleDir?: string } = {}): Promise<TestApp> {
   const adminUrl = process.env.DATABASE_URL;
   const pgDb = adminUrl ? await freshPostgres(adminUrl) : undefined;
   const config = loadConfig({
@@ -72,7 +72,7 @@ export async function createTestApp(options: { now?: () => Date; env?: Record<st
     pgliteLoadDataDir: template ? new Blob([fs.readFileSync(template)]) : undefined,
   });
   await database.migrate();
-  const app = await buildApp({ config, database, now: options.now, logger: options.logger });
+  const app = await buildApp({ config, database, now: options.now, logger: options.logger, consoleDir: options.consoleDir });
   const ctx = app.services.ctx;
   const boot = (await bootstrap(ctx, {
     adminEmail: ADMIN_EMAIL,

@@ -1,0 +1,99 @@
+// The console: signed-out pages (sign in, invite, password setup) and, once signed in, the shell
+// with the project's flags, a flag's pages and the settings.
+import { useCallback, useEffect, useMemo, useState, type ReactNode } from 'react';
+import { api, ApiError, onUnauthenticated } from './api.ts';
+import { match, navigate, Redirect, useLocation } from './router.tsx';
+import { SessionContext, type Session } from './session.tsx';
+import type { Me } from './types.ts';
+import { Spinner, ErrorState } from './components/ui.tsx';
+import { Shell } from './components/Shell.tsx';
+import { LoginPage } from './pages/Login.tsx';
+import { SignupPage } from './pages/Signup.tsx';
+import { ResetPage } from './pages/Reset.tsx';
+import { FlagsPage } from './pages/Flags.tsx';
+import { FlagEditPage } from './pages/FlagEdit.tsx';
+import { FlagPage } from './pages/Flag.tsx';
+import { MembersPage } from './pages/Members.tsx';
+import { KeysPage } from './pages/Keys.tsx';
+import { NotFoundPage } from './pages/NotFound.tsx';
+
+const PUBLIC_PATHS = ['/login', '/signup/:id', '/reset/:uuid/:token'];
+
+function publicPage(pathname: string, onSignedIn: () => Promise<void>): ReactNode | undefined {
+  if (match('/login', pathname)) return <LoginPage onSignedIn={onSignedIn} />;
+  const signup = match('/signup/:id', pathname);
+  if (signup) return <SignupPage inviteId={signup.id} onSignedIn={onSignedIn} />;
+  const reset = match('/reset/:uuid/:token', pathname);
+  if (reset) return <ResetPage uuid={reset.uuid} token={reset.token} onSignedIn={onSignedIn} />;
+  return undefined;
+}
+
+function signedInPage(pathname: string, me: Me): ReactNode {
+  const flags = match('/project/:projectId/flags', pathname);
+  if (flags) return <FlagsPage projectId={Number(flags.projectId)} />;
+  const created = match('/project/:projectId/flags/new', pathname);
+  if (created) return <FlagEditPage projectId={Number(created.projectId)} />;
+  const edit = match('/project/:projectId/flags/:flagId/edit', pathname);
+  if (edit) return <FlagEditPage projectId={Number(edit.projectId)} flagId={Number(edit.flagId)} />;
+  const flag = match('/project/:projectId/flags/:flagId', pathname);
+  if (flag) return <FlagPage projectId={Number(flag.projectId)} flagId={Number(flag.flagId)} />;
+  if (match('/settings/members', pathname)) return <MembersPage />;
+  if (match('/settings/keys', pathname)) return <KeysPage />;
+  if (match('/project/:projectId', pathname)) return <Redirect to={`${pathname.replace(/\/$/, '')}/flags`} />;
+  if (pathname === '/' || pathname === '/settings') return <Redirect to={me.team ? `/project/${me.team.id}/flags` : '/settings/members'} />;
+  return <NotFoundPage />;
+}
+
+export function App() {
+  const { pathname, href } = useLocation();
+  const [me, setMe] = useState<Me | null | undefined>(undefined);
+  const [error, setError] = useState<unknown>(null);
+  const isPublic = PUBLIC_PATHS.some((p) => match(p, pathname));
+
+  const refresh = useCallback(async () => {
+    try {
+      setMe(await api.get<Me>('/api/users/@me/', { quiet401: true }));
+      setError(null);
+    } catch (e) {
+      if (e instanceof ApiError && (e.status === 401 || e.status === 403)) setMe(null);
+      else setError(e);
+    }
+  }, []);
+
+  useEffect(() => {
+    void refresh();
+  }, [refresh]);
+
+  useEffect(
+    () =>
+      onUnauthenticated(() => {
+        setMe(null);
+      }),
+    [],
+  );
+
+  // Signed out on a page that needs a session: to the sign-in page, then back here.
+  useEffect(() => {
+    if (me === null && !isPublic) navigate(`/login?next=${encodeURIComponent(href)}`, { replace: true });
+  }, [me, isPublic, href]);
+
+  const signOut = useCallback(async () => {
+    try {
+      await api.post('/api/logout/', {}, { quiet401: true });
+    } finally {
+      setMe(null);
+      navigate('/login', { replace: true });
+    }
+  }, []);
+
+  const session = useMemo<Session | null>(() => (me ? { me, refresh, signOut } : null), [me, refresh, signOut]);
+
+  if (isPublic) return <main className="auth-layout">{publicPage(pathname, refresh)}</main>;
+  if (error) return <main className="auth-layout"><ErrorState error={error} retry={() => void refresh()} /></main>;
+  if (!session) return <main className="auth-layout"><Spinner /></main>;
+  return (
+    <SessionContext.Provider value={session}>
+      <Shell>{signedInPage(pathname, session.me)}</Shell>
+    </SessionContext.Provider>
+  );
+}

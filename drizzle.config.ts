@@ -1,8 +1,8 @@
-// drizzle-kit configuration: `npm run db:generate` writes SQL migrations from src/db/schema.ts.
+// drizzle-kit configuration: `npm run db:generate` writes SQL migrations from src/platform/db/schema.ts.
 import { defineConfig } from 'drizzle-kit';
 
 export default defineConfig({
   dialect: 'postgresql',
-  schema: './src/db/schema.ts',
+  schema: './src/platform/db/schema.ts',
   out: './migrations',
 });

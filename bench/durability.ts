@@ -15,9 +15,9 @@ import { PGlite } from '@electric-sql/pglite';
 import { drizzle } from 'drizzle-orm/pglite';
 import { migrate } from 'drizzle-orm/pglite/migrator';
 import { buildApp } from '../src/app.ts';
-import { loadConfig } from '../src/config.ts';
-import { MIGRATIONS_DIR, openDatabase } from '../src/db/index.ts';
-import { bootstrap } from '../src/services/admin.ts';
+import { loadConfig } from '../src/platform/config.ts';
+import { MIGRATIONS_DIR, openDatabase } from '../src/platform/db/index.ts';
+import { bootstrap } from '../src/access/organizations/admin.ts';
 
 const ROUNDS = Number(process.env.DURABILITY_ROUNDS ?? 3);
 const FLAGS = Number(process.env.DURABILITY_FLAGS ?? 200);

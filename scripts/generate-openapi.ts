@@ -3,9 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildApp } from '../src/app.ts';
-import { loadConfig } from '../src/config.ts';
-import type { Database } from '../src/db/index.ts';
-import { alwaysAvailable } from '../src/db/health.ts';
+import { loadConfig } from '../src/platform/config.ts';
+import type { Database } from '../src/platform/db/index.ts';
+import { alwaysAvailable } from '../src/platform/db/health.ts';
 
 const target = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../openapi/openapi.json');
 

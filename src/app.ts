@@ -1,45 +1,45 @@
 // buildApp(deps): the Fastify application with every plugin and route; server.ts and tests build it.
 import http from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import type { Config } from './config.ts';
-import type { Database } from './db/index.ts';
-import { createAppContext, type AppContext } from './services/context.ts';
-import { Authenticator } from './services/auth.ts';
-import { errorsPlugin, methodNotAllowedRoutes } from './plugins/errors.ts';
-import { registerBodyParsers } from './plugins/body-parsers.ts';
-import { registerAuthHook } from './plugins/auth.ts';
-import { openapiPlugin, zodSerializerCompiler, zodValidatorCompiler } from './plugins/openapi.ts';
-import { redactUrl } from './lib/redact.ts';
-import { connectionBudget, createLimitedServer } from './plugins/connections.ts';
-import { PGLITE_MAX_OPEN_FILES } from './db/pglite-fs.ts';
-import { finalizeLogLine, registerLogSecret, safeMessage, safeText, sanitizeLogObject, serializeError } from './lib/log-redaction.ts';
+import type { Config } from './platform/config.ts';
+import type { Database } from './platform/db/index.ts';
+import { createAppContext, type AppContext } from './platform/context.ts';
+import { Authenticator } from './access/auth.ts';
+import { errorsPlugin, methodNotAllowedRoutes } from './platform/http/errors.ts';
+import { registerBodyParsers } from './platform/http/body-parsers.ts';
+import { registerAuthHook } from './access/auth-hook.ts';
+import { openapiPlugin, zodSerializerCompiler, zodValidatorCompiler } from './platform/http/openapi.ts';
+import { redactUrl } from './platform/redact.ts';
+import { connectionBudget, createLimitedServer } from './platform/http/connections.ts';
+import { PGLITE_MAX_OPEN_FILES } from './platform/db/pglite-fs.ts';
+import { finalizeLogLine, registerLogSecret, safeMessage, safeText, sanitizeLogObject, serializeError } from './platform/log-redaction.ts';
 import type { LoggerOptions } from 'pino';
-import { identityRoutes } from './routes/identity.ts';
-import { groupTypeRoutes } from './routes/group-types.ts';
-import { cohortRoutes } from './routes/cohorts.ts';
-import { featureFlagRoutes } from './routes/feature-flags.ts';
-import { personRoutes } from './routes/persons.ts';
-import { featureFlagUsageRoutes } from './routes/feature-flag-usage.ts';
-import { dashboardPageRoutes, dashboardRoutes } from './routes/dashboards.ts';
-import { ingestionRoutes } from './routes/ingestion.ts';
-import { sdkDefinitionsRoutes } from './routes/sdk-definitions.ts';
-import { sdkFlagsRoutes } from './routes/sdk-flags.ts';
-import { sdkConfigRoutes } from './routes/sdk-config.ts';
-import { sdkCaptureRoutes } from './routes/sdk-capture.ts';
-import { registerRawBodyParser } from './plugins/sdk-body.ts';
-import { createHotPath } from './plugins/hot-path.ts';
-import { SnapshotStore } from './services/snapshots.ts';
-import { checkSecretKey } from './services/secrets.ts';
-import { EventIngestor } from './services/ingestion.ts';
-import { RateLimits } from './services/rate-limit.ts';
-import { organizationMemberRoutes } from './routes/organization-members.ts';
-import { roleRoutes } from './routes/roles.ts';
-import { featureFlagRoleAccessRoutes } from './routes/feature-flag-role-access.ts';
-import { personalApiKeyRoutes } from './routes/personal-api-keys.ts';
-import { accountRoutes } from './access/account-routes.ts';
-import { loginRoutes } from './access/login-routes.ts';
-import { organizationInviteRoutes, signupRoutes } from './access/invite-routes.ts';
-import { oidcRoutes } from './access/oidc.ts';
+import { identityRoutes } from './access/organizations/routes.ts';
+import { groupTypeRoutes } from './groups/routes.ts';
+import { cohortRoutes } from './cohorts/routes.ts';
+import { featureFlagRoutes } from './flags/routes.ts';
+import { personRoutes } from './persons/routes.ts';
+import { featureFlagUsageRoutes } from './flags/usage-routes.ts';
+import { dashboardPageRoutes, dashboardRoutes } from './flags/dashboards/routes.ts';
+import { ingestionRoutes } from './ingestion/stats-routes.ts';
+import { sdkDefinitionsRoutes } from './sdk/definitions-routes.ts';
+import { sdkFlagsRoutes } from './sdk/flags-routes.ts';
+import { sdkConfigRoutes } from './sdk/config-routes.ts';
+import { sdkCaptureRoutes } from './ingestion/capture-routes.ts';
+import { registerRawBodyParser } from './sdk/body.ts';
+import { createHotPath } from './sdk/hot-path.ts';
+import { SnapshotStore } from './sdk/snapshots.ts';
+import { checkSecretKey } from './platform/secrets.ts';
+import { EventIngestor } from './ingestion/ingestor.ts';
+import { RateLimits } from './access/rate-limit.ts';
+import { organizationMemberRoutes } from './access/organizations/members-routes.ts';
+import { roleRoutes } from './access/roles/routes.ts';
+import { featureFlagRoleAccessRoutes } from './access/roles/flag-role-access-routes.ts';
+import { personalApiKeyRoutes } from './access/keys/routes.ts';
+import { accountRoutes } from './access/sign-in/account-routes.ts';
+import { loginRoutes } from './access/sign-in/login-routes.ts';
+import { organizationInviteRoutes, signupRoutes } from './access/sign-in/invite-routes.ts';
+import { oidcRoutes } from './access/sign-in/oidc.ts';
 import { consoleRoutes } from './console/static.ts';
 
 export interface AppDeps {
@@ -75,7 +75,7 @@ declare module 'fastify' {
  * Every logger flaghost builds uses these options, so every line goes through the same filters:
  * errors are serialized without query parameters, every string in a logged object and every
  * message is redacted and capped, and the finished line is redacted again and capped at
- * LOG_LINE_MAX_BYTES (src/lib/log-redaction.ts).
+ * LOG_LINE_MAX_BYTES (src/platform/log-redaction.ts).
  */
 export function loggerOptions(level: string): LoggerOptions {
   return {
@@ -107,7 +107,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config } = deps;
   registerLogSecret(config.secretKey);
   registerLogSecret(urlPassword(config.database.url));
-  // SDK requests the hot path can answer from memory never reach Fastify (src/plugins/hot-path.ts).
+  // SDK requests the hot path can answer from memory never reach Fastify (src/sdk/hot-path.ts).
   let hotPath: ((req: http.IncomingMessage, res: http.ServerResponse) => boolean) | undefined;
   // Client connections share the process's file descriptors with the database's files and sockets.
   const databaseFiles = deps.database.kind === 'pglite' ? PGLITE_MAX_OPEN_FILES : config.database.poolSize + 2;

@@ -1,17 +1,17 @@
 // The admin CLI (`flaghost`): users, personal API keys, projects and organizations, as JSON on stdout.
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { ConfigError, loadConfig } from './config.ts';
-import { openDatabase, type Database } from './db/index.ts';
-import { DataDirLockedError } from './db/lock.ts';
-import { createAppContext, type AppContext } from './services/context.ts';
-import { AdminError, bootstrap, type BootstrapResult } from './services/admin.ts';
-import { safeText } from './lib/log-redaction.ts';
+import { ConfigError, loadConfig } from './platform/config.ts';
+import { openDatabase, type Database } from './platform/db/index.ts';
+import { DataDirLockedError } from './platform/db/lock.ts';
+import { createAppContext, type AppContext } from './platform/context.ts';
+import { AdminError, bootstrap, type BootstrapResult } from './access/organizations/admin.ts';
+import { safeText } from './platform/log-redaction.ts';
 import { CliError, COMMANDS, UsageError, type Command, type Values } from './cli/commands.ts';
 import { processPasswordReader, type PasswordReader } from './cli/password-input.ts';
-import { passwordProblems } from './access/passwords.ts';
-import { setupLinkUrl } from './access/accounts.ts';
-import type { Config } from './config.ts';
+import { passwordProblems } from './access/sign-in/passwords.ts';
+import { setupLinkUrl } from './access/sign-in/accounts.ts';
+import type { Config } from './platform/config.ts';
 
 const FOOTER = [
   'Output is JSON on stdout. Errors are {"error": "..."} on stderr, with exit code 1 when a command',

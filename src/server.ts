@@ -1,11 +1,11 @@
 // Entry point: config → database → migrations → first-start bootstrap → listen → graceful shutdown.
 import { buildApp, loggerOptions } from './app.ts';
-import { ConfigError, loadConfig, type Config } from './config.ts';
-import { openDatabase } from './db/index.ts';
-import { DataDirLockedError } from './db/lock.ts';
-import { bootstrap, type BootstrapResult } from './services/admin.ts';
-import { SecretKeyMismatchError } from './services/secrets.ts';
-import { setupLinkUrl } from './access/accounts.ts';
+import { ConfigError, loadConfig, type Config } from './platform/config.ts';
+import { openDatabase } from './platform/db/index.ts';
+import { DataDirLockedError } from './platform/db/lock.ts';
+import { bootstrap, type BootstrapResult } from './access/organizations/admin.ts';
+import { SecretKeyMismatchError } from './platform/secrets.ts';
+import { setupLinkUrl } from './access/sign-in/accounts.ts';
 import { consoleBuildHint, DEFAULT_CONSOLE_DIR } from './console/static.ts';
 
 function printBootstrap(result: BootstrapResult, config: Config): void {

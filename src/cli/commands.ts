@@ -1,7 +1,7 @@
-// The CLI's commands: their options, checks, what each does (through services/admin.ts) and how
+// The CLI's commands: their options, checks, what each does (through access/organizations/admin.ts) and how
 // its result is rendered as JSON.
 import { z } from 'zod';
-import type { AppContext } from '../services/context.ts';
+import type { AppContext } from '../platform/context.ts';
 import {
   createKey,
   createOrganization,
@@ -12,13 +12,13 @@ import {
   listProjects,
   revokeKey,
   validateScopes,
-} from '../services/admin.ts';
-import { MembershipLevel, type MembershipLevelName } from '../repositories/users.ts';
-import type { PersonalApiKey } from '../repositories/personal-api-keys.ts';
-import type { Organization, Project } from '../repositories/projects.ts';
-import { isoTime } from '../lib/time.ts';
-import { setPasswordByEmail, setPasswordIn, UnknownUserError } from '../access/accounts.ts';
-import { transact } from '../services/context.ts';
+} from '../access/organizations/admin.ts';
+import { MembershipLevel, type MembershipLevelName } from '../access/organizations/users-repository.ts';
+import type { PersonalApiKey } from '../access/keys/repository.ts';
+import type { Organization, Project } from '../access/organizations/projects-repository.ts';
+import { isoTime } from '../platform/time.ts';
+import { setPasswordByEmail, setPasswordIn, UnknownUserError } from '../access/sign-in/accounts.ts';
+import { transact } from '../platform/context.ts';
 
 /** The command line is malformed: exit 2 with the command's usage line. */
 export class UsageError extends Error {

@@ -4,11 +4,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { NotFoundError } from '../lib/errors.ts';
+import { NotFoundError } from '../platform/errors.ts';
+import { PACKAGE_ROOT } from '../platform/paths.ts';
 
-export const DEFAULT_CONSOLE_DIR = fileURLToPath(new URL('../../dist/console', import.meta.url));
+export const DEFAULT_CONSOLE_DIR = path.join(PACKAGE_ROOT, 'dist', 'console');
 
 /** Paths the console's router owns; a browser navigating to one gets index.html. */
 export const CONSOLE_PATHS = ['/', '/login', '/signup/*', '/reset/*', '/project/*', '/settings/*'];

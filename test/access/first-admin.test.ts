@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import supertest from 'supertest';
-import { ENV_VARIABLES } from '../../src/config.ts';
+import { ENV_VARIABLES } from '../../src/platform/config.ts';
 import { main } from '../../src/cli.ts';
 import { createTestApp, freshPostgres } from '../helpers/app.ts';
 import { cookiesOf } from '../helpers/session.ts';

@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import supertest from 'supertest';
 import { ADMIN_EMAIL, createTestApp, type TestApp } from '../helpers/app.ts';
 import { asConsole, cookiesOf, signIn, userWithPassword } from '../helpers/session.ts';
-import { setPasswordByEmail } from '../../src/access/accounts.ts';
-import { createOrganization } from '../../src/services/admin.ts';
+import { setPasswordByEmail } from '../../src/access/sign-in/accounts.ts';
+import { createOrganization } from '../../src/access/organizations/admin.ts';
 
 const ADMIN_PASSWORD = 'admin-password-1';
 const INVITES = '/api/organizations/@current/invites/';

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import supertest from 'supertest';
 import { ADMIN_EMAIL, createTestApp, type TestApp } from '../helpers/app.ts';
 import { signIn, userWithPassword } from '../helpers/session.ts';
-import { setPasswordByEmail } from '../../src/access/accounts.ts';
+import { setPasswordByEmail } from '../../src/access/sign-in/accounts.ts';
 
 const MINUTE = 60_000;
 const PASSWORD = 'correct-horse-1';

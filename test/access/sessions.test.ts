@@ -6,8 +6,8 @@ import supertest from 'supertest';
 import { ADMIN_EMAIL, createTestApp, type TestApp } from '../helpers/app.ts';
 import { createPeerApp, type PeerApp } from '../helpers/sdk.ts';
 import { asConsole, cookiesOf, signIn, userWithPassword } from '../helpers/session.ts';
-import { setPasswordByEmail } from '../../src/access/accounts.ts';
-import { createKey } from '../../src/services/admin.ts';
+import { setPasswordByEmail } from '../../src/access/sign-in/accounts.ts';
+import { createKey } from '../../src/access/organizations/admin.ts';
 
 const POSTGRES = Boolean(process.env.DATABASE_URL);
 const ADMIN_PASSWORD = 'admin-password-1';

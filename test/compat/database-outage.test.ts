@@ -9,9 +9,9 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
-import { loadConfig } from '../../src/config.ts';
-import { openDatabase, type Database } from '../../src/db/index.ts';
-import { bootstrap, createProject } from '../../src/services/admin.ts';
+import { loadConfig } from '../../src/platform/config.ts';
+import { openDatabase, type Database } from '../../src/platform/db/index.ts';
+import { bootstrap, createProject } from '../../src/access/organizations/admin.ts';
 import { ADMIN_KEY, PROJECT_TOKEN, SECRET_TOKEN } from '../helpers/app.ts';
 import { PgCluster } from '../helpers/pg-cluster.ts';
 

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { createFlag, eventually, person, remoteClient, startRecordingProxy, type RecordingProxy } from '../helpers/sdk.ts';
-import { loadPersonContext } from '../../src/services/persons.ts';
+import { loadPersonContext } from '../../src/persons/service.ts';
 import { evaluateFlags } from '../../src/evaluation/index.ts';
 
 let t: TestApp;

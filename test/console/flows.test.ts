@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ADMIN_EMAIL, createTestApp, type TestApp } from '../helpers/app.ts';
 import { hasChromium, launchBrowser, newContext, SKIP_MESSAGE } from '../helpers/browser.ts';
-import { setPasswordByEmail } from '../../src/access/accounts.ts';
-import { createUser } from '../../src/services/admin.ts';
+import { setPasswordByEmail } from '../../src/access/sign-in/accounts.ts';
+import { createUser } from '../../src/access/organizations/admin.ts';
 
 if (!hasChromium) console.warn(`console flows: ${SKIP_MESSAGE}`);
 

@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ADMIN_EMAIL, createTestApp, type TestApp } from '../helpers/app.ts';
 import { hasChromium, launchBrowser, newContext, pngContent, screenshot, seriousViolations, SKIP_MESSAGE } from '../helpers/browser.ts';
-import { createSetupToken, setPasswordByEmail } from '../../src/access/accounts.ts';
-import { createProject, createUser } from '../../src/services/admin.ts';
+import { createSetupToken, setPasswordByEmail } from '../../src/access/sign-in/accounts.ts';
+import { createProject, createUser } from '../../src/access/organizations/admin.ts';
 import { seedFlags, type Seeded } from './fixtures.ts';
 
 if (!hasChromium) console.warn(`console pages: ${SKIP_MESSAGE}`);

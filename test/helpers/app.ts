@@ -7,11 +7,11 @@ import supertest from 'supertest';
 import { inject } from 'vitest';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { buildApp } from '../../src/app.ts';
-import { loadConfig, type Config } from '../../src/config.ts';
-import { openDatabase, type Database } from '../../src/db/index.ts';
-import { bootstrap, createKey, createUser, type BootstrapResult } from '../../src/services/admin.ts';
-import type { AppContext } from '../../src/services/context.ts';
-import type { MembershipLevelName } from '../../src/repositories/users.ts';
+import { loadConfig, type Config } from '../../src/platform/config.ts';
+import { openDatabase, type Database } from '../../src/platform/db/index.ts';
+import { bootstrap, createKey, createUser, type BootstrapResult } from '../../src/access/organizations/admin.ts';
+import type { AppContext } from '../../src/platform/context.ts';
+import type { MembershipLevelName } from '../../src/access/organizations/users-repository.ts';
 
 export const ADMIN_KEY = 'phx_testadminkey0000000000000000000000000';
 export const PROJECT_TOKEN = 'phc_testprojecttoken00000000000000000000';

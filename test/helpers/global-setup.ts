@@ -6,7 +6,7 @@ import type { TestProject } from 'vitest/node';
 import { PGlite } from '@electric-sql/pglite';
 import { drizzle } from 'drizzle-orm/pglite';
 import { migrate } from 'drizzle-orm/pglite/migrator';
-import { MIGRATIONS_DIR } from '../../src/db/index.ts';
+import { MIGRATIONS_DIR } from '../../src/platform/db/index.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {

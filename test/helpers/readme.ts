@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { TestApp } from './app.ts';
-import { hashKeyValue } from '../../src/lib/tokens.ts';
+import { hashKeyValue } from '../../src/access/tokens.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const README = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');

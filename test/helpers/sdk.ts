@@ -6,8 +6,8 @@ import { expect } from 'vitest';
 import { PostHog, type PostHogOptions } from 'posthog-node';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
-import { loadConfig } from '../../src/config.ts';
-import { openDatabase, type Database } from '../../src/db/index.ts';
+import { loadConfig } from '../../src/platform/config.ts';
+import { openDatabase, type Database } from '../../src/platform/db/index.ts';
 import { ADMIN_KEY, PROJECT_TOKEN, type TestApp } from './app.ts';
 
 export type Json = Record<string, any>;

@@ -3,9 +3,9 @@
 import supertest from 'supertest';
 import { expect } from 'vitest';
 import type { TestApp } from './app.ts';
-import { createUser } from '../../src/services/admin.ts';
-import { setPasswordByEmail } from '../../src/access/accounts.ts';
-import type { MembershipLevelName } from '../../src/repositories/users.ts';
+import { createUser } from '../../src/access/organizations/admin.ts';
+import { setPasswordByEmail } from '../../src/access/sign-in/accounts.ts';
+import type { MembershipLevelName } from '../../src/access/organizations/users-repository.ts';
 
 export interface SignedIn {
   /** The Cookie header value (sessionid and csrftoken). */

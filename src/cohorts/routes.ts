@@ -1,0 +1,193 @@
+// /api/projects/:project_id/cohorts/… and the legacy /api/cohort/…: list, create, retrieve, update,
+// soft delete (DELETE is 405), activity; plus the multipart/form-data (CSV upload) and text/csv
+// body parsers these routes alone accept.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { RouteAccess } from '../access/auth-hook.ts';
+import { addBufferParser } from '../platform/http/raw-body.ts';
+import { ProjectParams, paginatedSchema, idParam } from '../platform/http/common-schemas.ts';
+import { CohortSchema, CohortWriteBody, UploadedFile } from './schemas.ts';
+import { createCohort, getCohort, listCohortsPage, updateCohortById } from './service.ts';
+import { ActivityPageSchema, ActivityQuerySchema, activityPage } from '../activity/service.ts';
+import { findCohort } from './repository.ts';
+import { absoluteUrl, absolutePathUrl } from '../platform/pagination.ts';
+import { serviceValidated } from '../platform/http/openapi.ts';
+import { ParseError, RawError } from '../platform/errors.ts';
+
+// ---------------------------------------------------------------------------------------------
+// multipart/form-data, bounded: Fastify's bodyLimit caps the bytes; these cap the structure.
+
+const MAX_PARTS = 1000; // Django's DATA_UPLOAD_MAX_NUMBER_FIELDS
+const MAX_PART_HEADER_BYTES = 8 * 1024;
+/** Fields that repeat to form a list (DRF reads them with QueryDict.getlist). */
+const LIST_FIELDS = new Set(['distinct_ids', '_create_static_person_ids']);
+const FILE_FIELDS = new Set(['csv']);
+
+const multipartError = (reason: string) => new ParseError(`Multipart form parse error - ${reason}`);
+
+function boundaryOf(contentType: string): string {
+  const match = /;\s*boundary=(?:"([^"]{1,200})"|([^\s;]{1,200}))/i.exec(contentType);
+  const boundary = match?.[1] ?? match?.[2];
+  if (!boundary) throw multipartError('Invalid boundary in multipart: None');
+  return boundary;
+}
+
+/** A header parameter such as name="x" or filename="a.csv" (quoted strings may escape quotes). */
+function headerParam(header: string, param: string): string | undefined {
+  const match = new RegExp(`;\\s*${param}=(?:"((?:[^"\\\\]|\\\\.)*)"|([^;\\s]*))`, 'i').exec(header);
+  if (!match) return undefined;
+  return match[1] !== undefined ? match[1].replace(/\\(.)/g, '$1') : match[2];
+}
+
+/**
+ * Parses a multipart body into DRF-like request data: text fields by name (the last value wins,
+ * list fields collect every value) and `csv` file parts as UploadedFile.
+ */
+export function parseMultipart(body: Buffer, contentType: string): Record<string, unknown> {
+  const delimiter = Buffer.from(`--${boundaryOf(contentType)}`);
+  const out: Record<string, unknown> = Object.create(null);
+  let pos = body.indexOf(delimiter);
+  if (pos === -1) throw multipartError('no opening boundary');
+  let parts = 0;
+  for (;;) {
+    pos += delimiter.length;
+    if (body[pos] === 0x2d && body[pos + 1] === 0x2d) break; // closing "--boundary--"
+    if (body[pos] === 0x0d && body[pos + 1] === 0x0a) pos += 2;
+    else if (body[pos] === 0x0a) pos += 1;
+    else throw multipartError('malformed boundary line');
+    if (++parts > MAX_PARTS) throw multipartError(`more than ${MAX_PARTS} parts`);
+
+    let headerEnd = body.indexOf('\r\n\r\n', pos);
+    let bodyStart = headerEnd + 4;
+    const lfEnd = body.indexOf('\n\n', pos);
+    if (lfEnd !== -1 && (headerEnd === -1 || lfEnd < headerEnd)) {
+      headerEnd = lfEnd;
+      bodyStart = lfEnd + 2;
+    }
+    if (headerEnd === -1 || headerEnd - pos > MAX_PART_HEADER_BYTES) throw multipartError('part headers missing or too long');
+    const headers = body.subarray(pos, headerEnd).toString('utf8').split(/\r?\n/);
+    const next = body.indexOf(delimiter, bodyStart);
+    if (next === -1) throw multipartError('missing closing boundary');
+    let dataEnd = next;
+    if (body[dataEnd - 1] === 0x0a) dataEnd -= body[dataEnd - 2] === 0x0d ? 2 : 1;
+    const data = body.subarray(bodyStart, Math.max(bodyStart, dataEnd));
+    pos = next;
+
+    const disposition = headers.find((h) => /^content-disposition:/i.test(h));
+    if (!disposition) continue;
+    const name = headerParam(disposition, 'name');
+    if (name === undefined || name === '__proto__') continue;
+    const filename = headerParam(disposition, 'filename');
+    if (filename !== undefined) {
+      if (FILE_FIELDS.has(name)) {
+        const type = headers.find((h) => /^content-type:/i.test(h))?.replace(/^content-type:\s*/i, '') ?? 'application/octet-stream';
+        out[name] = new UploadedFile(filename, type, Buffer.from(data));
+      }
+      continue;
+    }
+    const value = data.toString('utf8');
+    if (LIST_FIELDS.has(name)) out[name] = [...((out[name] as string[] | undefined) ?? []), value];
+    else out[name] = value;
+  }
+  return { ...out };
+}
+
+/** Content types of bodies whose JSON fields arrive as text (DRF's HTML-form input). */
+const isFormRequest = (request: FastifyRequest): boolean => /^\s*(multipart\/form-data|application\/x-www-form-urlencoded)/i.test(request.headers['content-type'] ?? '');
+
+function registerUploadParsers(app: FastifyInstance): void {
+  addBufferParser(app, 'multipart/form-data', (request, body) => parseMultipart(body, request.headers['content-type'] ?? ''));
+  // A bare CSV body: the file alone, for adding members to an existing static cohort.
+  addBufferParser(app, ['text/csv', 'application/csv'], (request, body) => ({
+    csv: new UploadedFile('upload.csv', request.headers['content-type'] ?? 'text/csv', body),
+  }));
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const ListQuery = z.looseObject({
+  type: z.string().optional().meta({ description: '"static" or "dynamic"' }),
+  created_by_id: z.string().optional(),
+  search: z.string().optional().meta({ description: 'Case-insensitive substring of the name' }),
+  hide_behavioral_cohorts: z.string().optional().meta({ description: '"true" hides cohorts with event criteria (directly or through other cohorts)' }),
+  limit: z.string().optional(),
+  offset: z.string().optional(),
+});
+
+const IdParams = z.object({ id: z.string().meta({ description: 'Cohort id' }) });
+
+
+
+const WRITE_NOTE =
+  'JSON, form-urlencoded, or multipart/form-data with a `csv` file (one column of distinct ids, or a person_id / distinct_id / email column); ' +
+  'text/csv bodies add members to a static cohort.';
+
+function cohortRoutesAt(app: FastifyInstance, base: string, project: RouteAccess['project']): void {
+  const { ctx } = app.services;
+  // Fastify warns about a `params` key holding undefined: leave the key out on the legacy path.
+  const params = project === 'param' ? { params: ProjectParams } : {};
+  const withId = project === 'param' ? ProjectParams.extend(IdParams.shape) : IdParams;
+  const access = (scope: string): { access: RouteAccess } => ({ access: { scope, project } });
+  const tags = [project === 'param' ? 'cohorts' : 'cohorts (legacy path)'];
+  const idOf = (request: FastifyRequest) => idParam((request.params as { id: string }).id);
+
+  app.get(base, {
+    config: access('cohort:read'),
+    schema: { tags, summary: 'List cohorts (not deleted), newest first', ...params, querystring: ListQuery, response: { 200: paginatedSchema(CohortSchema) } },
+  }, async (request) => listCohortsPage(ctx, request.auth.project!.id, request.query as Record<string, unknown>, absoluteUrl(request, ctx.config.publicUrl)));
+
+  app.post(base, {
+    config: access('cohort:write'),
+    schema: { tags, summary: 'Create a cohort', description: WRITE_NOTE, ...params, body: serviceValidated(CohortWriteBody), response: { 201: CohortSchema } },
+  }, async (request, reply) => reply.code(201).send(await createCohort(ctx, request.auth, request.body, { form: isFormRequest(request) })));
+
+  app.get(`${base}/activity`, {
+    config: access('activity_log:read'),
+    schema: { tags, summary: 'Activity of every cohort in the project', ...params, querystring: ActivityQuerySchema, response: { 200: ActivityPageSchema } },
+  }, async (request) =>
+    activityPage(ctx, { projectId: request.auth.project!.id, scope: 'Cohort' }, request.query as Record<string, string>, absolutePathUrl(request, ctx.config.publicUrl)));
+
+  app.get(`${base}/:id`, {
+    config: access('cohort:read'),
+    schema: { tags, summary: 'Retrieve a cohort (soft-deleted ones too)', params: withId, response: { 200: CohortSchema } },
+  }, async (request) => getCohort(ctx, request.auth.project!.id, idOf(request)));
+
+  for (const method of ['patch', 'put'] as const) {
+    app[method](`${base}/:id`, {
+      config: access('cohort:write'),
+      schema: {
+        tags,
+        summary: method === 'patch' ? 'Update a cohort; {"deleted": true} soft-deletes, {"deleted": false} restores' : 'Update a cohort (same rules as PATCH)',
+        description: WRITE_NOTE,
+        params: withId,
+        body: serviceValidated(CohortWriteBody),
+        response: { 200: CohortSchema },
+      },
+    }, async (request) => updateCohortById(ctx, request.auth, idOf(request), request.body, { form: isFormRequest(request) }));
+  }
+
+  app.delete(`${base}/:id`, {
+    config: access('cohort:write'),
+    schema: { tags, summary: 'Not allowed: soft-delete with PATCH {"deleted": true}', params: withId, response: { 405: z.null() } },
+  }, async () => {
+    // PostHog's ForbidDestroyModel: a bare 405 after the permission checks.
+    throw new RawError(405, null);
+  });
+
+  app.get(`${base}/:id/activity`, {
+    config: access('activity_log:read'),
+    schema: { tags, summary: 'Activity of one cohort', params: withId, querystring: ActivityQuerySchema, response: { 200: ActivityPageSchema } },
+  }, async (request) => {
+    const raw = (request.params as { id: string }).id;
+    const projectId = request.auth.project!.id;
+    const cohort = /^\d{1,9}$/.test(raw) ? await findCohort(ctx.db, projectId, Number(raw)) : undefined;
+    if (!cohort) throw new RawError(404, null);
+    return activityPage(ctx, { projectId, scope: 'Cohort', itemId: String(cohort.id) }, request.query as Record<string, string>, absolutePathUrl(request, ctx.config.publicUrl));
+  });
+}
+
+export async function cohortRoutes(app: FastifyInstance): Promise<void> {
+  registerUploadParsers(app);
+  cohortRoutesAt(app, '/api/projects/:project_id/cohorts', 'param');
+  cohortRoutesAt(app, '/api/cohort', 'legacy');
+}

@@ -1,0 +1,246 @@
+// Packaging stays in step with the code: docker-compose.yml, Dockerfile, .dockerignore, package.json
+// and the README's configuration table against src/platform/config.ts.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { ENV_VARIABLES, loadConfig } from '../../src/platform/config.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const read = (file: string) => fs.readFileSync(path.join(ROOT, file), 'utf8');
+
+type Yaml = string | null | Yaml[] | { [key: string]: Yaml };
+
+/** Drops a trailing ` # comment` that is outside quotes. */
+function stripComment(line: string): string {
+  let quote: string | undefined;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (quote) {
+      if (c === quote) quote = undefined;
+    } else if (c === '"' || c === "'") quote = c;
+    else if (c === '#' && (i === 0 || line[i - 1] === ' ')) return line.slice(0, i).trimEnd();
+  }
+  return line.trimEnd();
+}
+
+/**
+ * A strict reader for the YAML subset docker-compose.yml uses: block mappings and sequences indented
+ * with spaces, plain, quoted and JSON-style flow-sequence scalars, comments. Anything else (anchors,
+ * tags, block scalars, flow mappings, tabs, duplicate keys) is an error rather than a guess.
+ * Scalars stay strings, as Compose hands them to the container.
+ */
+function parseYamlSubset(text: string): Yaml {
+  const lines: Array<{ n: number; indent: number; content: string }> = [];
+  text.split('\n').forEach((raw, i) => {
+    if (/^\s*\t/.test(raw)) throw new Error(`line ${i + 1}: tab indentation`);
+    const content = stripComment(raw.trim());
+    if (content) lines.push({ n: i + 1, indent: raw.length - raw.trimStart().length, content });
+  });
+  let pos = 0;
+  const fail = (message: string): never => {
+    throw new Error(`line ${lines[Math.min(pos, lines.length - 1)]?.n}: ${message}`);
+  };
+
+  const scalar = (s: string): Yaml => {
+    if (s.startsWith('"')) return JSON.parse(s) as string;
+    if (s.startsWith("'")) {
+      if (!/^'(?:[^']|'')*'$/.test(s)) fail(`bad single-quoted scalar ${s}`);
+      return s.slice(1, -1).replace(/''/g, "'");
+    }
+    if (s.startsWith('[')) {
+      const items = JSON.parse(s) as unknown;
+      if (!Array.isArray(items) || !items.every((x) => typeof x === 'string')) fail(`flow sequences must hold strings: ${s}`);
+      return items as string[];
+    }
+    if (/^[&*!|>{%@`]/.test(s) || s.includes(': ') || s.endsWith(':')) fail(`unsupported scalar ${s}`);
+    return s;
+  };
+
+  const block = (indent: number): Yaml => (/^-( |$)/.test(lines[pos].content) ? sequence(indent) : mapping(indent));
+
+  const sequence = (indent: number): Yaml[] => {
+    const items: Yaml[] = [];
+    while (pos < lines.length && lines[pos].indent === indent) {
+      const { content } = lines[pos];
+      if (!content.startsWith('- ')) fail('expected a sequence item');
+      const item = content.slice(2).trim();
+      if (/^[A-Za-z0-9_.-]+:( |$)/.test(item)) fail('mappings inside sequences are not supported');
+      items.push(scalar(item));
+      pos++;
+    }
+    return items;
+  };
+
+  const mapping = (indent: number): { [key: string]: Yaml } => {
+    const out: { [key: string]: Yaml } = {};
+    while (pos < lines.length && lines[pos].indent === indent) {
+      const m = /^([A-Za-z0-9_.-]+):(?: +(.*))?$/.exec(lines[pos].content);
+      if (!m) fail(`expected "key: value", got ${lines[pos].content}`);
+      const [, key, value] = m!;
+      if (Object.hasOwn(out, key)) fail(`duplicate key ${key}`);
+      pos++;
+      if (value !== undefined) out[key] = scalar(value);
+      else if (pos < lines.length && lines[pos].indent > indent) out[key] = block(lines[pos].indent);
+      else out[key] = null;
+    }
+    if (pos < lines.length && lines[pos].indent > indent) fail('unexpected indentation');
+    return out;
+  };
+
+  if (!lines.length) return null;
+  if (lines[0].indent !== 0) fail('the document must start at column 0');
+  const doc = block(0);
+  if (pos < lines.length) fail('unexpected content');
+  return doc;
+}
+
+describe('the YAML subset reader', () => {
+  it('reads mappings, sequences, quoted and flow scalars, and comments', () => {
+    const doc = parseYamlSubset(['a:', '  b: "x: y" # note', "  c: 'it''s'", '  d:', '    - one', '    - "two"', '  e: ["CMD", "x"]', 'f:', 'g: plain#text'].join('\n'));
+    expect(doc).toEqual({ a: { b: 'x: y', c: "it's", d: ['one', 'two'], e: ['CMD', 'x'] }, f: null, g: 'plain#text' });
+  });
+
+  it('refuses what it does not understand', () => {
+    for (const text of ['a: &anchor x', 'a: |', 'a:\n\tb: 1', 'a: 1\na: 2', 'a:\n  - b: 1', 'a: {b: 1}', 'a: b: c', 'a: 1\n  b: 2']) {
+      expect(() => parseYamlSubset(text), text).toThrow();
+    }
+  });
+});
+
+describe('docker-compose.yml', () => {
+  const compose = parseYamlSubset(read('docker-compose.yml')) as any;
+  const postgres = compose.services.postgres;
+  const flaghost = compose.services.flaghost;
+  const env: Record<string, string> = flaghost.environment;
+
+  it('runs the official postgres image with a named volume and a pg_isready healthcheck', () => {
+    expect(postgres.image).toMatch(/^postgres:\d+/);
+    const [volume] = postgres.volumes as string[];
+    const [name, mount] = volume.split(':');
+    expect(mount).toBe('/var/lib/postgresql/data');
+    expect(Object.keys(compose.volumes)).toContain(name);
+    expect(postgres.healthcheck.test.join(' ')).toContain('pg_isready');
+  });
+
+  it('builds flaghost from the Dockerfile and starts it once postgres is healthy, on port 8000', () => {
+    expect(flaghost.build).toBe('.');
+    expect(flaghost.depends_on).toEqual({ postgres: { condition: 'service_healthy' } });
+    expect(flaghost.ports).toEqual(['8000:8000']);
+  });
+
+  it('sets only variables flaghost reads, and values that pass its configuration', () => {
+    for (const name of Object.keys(env)) expect(ENV_VARIABLES, name).toContain(name);
+    for (const name of ['DATABASE_URL', 'FLAGHOST_SECRET_KEY', 'FLAGHOST_INIT_ADMIN_EMAIL', 'FLAGHOST_INIT_PERSONAL_API_KEY', 'FLAGHOST_INIT_PROJECT_TOKEN', 'FLAGHOST_INIT_SECRET_TOKEN']) {
+      expect(Object.keys(env)).toContain(name);
+    }
+    const config = loadConfig(env);
+    expect(config.init).toEqual({
+      adminEmail: env.FLAGHOST_INIT_ADMIN_EMAIL,
+      personalApiKey: env.FLAGHOST_INIT_PERSONAL_API_KEY,
+      projectToken: env.FLAGHOST_INIT_PROJECT_TOKEN,
+      secretToken: env.FLAGHOST_INIT_SECRET_TOKEN,
+    });
+    // Example secrets say so: nobody should mistake them for real ones.
+    for (const name of ['FLAGHOST_SECRET_KEY', 'FLAGHOST_INIT_PERSONAL_API_KEY', 'FLAGHOST_INIT_PROJECT_TOKEN', 'FLAGHOST_INIT_SECRET_TOKEN']) {
+      expect(env[name], name).toContain('ChangeMe');
+    }
+  });
+
+  it('points DATABASE_URL at the postgres service and its credentials', () => {
+    const url = new URL(env.DATABASE_URL);
+    expect(url.hostname).toBe('postgres');
+    expect(url.username).toBe(postgres.environment.POSTGRES_USER);
+    expect(url.password).toBe(postgres.environment.POSTGRES_PASSWORD);
+    expect(url.pathname).toBe(`/${postgres.environment.POSTGRES_DB}`);
+  });
+});
+
+describe('Dockerfile', () => {
+  // Instructions with their continuation lines joined, comments dropped.
+  const instructions = read('Dockerfile')
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'))
+    .map((l) => {
+      const [, op, args] = /^(\S+)\s+(.*)$/.exec(l)!;
+      return { op: op.toUpperCase(), args: args.replace(/\s+/g, ' ') };
+    });
+  const lastFrom = instructions.map((i) => i.op).lastIndexOf('FROM');
+  const runtime = instructions.slice(lastFrom);
+  const args = (op: string) => runtime.filter((i) => i.op === op).map((i) => i.args);
+  const runtimeEnv = Object.fromEntries(args('ENV').flatMap((a) => a.split(' ').map((kv) => kv.split('=') as [string, string])));
+
+  it('is a multi-stage build: npm ci in a dependency stage, copied into the runtime stage', () => {
+    const froms = instructions.filter((i) => i.op === 'FROM');
+    expect(froms.length).toBeGreaterThanOrEqual(2);
+    const depsStage = /\sAS\s+(\S+)$/i.exec(froms[0].args)?.[1];
+    expect(depsStage).toBeTruthy();
+    const depsRun = instructions.slice(0, lastFrom).filter((i) => i.op === 'RUN').map((i) => i.args).join(' ');
+    expect(depsRun).toMatch(/npm ci\b.*--omit=dev/);
+    expect(args('COPY')).toContain(`--from=${depsStage} /app/node_modules ./node_modules`);
+    expect(args('RUN').join(' ')).not.toMatch(/npm (ci|install)/);
+  });
+
+  it('copies what the server and the CLI need at run time', () => {
+    const copied = args('COPY').filter((a) => !a.startsWith('--from')).flatMap((a) => a.split(' ').slice(0, -1));
+    for (const item of ['package.json', 'package-lock.json', 'src', 'migrations', 'bin']) expect(copied).toContain(item);
+  });
+
+  it('listens on 0.0.0.0:8000 as a non-root user, with /data as a volume', () => {
+    expect(runtimeEnv.HOST).toBe('0.0.0.0');
+    expect(args('EXPOSE')).toEqual(['8000']);
+    expect(runtimeEnv.PORT ?? '8000').toBe('8000');
+    const users = args('USER');
+    expect(users.length).toBe(1);
+    expect(users[0]).not.toMatch(/^(root|0)(:|$)/);
+    expect(runtime.findIndex((i) => i.op === 'USER')).toBeLessThan(runtime.findIndex((i) => i.op === 'CMD'));
+    expect(JSON.parse(args('VOLUME')[0])).toEqual(['/data']);
+    expect(runtimeEnv.FLAGHOST_DATA_DIR).toBe('/data');
+  });
+
+  it('sets only variables flaghost reads (besides NODE_ENV), with valid values', () => {
+    const own = Object.fromEntries(Object.entries(runtimeEnv).filter(([k]) => k !== 'NODE_ENV'));
+    for (const name of Object.keys(own)) expect(ENV_VARIABLES, name).toContain(name);
+    const config = loadConfig(own);
+    expect(config.host).toBe('0.0.0.0');
+    expect(config.port).toBe(8000);
+  });
+
+  it('starts the server through tsx', () => {
+    const cmd = JSON.parse(args('CMD')[0]) as string[];
+    expect(cmd).toEqual(['node', '--import', 'tsx', 'src/server.ts']);
+    expect(fs.existsSync(path.join(ROOT, 'src/server.ts'))).toBe(true);
+  });
+});
+
+describe('.dockerignore and package.json', () => {
+  it('.dockerignore keeps local state out and run-time files in', () => {
+    const entries = read('.dockerignore').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+    for (const item of ['node_modules', 'data', '.git']) expect(entries).toContain(item);
+    for (const item of ['src', 'migrations', 'bin', 'package.json', 'package-lock.json', 'tsconfig.json']) expect(entries).not.toContain(item);
+  });
+
+  it('ships the flaghost bin, runnable with production dependencies only', () => {
+    const pkg = JSON.parse(read('package.json'));
+    expect(pkg.bin).toEqual({ flaghost: 'bin/flaghost.mjs' });
+    expect(pkg.dependencies.tsx).toBeTruthy();
+    const bin = path.join(ROOT, pkg.bin.flaghost);
+    expect(fs.statSync(bin).mode & 0o111).not.toBe(0);
+    expect(fs.readFileSync(bin, 'utf8')).toMatch(/^#!\/usr\/bin\/env node\n/);
+  });
+});
+
+describe('README.md', () => {
+  it('keeps the two first commands and documents every configuration variable', () => {
+    const readme = read('README.md');
+    const firstBlock = /```sh\n([\s\S]*?)```/.exec(readme)![1];
+    expect(firstBlock).toMatch(/^npm install && npm start\s/);
+    expect(firstBlock.split('\n')[1]).toMatch(/^npm test\s/);
+    const section = readme.slice(readme.indexOf('## Configuration'));
+    const table = section.slice(0, section.indexOf('\n## ', 1) === -1 ? undefined : section.indexOf('\n## ', 1));
+    const documented = [...table.matchAll(/^\| `([A-Z0-9_]+)` \|/gm)].map((m) => m[1]);
+    expect([...documented].sort()).toEqual([...ENV_VARIABLES].sort());
+  });
+});

@@ -1,5 +1,6 @@
-// Request rate limits (API §5.5): per personal API key on the management API (burst and sustained),
-// per project on local-evaluation definitions and on remote_config. In memory, per instance.
+// Request rate limits (docs/compatibility.md#api-5.5): per personal API key on the management API
+// (burst and sustained), per project on local-evaluation definitions and on remote_config. In
+// memory, per instance.
 import type { RateLimitConfig } from '../platform/config.ts';
 import { ThrottledError } from '../platform/errors.ts';
 

@@ -1,5 +1,5 @@
-// The activity log (API §7.6): field-level change lists, entries written inside the caller's
-// transaction, and page/limit listing with PostHog's entry shape.
+// The activity log (docs/compatibility.md#api-7.6): field-level change lists, entries written
+// inside the caller's transaction, and page/limit listing with PostHog's entry shape.
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import type { Db } from '../platform/db/index.ts';

@@ -1,4 +1,5 @@
-// Cohort definitions compiled to property-group trees, and membership with the server's rules (SDK spec §3.8).
+// Cohort definitions compiled to property-group trees, and membership with the server's rules
+// (docs/compatibility.md#sdk-3.8).
 import type { Zone } from './dates.js';
 import { compilePropertyMatcher, type MatchContext, type PropertyMatcher } from './operators.js';
 import type { CohortDefinition, Properties } from './types.js';

@@ -6,7 +6,7 @@ import type { MatchContext } from './operators.js';
 import type { EvaluationRequest, FlagEvaluation, Properties } from './types.js';
 import { hasOwn } from './values.js';
 
-// Reason priorities while walking conditions (SDK spec §3.4 step 4).
+// Reason priorities while walking conditions (step 4 of docs/compatibility.md#sdk-3.4).
 const NO_GROUP_TYPE = 1;
 const NO_CONDITION_MATCH = 2;
 const OUT_OF_ROLLOUT_BOUND = 3;
@@ -93,7 +93,7 @@ function resolveDeviceId(request: EvaluationRequest, person: Properties): string
   return typeof fromPerson === 'string' && fromPerson !== '' ? fromPerson : null;
 }
 
-/** Which identifier a flag buckets on for an aggregation (SDK spec §3.3, §3.12). */
+/** Which identifier a flag buckets on for an aggregation (docs/compatibility.md#sdk-3.3, #sdk-3.12). */
 function bucketingValue(flag: CompiledFlag, aggregation: number | null, st: RequestState, useOverrides: boolean): string {
   if (aggregation !== null) return st.groupKey(aggregation) ?? '';
   if (flag.deviceBucketing && st.deviceId !== null) return st.deviceId;
@@ -294,7 +294,7 @@ function failure(flag: CompiledFlag, slot: number, code: string, description: st
   return result(flag, false, null, outcomesFor(flag, slot, null, code, description), false, true);
 }
 
-/** Skip rules of SDK spec §3.2 (inactive, survey-only, runtime, evaluation contexts). */
+/** Skip rules of docs/compatibility.md#sdk-3.2 (inactive, survey-only, runtime, evaluation contexts). */
 function isSkipped(flag: CompiledFlag, request: EvaluationRequest): boolean {
   if (!flag.active) return true;
   if (request.onlySurveyFlags && !flag.isSurveyFlag) return true;

@@ -1,4 +1,4 @@
-// Deterministic bucketing hashes shared by PostHog's server and SDKs (SDK spec §3.3).
+// Deterministic bucketing hashes shared by PostHog's server and SDKs (docs/compatibility.md#sdk-3.3).
 import { sha1First60Bits } from './sha1.js';
 
 // 15 hex digits = 60 bits. The literal is not exactly representable as a double; like

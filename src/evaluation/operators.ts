@@ -1,4 +1,5 @@
-// Property operators compiled to matchers, with the PostHog server's missing-key semantics (SDK spec §3.9).
+// Property operators compiled to matchers, with the PostHog server's missing-key semantics
+// (docs/compatibility.md#sdk-3.9).
 import { parseAbsoluteDate, parseDateProperty, parseRelativeDate, resolveRelativeDate, type Zone } from './dates.js';
 import { compileRegex } from './regex.js';
 import { compareVersions, parseRequirement, parseVersion, satisfies } from './semver.js';

@@ -1,6 +1,6 @@
 // Which stored properties a project's flags can read. /flags merges the request's properties over
-// the stored ones (SDK §3.1), so when a request already carries every key its active flags read,
-// the stored person cannot change the answer and need not be fetched.
+// the stored ones (docs/compatibility.md#sdk-3.1), so when a request already carries every key
+// its active flags read, the stored person cannot change the answer and need not be fetched.
 import type { CohortDefinition, EvaluationRequest, FlagDefinition } from './types.js';
 import { hasOwn, isPlainObject, parseIntegerId } from './values.js';
 

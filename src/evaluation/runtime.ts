@@ -1,4 +1,5 @@
-// Infers a /flags request's evaluation runtime (server or client) as PostHog does (SDK spec §3.2).
+// Infers a /flags request's evaluation runtime (server or client) as PostHog does
+// (docs/compatibility.md#sdk-3.2).
 import type { EvaluationRuntime } from './types.js';
 
 const SERVER_SDKS = new Set(['python', 'ruby', 'php', 'java', 'go', 'node', 'dotnet', 'elixir', 'server']);

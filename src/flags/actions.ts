@@ -1,4 +1,5 @@
-// Flag actions beyond CRUD: bulk id→key lookup (API §7.3) and the staleness status (§7.1).
+// Flag actions beyond CRUD: bulk id→key lookup (docs/compatibility.md#api-7.3) and the staleness
+// status (#api-7.1).
 import type { AppContext } from '../platform/context.ts';
 import { flagStatus, type FlagStatusResult } from './status.ts';
 import { findFlag, findFlagByKey, findFlagsByIds } from './repository.ts';
@@ -43,7 +44,8 @@ export async function statusOfFlag(ctx: AppContext, projectId: number, rawId: st
 
 /**
  * The `"true"` payload of a remote-configuration flag, looked up by id or key (deleted flags
- * too), decrypted for the personal-API-key or secret-key caller (API §7.2). Absent: bare 404.
+ * too), decrypted for the personal-API-key or secret-key caller (docs/compatibility.md#api-7.2).
+ * Absent: bare 404.
  */
 export async function remoteConfigPayload(ctx: AppContext, projectId: number, idOrKey: string): Promise<unknown> {
   let flag = /^\d{1,9}$/.test(idOrKey) ? await findFlag(ctx.db, projectId, Number(idOrKey)) : undefined;

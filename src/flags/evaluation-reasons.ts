@@ -1,5 +1,5 @@
-// GET …/feature_flags/evaluation_reasons (API §7.4): every flag evaluated for one distinct id, with
-// its stored person and group properties, static cohorts and continuity overrides.
+// GET …/feature_flags/evaluation_reasons (docs/compatibility.md#api-7.4): every flag evaluated for one
+// distinct id, with its stored person and group properties, static cohorts and continuity overrides.
 import type { AppContext } from '../platform/context.ts';
 import type { SnapshotStore } from '../sdk/snapshots.ts';
 import { evaluateFlags } from '../evaluation/index.ts';

@@ -1,4 +1,5 @@
-// The flag list (API §2.2–2.5): query parameters → filters, limit/offset page, representations.
+// The flag list (docs/compatibility.md#api-2.2 to #api-2.5): query parameters → filters, limit/offset
+// page, representations.
 import type { AppContext } from '../platform/context.ts';
 import type { RequestAuth } from '../access/auth.ts';
 import { presentFlags } from './service.ts';

@@ -1,4 +1,5 @@
-// Encrypted payloads (API §3.8): what a write stores, and what a management caller sees.
+// Encrypted payloads (docs/compatibility.md#api-3.8): what a write stores, and what a management
+// caller sees.
 import type { PayloadCipher } from '../platform/payload-crypto.ts';
 import { REDACTED_PAYLOAD } from '../platform/payload-crypto.ts';
 import type { FeatureFlagRow } from './repository.ts';

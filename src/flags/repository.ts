@@ -176,9 +176,9 @@ const hasVariants = sql`(case when jsonb_typeof(${variantsOf}) = 'array' then js
 const isHundred = (json: SQL) => sql`(case when jsonb_typeof(${json}) = 'number' then (${json})::text::numeric = 100 else false end)`;
 
 /**
- * "Fully rolled out" in SQL, mirroring staleness rules (API §2.3 b): filters empty; or a group at
- * 100 % with no properties and no variants; or with variants, such a group plus a variant at 100 %
- * or a variant override on that group.
+ * "Fully rolled out" in SQL, mirroring staleness rule (b) of docs/compatibility.md#api-2.3:
+ * filters empty; or a group at 100 % with no properties and no variants; or with variants, such a
+ * group plus a variant at 100 % or a variant override on that group.
  */
 const fullyRolledOut = sql`(
   ${featureFlags.filters} = '{}'::jsonb

@@ -1,4 +1,5 @@
-// The feature-flag representation of API §2.1 (PostHog's full serializer) and its presenter.
+// The feature-flag representation (PostHog's full serializer, docs/compatibility.md#api-2.1) and
+// its presenter.
 import { z } from 'zod';
 import type { FeatureFlagRow } from './repository.ts';
 import type { User } from '../access/organizations/users-repository.ts';
@@ -59,7 +60,7 @@ export interface FlagExtras {
   payloads?: (flag: FeatureFlagRow, payloads: Record<string, unknown>) => Record<string, unknown>;
 }
 
-/** Cohort properties gain `cohort_name` on output (case 29). */
+/** Cohort properties gain `cohort_name` on output (docs/compatibility.md#case-29). */
 function withCohortNames(filters: Record<string, unknown>, names: Map<number, string>): Record<string, unknown> {
   if (!names.size || !Array.isArray(filters.groups)) return filters;
   return {

@@ -158,7 +158,10 @@ export async function createFlag(ctx: AppContext, auth: RequestAuth, body: unkno
   return presentFlag(ctx, auth, row);
 }
 
-/** Fields someone else changed since the client's `original_flag` that this request also changes (API §3.10). */
+/**
+ * Fields someone else changed since the client's `original_flag` that this request also changes
+ * (docs/compatibility.md#api-3.10).
+ */
 function conflictingFields(original: Record<string, unknown>, validated: Record<string, unknown>, current: Record<string, unknown>): string[] {
   const same = (a: unknown, b: unknown) => isDeepStrictEqual(JSON.parse(JSON.stringify(a ?? null)), JSON.parse(JSON.stringify(b ?? null)));
   return Object.keys(validated).filter(
@@ -170,7 +173,10 @@ function conflictingFields(original: Record<string, unknown>, validated: Record<
   );
 }
 
-/** `$feature_enrollment/<old key>` gates in super_groups follow a key change (case 42). */
+/**
+ * `$feature_enrollment/<old key>` gates in super_groups follow a key change
+ * (docs/compatibility.md#case-42).
+ */
 function renameEnrollmentGates(filters: Record<string, unknown>, newKey: string): Record<string, unknown> {
   if (!Array.isArray(filters.super_groups)) return filters;
   return {

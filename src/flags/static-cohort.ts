@@ -1,7 +1,7 @@
-// POST …/feature_flags/:id/create_static_cohort_for_flag (API §7.7): a static cohort of every known
-// person the flag matches right now, evaluated by the engine on each person's stored properties,
-// static cohorts and continuity override, a page of persons at a time (yielding between pages so
-// other requests keep being served), then written in one transaction.
+// POST …/feature_flags/:id/create_static_cohort_for_flag (docs/compatibility.md#api-7.7): a
+// static cohort of every known person the flag matches right now, evaluated by the engine on each
+// person's stored properties, static cohorts and continuity override, a page of persons at a time
+// (yielding between pages so other requests keep being served), then written in one transaction.
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { transact, type AppContext } from '../platform/context.ts';
 import type { RequestAuth } from '../access/auth.ts';

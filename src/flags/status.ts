@@ -1,4 +1,5 @@
-// Flag staleness (API §7.1, the [2025] rules): the /status endpoint and the `status` field.
+// Flag staleness (docs/compatibility.md#api-7.1, the [2025] rules): the /status endpoint and the
+// `status` field.
 import type { FeatureFlagRow } from './repository.ts';
 import { DAY_MS } from '../platform/time.ts';
 import { fullyRolledOutValue } from './filters.ts';

@@ -1,4 +1,4 @@
-// Flag actions built on usage and persons (API §7.7), beside the flag routes at both bases:
+// Flag actions built on usage and persons (docs/compatibility.md#api-7.7), beside the flag routes at both bases:
 // POST …/:id/dashboard, …/:id/enrich_usage_dashboard, …/:id/create_static_cohort_for_flag.
 // They are writes on the flag, so, as in PostHog, the caller must be able to edit it.
 import type { FastifyInstance } from 'fastify';

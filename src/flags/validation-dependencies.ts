@@ -1,6 +1,6 @@
-// Flag dependencies (`type: "flag"` conditions, API §3.6): references must be ids of live, active
-// flags of the project; no self-reference; no cycle through existing flags. Plus the cross-flag
-// rules an update must respect when it disables, deletes or enables a flag.
+// Flag dependencies (`type: "flag"` conditions, docs/compatibility.md#api-3.6): references must be
+// ids of live, active flags of the project; no self-reference; no cycle through existing flags.
+// Plus the cross-flag rules an update must respect when it disables, deletes or enables a flag.
 import type { Db } from '../platform/db/index.ts';
 import { ValidationError } from '../platform/errors.ts';
 import {
@@ -137,9 +137,9 @@ function listFlags(flags: FeatureFlagRow[]): string {
 }
 
 /**
- * Cross-flag rules of an update (API §3.6), raised as PostHog raises them from update() (attr
- * null), in its order: soft-deleting or disabling a flag that active flags depend on, enabling a
- * flag whose (currently stored) dependencies are disabled.
+ * Cross-flag rules of an update (docs/compatibility.md#api-3.6), raised as PostHog raises them
+ * from update() (attr null), in its order: soft-deleting or disabling a flag that active flags
+ * depend on, enabling a flag whose (currently stored) dependencies are disabled.
  */
 export async function checkDependencyStateTransition(
   tx: Db,

@@ -1,5 +1,6 @@
-// Validation of a flag's `filters` (API §3.2, §3.5, §3.8): PostHog's validate_filters rules in
-// its order, plus 400s where PostHog would raise an internal error on malformed input.
+// Validation of a flag's `filters` (docs/compatibility.md#api-3.2, #api-3.5, #api-3.8): PostHog's
+// validate_filters rules in its order, plus 400s where PostHog would raise an internal error on
+// malformed input.
 import type { Db } from '../platform/db/index.ts';
 import { REDACTED_PAYLOAD } from '../platform/payload-crypto.ts';
 import { ValidationError } from '../platform/errors.ts';
@@ -35,7 +36,10 @@ const PROPERTY_TYPES: Record<string, readonly string[]> = Object.fromEntries([
   ['hogql', ['key']] as const,
 ]);
 
-/** The schema's operator enum (API §3.2) and PostHog's PropertyOperator additions. */
+/**
+ * The schema's operator enum (docs/compatibility.md#api-3.2) and PostHog's PropertyOperator
+ * additions.
+ */
 export const PROPERTY_OPERATORS: ReadonlySet<string> = new Set([
   'exact', 'is_not', 'icontains', 'not_icontains', 'regex', 'not_regex', 'gt', 'gte', 'lt', 'lte', 'is_set', 'is_not_set',
   'is_date_exact', 'is_date_before', 'is_date_after', 'between', 'not_between', 'min', 'max', 'in', 'not_in',
@@ -222,7 +226,8 @@ function normalizePayloads(filters: Record<string, unknown>, variants: VariantIn
     if (isPlainObject(value)) {
       out[key] = pyJsonDumps(value);
     } else {
-      // The redacted placeholder of an encrypted payload means "keep the stored value" (API §3.8).
+      // The redacted placeholder of an encrypted payload means "keep the stored value"
+      // (docs/compatibility.md#api-3.8).
       if (typeof value === 'string' && value !== REDACTED_PAYLOAD) {
         try {
           JSON.parse(value);
@@ -233,7 +238,7 @@ function normalizePayloads(filters: Record<string, unknown>, variants: VariantIn
       out[key] = value;
     }
   }
-  // A holdout's own variant may carry a payload too (SDK §3.11).
+  // A holdout's own variant may carry a payload too (docs/compatibility.md#sdk-3.11).
   const holdout = isPlainObject(filters.holdout) && filters.holdout.id !== undefined ? `holdout-${filters.holdout.id}` : undefined;
   const keys = Object.keys(out).filter((k) => k !== holdout);
   if (pyTruthy(filters.multivariate)) {
@@ -248,7 +253,7 @@ function normalizePayloads(filters: Record<string, unknown>, variants: VariantIn
 
 /**
  * Validates the `filters` field. Returns undefined when the request's filters are ignored
- * (PATCH without `groups`, API §3.2.1).
+ * (PATCH without `groups`, docs/compatibility.md#api-3.2.1).
  */
 export async function validateFilters(tx: Db, raw: unknown, input: FiltersInput): Promise<ValidatedFilters | undefined> {
   if (raw === null) fail('This field may not be null.', 'null');

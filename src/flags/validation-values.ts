@@ -129,8 +129,8 @@ function jsonString(s: string): string {
 }
 
 /**
- * Python's json.dumps() with default arguments: `", "` and `": "` separators and ensure_ascii
- * (non-ASCII written as \uXXXX). PostHog stores object payloads as this text (case 25).
+ * Python's json.dumps() with default arguments: `", "` and `": "` separators and ensure_ascii (non-ASCII
+ * written as \uXXXX). PostHog stores object payloads as this text (docs/compatibility.md#case-25).
  */
 export function pyJsonDumps(value: unknown): string {
   if (value === null || value === undefined) return 'null';

@@ -1,6 +1,6 @@
 // Create/update validation of a feature-flag request body, PostHog-compatible: DRF field rules in
 // the serializer's field order (first error wins), then the object-level rules, then create-time
-// checks; and the cross-flag state rules an update must respect (API §3).
+// checks; and the cross-flag state rules an update must respect (docs/compatibility.md#api-3).
 import type { Db } from '../platform/db/index.ts';
 import { ValidationError } from '../platform/errors.ts';
 import type { Project } from '../access/organizations/projects-repository.ts';
@@ -238,7 +238,10 @@ export async function validateFlagWrite(
   return out;
 }
 
-/** Evaluation tags ⊆ tags of the same request; the project's require_evaluation_contexts rule (API §3.4). */
+/**
+ * Evaluation tags ⊆ tags of the same request; the project's require_evaluation_contexts rule
+ * (docs/compatibility.md#api-3.4).
+ */
 function checkEvaluationTags(
   data: Record<string, unknown>,
   values: Partial<NewFeatureFlagRow>,
@@ -262,8 +265,8 @@ function checkEvaluationTags(
 }
 
 /**
- * Cross-flag rules of an update (API §3.6, attr null): soft-deleting or disabling a flag other
- * active flags depend on, enabling a flag whose dependencies are disabled.
+ * Cross-flag rules of an update (docs/compatibility.md#api-3.6, attr null): soft-deleting or
+ * disabling a flag other active flags depend on, enabling a flag whose dependencies are disabled.
  */
 export async function checkStateTransition(
   tx: Db,

@@ -1,5 +1,5 @@
-// What flag evaluation reads about a distinct id, in one statement (stored properties, static
-// cohorts, groups, continuity overrides), and the continuity overrides it writes (SDK §3.12).
+// What flag evaluation reads about a distinct id, in one statement (stored properties, static cohorts,
+// groups, continuity overrides), and the continuity overrides it writes (docs/compatibility.md#sdk-3.12).
 import { sql } from 'drizzle-orm';
 import type { Db } from '../platform/db/index.ts';
 import { jsonParam, rowsOf } from '../platform/db/sql.ts';
@@ -64,9 +64,9 @@ export async function readPersonContext(
 }
 
 /**
- * SDK §3.12: for every flag in `flagKeys` without an override yet, stores `hashKey` as the
- * override of the person of each distinct id (first anon id wins: existing rows are kept).
- * Returns the distinct ids that have no person (nothing was written for them).
+ * docs/compatibility.md#sdk-3.12: for every flag in `flagKeys` without an override yet, stores
+ * `hashKey` as the override of the person of each distinct id (first anon id wins: existing rows
+ * are kept). Returns the distinct ids that have no person (nothing was written for them).
  */
 export async function writeHashKeyOverrides(db: Db, projectId: number, distinctIds: string[], flagKeys: readonly string[], hashKey: string): Promise<string[]> {
   const result = await db.execute(sql`

@@ -1,6 +1,6 @@
-// Persons for flag evaluation and for the persons API: loadPersonContext (stored properties, static
-// cohorts, group properties and experience-continuity overrides, SDK §3.1 and §3.12) and
-// PostHog's list / retrieve / delete of persons.
+// Persons for flag evaluation and for the persons API: loadPersonContext (stored properties,
+// static cohorts, group properties and experience-continuity overrides,
+// docs/compatibility.md#sdk-3.1 and #sdk-3.12) and PostHog's list / retrieve / delete of persons.
 import type { Db } from '../platform/db/index.ts';
 import { isSerializationFailure, pgErrorCode } from '../platform/db/errors.ts';
 import {
@@ -20,7 +20,10 @@ type Json = Record<string, unknown>;
 
 export interface PersonContextRequest {
   distinctId: string;
-  /** `$anon_distinct_id` of the request: persists continuity overrides (SDK §3.12). */
+  /**
+   * `$anon_distinct_id` of the request: persists continuity overrides
+   * (docs/compatibility.md#sdk-3.12).
+   */
   anonDistinctId?: string | null;
   /** group type index → group key, for the groups of the request. */
   groups?: Readonly<Record<number, string | number>>;
@@ -44,9 +47,9 @@ export interface PersonContext {
 const isForeignKeyViolation = (error: unknown) => pgErrorCode(error) === '23503';
 
 /**
- * SDK §3.12 step 1: the anon id becomes the hash key of every continuity flag that has none yet,
- * for the person of `distinct_id` and the person of the anon id; persons are created for ids
- * never seen, so the override holds from the first request on.
+ * Step 1 of docs/compatibility.md#sdk-3.12: the anon id becomes the hash key of every continuity
+ * flag that has none yet, for the person of `distinct_id` and the person of the anon id; persons
+ * are created for ids never seen, so the override holds from the first request on.
  */
 async function persistOverrides(db: Db, projectId: number, distinctId: string, anonDistinctId: string, flagKeys: readonly string[]): Promise<void> {
   const ids = anonDistinctId === distinctId ? [distinctId] : [distinctId, anonDistinctId];
@@ -68,9 +71,9 @@ async function persistOverrides(db: Db, projectId: number, distinctId: string, a
 
 /**
  * The stored context of one evaluation: one read on the common path; with `anonDistinctId` and
- * continuity flags, one write first (SDK §3.12: write, then read back, so the first anon id
- * stored for a person and flag wins even under concurrent requests). Request properties are
- * merged on top by the caller (SDK §3.1), which also adds `distinct_id`.
+ * continuity flags, one write first (docs/compatibility.md#sdk-3.12: write, then read back, so the
+ * first anon id stored for a person and flag wins even under concurrent requests). Request properties
+ * are merged on top by the caller (docs/compatibility.md#sdk-3.1), which also adds `distinct_id`.
  */
 export async function loadPersonContext(db: Db, projectId: number, request: PersonContextRequest): Promise<PersonContext> {
   const keys = [...new Set(request.continuityFlagKeys ?? [])];

@@ -1,6 +1,6 @@
-// The /flags and /decide answer bodies (SDK §2.3). The v2 shape — what current SDKs ask for — is
-// assembled from per-flag bytes encoded once per snapshot: stringifying a fresh object tree (or a
-// rope of small strings) per request cost more than evaluating the flags.
+// The /flags and /decide answer bodies (docs/compatibility.md#sdk-2.3). The v2 shape — what current
+// SDKs ask for — is assembled from per-flag bytes encoded once per snapshot: stringifying a fresh
+// object tree (or a rope of small strings) per request cost more than evaluating the flags.
 import type { FlagEvaluation } from '../evaluation/index.ts';
 import type { ProjectSnapshot } from './snapshots.ts';
 import { configKeys } from './remote-config.ts';

@@ -1,7 +1,10 @@
 // The remote-config keys browsers read (from /flags?config=true, /decide and /array/:token/config).
 import type { ProjectSnapshot } from './snapshots.ts';
 
-/** The keys PostHog sends when its config cache is empty (SDK §2.3), plus hasFeatureFlags. */
+/**
+ * The keys PostHog sends when its config cache is empty (docs/compatibility.md#sdk-2.3), plus
+ * hasFeatureFlags.
+ */
 export function configKeys(snapshot: ProjectSnapshot | undefined): Record<string, unknown> {
   return {
     supportedCompression: ['gzip', 'gzip-js'],

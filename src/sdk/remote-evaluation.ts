@@ -17,7 +17,10 @@ export const MAX_DISTINCT_ID_LENGTH = 200;
 const asObject = (v: unknown): Json | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : undefined);
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : typeof v === 'number' && Number.isFinite(v) ? String(v) : undefined);
 
-/** Properties PostHog copies to `$initial_…` when the request lacks the initial value (SDK §3.1). */
+/**
+ * Properties PostHog copies to `$initial_…` when the request lacks the initial value
+ * (docs/compatibility.md#sdk-3.1).
+ */
 const INITIAL_PROPERTIES = [
   '$browser', '$browser_version', '$os', '$os_version', '$current_url', '$pathname', '$referrer', '$referring_domain',
   '$device_type', '$app_version', '$app_build', '$screen_height', '$screen_width', '$viewport_height', '$viewport_width',
@@ -43,7 +46,10 @@ function stringList(v: unknown): string[] | undefined {
   return v.filter((x): x is string => typeof x === 'string');
 }
 
-/** Reads PostHog's body fields with their aliases (SDK §2.2). `distinct_id` is required. */
+/**
+ * Reads PostHog's body fields with their aliases (docs/compatibility.md#sdk-2.2). `distinct_id` is
+ * required.
+ */
 export function parseFlagsRequest(body: unknown, req: RequestContext): ParsedFlagsRequest {
   const b = asObject(body) ?? {};
   const token = str(b.token) ?? str(b.api_key) ?? str(b.$token) ?? str(req.query.token) ?? str(req.query.api_key);
@@ -56,7 +62,7 @@ export function parseFlagsRequest(body: unknown, req: RequestContext): ParsedFla
   for (const [type, key] of Object.entries(asObject(b.groups ?? b.$groups) ?? {})) {
     if (typeof key === 'string' || (typeof key === 'number' && Number.isFinite(key))) groups[type] = key;
   }
-  // distinct_id first: the request's own person properties win over it (SDK §3.1).
+  // distinct_id first: the request's own person properties win over it (docs/compatibility.md#sdk-3.1).
   const personProperties: Json = { distinct_id: distinctId, ...(asObject(b.person_properties ?? b.$properties) ?? {}) };
   const groupProperties: Record<string, Json> = {};
   for (const [type, props] of Object.entries(asObject(b.group_properties ?? b.$group_properties) ?? {})) {
@@ -94,7 +100,7 @@ export function unseenGroupTypes(snapshot: ProjectSnapshot, request: EvaluationR
 
 const INITIAL_NAMES = INITIAL_PROPERTIES.map((key) => (key.charCodeAt(0) === 36 /* $ */ ? `$initial_${key.slice(1)}` : `$initial_${key}`));
 
-/** Fills `$initial_X` from `X` where the merged properties lack it (SDK §3.1). */
+/** Fills `$initial_X` from `X` where the merged properties lack it (docs/compatibility.md#sdk-3.1). */
 function fillInitialProperties(props: Json): void {
   for (let i = 0; i < INITIAL_PROPERTIES.length; i++) {
     const key = INITIAL_PROPERTIES[i];
@@ -113,10 +119,10 @@ function needsStoredContext(snapshot: ProjectSnapshot, request: EvaluationReques
 
 /**
  * Evaluates a request against the snapshot, merging the request over the stored person and group
- * properties, static-cohort membership and continuity overrides (SDK §3.1, §3.12). The database
- * is read only when stored data could change the answer (needsStoredContext); otherwise the
- * answer is computed synchronously. When the stored data cannot be read, the answer is still
- * given (see withoutStoredData); `onLookupError` hears why, with an error code fit for logs.
+ * properties, static-cohort membership and continuity overrides (docs/compatibility.md#sdk-3.1,
+ * #sdk-3.12). The database is read only when stored data could change the answer (needsStoredContext);
+ * otherwise the answer is computed synchronously. When the stored data cannot be read, the answer is
+ * still given (see withoutStoredData); `onLookupError` hears why, with an error code fit for logs.
  */
 export function evaluateRemote(
   ctx: AppContext,
@@ -200,7 +206,7 @@ async function withStoredContext(ctx: AppContext, snapshot: ProjectSnapshot, req
   };
 }
 
-/** `X-Request-ID` when it is a UUID, else a fresh UUIDv4 (SDK §5). */
+/** `X-Request-ID` when it is a UUID, else a fresh UUIDv4 (docs/compatibility.md#sdk-5). */
 export function requestIdFrom(header: string | string[] | undefined): string {
   const value = Array.isArray(header) ? header[0] : header;
   return value && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value) ? value : crypto.randomUUID();

@@ -1,5 +1,6 @@
 // can_edit, user_access_level and their enforcement on flag writes, feature-flag role access
-// (API §8.1, §11 cases 76–79), and every boundary between organizations and projects.
+// (docs/compatibility.md#api-8.1, #case-76 to #case-79), and every boundary between organizations
+// and projects.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_KEY, createTestApp, type TestApp } from '../helpers/app.ts';
 import { addMember, createOrganization, createProject } from '../../src/access/organizations/admin.ts';

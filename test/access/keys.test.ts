@@ -1,6 +1,6 @@
-// Personal API keys: how they are sent (case 75), self-service management (/api/personal_api_keys/),
-// scopes and scoping checks, the 10-key limit, last_used_at, and revocation that takes effect at
-// once on this instance and (PostgreSQL) on another instance of the same database.
+// Personal API keys: how they are sent (docs/compatibility.md#case-75), self-service management
+// (/api/personal_api_keys/), scopes and scoping checks, the 10-key limit, last_used_at, and revocation
+// that takes effect at once on this instance and (PostgreSQL) on another instance of the same database.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import supertest from 'supertest';
 import type { FastifyInstance } from 'fastify';

@@ -1,6 +1,6 @@
-// Rate limits (API §5.5, case 66): the GCRA limiter itself on a fake clock (burst, sustained,
-// recovery, 0 disables, a bounded memory under a million keys), then over HTTP: the per-key
-// management bucket, the per-project definitions and remote_config buckets, 429 with PostHog's
+// Rate limits (docs/compatibility.md#api-5.5, #case-66): the GCRA limiter itself on a fake clock
+// (burst, sustained, recovery, 0 disables, a bounded memory under a million keys), then over HTTP: the
+// per-key management bucket, the per-project definitions and remote_config buckets, 429 with PostHog's
 // envelope and Retry-After, and 10,000 distinct keys against a server whose limiter stays bounded.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';

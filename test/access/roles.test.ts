@@ -1,5 +1,6 @@
-// Organization members, roles, role memberships and resource access (API §8.1, issue 5 §1), with
-// owner, admin and member keys in two organizations: who reads, who writes, what never crosses.
+// Organization members, roles, role memberships and resource access
+// (docs/compatibility.md#api-8.1, README.md#access-control), with owner, admin and member keys in
+// two organizations: who reads, who writes, what never crosses.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { addMember, createOrganization, createProject } from '../../src/access/organizations/admin.ts';

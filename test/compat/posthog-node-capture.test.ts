@@ -33,7 +33,8 @@ describe('posthog-node identify', () => {
     expect(persons.body.results).toHaveLength(1);
     expect(persons.body.results[0]).toMatchObject({ name: 'node@example.com', properties: { email: 'node@example.com', plan: 'pro' } });
 
-    // What /flags evaluates for this distinct id once it reads the stored person (SDK §3.1).
+    // What /flags evaluates for this distinct id once it reads the stored person
+    // (docs/compatibility.md#sdk-3.1).
     const snapshot = (await t.app.services.snapshots.forProject(1))!;
     const stored = await loadPersonContext(t.ctx.db, 1, { distinctId: 'node-user' });
     const [result] = evaluateFlags(snapshot.compiled, {

@@ -397,18 +397,19 @@ describe('stored persons and groups from captured events', () => {
     expect(group.group_properties).toMatchObject({ employees: 5000 });
   });
 
-  // /flags merges the request over the stored person and group (SDK §3.1, §3.12).
-  it('/flags starts from the stored person properties (SDK §3.1)', async () => {
+  // /flags merges the request over the stored person and group (docs/compatibility.md#sdk-3.1,
+  // #sdk-3.12).
+  it('/flags starts from the stored person properties (SDK 3.1)', async () => {
     const res = await t.http.post('/flags?v=2').send({ token: PROJECT_TOKEN, distinct_id: 'stored-ada', flag_keys_to_evaluate: ['person-flag'] });
     expect(res.body.flags['person-flag'].enabled).toBe(true);
   });
 
-  it('/flags reads stored group properties (SDK §3.1)', async () => {
+  it('/flags reads stored group properties (SDK 3.1)', async () => {
     const res = await t.http.post('/flags?v=2').send({ token: PROJECT_TOKEN, distinct_id: 'anyone', groups: { company: 'stored-co' }, flag_keys_to_evaluate: ['group-flag'] });
     expect(res.body.flags['group-flag'].enabled).toBe(true);
   });
 
-  it('experience continuity keeps the first anon id for later requests without one (SDK §3.12)', async () => {
+  it('experience continuity keeps the first anon id for later requests without one (SDK 3.12)', async () => {
     let checked = 0;
     for (let i = 0; i < 100 && checked < 3; i++) {
       const [id, anon] = [`returning-${i}`, `anon-returning-${i}`];

@@ -1,4 +1,4 @@
-// The local-evaluation definitions payload (SDK spec §1.5, management API §6).
+// The local-evaluation definitions payload (docs/compatibility.md#sdk-1.5, #api-6).
 import { describe, expect, it } from 'vitest';
 import { buildDefinitions, type CohortDefinition, type FlagDefinition } from '../../src/evaluation/index.js';
 import { cohort, flag, person, rollout } from './fixtures.js';

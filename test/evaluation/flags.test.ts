@@ -1,4 +1,5 @@
-// Flag matching (SDK spec §3.4–3.7, 3.11, 3.12): reasons, groups, holdouts, gates, bucketing, dependencies, payloads.
+// Flag matching (docs/compatibility.md#sdk-3.4 to #sdk-3.7, #sdk-3.11, #sdk-3.12): reasons,
+// groups, holdouts, gates, bucketing, dependencies, payloads.
 import { describe, expect, it } from 'vitest';
 import { evaluateFlags, flagHash, holdoutHash, type EvaluationRequest, type FlagDefinition } from '../../src/evaluation/index.js';
 import { flag, person, project, rollout } from './fixtures.js';

@@ -1,7 +1,7 @@
-// Hash vectors and consistency arrays. vectors/simple_flag_45.json and vectors/hash_samples_derived.json
-// are copies of /work/shared/vectors (simple_flag_45: PostHog's own consistency test array, see its
-// "source" field; hash_samples_derived: derived with the documented algorithm), copied so the test
-// does not depend on a checkout layout.
+// Hash vectors and consistency arrays (docs/compatibility.md#sdk-3.3, #sdk-4). The vectors live
+// beside this file in test/evaluation/vectors/: simple_flag_45.json is PostHog's own consistency
+// array (its "source" field says where it comes from), hash_samples_derived.json was computed with
+// the hashing algorithm of docs/compatibility.md#sdk-3.3 to check the intermediate steps.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { evaluateFlags, flagHash, hash, holdoutHash } from '../../src/evaluation/index.js';
@@ -48,7 +48,7 @@ describe('consistency with PostHog', () => {
     expect(got.filter(Boolean)).toHaveLength(data.true_count);
   });
 
-  it('matches the multivariate spot values of SDK spec §4', () => {
+  it('matches the multivariate spot values of SDK 4', () => {
     const p = project([
       flag('multivariate-flag', {
         groups: [rollout(55)],

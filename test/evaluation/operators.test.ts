@@ -1,4 +1,5 @@
-// Property operators with the server's semantics, one block per row of SDK spec §3.9 (missing-key column included).
+// Property operators with the server's semantics, one block per row of the table in
+// docs/compatibility.md#sdk-3.9 (missing-key column included).
 import { describe, expect, it } from 'vitest';
 import { parseDateText, resolveRelativeDate, resolveZone } from '../../src/evaluation/dates.js';
 import { compilePropertyMatcher } from '../../src/evaluation/operators.js';

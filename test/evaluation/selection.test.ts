@@ -1,4 +1,5 @@
-// Which flags a request evaluates (SDK spec §3.2): runtime inference and filtering, contexts, flag_keys_to_evaluate, surveys.
+// Which flags a request evaluates (docs/compatibility.md#sdk-3.2): runtime inference and
+// filtering, contexts, flag_keys_to_evaluate, surveys.
 import { describe, expect, it } from 'vitest';
 import { evaluateFlags, inferRuntime, type EvaluationRequest, type FlagDefinition } from '../../src/evaluation/index.js';
 import { flag, project, rollout } from './fixtures.js';

@@ -1,4 +1,5 @@
-// Activity log, status and bulk_keys (API §7.1, §7.3, §7.6; §11 cases 58–61, 70, 71).
+// Activity log, status and bulk_keys (docs/compatibility.md#api-7.1, #api-7.3, #api-7.6;
+// acceptance cases #case-58 to #case-61, #case-70, #case-71).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { createProject } from '../../src/access/organizations/admin.ts';

@@ -1,4 +1,5 @@
-// Create, retrieve, update, soft delete and versioning of feature flags over real HTTP (API §2–§3, §11).
+// Create, retrieve, update, soft delete and versioning of feature flags over real HTTP
+// (docs/compatibility.md#api-2, #api-3 and the acceptance cases of #api-11).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
 
@@ -17,7 +18,7 @@ afterAll(async () => {
 const create = (body: Record<string, unknown>, key?: string) => t.api('post', `${P}/`, key).send(body);
 
 describe('create', () => {
-  it('returns the full representation of a simple flag (§2.1 example)', async () => {
+  it('returns the full representation of a simple flag (API 2.1 example)', async () => {
     const res = await create({ key: 'k', filters: { groups: [{ rollout_percentage: 65 }] } });
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({

@@ -1,4 +1,5 @@
-// The flag list: filters, ordering, pagination, token override and the legacy path (API §2, §11 49–57).
+// The flag list: filters, ordering, pagination, token override and the legacy path
+// (docs/compatibility.md#api-2; acceptance cases #case-49 to #case-57).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, PROJECT_TOKEN, type TestApp } from '../helpers/app.ts';
 import { createProject } from '../../src/access/organizations/admin.ts';
@@ -86,7 +87,7 @@ describe('list', () => {
     expect(bad.body).toMatchObject({ type: 'validation_error', attr: 'order' });
   });
 
-  it('limit/offset pagination with absolute next/previous URLs (§2.5)', async () => {
+  it('limit/offset pagination with absolute next/previous URLs (API 2.5)', async () => {
     const first = await t.api('get', `${P}/?limit=2&order=key`);
     expect(keysOf(first)).toEqual(['blue_button', 'green_button']);
     expect(first.body.next).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/api\/projects\/1\/feature_flags\/\?limit=2&offset=2&order=key$/);

@@ -1,5 +1,5 @@
 // Encrypted payloads, remote_config, evaluation_reasons, /array/:token/config and capture acceptance
-// (API §3.8, §7.2, §7.4; §11 cases 67–69).
+// (docs/compatibility.md#api-3.8, #api-7.2, #api-7.4; acceptance cases #case-67 to #case-69).
 import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, PROJECT_TOKEN, SECRET_TOKEN, type TestApp } from '../helpers/app.ts';
@@ -70,7 +70,7 @@ describe('remote_config', () => {
     const other = await createProject(t.ctx, { name: 'Other' });
     const foreign = await t.api('post', `/api/projects/${other.id}/feature_flags/`).send({ key: 'foreign-remote', is_remote_configuration: true });
     expect((await t.api('get', `${P}/${foreign.body.id}/remote_config`)).status).toBe(404);
-    // Case 67: a project secret of project 1 cannot read project 2's remote config.
+    // docs/compatibility.md#case-67: a project secret of project 1 cannot read project 2's remote config.
     const cross = await t.http.get(`/api/projects/${other.id}/feature_flags/foreign-remote/remote_config`).set('Authorization', `Bearer ${SECRET_TOKEN}`);
     expect(cross.status).toBe(403);
     // A project secret cannot use other management endpoints.

@@ -1,6 +1,7 @@
-// What ingestion feeds back into the flag API: staleness from last_called_at (API §7.1, §2.3,
-// case 70), static cohorts from a flag (§7.7, case 73), usage dashboards and their data (§7.7,
-// case 72), and evaluation_reasons with stored person properties and static cohorts.
+// What ingestion feeds back into the flag API: staleness from last_called_at
+// (docs/compatibility.md#api-7.1, #api-2.3, #case-70), static cohorts from a flag (#api-7.7,
+// #case-73), usage dashboards and their data (#api-7.7, #case-72), and evaluation_reasons with
+// stored person properties and static cohorts.
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, PROJECT_TOKEN, type TestApp } from '../helpers/app.ts';

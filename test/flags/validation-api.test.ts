@@ -1,5 +1,5 @@
-// Acceptance cases 1–34 and 80 (API §11) over real HTTP: PostHog's exact validation envelopes, and
-// no database change after any 4xx.
+// Acceptance cases docs/compatibility.md#case-1 to #case-34 and #case-80 over real HTTP:
+// PostHog's exact validation envelopes, and no database change after any 4xx.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { cohorts, dashboards, featureFlags, projects } from '../../src/platform/db/schema.ts';

@@ -1,5 +1,6 @@
 // validateFlagWrite / checkStateTransition against a real database: PostHog's messages, codes and
-// attrs for every validation rule of API §3 (acceptance cases 1–34 and 80 at the service level).
+// attrs for every validation rule of docs/compatibility.md#api-3 (acceptance cases #case-1 to #case-34
+// and #case-80 at the service level; the titles' "case N" are those of docs/compatibility.md#api-11).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { cohorts, dashboards, featureFlags, projects } from '../../src/platform/db/schema.ts';
@@ -71,7 +72,7 @@ describe('request body', () => {
     expect(await rejection(['a'])).toEqual(ve('invalid_input', 'Invalid data. Expected a dictionary, but got list.', null));
     expect(await rejection('text')).toEqual(ve('invalid_input', 'Invalid data. Expected a dictionary, but got str.', null));
     expect(await rejection(5)).toEqual(ve('invalid_input', 'Invalid data. Expected a dictionary, but got int.', null));
-    // case 5 (null too: Fastify passes an empty body to the route as null)
+    // docs/compatibility.md#case-5 (null too: Fastify passes an empty body to the route as null)
     expect(await rejection(null)).toEqual(ve('required', 'This field is required.', 'key'));
     expect(await rejection(undefined)).toEqual(ve('required', 'This field is required.', 'key'));
     expect(await rejection({})).toEqual(ve('required', 'This field is required.', 'key'));
@@ -100,14 +101,15 @@ describe('request body', () => {
   });
 });
 
-describe('key (§3.1)', () => {
+describe('key (API 3.1)', () => {
   it('case 2: unique among live flags of the project, excluding the flag itself', async () => {
     const red = await seedFlag(uniqueKey('red_button'));
     expect(await rejection({ name: 'Beta feature', key: red.key })).toEqual(ve('unique', 'There is already a feature flag with this key.', 'key'));
     const other = await seedFlag(uniqueKey('other'));
     expect(await rejection({ key: red.key }, 'partial_update', other)).toEqual(ve('unique', 'There is already a feature flag with this key.', 'key'));
     expect((await validate({ key: red.key }, 'partial_update', red)).values.key).toBe(red.key);
-    // case 10: soft-deleted flags do not hold their key; other projects are separate
+    // docs/compatibility.md#case-10: soft-deleted flags do not hold their key; other projects are
+    // separate
     const gone = await seedFlag(uniqueKey('gone'), { deleted: true });
     expect((await validate({ key: gone.key })).values.key).toBe(gone.key);
     expect((await validate({ key: red.key }, 'create', undefined, otherProject)).values.key).toBe(red.key);
@@ -137,7 +139,7 @@ describe('key (§3.1)', () => {
   });
 });
 
-describe('other fields (§3.3)', () => {
+describe('other fields (API 3.3)', () => {
   it('name: any string, blank allowed, trimmed; not null', async () => {
     expect((await validate({ key: uniqueKey('n'), name: '' })).values.name).toBe('');
     expect((await validate({ key: uniqueKey('n'), name: '  Described  ' })).values.name).toBe('Described');
@@ -221,7 +223,7 @@ describe('other fields (§3.3)', () => {
   });
 });
 
-describe('filters (§3.2)', () => {
+describe('filters (API 3.2)', () => {
   it('case 1: list values are limited', async () => {
     const emails = Array.from({ length: MAX_PROPERTY_VALUES + 1 }, (_, i) => `user${i}@example.com`);
     expect(await rejection({ name: 'Beta feature', key: 'beta-x', filters: groups(person({ value: emails })) })).toEqual(
@@ -471,7 +473,7 @@ describe('filters (§3.2)', () => {
   });
 });
 
-describe('flag dependencies (§3.6)', () => {
+describe('flag dependencies (API 3.6)', () => {
   it('case 30: a flag cannot depend on itself', async () => {
     const x = await seedFlag(uniqueKey('self'));
     expect(await rejection({ filters: groups(dependsOn(x.id)) }, 'partial_update', x)).toEqual(
@@ -529,7 +531,7 @@ describe('flag dependencies (§3.6)', () => {
   });
 });
 
-describe('checkStateTransition (§3.6)', () => {
+describe('checkStateTransition (API 3.6)', () => {
   const transition = async (existing: FeatureFlagRow, nextActive: boolean, nextDeleted: boolean) => {
     try {
       await checkStateTransition(t.ctx.db, { project, existing, nextActive, nextDeleted });
@@ -579,7 +581,7 @@ describe('checkStateTransition (§3.6)', () => {
   });
 });
 
-describe('evaluation tags (§3.4, case 80)', () => {
+describe('evaluation tags (API 3.4, case 80)', () => {
   it('must be a subset of the tags sent in the same request', async () => {
     const ok = await validate({ key: uniqueKey('et'), tags: ['app', 'marketing', 'docs'], evaluation_tags: ['app', 'docs'] });
     expect(ok.values.tags).toEqual(['app', 'marketing', 'docs']);

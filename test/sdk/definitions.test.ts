@@ -1,6 +1,6 @@
-// Local-evaluation definitions over real HTTP: every URL spelling, authentication and scopes,
-// PostHog's acceptance cases 62–65 (group type mapping, cohort expansion, send_cohorts, ETag/304),
-// which flags are served, the dependency rewrite, gzip, HEAD and OPTIONS.
+// Local-evaluation definitions over real HTTP: every URL spelling, authentication and scopes, the
+// acceptance cases docs/compatibility.md#case-62 to #case-65 (group type mapping, cohort expansion,
+// send_cohorts, ETag/304), which flags are served, the dependency rewrite, gzip, HEAD and OPTIONS.
 import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_KEY, createTestApp, PROJECT_TOKEN, SECRET_TOKEN, type TestApp } from '../helpers/app.ts';

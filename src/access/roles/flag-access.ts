@@ -1,4 +1,4 @@
-// Who may edit which flag (API §8.1, PostHog's role-based access): `can_edit` and
+// Who may edit which flag (PostHog's role-based access, docs/compatibility.md#api-8.1): `can_edit` and
 // `user_access_level` of every flag representation, the 403 on writes, and who may change a flag's
 // role access. Organization owners/admins and a flag's creator always edit it; otherwise the
 // organization's level for feature flags (no row: "can always edit"), then the caller's roles, and

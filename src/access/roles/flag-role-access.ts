@@ -1,5 +1,5 @@
-// Sharing a flag with roles (API §8.1 role_access): list, retrieve, add, remove. A role of the
-// flag's organization only; writes follow PostHog's FeatureFlagRoleAccessPermissions.
+// Sharing a flag with roles (role_access, docs/compatibility.md#api-8.1): list, retrieve, add, remove.
+// A role of the flag's organization only; writes follow PostHog's FeatureFlagRoleAccessPermissions.
 import type { Db } from '../../platform/db/index.ts';
 import { transact, type AppContext } from '../../platform/context.ts';
 import type { RequestAuth } from '../auth.ts';

@@ -213,7 +213,7 @@ export async function findRolesByIds(db: Db, ids: string[]): Promise<Role[]> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The inputs of the feature-flag access rules (API §8.1)
+// The inputs of the feature-flag access rules (docs/compatibility.md#api-8.1)
 
 export interface FlagAccessPolicyRow {
   /** The organization's level for feature flags; null when it has none (which means 37). */

@@ -46,10 +46,10 @@ export function parseSdkQuery(qs: string): Record<string, string> {
     if (!part) continue;
     const eq = part.indexOf('=');
     const name = decode(eq < 0 ? part : part.slice(0, eq));
-    const single = SINGLE.get(name);
-    if (single) {
-      for (const other of single) {
-        if (out[other] !== undefined) throw new ValidationError(`The query parameter '${name}' may appear only once.`, 'invalid_input', name);
+    // Only a name seen before (or one with an alias) can be a repeat.
+    if (out[name] !== undefined || name === 'v' || name === 'version') {
+      if (SINGLE.get(name)?.some((other) => out[other] !== undefined)) {
+        throw new ValidationError(`The query parameter '${name}' may appear only once.`, 'invalid_input', name);
       }
     }
     out[name] = decode(eq < 0 ? '' : part.slice(eq + 1));

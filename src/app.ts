@@ -28,6 +28,7 @@ import { sdkConfigRoutes } from './sdk/config-routes.ts';
 import { sdkCaptureRoutes } from './ingestion/capture-routes.ts';
 import { registerRawBodyParser } from './sdk/body.ts';
 import { createHotPath } from './sdk/hot-path.ts';
+import { SdkDecisions } from './sdk/decisions.ts';
 import { SnapshotStore } from './sdk/snapshots.ts';
 import { checkSecretKey } from './platform/secrets.ts';
 import { EventIngestor } from './ingestion/ingestor.ts';
@@ -179,7 +180,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   };
   app.decorate('services', services);
-  hotPath = createHotPath(services, app.log);
+  // The SDK endpoints' decisions, shared by the hot path and the Fastify routes.
+  const decisions = new SdkDecisions(services);
+  hotPath = createHotPath({ decisions, log: app.log });
   app.addHook('onClose', async () => {
     for (const stop of stoppers) await stop();
   });
@@ -193,7 +196,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   // The management API: every route here declares `config.access` and is authenticated.
   await app.register(async (api) => {
-    registerAuthHook(api, ctx, services.authenticator, services.rateLimits);
+    registerAuthHook(api, services.authenticator, services.rateLimits);
     await api.register(identityRoutes);
     await api.register(groupTypeRoutes);
     await api.register(cohortRoutes);
@@ -220,8 +223,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // SDK endpoints: raw bodies, no hooks, answered from in-memory snapshots.
   await app.register(async (sdk) => {
     registerRawBodyParser(sdk);
-    await sdk.register(sdkDefinitionsRoutes, { snapshots });
-    await sdk.register(sdkFlagsRoutes, { snapshots });
+    await sdk.register(sdkDefinitionsRoutes, { decisions });
+    await sdk.register(sdkFlagsRoutes, { decisions });
     await sdk.register(sdkConfigRoutes, { snapshots });
     await sdk.register(sdkCaptureRoutes, { snapshots });
   });

@@ -1,45 +1,35 @@
-// Who is calling: personal API keys and project secret tokens, verified against the database
-// and cached briefly in memory (cleared on every committed auth change, on every instance), and
-// console sessions, read from the database on every request so that logout is immediate.
+// What the authorization chain (src/access/authorization.ts) reads: personal API keys and project
+// secret tokens, verified against the database and cached briefly in memory (cleared on every
+// committed auth change, on every instance); memberships, cached the same way; console sessions,
+// read from the database on every request so that logout is immediate; projects and
+// organizations, read from the database. The peek… lookups answer from the caches alone.
 import type { AppContext } from '../platform/context.ts';
-import { findKeyWithUserByHash, touchKeyLastUsed, type PersonalApiKey } from './keys/repository.ts';
-import { findMembership, MembershipLevel } from './organizations/users-repository.ts';
-import { findProjectBySecretToken, type Organization, type Project } from './organizations/projects-repository.ts';
+import { findKeyWithUserByHash, touchKeyLastUsed } from './keys/repository.ts';
+import { findMembership, listMembershipsOfUser } from './organizations/users-repository.ts';
+import {
+  findOrganization,
+  findProject,
+  findProjectBySecretToken,
+  findProjectByToken,
+  listProjectsOfOrganizations,
+  type Organization,
+  type Project,
+} from './organizations/projects-repository.ts';
 import type { Membership, User } from './organizations/users-repository.ts';
 import { hashKeyValue } from './tokens.ts';
-import { PermissionDeniedError } from '../platform/errors.ts';
 import { databaseFailure } from '../platform/db/errors.ts';
-import { resolveSession, type Session } from './sign-in/sessions.ts';
+import { resolveSession } from './sign-in/sessions.ts';
+import {
+  NOT_IN_MEMORY,
+  type AccessLookups,
+  type NotInMemory,
+  type ProjectInOrganization,
+  type ProjectSecretPrincipal,
+  type SessionPrincipal,
+  type UserPrincipal,
+} from './authorization.ts';
 
-export interface UserPrincipal {
-  kind: 'user';
-  user: User;
-  key: PersonalApiKey;
-}
-
-export interface ProjectSecretPrincipal {
-  kind: 'project_secret';
-  project: Project;
-}
-
-/** A signed-in person (the console): the user's own permissions, no key scopes or key policy. */
-export interface SessionPrincipal {
-  kind: 'session';
-  user: User;
-  session: Session;
-}
-
-export type Principal = UserPrincipal | ProjectSecretPrincipal | SessionPrincipal;
-
-/** An authenticated, authorized request: who calls, and for which project. */
-export interface RequestAuth {
-  principal: Principal;
-  /** The calling user (undefined for a project secret token). */
-  user?: User;
-  project?: Project;
-  organization?: Organization;
-  membership?: Membership;
-}
+export type { Principal, ProjectSecretPrincipal, RequestAuth, SessionPrincipal, UserPrincipal } from './authorization.ts';
 
 const CACHE_TTL_MS = 10_000;
 const CACHE_MAX_ENTRIES = 10_000;
@@ -96,9 +86,10 @@ class TtlCache<T> {
   }
 }
 
-export class Authenticator {
-  private readonly keys = new TtlCache<{ key: PersonalApiKey; user: User }>();
-  private readonly secrets = new TtlCache<Project>();
+export class Authenticator implements AccessLookups {
+  /** By key hash: the key's principal (the cached object is handed out, its `lastUsedAt` kept current). */
+  private readonly keys = new TtlCache<UserPrincipal>();
+  private readonly secrets = new TtlCache<ProjectSecretPrincipal>();
   private readonly memberships = new TtlCache<Membership>();
 
   constructor(private readonly ctx: AppContext) {
@@ -125,73 +116,14 @@ export class Authenticator {
     return this.memberships.getOrLoad(`${userId}:${organizationId}`, Date.now(), () => findMembership(this.ctx.db, organizationId, userId));
   }
 
-  /**
-   * May this principal call a route with `access` on this project? PostHog's permission order:
-   * project secret restrictions, then key scopes and project/organization scoping, then
-   * membership and the organization's personal-API-key policy.
-   */
-  async authorizeProject(
-    principal: Principal,
-    project: Project,
-    organization: Organization,
-    access: { scope: string | null; projectSecret?: boolean },
-  ): Promise<RequestAuth> {
-    if (principal.kind === 'project_secret') {
-      if (!access.projectSecret) throw new PermissionDeniedError('This action does not support project secret API key access');
-      if (project.id !== principal.project.id) {
-        throw new PermissionDeniedError(`API key does not have access to the requested project: ID ${project.id}.`);
-      }
-      return { principal, project, organization };
-    }
-    if (principal.kind === 'user') checkKeyScopes(principal.key, access.scope, project);
-    const membership = await this.membership(principal.user.id, organization.id);
-    if (!membership) throw new PermissionDeniedError("You don't have access to the project.");
-    if (principal.kind === 'user') checkPersonalApiKeyPolicy(organization, membership);
-    return { principal, user: principal.user, project, organization, membership };
-  }
-
-  /**
-   * The same for organization routes (`/api/organizations/:organization_id/…`): key scopes, then
-   * the key's organization scoping (a key scoped to projects cannot use them), then membership.
-   */
-  async authorizeOrganization(principal: Principal, organization: Organization, access: { scope: string | null }): Promise<RequestAuth> {
-    if (principal.kind === 'project_secret') throw new PermissionDeniedError('This action does not support project secret API key access');
-    if (principal.kind === 'user') checkKeyScopes(principal.key, access.scope, undefined, organization);
-    const membership = await this.membership(principal.user.id, organization.id);
-    if (!membership) throw new PermissionDeniedError();
-    if (principal.kind === 'user') checkPersonalApiKeyPolicy(organization, membership);
-    return { principal, user: principal.user, organization, membership };
-  }
-
-  /**
-   * The hot path's synchronous check that a credential may read this project's flag definitions,
-   * from cached rows only. `true` means allowed; `undefined` means "not known from the cache, or
-   * refused": the full (awaiting) check then decides and renders the error.
-   */
-  peekDefinitionsAccess(credential: string, project: Project, organization: Organization): true | undefined {
-    const now = Date.now();
-    if (credential.startsWith('phs_')) {
-      const secretProject = this.secrets.get(credential, now)?.value;
-      return secretProject && secretProject.id === project.id ? true : undefined;
-    }
-    const found = this.keys.get(hashKeyValue(credential), now)?.value;
-    if (!found || !found.user.isActive || now - (found.key.lastUsedAt?.getTime() ?? 0) > LAST_USED_RESOLUTION_MS) return undefined;
-    const membership = this.memberships.get(`${found.user.id}:${organization.id}`, now)?.value;
-    if (!membership) return undefined;
-    try {
-      checkKeyScopes(found.key, 'feature_flag:read', project);
-      checkPersonalApiKeyPolicy(organization, membership);
-    } catch {
-      return undefined;
-    }
-    return true;
-  }
-
   /** The active user owning this personal API key, or undefined when the key is unknown. */
   async personalApiKey(value: string): Promise<UserPrincipal | undefined> {
     const hash = hashKeyValue(value);
     const now = Date.now();
-    const found = await this.keys.getOrLoad(hash, now, () => findKeyWithUserByHash(this.ctx.db, hash));
+    const found = await this.keys.getOrLoad(hash, now, async () => {
+      const row = await findKeyWithUserByHash(this.ctx.db, hash);
+      return row ? { kind: 'user', user: row.user, key: row.key } : undefined;
+    });
     if (!found || !found.user.isActive) return undefined;
     const last = found.key.lastUsedAt?.getTime() ?? 0;
     if (now - last > LAST_USED_RESOLUTION_MS) {
@@ -199,7 +131,7 @@ export class Authenticator {
       // Best effort: a failed usage timestamp must not fail the request.
       touchKeyLastUsed(this.ctx.db, found.key.id, new Date(now)).catch(() => {});
     }
-    return { kind: 'user', user: found.user, key: found.key };
+    return found;
   }
 
   /** The signed-in user behind a `sessionid` cookie value, or undefined (unknown, expired, inactive). */
@@ -209,44 +141,60 @@ export class Authenticator {
   }
 
   async projectSecret(value: string): Promise<ProjectSecretPrincipal | undefined> {
-    const project = await this.secrets.getOrLoad(value, Date.now(), () => findProjectBySecretToken(this.ctx.db, value));
-    return project ? { kind: 'project_secret', project } : undefined;
+    return this.secrets.getOrLoad(value, Date.now(), async () => {
+      const project = await findProjectBySecretToken(this.ctx.db, value);
+      return project ? { kind: 'project_secret', project } : undefined;
+    });
   }
-}
 
-function checkPersonalApiKeyPolicy(organization: Organization, membership: Membership): void {
-  if (!organization.membersCanUsePersonalApiKeys && membership.level < MembershipLevel.admin) {
-    throw new PermissionDeniedError(
-      `Organization '${organization.name}' does not allow using personal API keys. Contact an admin to enable personal API keys for this organization.`,
-    );
+  async projectByToken(token: string): Promise<ProjectInOrganization | undefined> {
+    return this.inOrganization(await findProjectByToken(this.ctx.db, token));
   }
-}
 
-/**
- * PostHog's APIScopePermission for a personal API key: `requiredScope` null means the action has
- * no scope mapping. Legacy keys (scopes null or empty) pass every scope check. `project` is the
- * project of a project route, `organization` the organization of an organization route.
- */
-export function checkKeyScopes(key: PersonalApiKey, requiredScope: string | null, project?: Project, organization?: Organization): void {
-  const scopes = key.scopes;
-  const legacy = !scopes || scopes.length === 0;
-  if (!legacy && !requiredScope) throw new PermissionDeniedError('This action does not support Personal API Key access');
-  // Project and organization scoping binds every key, legacy ones included.
-  if (project) {
-    if (key.scopedTeams?.length && !key.scopedTeams.includes(project.id)) {
-      throw new PermissionDeniedError(`API key does not have access to the requested project: ID ${project.id}.`);
-    }
-    if (key.scopedOrganizations?.length && !key.scopedOrganizations.includes(project.organizationId)) {
-      throw new PermissionDeniedError(`API key does not have access to the requested organization: ID ${project.organizationId}.`);
-    }
-  } else if (organization) {
-    if (key.scopedTeams?.length) throw new PermissionDeniedError('API keys with scoped projects are only supported on project-based endpoints.');
-    if (key.scopedOrganizations?.length && !key.scopedOrganizations.includes(organization.id)) {
-      throw new PermissionDeniedError(`API key does not have access to the requested organization: ID ${organization.id}.`);
-    }
+  async projectById(id: number): Promise<ProjectInOrganization | undefined> {
+    return this.inOrganization(await findProject(this.ctx.db, id));
   }
-  if (legacy || scopes.includes('*')) return;
-  const valid = [requiredScope!];
-  if (requiredScope!.endsWith(':read')) valid.push(requiredScope!.replace(/:read$/, ':write'));
-  if (!valid.some((s) => scopes!.includes(s))) throw new PermissionDeniedError(`API key missing required scope '${requiredScope}'`);
+
+  async firstProjectOf(user: User): Promise<ProjectInOrganization | undefined> {
+    const memberships = await listMembershipsOfUser(this.ctx.db, user.id);
+    const [first] = await listProjectsOfOrganizations(this.ctx.db, memberships.map((m) => m.organizationId));
+    return this.inOrganization(first);
+  }
+
+  async organizationById(id: string): Promise<Organization | undefined> {
+    return findOrganization(this.ctx.db, id);
+  }
+
+  async currentOrganizationOf(user: User): Promise<Organization | undefined> {
+    const memberships = await listMembershipsOfUser(this.ctx.db, user.id);
+    const id = (memberships.find((m) => m.organizationId === user.currentOrganizationId) ?? memberships[0])?.organizationId;
+    return id ? findOrganization(this.ctx.db, id) : undefined;
+  }
+
+  private async inOrganization(project: Project | undefined): Promise<ProjectInOrganization | undefined> {
+    const organization = project ? await findOrganization(this.ctx.db, project.organizationId) : undefined;
+    return project && organization ? { project, organization } : undefined;
+  }
+
+  // ---- from memory alone: NOT_IN_MEMORY when the cache holds no current answer -----------------
+
+  /** As personalApiKey, without a database read and without a due `last_used_at` update. */
+  peekPersonalApiKey(value: string): UserPrincipal | undefined | NotInMemory {
+    const now = Date.now();
+    const entry = this.keys.get(hashKeyValue(value), now);
+    if (!entry) return NOT_IN_MEMORY;
+    const found = entry.value;
+    if (!found || !found.user.isActive) return undefined;
+    return now - (found.key.lastUsedAt?.getTime() ?? 0) > LAST_USED_RESOLUTION_MS ? NOT_IN_MEMORY : found;
+  }
+
+  peekProjectSecret(value: string): ProjectSecretPrincipal | undefined | NotInMemory {
+    const entry = this.secrets.get(value, Date.now());
+    return entry ? entry.value : NOT_IN_MEMORY;
+  }
+
+  peekMembership(userId: number, organizationId: string): Membership | undefined | NotInMemory {
+    const entry = this.memberships.get(`${userId}:${organizationId}`, Date.now());
+    return entry ? entry.value : NOT_IN_MEMORY;
+  }
 }

@@ -3,6 +3,7 @@
 // memory, per instance.
 import type { RateLimitConfig } from '../platform/config.ts';
 import { ThrottledError } from '../platform/errors.ts';
+import type { RequestAuth, RouteAccess } from './authorization.ts';
 
 export interface Limit {
   /** Requests allowed per period (0 disables the limit). */
@@ -130,6 +131,16 @@ export class RateLimits {
   checkRemoteConfig(projectId: number): void {
     throwIfThrottled(this.remoteConfig.take(String(projectId)));
   }
+}
+
+/**
+ * Counts an authorized request against its route's bucket (429 when it is empty): the project's
+ * definitions or remote_config bucket, else the calling personal API key's.
+ */
+export function countRequest(rateLimits: RateLimits, auth: RequestAuth, access: Pick<RouteAccess, 'rateLimit'>): void {
+  if (access.rateLimit === 'definitions') rateLimits.checkDefinitions(auth.project!.id);
+  else if (access.rateLimit === 'remote_config') rateLimits.checkRemoteConfig(auth.project!.id);
+  else if (auth.principal.kind === 'user') rateLimits.checkPersonalKey(auth.principal.key.id);
 }
 
 function throwIfThrottled(waitSeconds: number): void {

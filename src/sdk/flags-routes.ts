@@ -2,22 +2,20 @@
 // GET/HEAD/OPTIONS behaviour, body decoding and config keys. No database on the common path.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { allowBrowserOrigin, decodeSdkRequest, preflight, sdkBodyLimit } from './body.ts';
+import { allowBrowserOrigin, preflight, sdkBodyLimit } from './body.ts';
 import { serviceValidated } from '../platform/http/openapi.ts';
-import { answerFlagsGet, answerFlagsPost } from './flags-answer.ts';
-import { flagsAnswerLog } from './hot-path.ts';
+import { answerFlagsGet } from './flags-answer.ts';
+import { flagsAnswerLog, parseSdkQuery, queryStringOf, type SdkDecisions } from './decisions.ts';
 import type { Endpoint } from './flags-response.ts';
-import type { SnapshotStore } from './snapshots.ts';
 import { MethodNotAllowedError } from '../platform/errors.ts';
 
-type Json = Record<string, unknown>;
-
-const FlagsQuery = z.looseObject({
+// Documentation only: src/sdk/decisions.ts parses the query on both paths.
+const FlagsQuery = serviceValidated(z.looseObject({
   v: z.string().optional().meta({ description: 'Response version: 2 (default) or 1 for the legacy shape' }),
   config: z.string().optional().meta({ description: 'Include remote-config keys' }),
   compression: z.string().optional().meta({ description: 'gzip, gzip-js or base64' }),
   only_evaluate_survey_feature_flags: z.string().optional(),
-});
+}));
 
 const FlagsBodyDoc = z
   .object({
@@ -37,35 +35,30 @@ const FlagsBodyDoc = z
   })
   .meta({ id: 'FlagsRequest', description: 'Also accepted gzip-compressed, base64 and as a form field `data=`.' });
 
-export async function sdkFlagsRoutes(app: FastifyInstance, opts: { snapshots: SnapshotStore }): Promise<void> {
-  const { ctx } = app.services;
-  const { snapshots } = opts;
+export async function sdkFlagsRoutes(app: FastifyInstance, opts: { decisions: SdkDecisions }): Promise<void> {
+  const { decisions } = opts;
 
-  // src/sdk/hot-path.ts answers these POSTs on a listening server; this route serves the
-  // same function to app.inject() and documents the endpoint.
+  // src/sdk/hot-path.ts answers these POSTs on a listening server; app.inject() reaches this
+  // route, which calls the same decisions and documents the endpoint.
   const handlePost = (endpoint: Endpoint) => async (request: FastifyRequest, reply: FastifyReply) => {
-    // Before anything can fail: a browser must be able to read error answers too.
-    allowBrowserOrigin(request, reply);
-    const body = await decodeSdkRequest(request.body as Buffer | undefined, request.headers, request.query as Json, 'flags');
-    const text = await answerFlagsPost(
-      ctx,
-      snapshots,
-      { endpoint, body, query: request.query as Json, headers: request.headers },
-      flagsAnswerLog(request.log),
-    );
+    const text = await decisions.flags(endpoint, request.body as Buffer | undefined, request.headers, queryStringOf(request.url), flagsAnswerLog(request.log));
     return reply.type('application/json; charset=utf-8').send(text);
   };
 
   const handleGet = (endpoint: Endpoint) => async (request: FastifyRequest, reply: FastifyReply) => {
-    allowBrowserOrigin(request, reply);
-    return reply.type('application/json; charset=utf-8').send(answerFlagsGet(endpoint, request.query as Json, request.headers));
+    const query = parseSdkQuery(queryStringOf(request.url));
+    return reply.type('application/json; charset=utf-8').send(answerFlagsGet(endpoint, query, request.headers));
   };
+
+  // Before anything can fail (a body over the limit included): a browser must be able to read error answers too.
+  const cors = async (request: FastifyRequest, reply: FastifyReply) => allowBrowserOrigin(request, reply);
 
   for (const endpoint of ['flags', 'decide'] as const) {
     const url = `/${endpoint}`;
     const tags = ['sdk'];
     app.post(url, {
-      bodyLimit: sdkBodyLimit(ctx.config.bodyLimitBytes, 'flags'),
+      bodyLimit: sdkBodyLimit(decisions.bodyLimit, 'flags'),
+      onRequest: cors,
       schema: {
         tags,
         summary: endpoint === 'flags' ? 'Evaluate flags for a person (PostHog /flags)' : 'Legacy remote evaluation (PostHog /decide)',
@@ -74,7 +67,7 @@ export async function sdkFlagsRoutes(app: FastifyInstance, opts: { snapshots: Sn
         security: [],
       },
     }, handlePost(endpoint));
-    app.get(url, { schema: { tags, summary: 'Minimal config with no flags', querystring: FlagsQuery, security: [] } }, handleGet(endpoint));
+    app.get(url, { onRequest: cors, schema: { tags, summary: 'Minimal config with no flags', querystring: FlagsQuery, security: [] } }, handleGet(endpoint));
     app.options(url, { schema: { hide: true } }, async (request, reply) => preflight(request, reply));
     app.route({
       method: ['PUT', 'PATCH', 'DELETE'],

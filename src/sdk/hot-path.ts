@@ -1,17 +1,19 @@
 // The SDK hot path below Fastify: flag definitions and /flags are answered straight from the
-// node:http request, because Fastify's per-request machinery (router, hooks, request logger,
-// schema-checked query) cost more than the work itself (bench/README.md). It answers only what it
-// can decide from memory; anything else falls through to the Fastify routes, which share the same
-// functions and stay the reference (and the documentation) for these endpoints.
+// node:http request, because Fastify's per-request machinery (router, hooks, request logger)
+// costs more than the work itself (bench/README.md). It decides only what it can answer from
+// memory and how the bytes are written; every other decision (query, authorization, rate limit,
+// body decoding, answers, errors) is a shared function in src/sdk/decisions.ts that the Fastify
+// routes call too (test/sdk/parity.test.ts). A definitions request that needs the database
+// falls through to Fastify; /flags is read here whole.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
-import type { Services } from '../app.ts';
-import { sendCohortsRequested } from './snapshots.ts';
-import { browserOriginHeaders, decodeSdkRequest, sdkBodyLimit } from './body.ts';
-import { answerFlagsPost, type FlagsAnswerLog } from './flags-answer.ts';
+import { browserOriginHeaders, sdkBodyLimit } from './body.ts';
+import { DEFINITIONS_ACCESS, flagsAnswerLog, parseSdkQuery, type SdkDecisions } from './decisions.ts';
 import type { Endpoint } from './flags-response.ts';
+import type { DefinitionsAnswer } from './snapshots.ts';
+import { NOT_IN_MEMORY, type AccessRequest } from '../access/authorization.ts';
 import { PayloadTooLargeError } from '../platform/errors.ts';
-import { toApiError } from '../platform/http/errors.ts';
+import { errorAnswer } from '../platform/http/errors.ts';
 
 const DEFINITION_PATHS = new Set(['/flags/definitions', '/flags/definitions/', '/api/feature_flag/local_evaluation', '/api/feature_flag/local_evaluation/']);
 const FLAG_PATHS = new Map<string, Endpoint>([
@@ -21,31 +23,11 @@ const FLAG_PATHS = new Map<string, Endpoint>([
   ['/decide/', 'decide'],
 ]);
 
-/** A query string as name → last value; `+` and %-escapes decoded. */
-export function parseQuery(qs: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (!qs) return out;
-  for (const part of qs.split('&')) {
-    if (!part) continue;
-    const eq = part.indexOf('=');
-    const rawName = eq < 0 ? part : part.slice(0, eq);
-    const rawValue = eq < 0 ? '' : part.slice(eq + 1);
-    out[decode(rawName)] = decode(rawValue);
-  }
-  return out;
-}
-
-function decode(text: string): string {
-  if (text.indexOf('%') < 0 && text.indexOf('+') < 0) return text;
-  try {
-    return decodeURIComponent(text.replace(/\+/g, ' '));
-  } catch {
-    return text;
-  }
-}
-
 const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+const NO_PARAMS: Record<string, string | undefined> = Object.freeze({});
 const JSON_HEADERS = ['content-type', 'application/json; charset=utf-8'];
+/** Definitions are GETs, a safe method: a session's CSRF check never refuses one (src/access/sign-in/csrf.ts). */
+const noCsrfOnGet = (): void => {};
 
 function corsHeaders(req: IncomingMessage): Record<string, string> {
   return browserOriginHeaders(req.headers.origin) ?? NO_HEADERS;
@@ -87,65 +69,44 @@ class WriteBatch {
   }
 }
 
-function writeError(res: ServerResponse, err: unknown, headers: Record<string, string>, bodyLimit: number, log: FastifyBaseLogger): void {
-  const apiError = toApiError(err, bodyLimit);
-  if (!apiError) {
-    log.error({ err }, 'unhandled error');
-    res.writeHead(500, { ...headers, 'content-type': 'application/json; charset=utf-8' });
-    res.end('{"type":"server_error","code":"error","detail":"A server error occurred.","attr":null}');
-    return;
-  }
-  const body = apiError.body === null || apiError.body === undefined ? '' : JSON.stringify(apiError.body);
-  res.writeHead(apiError.statusCode, { ...headers, ...apiError.headers, ...(body ? { 'content-type': 'application/json; charset=utf-8' } : {}) });
-  res.end(body);
+export interface HotPathDeps {
+  decisions: SdkDecisions;
+  log: FastifyBaseLogger;
 }
 
-/** How /flags answers log what went wrong beside them (shared with the Fastify route). */
-export function flagsAnswerLog(log: FastifyBaseLogger): FlagsAnswerLog {
-  return {
-    groupTypeRegistrationFailed: (err) => log.warn({ err }, 'group type registration failed'),
-    storedDataUnavailable: (reason) => log.warn({ reason }, 'flags: stored person data could not be read; the flags that need it are answered as failed'),
-  };
-}
-
-export function createHotPath(services: Services, log: FastifyBaseLogger): (req: IncomingMessage, res: ServerResponse) => boolean {
-  const { ctx, snapshots, authenticator, rateLimits } = services;
-  const bodyLimit = ctx.config.bodyLimitBytes;
+/** The server's first look at each request: true when it answered (or will answer) it, false to hand it to Fastify. */
+export function createHotPath({ decisions, log }: HotPathDeps): (req: IncomingMessage, res: ServerResponse) => boolean {
+  const bodyLimit = decisions.bodyLimit;
   // A /flags body is refused as soon as it outgrows what its decoded form may be.
   const flagsBodyLimit = sdkBodyLimit(bodyLimit, 'flags');
   const batch = new WriteBatch();
   const answerLog = flagsAnswerLog(log);
 
-  /** GET definitions from cached credentials and a built snapshot; false: let Fastify answer. */
+  function writeError(res: ServerResponse, err: unknown, headers: Record<string, string>): void {
+    const answer = errorAnswer(err, bodyLimit);
+    if (answer.unexpected) log.error({ err }, 'unhandled error');
+    res.writeHead(answer.statusCode, headers === NO_HEADERS ? answer.headers : { ...headers, ...answer.headers });
+    res.end(answer.body);
+  }
+
+  function writeDefinitions(res: ServerResponse, answer: DefinitionsAnswer): void {
+    res.writeHead(answer.status, answer.headers as string[]);
+    res.end(answer.body);
+  }
+
+  /** A definitions GET answered from memory; false: something must be read first, Fastify answers. */
   function definitions(req: IncomingMessage, res: ServerResponse, qs: string): boolean {
-    const authorization = req.headers.authorization;
-    if (!authorization || !authorization.startsWith('Bearer ')) return false;
-    const credential = authorization.slice(7).trim();
-    const query = parseQuery(qs);
-    const token = query.token;
-    if (!token || !credential) return false;
-    const snapshot = snapshots.peekForToken(token);
-    if (!snapshot || !authenticator.peekDefinitionsAccess(credential, snapshot.project, snapshot.organization)) return false;
+    let answer: ReturnType<SdkDecisions['definitions']>;
     try {
-      rateLimits.checkDefinitions(snapshot.project.id);
+      const request: AccessRequest = { method: 'GET', headers: req.headers, query: parseSdkQuery(qs), body: undefined, params: NO_PARAMS, checkCsrf: noCsrfOnGet };
+      answer = decisions.definitions(request, DEFINITIONS_ACCESS, true);
     } catch (err) {
-      writeError(res, err, {}, bodyLimit, log);
+      writeError(res, err, NO_HEADERS);
       return true;
     }
-    const body = snapshot.definitions(sendCohortsRequested(query));
-    if (body.notModified(req.headers['if-none-match'])) {
-      res.writeHead(304, body.headers304);
-      res.end();
-      return true;
-    }
-    if (/\bgzip\b/.test(req.headers['accept-encoding'] ?? '')) {
-      const gz = body.gzip();
-      res.writeHead(200, [...body.headers200, 'content-encoding', 'gzip', 'content-length', String(gz.length)]);
-      res.end(gz);
-    } else {
-      res.writeHead(200, [...body.headers200, 'content-length', String(body.json.length)]);
-      res.end(body.json);
-    }
+    if (answer === NOT_IN_MEMORY) return false;
+    if (answer instanceof Promise) answer.then((a) => writeDefinitions(res, a), (err) => writeError(res, err, NO_HEADERS));
+    else writeDefinitions(res, answer);
     return true;
   }
 
@@ -157,14 +118,14 @@ export function createHotPath(services: Services, log: FastifyBaseLogger): (req:
     // dropped until Node closes the connection after the answer; destroying the socket instead
     // would reset it under the client before it can read the answer.
     let refused = Number(req.headers['content-length']) > flagsBodyLimit;
-    if (refused) writeError(res, new PayloadTooLargeError(flagsBodyLimit), { ...headers, connection: 'close' }, bodyLimit, log);
+    if (refused) writeError(res, new PayloadTooLargeError(flagsBodyLimit), { ...headers, connection: 'close' });
     req.on('data', (chunk: Buffer) => {
       if (refused) return;
       size += chunk.length;
       if (size > flagsBodyLimit) {
         refused = true;
         chunks.length = 0;
-        writeError(res, new PayloadTooLargeError(flagsBodyLimit), { ...headers, connection: 'close' }, bodyLimit, log);
+        writeError(res, new PayloadTooLargeError(flagsBodyLimit), { ...headers, connection: 'close' });
         return;
       }
       chunks.push(chunk);
@@ -173,22 +134,16 @@ export function createHotPath(services: Services, log: FastifyBaseLogger): (req:
     req.on('end', () => {
       if (refused) return;
       const raw = chunks.length === 1 ? chunks[0] : chunks.length ? Buffer.concat(chunks, size) : undefined;
-      const query = parseQuery(qs);
       let answer: Buffer | string | Promise<Buffer | string>;
       try {
-        const body = decodeSdkRequest(raw, req.headers, query, 'flags');
-        // A large body is decoded in pieces (a promise); the usual small one synchronously.
-        answer =
-          body instanceof Promise
-            ? body.then((decoded) => answerFlagsPost(ctx, snapshots, { endpoint, body: decoded, query, headers: req.headers }, answerLog))
-            : answerFlagsPost(ctx, snapshots, { endpoint, body, query, headers: req.headers }, answerLog);
+        answer = decisions.flags(endpoint, raw, req.headers, qs, answerLog);
       } catch (err) {
-        writeError(res, err, headers, bodyLimit, log);
+        writeError(res, err, headers);
         return;
       }
       const answerHeaders = headers === NO_HEADERS ? JSON_HEADERS : { ...headers, 'content-type': 'application/json; charset=utf-8' };
       // Usually synchronous: a promise only when the snapshot or stored person data must be loaded.
-      if (answer instanceof Promise) answer.then((a) => batch.write(res, answerHeaders, a), (err) => writeError(res, err, headers, bodyLimit, log));
+      if (answer instanceof Promise) answer.then((a) => batch.write(res, answerHeaders, a), (err) => writeError(res, err, headers));
       else batch.write(res, answerHeaders, answer);
     });
   }

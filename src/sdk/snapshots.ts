@@ -20,18 +20,27 @@ import { listLiveFlags, type FeatureFlagRow } from '../flags/repository.ts';
 import { listProjectCohorts } from '../cohorts/repository.ts';
 import { listGroupTypes } from '../groups/repository.ts';
 
+/** One answer to a definitions GET, as both paths write it: status, flat header list, body. */
+export interface DefinitionsAnswer {
+  status: 200 | 304;
+  /** Name/value pairs (what node:http writes fastest). */
+  headers: readonly string[];
+  body?: Buffer;
+}
+
 export interface DefinitionsBody {
   json: Buffer;
   /** Weak-ETag value without the W/ and quotes. */
   etag: string;
   /** `W/"<etag>"`, as sent and as SDKs echo it back. */
   weakEtag: string;
-  /** Response headers as flat name/value lists (what node:http writes fastest). */
-  headers304: string[];
-  headers200: string[];
   /** Whether an If-None-Match header names this body (weak, strong, unquoted, or in a list). */
   notModified(ifNoneMatch: string | undefined): boolean;
   gzip(): Buffer;
+  /** The answers, built once per body: 304, the JSON, and the JSON gzipped (built on first use). */
+  notModifiedAnswer: DefinitionsAnswer;
+  jsonAnswer: DefinitionsAnswer;
+  gzipAnswer(): DefinitionsAnswer;
 }
 
 /** `send_cohorts` present (even empty) and not false: the definitions variant with cohorts. */
@@ -119,17 +128,26 @@ function definitionsBody(value: unknown, sendCohorts: boolean): DefinitionsBody 
   // cache by variant), so a 304 never crosses from one to the other.
   const etag = crypto.createHash('sha256').update(sendCohorts ? 'cohorts\n' : 'expanded\n').update(json).digest('hex').slice(0, 32);
   let gz: Buffer | undefined;
+  let gzipAnswer: DefinitionsAnswer | undefined;
   const weakEtag = `W/"${etag}"`;
+  // PostHog answers definitions as `application/json` (docs/compatibility.md).
   const common = ['etag', weakEtag, 'cache-control', 'private, must-revalidate', 'vary', 'Accept-Encoding'];
+  const gzip = () => (gz ??= zlib.gzipSync(json, { level: 6 }));
   return {
     json,
     etag,
     weakEtag,
-    headers304: common,
-    headers200: [...common, 'content-type', 'application/json; charset=utf-8'],
     // SDKs echo the weak form exactly: compare that first, parse the header only otherwise.
     notModified: (header) => header !== undefined && (header === weakEtag || etagListMatches(header, etag)),
-    gzip: () => (gz ??= zlib.gzipSync(json, { level: 6 })),
+    gzip,
+    notModifiedAnswer: { status: 304, headers: common },
+    jsonAnswer: { status: 200, headers: [...common, 'content-type', 'application/json', 'content-length', String(json.length)], body: json },
+    gzipAnswer: () =>
+      (gzipAnswer ??= {
+        status: 200,
+        headers: [...common, 'content-type', 'application/json', 'content-encoding', 'gzip', 'content-length', String(gzip().length)],
+        body: gzip(),
+      }),
   };
 }
 
@@ -251,12 +269,16 @@ export class SnapshotStore {
     return entry.pending ?? entry.value;
   }
 
+  /** The current snapshot of a project if it is built and no rebuild is running; undefined means "ask forProject". */
+  peekForProject(projectId: number): ProjectSnapshot | undefined {
+    const entry = this.entries.get(projectId);
+    return entry && !entry.pending ? entry.value : undefined;
+  }
+
   /** The current snapshot for a token if it is built and no rebuild is running; undefined means "ask forToken". */
   peekForToken(token: string): ProjectSnapshot | undefined {
     const projectId = this.tokens.get(token);
-    if (projectId === undefined) return undefined;
-    const entry = this.entries.get(projectId);
-    return entry && !entry.pending ? entry.value : undefined;
+    return projectId === undefined ? undefined : this.peekForProject(projectId);
   }
 
   /** The snapshot of the project whose public token this is; undefined for an unknown token. */

@@ -1,12 +1,13 @@
 // The console's two cookies: `sessionid` (httpOnly) and `csrftoken` (read by the console's script).
 // Parsed only where a route needs them, so no hook runs on every request.
+import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 export const SESSION_COOKIE = 'sessionid';
 export const CSRF_COOKIE = 'csrftoken';
 
 /** One cookie's value from the request's Cookie header (first occurrence wins). */
-export function readCookie(request: FastifyRequest, name: string): string | undefined {
+export function readCookie(request: { headers: IncomingHttpHeaders }, name: string): string | undefined {
   const header = request.headers.cookie;
   if (!header) return undefined;
   for (const part of header.split(';')) {

@@ -6,6 +6,7 @@ import { ProjectParams, idParam } from '../../platform/http/common-schemas.ts';
 import { DashboardSchema } from './schemas.ts';
 import { dashboardView, presentDashboard } from './service.ts';
 import { authorize } from '../../access/auth-hook.ts';
+import { authorizeProjectAccess } from '../../access/authorization.ts';
 import { findDashboardAnyProject } from './repository.ts';
 import { findOrganization, findProject } from '../../access/organizations/projects-repository.ts';
 import { renderDashboardPage, renderErrorPage } from './page.ts';
@@ -54,14 +55,14 @@ export async function dashboardPageRoutes(app: FastifyInstance): Promise<void> {
     schema: { tags: ['dashboards'], summary: 'The dashboard as an HTML page with SVG charts (?personal_api_key=…)', params: IdParams, security: [] },
   }, async (request, reply) => {
     try {
-      const auth = await authorize(ctx, authenticator, request, { scope: 'dashboard:read', project: 'none' });
+      const auth = await authorize(authenticator, request, { scope: 'dashboard:read', project: 'none' });
       const raw = (request.params as { id: string }).id;
       const dashboard = /^\d{1,9}$/.test(raw) ? await findDashboardAnyProject(ctx.db, Number(raw)) : undefined;
       const project = dashboard ? await findProject(ctx.db, dashboard.projectId) : undefined;
       const organization = project ? await findOrganization(ctx.db, project.organizationId) : undefined;
       if (!dashboard || !project || !organization) throw new NotFoundError();
       // A dashboard of a project the key cannot read is reported as missing.
-      await authenticator.authorizeProject(auth.principal, project, organization, { scope: 'dashboard:read' }).catch(() => {
+      await authorizeProjectAccess(authenticator, auth.principal, { project, organization }, { scope: 'dashboard:read' }).catch(() => {
         throw new NotFoundError();
       });
       const view = await dashboardView(ctx, project.id, dashboard.id);

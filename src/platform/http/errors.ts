@@ -16,10 +16,37 @@ import { databaseFailure, pgErrorCode, racedCheckError } from '../db/errors.ts';
 import { validationErrorFromZod } from './drf.ts';
 
 export function sendApiError(reply: FastifyReply, error: ApiError): FastifyReply {
-  reply.code(error.statusCode);
-  for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
-  if (error.body === null || error.body === undefined) return reply.send();
-  return reply.type('application/json').send(JSON.stringify(error.body));
+  return sendErrorAnswer(reply, apiErrorAnswer(error));
+}
+
+/** An error as written to the client: the same bytes from Fastify and from the SDK hot path. */
+export interface ErrorAnswer {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+const SERVER_ERROR: ErrorAnswer = {
+  statusCode: 500,
+  headers: { 'content-type': JSON_TYPE },
+  body: '{"type":"server_error","code":"error","detail":"A server error occurred.","attr":null}',
+};
+
+function apiErrorAnswer(error: ApiError): ErrorAnswer {
+  if (error.body === null || error.body === undefined) return { statusCode: error.statusCode, headers: error.headers, body: '' };
+  return { statusCode: error.statusCode, headers: { ...error.headers, 'content-type': JSON_TYPE }, body: JSON.stringify(error.body) };
+}
+
+/** The answer to any thrown value; `unexpected` ones (a 500) are for the caller to log. */
+export function errorAnswer(error: unknown, bodyLimit: number): ErrorAnswer & { unexpected: boolean } {
+  const apiError = toApiError(error, bodyLimit);
+  return apiError ? { ...apiErrorAnswer(apiError), unexpected: false } : { ...SERVER_ERROR, unexpected: true };
+}
+
+function sendErrorAnswer(reply: FastifyReply, answer: ErrorAnswer): FastifyReply {
+  reply.code(answer.statusCode).headers(answer.headers);
+  return answer.body ? reply.send(answer.body) : reply.send();
 }
 
 /** Maps any thrown value to the ApiError the client sees. */
@@ -69,11 +96,9 @@ export function toApiError(error: unknown, bodyLimit: number): ApiError | undefi
 
 export async function errorsPlugin(app: FastifyInstance, opts: { bodyLimit: number }): Promise<void> {
   app.setErrorHandler((error, request, reply) => {
-    const apiError = toApiError(error, opts.bodyLimit);
-    if (apiError) return sendApiError(reply, apiError);
-    request.log.error({ err: error }, 'unhandled error');
-    reply.code(500).type('application/json');
-    return reply.send(JSON.stringify({ type: 'server_error', code: 'error', detail: 'A server error occurred.', attr: null }));
+    const answer = errorAnswer(error, opts.bodyLimit);
+    if (answer.unexpected) request.log.error({ err: error }, 'unhandled error');
+    return sendErrorAnswer(reply, answer);
   });
 
   app.setNotFoundHandler((_request, reply) => sendApiError(reply, new NotFoundError()));

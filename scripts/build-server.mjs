@@ -87,8 +87,9 @@ function renamedClasses(root, outputs) {
     for (const m of fs.readFileSync(file, 'utf8').matchAll(/^(?:export\s+)?(?:abstract\s+)?class\s+([A-Za-z_$][\w$]*)/gm)) declared.add(m[1]);
   }
   const emitted = new Set();
-  for (const text of outputs) for (const m of text.matchAll(/\bclass\s+([A-Za-z_$][\w$]*)/g)) emitted.add(m[1]);
-  return [...declared].filter((name) => !emitted.has(name) && [...emitted].some((e) => new RegExp(`^${name.replace(/\$/g, '\\$')}\\d+$`).test(e)));
+  for (const text of outputs) for (const m of text.matchAll(/\bclass\s+([A-Za-z_$][\w$]*)|([A-Za-z_$][\w$]*)\s*=\s*class\b/g)) emitted.add(m[1] ?? m[2]);
+  const renamed = [...emitted].filter((name) => !declared.has(name) && /\d$/.test(name) && declared.has(name.replace(/\d+$/, '')));
+  return renamed.map((name) => `${name.replace(/\d+$/, '')} (as ${name})`);
 }
 
 export async function build({ root = ROOT, outdir = path.join(root, 'dist') } = {}) {

@@ -1,21 +1,26 @@
-# flaghost: the server (and the `flaghost` admin CLI) on Node 20, run from TypeScript by tsx.
+# flaghost: the server (and the `flaghost` admin CLI) on Node 20, run as compiled JavaScript
+# (dist/server.js, dist/cli.js, built by scripts/build-server.mjs with esbuild; no tsx at run time).
 
 # Production dependencies only, installed exactly as package-lock.json pins them (the `prepare`
-# script finds no web/ here and skips the console build).
+# script finds no web/ and no src/ here and builds nothing).
 FROM node:20-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-COPY scripts/build-console.mjs ./scripts/
+COPY scripts/build-console.mjs scripts/build-server.mjs ./scripts/
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
-# The web console, built with the dev dependencies (Vite, React) into dist/console.
-FROM node:20-bookworm-slim AS console
+# The build, with the dev dependencies: the web console (Vite, React) into dist/console, then the
+# server and the CLI (esbuild) into dist/server.js and dist/cli.js.
+FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
-COPY scripts/build-console.mjs ./scripts/
+COPY scripts/build-console.mjs scripts/build-server.mjs ./scripts/
 COPY web ./web
 RUN npm run build:console
+COPY tsconfig.json ./
+COPY src ./src
+RUN npm run build:server
 
 FROM node:20-bookworm-slim AS runtime
 ENV NODE_ENV=production \
@@ -24,11 +29,10 @@ ENV NODE_ENV=production \
     FLAGHOST_DATA_DIR=/data
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
-COPY package.json package-lock.json tsconfig.json ./
+COPY package.json package-lock.json ./
 COPY migrations ./migrations
 COPY bin ./bin
-COPY src ./src
-COPY --from=console /app/dist/console ./dist/console
+COPY --from=build /app/dist ./dist
 # `flaghost` on the PATH for `docker compose exec flaghost flaghost …`; /data owned by the
 # unprivileged user before it becomes a volume (later changes to a volume path are discarded).
 RUN ln -s /app/bin/flaghost.mjs /usr/local/bin/flaghost \
@@ -37,4 +41,4 @@ RUN ln -s /app/bin/flaghost.mjs /usr/local/bin/flaghost \
 USER node
 VOLUME ["/data"]
 EXPOSE 8000
-CMD ["node", "--import", "tsx", "src/server.ts"]
+CMD ["node", "--enable-source-maps", "dist/server.js"]

@@ -6,7 +6,8 @@
 // BENCH_ROUNDS (default 4), BENCH_CONNECTIONS (default 10), BENCH_LOG_LEVEL (default warn),
 // BENCH_SCENARIOS (comma list of scenario ids), BENCH_PROFILE=1 (run flaghost under --cpu-prof
 // and print its top self-time functions per scenario; BENCH_PROFILE_TOP sets how many, default
-// 15), BENCH_STRICT=1 (exit 1 when a target fails), DATABASE_URL (run on PostgreSQL).
+// 15), BENCH_STRICT=1 (exit 1 when a target fails), BENCH_SERVER (dist, the default: the compiled
+// server as `npm start` runs it; tsx: the sources through tsx), DATABASE_URL (run on PostgreSQL).
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -19,6 +20,7 @@ import {
   PROJECT_TOKEN,
   SECRET_TOKEN,
   seedFlags,
+  serverModeFromEnv,
   startServer,
   stopServer,
   type BenchProject,
@@ -50,6 +52,7 @@ const logLevel = process.env.BENCH_LOG_LEVEL || 'warn';
 const profiling = process.env.BENCH_PROFILE === '1';
 const profileTop = Math.max(1, Math.round(numberFromEnv('BENCH_PROFILE_TOP', 15)));
 const strict = process.env.BENCH_STRICT === '1';
+const serverMode = serverModeFromEnv();
 const only = process.env.BENCH_SCENARIOS?.split(',').map((s) => s.trim()).filter(Boolean);
 
 interface Scenario {
@@ -129,8 +132,9 @@ async function main(): Promise<number> {
   // 2. flaghost, seeded through the management API.
   t = Date.now();
   const sources = profiling ? snapshotSources(root) : new Map<string, string>();
-  const server = await startServer(env, { profile: profiling });
-  log(`flaghost listening at ${server.baseUrl} after ${((Date.now() - t) / 1000).toFixed(1)} s (LOG_LEVEL=${logLevel})`);
+  const server = await startServer(env, { profile: profiling, mode: serverMode });
+  log(`flaghost (${serverMode === 'dist' ? 'node dist/server.js' : 'node --import tsx src/server.ts'}) listening at ${server.baseUrl} ` +
+    `after ${((Date.now() - t) / 1000).toFixed(1)} s (LOG_LEVEL=${logLevel})`);
   t = Date.now();
   await seedFlags(server, defs, DEFINITIONS_FLAGS);
   await seedFlags(server, p50, 50);
@@ -331,6 +335,7 @@ async function main(): Promise<number> {
     cpuModel: os.cpus()[0]?.model,
     database: env.database,
     logLevel,
+    server: serverMode,
     profiling,
     settings: { ...settings, pipelining: 1 },
     definitions: { flags: DEFINITIONS_FLAGS, bytes: first.body.length, etag },

@@ -1,7 +1,7 @@
 // flaghost as the benchmark runs it: a fresh database (temporary PGlite data directory, or a new
 // PostgreSQL database when DATABASE_URL is set), projects made with the admin CLI, the server
-// started like `npm start` in its own process, and flags seeded through the management API.
-import { execFile } from 'node:child_process';
+// started like `npm start` (or through tsx, BENCH_SERVER=tsx) in its own process, and flags seeded through the management API.
+import { execFile, execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -97,11 +97,31 @@ export interface Server {
   profileDir?: string;
 }
 
-/** `node --import tsx src/server.ts` (what `npm start` runs), ready when it answers GET /flags. */
-export async function startServer(e: Environment, options: { profile: boolean }): Promise<Server> {
+/**
+ * How flaghost is started: `dist` (default), compiled, as `npm start` and the Docker image run it;
+ * `tsx`, the TypeScript sources through tsx, as they ran before issue 11 §3 (for comparison).
+ */
+export type ServerMode = 'dist' | 'tsx';
+
+export function serverModeFromEnv(): ServerMode {
+  const mode = process.env.BENCH_SERVER || 'dist';
+  if (mode !== 'dist' && mode !== 'tsx') throw new Error(`BENCH_SERVER must be dist or tsx, got ${mode}`);
+  return mode;
+}
+
+/** flaghost in its own process (see ServerMode), ready when it answers GET /flags. */
+export async function startServer(e: Environment, options: { profile: boolean; mode: ServerMode }): Promise<Server> {
   const port = await freePort();
   const profileDir = options.profile ? path.join(e.tempDir, 'profile') : undefined;
-  const args = ['--import', 'tsx', ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), 'src/server.ts'];
+  const profileArgs = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
+  let args: string[];
+  if (options.mode === 'dist') {
+    // What `npm start` does first (its `prestart`): rebuild dist/ when the sources changed.
+    execFileSync(process.execPath, ['scripts/build-server.mjs', '--if-stale'], { cwd: e.root, stdio: 'inherit' });
+    args = ['--enable-source-maps', ...profileArgs, 'dist/server.js'];
+  } else {
+    args = ['--import', 'tsx', ...profileArgs, 'src/server.ts'];
+  }
   const child = startChild('flaghost', process.execPath, args, { cwd: e.root, env: { ...e.env, PORT: String(port) } });
   const baseUrl = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;

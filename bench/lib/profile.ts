@@ -46,7 +46,8 @@ export function readProfile(dir: string): CpuProfile | undefined {
 
 // tsx runs src/*.ts as esbuild output with all whitespace removed: every function is on line 1.
 // Transforming the same source with tsx's options reproduces that code and its source map, which
-// turns a profile position back into a line of the TypeScript file (and its text).
+// turns a profile position back into a line of the TypeScript file (and its text). The compiled
+// server (dist/server.js, BENCH_SERVER=dist) has its source map next to it.
 
 interface Transformer {
   transformSync(code: string, options: Record<string, unknown>): { code: string; map: string };
@@ -70,15 +71,15 @@ export function snapshotSources(root: string): SourceSnapshot {
 
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 
-/** Decodes a source map's mappings: per generated line, [generatedColumn, sourceLine] pairs. */
-function decodeMappings(mappings: string): Array<Array<[number, number]>> {
-  const lines: Array<Array<[number, number]>> = [];
+/** Decodes a source map's mappings: per generated line, [generatedColumn, sourceLine, sourceIndex]. */
+function decodeMappings(mappings: string): Array<Array<[number, number, number]>> {
+  const lines: Array<Array<[number, number, number]>> = [];
   let sourceLine = 0;
   let sourceColumn = 0;
   let source = 0;
   let name = 0;
   for (const lineText of mappings.split(';')) {
-    const segments: Array<[number, number]> = [];
+    const segments: Array<[number, number, number]> = [];
     let column = 0;
     for (const seg of lineText.split(',')) {
       if (!seg) continue;
@@ -101,7 +102,7 @@ function decodeMappings(mappings: string): Array<Array<[number, number]>> {
         sourceLine += values[2];
         sourceColumn += values[3];
         if (values.length >= 5) name += values[4];
-        segments.push([column, sourceLine]);
+        segments.push([column, sourceLine, source]);
       }
     }
     lines.push(segments);
@@ -110,8 +111,9 @@ function decodeMappings(mappings: string): Array<Array<[number, number]>> {
 }
 
 interface Mapped {
-  lines: Array<Array<[number, number]>>;
-  sourceLines: string[];
+  lines: Array<Array<[number, number, number]>>;
+  /** Absolute paths of the map's sources (one, the file itself, for a tsx transform). */
+  sources: string[];
 }
 
 export class SourceMapper {
@@ -143,7 +145,7 @@ export class SourceMapper {
           keepNames: true,
           sourcefile: file,
         });
-        result = { lines: decodeMappings((JSON.parse(out.map) as { mappings: string }).mappings), sourceLines: source.split('\n') };
+        result = { lines: decodeMappings((JSON.parse(out.map) as { mappings: string }).mappings), sources: [file] };
       } catch {
         result = null;
       }
@@ -152,21 +154,49 @@ export class SourceMapper {
     return result;
   }
 
+  /** A compiled bundle's own source map (`file.js.map`), when there is one. */
+  private bundleMap(file: string): Mapped | null {
+    if (this.cache.has(file)) return this.cache.get(file)!;
+    let result: Mapped | null = null;
+    try {
+      const map = JSON.parse(fs.readFileSync(`${file}.map`, 'utf8')) as { mappings: string; sources: string[] };
+      result = { lines: decodeMappings(map.mappings), sources: map.sources.map((s) => path.resolve(path.dirname(file), s)) };
+    } catch {
+      result = null;
+    }
+    this.cache.set(file, result);
+    return result;
+  }
+
+  private readonly lineCache = new Map<string, string[]>();
+
+  private sourceLines(file: string): string[] {
+    let lines = this.lineCache.get(file);
+    if (!lines) {
+      lines = (this.sources.get(file) ?? (fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '')).split('\n');
+      this.lineCache.set(file, lines);
+    }
+    return lines;
+  }
+
   /** `path:line` (1-based, relative to the repository) and, for src/ files, the line's text. */
   locate(url: string, line: number, column: number): { location: string; text?: string } {
     if (!url) return { location: '' };
     const file = url.replace(/^file:\/\//, '');
     let rel = file.startsWith(this.root) ? file.slice(this.root.length + 1) : file;
     rel = rel.replace(/^node_modules\//, '');
-    const m = file.endsWith('.ts') ? this.mapped(file) : null;
+    const compiled = file.startsWith(path.join(this.root, 'dist') + path.sep) && file.endsWith('.js');
+    const m = file.endsWith('.ts') ? this.mapped(file) : compiled ? this.bundleMap(file) : null;
     const segments = m?.lines[line];
-    if (!m || !segments?.length) return { location: `${rel}:${line + 1}${file.endsWith('.ts') ? `:${column + 1}` : ''}` };
-    let sourceLine = segments[0][1];
-    for (const [col, srcLine] of segments) {
+    if (!m || !segments?.length) return { location: `${rel}:${line + 1}${file.endsWith('.ts') || compiled ? `:${column + 1}` : ''}` };
+    let [, sourceLine, source] = segments[0];
+    for (const [col, srcLine, srcIndex] of segments) {
       if (col > column) break;
       sourceLine = srcLine;
+      source = srcIndex;
     }
-    return { location: `${rel}:${sourceLine + 1}`, text: m.sourceLines[sourceLine]?.trim().slice(0, 70) };
+    const sourceFile = m.sources[source] ?? file;
+    return { location: `${path.relative(this.root, sourceFile)}:${sourceLine + 1}`, text: this.sourceLines(sourceFile)[sourceLine]?.trim().slice(0, 70) };
   }
 }
 

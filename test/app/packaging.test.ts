@@ -183,9 +183,37 @@ describe('Dockerfile', () => {
     expect(args('RUN').join(' ')).not.toMatch(/npm (ci|install)/);
   });
 
-  it('copies what the server and the CLI need at run time', () => {
+  it('copies what the server and the CLI need at run time, and no sources', () => {
     const copied = args('COPY').filter((a) => !a.startsWith('--from')).flatMap((a) => a.split(' ').slice(0, -1));
-    for (const item of ['package.json', 'package-lock.json', 'src', 'migrations', 'bin']) expect(copied).toContain(item);
+    for (const item of ['package.json', 'package-lock.json', 'migrations', 'bin']) expect(copied).toContain(item);
+    for (const item of ['src', 'tsconfig.json', 'web', 'scripts']) expect(copied.some((c) => c === item || c.startsWith(`${item}/`)), item).toBe(false);
+  });
+
+  it('builds the console and the server in a build stage and copies dist/ from it', () => {
+    const stages = instructions.filter((i) => i.op === 'FROM').map((i) => /\sAS\s+(\S+)$/i.exec(i.args)?.[1]);
+    const fromDist = args('COPY').find((a) => /^--from=\S+ \/app\/dist \.\/dist$/.test(a));
+    expect(fromDist).toBeDefined();
+    const buildStage = /^--from=(\S+)/.exec(fromDist!)![1];
+    const start = instructions.findIndex((i) => i.op === 'FROM' && i.args.endsWith(` AS ${buildStage}`));
+    expect(start, `stage ${buildStage}`).toBeGreaterThanOrEqual(0);
+    const end = instructions.findIndex((i, n) => n > start && i.op === 'FROM');
+    const stage = instructions.slice(start, end);
+    const runs = stage.filter((i) => i.op === 'RUN').map((i) => i.args);
+    expect(runs.join(' ')).toMatch(/npm ci\b/);
+    expect(runs).toContain('npm run build:console');
+    expect(runs).toContain('npm run build:server');
+    const stageCopies = stage.filter((i) => i.op === 'COPY').map((i) => i.args);
+    for (const item of ['src ./src', 'tsconfig.json ./', 'web ./web']) expect(stageCopies, item).toContain(item);
+    expect(stages).toContain(buildStage);
+  });
+
+  it('copies the build scripts into the dependency stage (its npm ci runs `prepare`)', () => {
+    const pkg = JSON.parse(read('package.json'));
+    const scripts = [...pkg.scripts.prepare.matchAll(/node (scripts\/\S+)/g)].map((m) => m[1]);
+    expect(scripts).toEqual(['scripts/build-console.mjs', 'scripts/build-server.mjs']);
+    const depsCopies = instructions.slice(0, instructions.findIndex((i, n) => n > 0 && i.op === 'FROM')).filter((i) => i.op === 'COPY');
+    const copied = depsCopies.flatMap((i) => i.args.split(' ').slice(0, -1));
+    for (const script of scripts) expect(copied).toContain(script);
   });
 
   it('listens on 0.0.0.0:8000 as a non-root user, with /data as a volume', () => {
@@ -208,27 +236,42 @@ describe('Dockerfile', () => {
     expect(config.port).toBe(8000);
   });
 
-  it('starts the server through tsx', () => {
+  it('starts the compiled server with node, without tsx', () => {
     const cmd = JSON.parse(args('CMD')[0]) as string[];
-    expect(cmd).toEqual(['node', '--import', 'tsx', 'src/server.ts']);
-    expect(fs.existsSync(path.join(ROOT, 'src/server.ts'))).toBe(true);
+    expect(cmd).toEqual(['node', '--enable-source-maps', 'dist/server.js']);
+    expect(runtime.map((i) => i.args).join('\n')).not.toMatch(/\btsx\b/);
   });
 });
 
 describe('.dockerignore and package.json', () => {
-  it('.dockerignore keeps local state out and run-time files in', () => {
+  it('.dockerignore keeps local state out and what the image and its build need in', () => {
     const entries = read('.dockerignore').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
-    for (const item of ['node_modules', 'data', '.git']) expect(entries).toContain(item);
-    for (const item of ['src', 'migrations', 'bin', 'package.json', 'package-lock.json', 'tsconfig.json']) expect(entries).not.toContain(item);
+    for (const item of ['node_modules', 'data', '.git', 'dist', 'scripts']) expect(entries).toContain(item);
+    for (const item of ['src', 'migrations', 'bin', 'web', 'package.json', 'package-lock.json', 'tsconfig.json']) expect(entries).not.toContain(item);
+    for (const item of ['!scripts/build-console.mjs', '!scripts/build-server.mjs']) expect(entries).toContain(item);
+  });
+
+  it('npm start runs the compiled server, rebuilt first when the sources changed; npm run dev runs tsx', () => {
+    const { scripts } = JSON.parse(read('package.json'));
+    expect(scripts.start).toBe('node --enable-source-maps dist/server.js');
+    expect(scripts.prestart).toBe('node scripts/build-server.mjs --if-stale');
+    expect(scripts.prepare).toMatch(/node scripts\/build-server\.mjs$/);
+    expect(scripts.dev).toBe('tsx watch src/server.ts');
   });
 
   it('ships the flaghost bin, runnable with production dependencies only', () => {
     const pkg = JSON.parse(read('package.json'));
     expect(pkg.bin).toEqual({ flaghost: 'bin/flaghost.mjs' });
-    expect(pkg.dependencies.tsx).toBeTruthy();
+    // esbuild builds dist/ at a production install; tsx is for development and the tests.
+    expect(pkg.dependencies.esbuild).toBeTruthy();
+    expect(pkg.dependencies.tsx).toBeUndefined();
+    expect(pkg.devDependencies.tsx).toBeTruthy();
     const bin = path.join(ROOT, pkg.bin.flaghost);
     expect(fs.statSync(bin).mode & 0o111).not.toBe(0);
-    expect(fs.readFileSync(bin, 'utf8')).toMatch(/^#!\/usr\/bin\/env node\n/);
+    const text = fs.readFileSync(bin, 'utf8');
+    expect(text).toMatch(/^#!\/usr\/bin\/env node\n/);
+    // Only dynamic imports of tsx: the bin must load without it.
+    expect(text).not.toMatch(/^import[^\n]*['"]tsx/m);
   });
 });
 

@@ -1,8 +1,10 @@
-// The server as `npm start` runs it: first start on an empty data directory prints the generated
-// credentials once, a second process on the same directory refuses to start, SIGTERM shuts down
-// cleanly (lock released, nothing re-initialised on the next start), bad configuration is refused
-// with a readable message, and the OpenAPI document and Swagger UI are served.
-import { spawn, type ChildProcess } from 'node:child_process';
+// The server as `npm start` and the Docker image run it, compiled (scripts/build-server.mjs; built
+// here into a directory of its own under dist/, from the sources under test): first start on an empty
+// data directory prints the generated credentials once, a second process on the same directory
+// refuses to start, SIGTERM shuts down cleanly (lock released, nothing re-initialised on the next
+// start), bad configuration is refused with a readable message, and the OpenAPI document and
+// Swagger UI are served.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -13,6 +15,10 @@ import { ENV_VARIABLES } from '../../src/platform/config.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'flaghost-server-'));
+// Inside the package root: the bundle finds migrations/ by walking up from where it is.
+fs.mkdirSync(path.join(ROOT, 'dist'), { recursive: true });
+const outDir = fs.mkdtempSync(path.join(ROOT, 'dist', '.server-test-'));
+execFileSync(process.execPath, ['scripts/build-server.mjs', '--outdir', outDir], { cwd: ROOT, stdio: 'pipe' });
 const children: ChildProcess[] = [];
 
 function baseEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
@@ -30,7 +36,7 @@ interface Started {
 
 /** `openFiles`: the process's open-files limit (`ulimit -n`), as a small server or container has. */
 function start(extra: Record<string, string> = {}, openFiles?: number): Started {
-  const node = [process.execPath, '--import', 'tsx', 'src/server.ts'];
+  const node = [process.execPath, '--enable-source-maps', path.join(outDir, 'server.js')];
   const [cmd, ...args] = openFiles ? ['/bin/sh', '-c', `ulimit -n ${openFiles} && exec "$@"`, 'sh', ...node] : node;
   const child = spawn(cmd, args, { cwd: ROOT, env: baseEnv(extra), stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
@@ -54,6 +60,7 @@ async function listening(s: Started): Promise<string> {
 afterAll(() => {
   for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
   fs.rmSync(dataDir, { recursive: true, force: true });
+  fs.rmSync(outDir, { recursive: true, force: true });
 });
 
 describe('flaghost server process', () => {

@@ -15,6 +15,7 @@ import { listProjectsOfOrganizations } from './organizations/projects-repository
 import { isFullAccessKey } from './scopes.ts';
 import { readCookie, SESSION_COOKIE } from './sign-in/cookies.ts';
 import { checkCsrf } from './sign-in/csrf.ts';
+import { requireMembership, requireProject } from './require-auth.ts';
 
 export interface RouteAccess {
   /** Scope a scoped personal API key needs; null: the action does not support scoped keys. */
@@ -168,7 +169,7 @@ export async function authorize(ctx: AppContext, authenticator: Authenticator, r
     if (principal.kind === 'project_secret') throw new PermissionDeniedError('This action does not support project secret API key access');
     const organization = await resolveOrganization(ctx, request, principal);
     const auth = await authenticator.authorizeOrganization(principal, organization, access);
-    if (access.adminWrites && !SAFE_METHODS.has(request.method) && auth.membership!.level < MembershipLevel.admin) {
+    if (access.adminWrites && !SAFE_METHODS.has(request.method) && requireMembership(auth).level < MembershipLevel.admin) {
       throw new PermissionDeniedError(access.adminWrites);
     }
     return auth;
@@ -186,7 +187,7 @@ export async function authorize(ctx: AppContext, authenticator: Authenticator, r
 
 /** Counts an authorized request against its rate-limit bucket (429 when it is empty). */
 function countRequest(rateLimits: RateLimits, auth: RequestAuth, access: RouteAccess): void {
-  if (access.rateLimit === 'remote_config') rateLimits.checkRemoteConfig(auth.project!.id);
+  if (access.rateLimit === 'remote_config') rateLimits.checkRemoteConfig(requireProject(auth).id);
   else if (auth.principal.kind === 'user') rateLimits.checkPersonalKey(auth.principal.key.id);
 }
 

@@ -197,7 +197,7 @@ export class Authenticator {
     if (now - last > LAST_USED_RESOLUTION_MS) {
       found.key.lastUsedAt = new Date(now);
       // Best effort: a failed usage timestamp must not fail the request.
-      touchKeyLastUsed(this.ctx.db, found.key.id, new Date(now)).catch(() => {});
+      touchKeyLastUsed(this.ctx.db, found.key.id, new Date(now)).catch((err) => this.ctx.log.warn({ err }, 'could not record when a personal API key was last used'));
     }
     return { kind: 'user', user: found.user, key: found.key };
   }

@@ -73,10 +73,8 @@ const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 /** Decodes a source map's mappings: per generated line, [generatedColumn, sourceLine] pairs. */
 function decodeMappings(mappings: string): Array<Array<[number, number]>> {
   const lines: Array<Array<[number, number]>> = [];
+  // Only the source line is needed; the source index, column and name fields are skipped.
   let sourceLine = 0;
-  let sourceColumn = 0;
-  let source = 0;
-  let name = 0;
   for (const lineText of mappings.split(';')) {
     const segments: Array<[number, number]> = [];
     let column = 0;
@@ -97,10 +95,7 @@ function decodeMappings(mappings: string): Array<Array<[number, number]>> {
       }
       column += values[0];
       if (values.length >= 4) {
-        source += values[1];
         sourceLine += values[2];
-        sourceColumn += values[3];
-        if (values.length >= 5) name += values[4];
         segments.push([column, sourceLine]);
       }
     }

@@ -14,9 +14,10 @@ const offline: Database = {
   kind: 'pglite',
   db: new Proxy({}, { get: () => { throw new Error('no database while generating OpenAPI'); } }) as Database['db'],
   health: alwaysAvailable,
-  migrate: async () => {},
-  listen: async () => {},
-  close: async () => {},
+  // Nothing to migrate, listen to or close.
+  migrate: async () => undefined,
+  listen: async () => undefined,
+  close: async () => undefined,
 };
 
 const app = await buildApp({ config: loadConfig({ LOG_LEVEL: 'silent' }), database: offline });

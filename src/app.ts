@@ -1,5 +1,5 @@
 // buildApp(deps): the Fastify application with every plugin and route; server.ts and tests build it.
-import http from 'node:http';
+import type http from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Config } from './platform/config.ts';
 import type { Database } from './platform/db/index.ts';
@@ -145,7 +145,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     refusedSince = 0;
   };
 
-  const ctx = createAppContext(config, deps.database, deps.now);
+  const ctx = createAppContext(config, deps.database, app.log, deps.now);
   const stoppers: Array<() => void | Promise<void>> = [];
   const snapshots = new SnapshotStore(ctx);
   const ingestion = new EventIngestor(ctx, snapshots, app.log);
@@ -165,14 +165,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         }
         app.log.info('database available again');
         // Rebuilds that failed during the outage are retried now, not at the next periodic check.
-        snapshots.check().catch(() => {});
+        snapshots.check().catch((err) => app.log.warn({ err }, 'snapshot re-check after the outage failed: the periodic check retries'));
       });
       await deps.database.listen(
         (payload) => ctx.changes.handleNotification(payload),
         // Notifications sent while the listener was reconnecting are lost: re-check revisions.
         () => {
           services.authenticator.clear();
-          snapshots.check().catch(() => {});
+          snapshots.check().catch((err) => app.log.warn({ err }, 'snapshot re-check after the change listener reconnected failed: the periodic check retries'));
         },
       );
       snapshots.start(config.snapshotCheckIntervalMs);

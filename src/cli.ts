@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { ConfigError, loadConfig } from './platform/config.ts';
 import { openDatabase, type Database } from './platform/db/index.ts';
 import { DataDirLockedError } from './platform/db/lock.ts';
-import { createAppContext, type AppContext } from './platform/context.ts';
+import { createAppContext, type AppContext, type Log } from './platform/context.ts';
 import { AdminError, bootstrap, type BootstrapResult } from './access/organizations/admin.ts';
 import { safeText } from './platform/log-redaction.ts';
 import { CliError, COMMANDS, UsageError, type Command, type Values } from './cli/commands.ts';
@@ -22,6 +22,19 @@ const FOOTER = [
   'The embedded database admits one process: stop the server first, or use PostgreSQL, where the CLI',
   'and running servers share the database.',
 ];
+
+/** The CLI's log: warnings as JSON lines on stderr (stdout is the command's answer); no debug output. */
+function stderrLog(err: (s: string) => void): Log {
+  return {
+    warn: (obj, msg) => {
+      const cause = (obj as { err?: unknown }).err;
+      err(JSON.stringify({ warning: msg, ...(cause === undefined ? {} : { detail: safeText(String(cause), 4096) }) }) + '\n');
+    },
+    debug: () => {
+      // The CLI prints warnings and errors only.
+    },
+  };
+}
 
 function topHelp(): string {
   const lines = ['flaghost: administer a flaghost database.', '', 'Usage: flaghost <command> <subcommand> [options]', '', 'Commands:'];
@@ -146,7 +159,7 @@ export async function main(
       throw new CliError(`Could not open the database: ${(err as Error).message}`);
     }
     await database.migrate();
-    const ctx: AppContext = createAppContext(config, database);
+    const ctx: AppContext = createAppContext(config, database, stderrLog(io.err));
     const boot = await bootstrap(ctx, config.init);
     if (boot) io.err(bootstrapNotice(boot, config));
     const result = await parsed.cmd.run(ctx, parsed.values, parsed.positionals, password);
@@ -161,7 +174,7 @@ export async function main(
     io.err(JSON.stringify({ error: safeText(message, 4096) }) + '\n');
     return 1;
   } finally {
-    await database?.close().catch(() => {});
+    await database?.close().catch((err: unknown) => io.err(JSON.stringify({ warning: 'could not close the database', detail: safeText(String(err), 4096) }) + '\n'));
   }
 }
 

@@ -129,7 +129,7 @@ export class Authenticator implements AccessLookups {
     if (now - last > LAST_USED_RESOLUTION_MS) {
       found.key.lastUsedAt = new Date(now);
       // Best effort: a failed usage timestamp must not fail the request.
-      touchKeyLastUsed(this.ctx.db, found.key.id, new Date(now)).catch(() => {});
+      touchKeyLastUsed(this.ctx.db, found.key.id, new Date(now)).catch((err) => this.ctx.log.warn({ err }, 'could not record when a personal API key was last used'));
     }
     return found;
   }

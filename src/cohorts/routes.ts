@@ -11,7 +11,8 @@ import { createCohort, getCohort, listCohortsPage, updateCohortById } from './se
 import { ActivityPageSchema, ActivityQuerySchema, activityPage } from '../activity/service.ts';
 import { findCohort } from './repository.ts';
 import { absoluteUrl, absolutePathUrl } from '../platform/pagination.ts';
-import { serviceValidated } from '../platform/http/openapi.ts';
+import { serviceValidated, type ZodFastify } from '../platform/http/openapi.ts';
+import { requireProject } from '../access/require-auth.ts';
 import { ParseError, RawError } from '../platform/errors.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -122,19 +123,18 @@ const WRITE_NOTE =
   'JSON, form-urlencoded, or multipart/form-data with a `csv` file (one column of distinct ids, or a person_id / distinct_id / email column); ' +
   'text/csv bodies add members to a static cohort.';
 
-function cohortRoutesAt(app: FastifyInstance, base: string, project: RouteAccess['project']): void {
+function cohortRoutesAt(app: ZodFastify, base: string, project: RouteAccess['project']): void {
   const { ctx } = app.services;
   // Fastify warns about a `params` key holding undefined: leave the key out on the legacy path.
   const params = project === 'param' ? { params: ProjectParams } : {};
   const withId = project === 'param' ? ProjectParams.extend(IdParams.shape) : IdParams;
   const access = (scope: string): { access: RouteAccess } => ({ access: { scope, project } });
   const tags = [project === 'param' ? 'cohorts' : 'cohorts (legacy path)'];
-  const idOf = (request: FastifyRequest) => idParam((request.params as { id: string }).id);
 
   app.get(base, {
     config: access('cohort:read'),
     schema: { tags, summary: 'List cohorts (not deleted), newest first', ...params, querystring: ListQuery, response: { 200: paginatedSchema(CohortSchema) } },
-  }, async (request) => listCohortsPage(ctx, request.auth.project!.id, request.query as Record<string, unknown>, absoluteUrl(request, ctx.config.publicUrl)));
+  }, async (request) => listCohortsPage(ctx, requireProject(request.auth).id, request.query, absoluteUrl(request, ctx.config.publicUrl)));
 
   app.post(base, {
     config: access('cohort:write'),
@@ -145,12 +145,12 @@ function cohortRoutesAt(app: FastifyInstance, base: string, project: RouteAccess
     config: access('activity_log:read'),
     schema: { tags, summary: 'Activity of every cohort in the project', ...params, querystring: ActivityQuerySchema, response: { 200: ActivityPageSchema } },
   }, async (request) =>
-    activityPage(ctx, { projectId: request.auth.project!.id, scope: 'Cohort' }, request.query as Record<string, string>, absolutePathUrl(request, ctx.config.publicUrl)));
+    activityPage(ctx, { projectId: requireProject(request.auth).id, scope: 'Cohort' }, request.query, absolutePathUrl(request, ctx.config.publicUrl)));
 
   app.get(`${base}/:id`, {
     config: access('cohort:read'),
     schema: { tags, summary: 'Retrieve a cohort (soft-deleted ones too)', params: withId, response: { 200: CohortSchema } },
-  }, async (request) => getCohort(ctx, request.auth.project!.id, idOf(request)));
+  }, async (request) => getCohort(ctx, requireProject(request.auth).id, idParam(request.params.id)));
 
   for (const method of ['patch', 'put'] as const) {
     app[method](`${base}/:id`, {
@@ -163,7 +163,7 @@ function cohortRoutesAt(app: FastifyInstance, base: string, project: RouteAccess
         body: serviceValidated(CohortWriteBody),
         response: { 200: CohortSchema },
       },
-    }, async (request) => updateCohortById(ctx, request.auth, idOf(request), request.body, { form: isFormRequest(request) }));
+    }, async (request) => updateCohortById(ctx, request.auth, idParam(request.params.id), request.body, { form: isFormRequest(request) }));
   }
 
   app.delete(`${base}/:id`, {
@@ -178,15 +178,15 @@ function cohortRoutesAt(app: FastifyInstance, base: string, project: RouteAccess
     config: access('activity_log:read'),
     schema: { tags, summary: 'Activity of one cohort', params: withId, querystring: ActivityQuerySchema, response: { 200: ActivityPageSchema } },
   }, async (request) => {
-    const raw = (request.params as { id: string }).id;
-    const projectId = request.auth.project!.id;
+    const raw = request.params.id;
+    const projectId = requireProject(request.auth).id;
     const cohort = /^\d{1,9}$/.test(raw) ? await findCohort(ctx.db, projectId, Number(raw)) : undefined;
     if (!cohort) throw new RawError(404, null);
-    return activityPage(ctx, { projectId, scope: 'Cohort', itemId: String(cohort.id) }, request.query as Record<string, string>, absolutePathUrl(request, ctx.config.publicUrl));
+    return activityPage(ctx, { projectId, scope: 'Cohort', itemId: String(cohort.id) }, request.query, absolutePathUrl(request, ctx.config.publicUrl));
   });
 }
 
-export async function cohortRoutes(app: FastifyInstance): Promise<void> {
+export async function cohortRoutes(app: ZodFastify): Promise<void> {
   registerUploadParsers(app);
   cohortRoutesAt(app, '/api/projects/:project_id/cohorts', 'param');
   cohortRoutesAt(app, '/api/cohort', 'legacy');

@@ -33,6 +33,7 @@ import { cohortFiltersHaveValues } from './filter-schemas.ts';
 import { cohortIdsInFilters } from '../flags/filters.ts';
 import { ValidationError, NotFoundError } from '../platform/errors.ts';
 import { limitOffsetLinks, parseLimitOffset, type Paginated } from '../platform/pagination.ts';
+import { requireProject } from '../access/require-auth.ts';
 
 /** Model fields reported in activity changes, in PostHog's model field order. */
 const ACTIVITY_FIELDS = ['name', 'description', 'deleted', 'filters', 'is_static'] as const;
@@ -205,7 +206,7 @@ function nextFilters(input: CohortWriteInput, current: Record<string, unknown>):
 }
 
 export async function createCohort(ctx: AppContext, auth: RequestAuth, body: unknown, opts: { form: boolean }): Promise<CohortOut> {
-  const project = auth.project!;
+  const project = requireProject(auth);
   const actorId = auth.user?.id ?? null;
   const now = ctx.now();
   const input = parseCohortWrite(body, { form: opts.form });
@@ -273,7 +274,7 @@ function namesList(names: string[]): string {
 }
 
 export async function updateCohortById(ctx: AppContext, auth: RequestAuth, id: number, body: unknown, opts: { form: boolean }): Promise<CohortOut> {
-  const project = auth.project!;
+  const project = requireProject(auth);
   const actorId = auth.user?.id ?? null;
   const now = ctx.now();
   const row = await transact(ctx, async (tx, changes) => {

@@ -280,7 +280,7 @@ export function compileProject(input: CompileProjectInput): CompiledProject {
   const defs = input.flags.filter((f) => !f.deleted);
 
   const indexById = new Map<number, number>();
-  defs.forEach((f, i) => indexById.set(f.id, i));
+  for (const [i, f] of defs.entries()) indexById.set(f.id, i);
   const table = new FilterTable(zone);
   const flags = defs.map((def, i) => compileFlag(def, i, table, indexById));
 
@@ -289,7 +289,7 @@ export function compileProject(input: CompileProjectInput): CompiledProject {
 
   // Inactive flags evaluate to false without looking at their own dependencies.
   const deps = new Map<number, number[]>();
-  defs.forEach((def) => deps.set(def.id, def.active ? dependencyIds(def.filters) : []));
+  for (const def of defs) deps.set(def.id, def.active ? dependencyIds(def.filters) : []);
   const staging = stageDependencies(deps);
   const evaluationOrder: number[] = [];
   for (const stage of staging.stages) for (const id of stage) evaluationOrder.push(indexById.get(id)!);

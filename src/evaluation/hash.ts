@@ -3,6 +3,7 @@ import { sha1First60Bits } from './sha1.js';
 
 // 15 hex digits = 60 bits. The literal is not exactly representable as a double; like
 // upstream we divide by its double value (2^60), which reproduces the published vectors.
+// biome-ignore lint/correctness/noPrecisionLoss: intended, see above: the double value is the one upstream divides by
 const LONG_SCALE = 0xfffffffffffffff;
 
 /** `int(sha1(prefix + id + salt)[0:15], 16) / 0xFFFFFFFFFFFFFFF`, a float in [0, 1]. */

@@ -67,7 +67,7 @@ function addFlagReads(flag: FlagDefinition, cohorts: Map<number, CohortDefinitio
         const id = parseIntegerId(prop.value);
         if (id !== undefined) cohortReads(id, cohorts, reads, seenCohorts);
       } else if (key === undefined || prop.type === 'flag') {
-        continue;
+        // A flag condition reads no property; a property without a key reads nothing.
       } else if (prop.type === 'person' || person) {
         reads.person.add(key);
       } else if (prop.type === 'group') {

@@ -1,9 +1,9 @@
 // Value conversions that mirror the Rust flags service's serde_json helpers.
 
-const hasOwnProperty = Object.prototype.hasOwnProperty;
+const ownProperty = Object.prototype.hasOwnProperty;
 
 export function hasOwn(obj: object, key: string): boolean {
-  return hasOwnProperty.call(obj, key);
+  return ownProperty.call(obj, key);
 }
 
 /**

@@ -7,6 +7,7 @@ import { listFlags, ORDERABLE_FIELDS, type FlagListFilters, type OrderableField 
 import { ValidationError } from '../platform/errors.ts';
 import { limitOffsetLinks, parseLimitOffset, type Paginated } from '../platform/pagination.ts';
 import type { FeatureFlagOut } from './schemas.ts';
+import { requireProject } from '../access/require-auth.ts';
 
 const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : Array.isArray(v) && typeof v.at(-1) === 'string' ? (v.at(-1) as string) : undefined);
 
@@ -60,6 +61,6 @@ export async function listFlagsPage(ctx: AppContext, auth: RequestAuth, query: R
   const now = ctx.now();
   const filters = parseListFilters(query, now);
   const { limit, offset } = parseLimitOffset(query);
-  const { count, rows } = await listFlags(ctx.db, auth.project!.id, filters, { limit, offset });
+  const { count, rows } = await listFlags(ctx.db, requireProject(auth).id, filters, { limit, offset });
   return { count, ...limitOffsetLinks(url, count, limit, offset), results: await presentFlags(ctx, ctx.db, auth, rows) };
 }

@@ -1,6 +1,5 @@
 // /api/projects/:project_id/feature_flags/… and the legacy /api/feature_flag/…: list, create,
 // retrieve, update, soft delete (DELETE is 405), activity, status, bulk_keys.
-import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { RouteAccess } from '../access/auth-hook.ts';
 import { FeatureFlagSchema } from './schemas.ts';
@@ -13,7 +12,8 @@ import { evaluationReasons } from './evaluation-reasons.ts';
 import { ActivityPageSchema, ActivityQuerySchema, activityPage } from '../activity/service.ts';
 import { findFlag } from './repository.ts';
 import { absoluteUrl, absolutePathUrl } from '../platform/pagination.ts';
-import { serviceValidated } from '../platform/http/openapi.ts';
+import { serviceValidated, type ZodFastify } from '../platform/http/openapi.ts';
+import { requireProject } from '../access/require-auth.ts';
 import { RawError } from '../platform/errors.ts';
 
 export interface FlagRoutesOptions {
@@ -44,9 +44,7 @@ const EvaluationReasonsSchema = z
   .meta({ id: 'EvaluationReasons' });
 const BulkKeysSchema = z.object({ keys: z.record(z.string(), z.string()), warning: z.string().optional() });
 
-
-
-export async function featureFlagRoutes(app: FastifyInstance, opts: FlagRoutesOptions): Promise<void> {
+export async function featureFlagRoutes(app: ZodFastify, opts: FlagRoutesOptions): Promise<void> {
   const { ctx } = app.services;
   // Fastify warns about a `params` key holding undefined: leave the key out on the legacy path.
   const params = opts.project === 'param' ? { params: ProjectParams } : {};
@@ -60,7 +58,7 @@ export async function featureFlagRoutes(app: FastifyInstance, opts: FlagRoutesOp
   app.get(`${base}`, {
     config: access('feature_flag:read'),
     schema: { tags, summary: 'List feature flags', ...params, querystring: ListQuery, response: { 200: paginatedSchema(FeatureFlagSchema) } },
-  }, async (request) => listFlagsPage(ctx, request.auth, request.query as Record<string, unknown>, absoluteUrl(request, ctx.config.publicUrl)));
+  }, async (request) => listFlagsPage(ctx, request.auth, request.query, absoluteUrl(request, ctx.config.publicUrl)));
 
   app.post(`${base}`, {
     config: access('feature_flag:write'),
@@ -71,12 +69,12 @@ export async function featureFlagRoutes(app: FastifyInstance, opts: FlagRoutesOp
     config: access('activity_log:read'),
     schema: { tags, summary: 'Activity of every flag in the project', ...params, querystring: ActivityQuerySchema, response: { 200: ActivityPageSchema } },
   }, async (request) =>
-    activityPage(ctx, { projectId: request.auth.project!.id, scope: 'FeatureFlag' }, request.query as Record<string, string>, absolutePathUrl(request, ctx.config.publicUrl)));
+    activityPage(ctx, { projectId: requireProject(request.auth).id, scope: 'FeatureFlag' }, request.query, absolutePathUrl(request, ctx.config.publicUrl)));
 
   app.post(`${base}/bulk_keys`, {
     config: access(null),
     schema: { tags, summary: 'Map flag ids to keys', ...params, body: serviceValidated(BulkKeysBody), response: { 200: BulkKeysSchema } },
-  }, async (request) => bulkKeys(ctx, request.auth.project!.id, request.body));
+  }, async (request) => bulkKeys(ctx, requireProject(request.auth).id, request.body));
 
   app.get(`${base}/evaluation_reasons`, {
     config: access(null),
@@ -87,7 +85,7 @@ export async function featureFlagRoutes(app: FastifyInstance, opts: FlagRoutesOp
       querystring: z.looseObject({ distinct_id: z.string().optional(), groups: z.string().optional().meta({ description: 'JSON object of group type → key' }) }),
       response: { 200: EvaluationReasonsSchema },
     },
-  }, async (request) => evaluationReasons(ctx, app.services.snapshots, request.auth.project!.id, request.query as Record<string, unknown>));
+  }, async (request) => evaluationReasons(ctx, app.services.snapshots, requireProject(request.auth).id, request.query));
 
   app.get(`${base}/:id/remote_config`, {
     config: access('feature_flag:read', { projectSecret: true, rateLimit: 'remote_config' }),
@@ -98,14 +96,14 @@ export async function featureFlagRoutes(app: FastifyInstance, opts: FlagRoutesOp
       response: { 200: z.unknown().meta({ description: 'The stored "true" payload: usually a JSON string' }) },
     },
   }, async (request, reply) => {
-    const payload = await remoteConfigPayload(ctx, request.auth.project!.id, (request.params as { id: string }).id);
+    const payload = await remoteConfigPayload(ctx, requireProject(request.auth).id, request.params.id);
     return reply.type('application/json').send(JSON.stringify(payload));
   });
 
   app.get(`${base}/:id`, {
     config: access('feature_flag:read'),
     schema: { tags, summary: 'Retrieve a feature flag (soft-deleted ones too)', params: withId, response: { 200: FeatureFlagSchema } },
-  }, async (request) => getFlag(ctx, request.auth, idParam((request.params as { id: string }).id)));
+  }, async (request) => getFlag(ctx, request.auth, idParam(request.params.id)));
 
   app.patch(`${base}/:id`, {
     config: access('feature_flag:write'),
@@ -116,12 +114,12 @@ export async function featureFlagRoutes(app: FastifyInstance, opts: FlagRoutesOp
       body: FeatureFlagWriteBody,
       response: { 200: FeatureFlagSchema },
     },
-  }, async (request) => updateFlagById(ctx, request.auth, idParam((request.params as { id: string }).id), request.body, 'partial_update'));
+  }, async (request) => updateFlagById(ctx, request.auth, idParam(request.params.id), request.body, 'partial_update'));
 
   app.put(`${base}/:id`, {
     config: access('feature_flag:write'),
     schema: { tags, summary: 'Replace a feature flag', params: withId, body: FeatureFlagWriteBody, response: { 200: FeatureFlagSchema } },
-  }, async (request) => updateFlagById(ctx, request.auth, idParam((request.params as { id: string }).id), request.body, 'update'));
+  }, async (request) => updateFlagById(ctx, request.auth, idParam(request.params.id), request.body, 'update'));
 
   app.delete(`${base}/:id`, {
     config: access('feature_flag:write'),
@@ -135,18 +133,18 @@ export async function featureFlagRoutes(app: FastifyInstance, opts: FlagRoutesOp
     config: access('activity_log:read'),
     schema: { tags, summary: 'Activity of one flag', params: withId, querystring: ActivityQuerySchema, response: { 200: ActivityPageSchema } },
   }, async (request) => {
-    const raw = (request.params as { id: string }).id;
-    const projectId = request.auth.project!.id;
+    const raw = request.params.id;
+    const projectId = requireProject(request.auth).id;
     const flag = /^\d{1,9}$/.test(raw) ? await findFlag(ctx.db, projectId, Number(raw)) : undefined;
     if (!flag) throw new RawError(404, null);
-    return activityPage(ctx, { projectId, scope: 'FeatureFlag', itemId: String(flag.id) }, request.query as Record<string, string>, absolutePathUrl(request, ctx.config.publicUrl));
+    return activityPage(ctx, { projectId, scope: 'FeatureFlag', itemId: String(flag.id) }, request.query, absolutePathUrl(request, ctx.config.publicUrl));
   });
 
   app.get(`${base}/:id/status`, {
     config: access('feature_flag:read'),
     schema: { tags, summary: 'Staleness status of a flag', params: withId, response: { 200: StatusSchema, 404: StatusSchema } },
   }, async (request, reply) => {
-    const result = await statusOfFlag(ctx, request.auth.project!.id, (request.params as { id: string }).id);
+    const result = await statusOfFlag(ctx, requireProject(request.auth).id, request.params.id);
     return reply.code(result.status === 'unknown' ? 404 : 200).send(result);
   });
 }

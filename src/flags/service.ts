@@ -27,6 +27,7 @@ import { findUsersByIds } from '../access/organizations/users-repository.ts';
 import { toFeatureFlag, type FeatureFlagOut } from './schemas.ts';
 import { cohortIdsInFilters, normalizeFilters } from './filters.ts';
 import { ConflictError, NotFoundError } from '../platform/errors.ts';
+import { requireProject } from '../access/require-auth.ts';
 
 /** Model fields reported in activity changes, in PostHog's model field order. */
 const ACTIVITY_FIELDS = [
@@ -113,13 +114,13 @@ function withStoredPayloads(cipher: PayloadCipher, values: Partial<NewFeatureFla
 
 /** Retrieve: deleted flags too (GET of a soft-deleted flag is 200 with deleted: true). */
 export async function getFlag(ctx: AppContext, auth: RequestAuth, id: number): Promise<FeatureFlagOut> {
-  const flag = await findFlag(ctx.db, auth.project!.id, id);
+  const flag = await findFlag(ctx.db, requireProject(auth).id, id);
   if (!flag) throw new NotFoundError();
   return presentFlag(ctx, auth, flag);
 }
 
 export async function createFlag(ctx: AppContext, auth: RequestAuth, body: unknown): Promise<FeatureFlagOut> {
-  const project = auth.project!;
+  const project = requireProject(auth);
   const actorId = auth.user?.id ?? null;
   const now = ctx.now();
   const row = await transact(ctx, async (tx, changes) => {
@@ -197,7 +198,7 @@ function renameEnrollmentGates(filters: Record<string, unknown>, newKey: string)
 }
 
 export async function updateFlagById(ctx: AppContext, auth: RequestAuth, id: number, body: unknown, mode: Exclude<WriteMode, 'create'>): Promise<FeatureFlagOut> {
-  const project = auth.project!;
+  const project = requireProject(auth);
   const actorId = auth.user?.id ?? null;
   const now = ctx.now();
   const row = await transact(ctx, async (tx, changes) => {

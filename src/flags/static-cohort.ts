@@ -14,6 +14,7 @@ import { countCohortMembers, insertCohort, updateCohort } from '../cohorts/repos
 import { findUsersByIds } from '../access/organizations/users-repository.ts';
 import { toCohort, type CohortOut } from '../cohorts/schemas.ts';
 import { NotFoundError } from '../platform/errors.ts';
+import { requireProject } from '../access/require-auth.ts';
 
 /** Persons read and evaluated per step. */
 const PAGE_SIZE = 1000;
@@ -55,7 +56,7 @@ async function matchingPersonIds(ctx: AppContext, snapshots: SnapshotStore, proj
 }
 
 export async function createStaticCohortForFlag(ctx: AppContext, snapshots: SnapshotStore, auth: RequestAuth, flagId: number): Promise<CohortOut> {
-  const project = auth.project!;
+  const project = requireProject(auth);
   const flag = await findFlag(ctx.db, project.id, flagId);
   if (!flag) throw new NotFoundError();
   const now = ctx.now();

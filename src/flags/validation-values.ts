@@ -1,7 +1,7 @@
 // Python-compatible renderings and parsers for flag validation: PostHog's messages leak Python's
 // str()/repr(), payload objects are stored as Python json.dumps() text, and date values follow
 // PostHog's relative-date rule. Pure functions, no I/O.
-import { jsonTooDeep, MAX_JSON_DEPTH } from '../platform/json.ts';
+import { MAX_JSON_DEPTH } from '../platform/json.ts';
 
 /** Python float.__repr__ (also what json.dumps writes): shortest round-trip digits, `1e-05`, `1e+16`, `2.0`. */
 export function pyFloatRepr(x: number): string {

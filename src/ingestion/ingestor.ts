@@ -300,7 +300,12 @@ async function writeBatch(ctx: AppContext, snapshots: SnapshotStore, projectId: 
     const window = ctx.config.eventDedupWindowMs;
     if (window > 0) {
       const seen = new Set<string>();
-      fresh = events.filter((e) => !e.uuid || (!seen.has(e.uuid) && (seen.add(e.uuid), true)));
+      fresh = events.filter((e) => {
+        if (!e.uuid) return true;
+        if (seen.has(e.uuid)) return false;
+        seen.add(e.uuid);
+        return true;
+      });
       if (seen.size) {
         const claimed = await claimEventUuids(tx, projectId, [...seen], now, new Date(now.getTime() - window));
         fresh = fresh.filter((e) => !e.uuid || claimed.has(e.uuid));

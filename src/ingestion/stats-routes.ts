@@ -1,9 +1,10 @@
 // GET /api/projects/:project_id/ingestion_stats/: what this instance's capture ingestion did for the
 // project since it started (events received, stored, skipped as duplicates or malformed, refused
 // merges). A flaghost extension: capture answers {"status": 1} whatever it skipped, as PostHog does.
-import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { ProjectParams } from '../platform/http/common-schemas.ts';
+import type { ZodFastify } from '../platform/http/openapi.ts';
+import { requireProject } from '../access/require-auth.ts';
 
 const IngestionStatsSchema = z
   .object({
@@ -17,13 +18,13 @@ const IngestionStatsSchema = z
   })
   .meta({ id: 'IngestionStats', description: 'Counters of this instance only (each instance counts its own requests)' });
 
-export async function ingestionRoutes(app: FastifyInstance): Promise<void> {
+export async function ingestionRoutes(app: ZodFastify): Promise<void> {
   const { ingestion } = app.services;
   app.get('/api/projects/:project_id/ingestion_stats', {
     config: { access: { scope: 'project:read', project: 'param' } },
     schema: { tags: ['ingestion'], summary: "Capture ingestion counters of this instance for the project", params: ProjectParams, response: { 200: IngestionStatsSchema } },
   }, async (request) => {
-    const s = ingestion.stats(request.auth.project!.id);
+    const s = ingestion.stats(requireProject(request.auth).id);
     return {
       since: s.since,
       events_received: s.received,

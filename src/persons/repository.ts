@@ -5,7 +5,7 @@ import crypto from 'node:crypto';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../platform/db/index.ts';
 import { jsonParam, rowsOf } from '../platform/db/sql.ts';
-import { cohortMembers, cohorts, personDistinctIds, persons } from '../platform/db/schema.ts';
+import { personDistinctIds, persons } from '../platform/db/schema.ts';
 
 export type PersonRow = typeof persons.$inferSelect;
 

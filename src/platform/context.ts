@@ -39,18 +39,28 @@ export class ChangeHub {
   }
 }
 
+/**
+ * Where services report failures they recover from or that happen outside any request (a
+ * background write, a cache rebuild): the server's pino logger, or the CLI's stderr.
+ */
+export interface Log {
+  warn(obj: object, msg: string): void;
+  debug(obj: object, msg: string): void;
+}
+
 export interface AppContext {
   config: Config;
   database: Database;
   db: Db;
   changes: ChangeHub;
   now(): Date;
+  log: Log;
   /** Seals and opens encrypted flag payloads (created on first use). */
   payloadCipher(): PayloadCipher;
 }
 
-export function createAppContext(config: Config, database: Database, now: () => Date = () => new Date()): AppContext {
-  return { config, database, db: database.db, changes: new ChangeHub(), now, payloadCipher: payloadCipherProvider(config) };
+export function createAppContext(config: Config, database: Database, log: Log, now: () => Date = () => new Date()): AppContext {
+  return { config, database, db: database.db, changes: new ChangeHub(), now, log, payloadCipher: payloadCipherProvider(config) };
 }
 
 /** What a transaction changed, recorded as it runs and published once it commits. */

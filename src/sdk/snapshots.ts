@@ -4,6 +4,7 @@
 import crypto from 'node:crypto';
 import zlib from 'node:zlib';
 import type { AppContext } from '../platform/context.ts';
+import { databaseFailure } from '../platform/db/errors.ts';
 import {
   buildDefinitions,
   compileProject,
@@ -220,7 +221,13 @@ export class SnapshotStore {
       this.tokensStale = true;
       return;
     }
-    this.load(projectId).catch(() => {});
+    this.load(projectId).catch((err) => this.reportFailure(err, 'snapshot rebuild failed: the previous snapshot stays in service until a check retries'));
+  }
+
+  /** A background rebuild or check that failed: a database outage is already reported by the health monitor. */
+  private reportFailure(err: unknown, msg: string): void {
+    if (databaseFailure(err)) this.ctx.log.debug({ err }, msg);
+    else this.ctx.log.warn({ err }, msg);
   }
 
   /**
@@ -310,6 +317,7 @@ export class SnapshotStore {
         for (const row of rows) {
           const entry = this.entries.get(row.id);
           if (entry) {
+            // biome-ignore lint/plugin: a failed build is reported where it started (invalidate, or the request that awaits it); here it only means "rebuild"
             const snapshot = await Promise.resolve(entry.pending ?? entry.value).catch(() => undefined);
             if (!snapshot || entry.stale || snapshot.revision < row.revision) this.invalidate(row.id);
           }
@@ -332,7 +340,7 @@ export class SnapshotStore {
   /** Starts the periodic revision check that repairs missed change notifications. */
   start(intervalMs: number): void {
     this.timer = setInterval(() => {
-      this.refreshTokens(true).catch(() => {});
+      this.refreshTokens(true).catch((err) => this.reportFailure(err, 'periodic snapshot check failed: retried at the next interval'));
     }, intervalMs);
     this.timer.unref();
   }

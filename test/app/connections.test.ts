@@ -4,7 +4,7 @@
 // Short timeouts here; the defaults are in src/platform/config.ts and the README.
 import http from 'node:http';
 import net from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestApp, PROJECT_TOKEN, type TestApp } from '../helpers/app.ts';
 
 const LIMIT = 40;
@@ -46,7 +46,9 @@ function connect(since = performance.now()): Promise<Watched> {
     sockets.push(socket);
     let received = '';
     socket.on('data', (d) => (received += d));
-    socket.on('error', () => {});
+    socket.on('error', () => {
+      // The server closing this socket is what the test measures (closedAfter), not an error.
+    });
     const closedAfter = new Promise<number>((done) => socket.on('close', () => done(performance.now() - since)));
     socket.once('connect', () => resolve({ socket, received: () => received, closedAfter }));
     socket.once('error', reject);
@@ -71,8 +73,26 @@ function flagsRequest(agent: http.Agent | false): Promise<{ status: number; ms: 
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Waits until `condition` holds (the server handles sockets in its own time: on a loaded machine a
+ * fixed pause may be too short), then returns; fails with `what` after `limitMs`.
+ */
+async function until(what: string, condition: () => boolean | Promise<boolean>, limitMs = 10_000): Promise<void> {
+  const started = performance.now();
+  while (!(await condition())) {
+    if (performance.now() - started > limitMs) throw new Error(`still not true after ${limitMs} ms: ${what}`);
+    await pause(10);
+  }
+}
+
+/** Connections the server holds open (not what the client sees, which can lag behind). */
+const serverConnections = () =>
+  new Promise<number>((resolve, reject) => t.app.server.getConnections((error, count) => (error ? reject(error) : resolve(count))));
+
 describe('connection limit', () => {
   beforeAll(() => start({ FLAGHOST_MAX_CONNECTIONS: LIMIT }));
+  // Whichever test ran before, its sockets are gone on the server side too.
+  beforeEach(() => until('no connection left from the previous test', async () => (await serverConnections()) === 0));
 
   it('more idle and slowloris connections than the limit: /flags answers at once, a keep-alive client stays connected', async () => {
     // A well-behaved SDK with a keep-alive connection, established before the flood.
@@ -87,11 +107,14 @@ describe('connection limit', () => {
       w.socket.write('POST /flags?v=2 HTTP/1.1\r\nHost: x\r\n');
       slow.push(w);
     }
-    const trickle = setInterval(() => slow.forEach((w) => isOpen(w) && w.socket.write('X-Slow: 1\r\n')), 100);
+    const trickle = setInterval(() => {
+      for (const w of slow) if (isOpen(w)) w.socket.write('X-Slow: 1\r\n');
+    }, 100);
     try {
-      await pause(100);
       const flood = [...idle, ...slow];
-      // Never more open at once than the limit: the oldest unused connections were closed.
+      // Never more open at once than the limit: the oldest unused connections were closed (the
+      // client learns it once the server has handled the flood).
+      await until('the flood trimmed to the limit', () => flood.filter(isOpen).length < LIMIT && idle.slice(0, LIMIT).every((w) => !isOpen(w)));
       expect(flood.filter(isOpen).length).toBeLessThan(LIMIT);
       expect(idle.slice(0, LIMIT).filter(isOpen)).toEqual([]);
 
@@ -117,7 +140,10 @@ describe('connection limit', () => {
   });
 
   it('when every connection is in the middle of a request, a new connection is closed and none of them', async () => {
-    await pause(200); // the previous test's sockets are gone on the server side too
+    // The server has read each request's headers (it emits 'request'): all of them are in the middle of a request.
+    let started = 0;
+    const onRequest = () => started++;
+    t.app.server.on('request', onRequest);
     const busy: Watched[] = [];
     for (let i = 0; i < LIMIT; i++) {
       const w = await connect();
@@ -125,12 +151,13 @@ describe('connection limit', () => {
       busy.push(w);
     }
     try {
-      await pause(200);
+      await until('every busy connection has started its request', () => started === LIMIT);
       const extra = await connect();
       await extra.closedAfter;
       expect(extra.received()).toBe('');
       expect(busy.filter(isOpen)).toHaveLength(LIMIT);
     } finally {
+      t.app.server.off('request', onRequest);
       for (const w of busy) w.socket.destroy();
     }
   });

@@ -1,6 +1,7 @@
 // Two (three) flaghost instances on one PostgreSQL database, as a scaled-out deployment runs them:
-// a change committed through instance A reaches B's /flags and definitions within a second through
-// LISTEN/NOTIFY, and still arrives after B's listener connection is killed (reconnect, periodic check).
+// a change committed through instance A reaches B's /flags and definitions through LISTEN/NOTIFY
+// (tens of milliseconds on an idle machine), and still arrives after B's listener connection is
+// killed (reconnect, periodic check).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_KEY, createTestApp, PROJECT_TOKEN, type TestApp } from '../helpers/app.ts';
 import { rawRequest } from '../helpers/raw-http.ts';
@@ -14,6 +15,13 @@ let b: PeerApp;
 /** A short periodic check (200 ms) to repair missed notifications. */
 let c: PeerApp;
 const listeners: Record<'a' | 'b' | 'c', number> = { a: 0, b: 0, c: 0 };
+/**
+ * How long a notified change may take to show. B's and A's periodic checks are an hour away, so a
+ * change that arrives at all came by notification; the bound leaves a loaded machine (three
+ * instances and PostgreSQL on two cores) time to rebuild and answer. The times are printed.
+ */
+const NOTIFIED_MS = 5_000;
+const seen: number[] = [];
 
 const listenerPids = async () =>
   (await t.sql<{ pid: number }>("select pid from pg_stat_activity where datname = current_database() and query ilike 'listen%'")).map((r) => Number(r.pid));
@@ -42,7 +50,10 @@ async function definitionsFlag(baseUrl: string, key: string): Promise<Json | und
 async function timeUntil(check: () => Promise<boolean>, limitMs: number): Promise<number> {
   const started = Date.now();
   while (Date.now() - started <= limitMs) {
-    if (await check()) return Date.now() - started;
+    if (await check()) {
+      seen.push(Date.now() - started);
+      return Date.now() - started;
+    }
     await new Promise((r) => setTimeout(r, 10));
   }
   return Infinity;
@@ -59,30 +70,31 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  if (seen.length) console.log('notified changes seen after, ms:', seen.join(', '));
   await c?.close();
   await b?.close();
   await t?.close();
 });
 
 describe.skipIf(!POSTGRES)('scale-out on PostgreSQL', () => {
-  it('a flag created and edited through A is served by B within a second (LISTEN/NOTIFY)', async () => {
+  it('a flag created and edited through A is served by B without waiting for its periodic check (LISTEN/NOTIFY)', async () => {
     // Warm B's snapshot so that it has something to go stale.
     expect(await flagValue(b.baseUrl, 'scale-flag')).toBeUndefined();
     const etag = (await rawRequest(b.baseUrl, 'GET', `/flags/definitions?token=${PROJECT_TOKEN}`, { authorization: `Bearer ${ADMIN_KEY}` })).headers.etag as string;
 
     const flag = await createFlag(t, { key: 'scale-flag', filters: { groups: [{ properties: [], rollout_percentage: 100 }] } });
-    expect(await timeUntil(async () => (await flagValue(b.baseUrl, 'scale-flag')) === true, 1000)).toBeLessThanOrEqual(1000);
-    expect(await timeUntil(async () => (await definitionsFlag(b.baseUrl, 'scale-flag')) !== undefined, 1000)).toBeLessThanOrEqual(1000);
+    expect(await timeUntil(async () => (await flagValue(b.baseUrl, 'scale-flag')) === true, NOTIFIED_MS)).toBeLessThanOrEqual(NOTIFIED_MS);
+    expect(await timeUntil(async () => (await definitionsFlag(b.baseUrl, 'scale-flag')) !== undefined, NOTIFIED_MS)).toBeLessThanOrEqual(NOTIFIED_MS);
     const changed = await rawRequest(b.baseUrl, 'GET', `/flags/definitions?token=${PROJECT_TOKEN}`, { authorization: `Bearer ${ADMIN_KEY}`, 'if-none-match': etag });
     expect(changed.status).toBe(200);
 
     await patchFlag(t, flag.id, { filters: { groups: [{ properties: [], rollout_percentage: 0 }] } });
-    expect(await timeUntil(async () => (await flagValue(b.baseUrl, 'scale-flag')) === false, 1000)).toBeLessThanOrEqual(1000);
-    expect(await timeUntil(async () => (await definitionsFlag(b.baseUrl, 'scale-flag'))?.filters.groups[0].rollout_percentage === 0, 1000)).toBeLessThanOrEqual(1000);
+    expect(await timeUntil(async () => (await flagValue(b.baseUrl, 'scale-flag')) === false, NOTIFIED_MS)).toBeLessThanOrEqual(NOTIFIED_MS);
+    expect(await timeUntil(async () => (await definitionsFlag(b.baseUrl, 'scale-flag'))?.filters.groups[0].rollout_percentage === 0, NOTIFIED_MS)).toBeLessThanOrEqual(NOTIFIED_MS);
 
     await patchFlag(t, flag.id, { active: false });
-    expect(await timeUntil(async () => (await flagValue(b.baseUrl, 'scale-flag')) === undefined, 1000)).toBeLessThanOrEqual(1000);
-    expect(await timeUntil(async () => (await definitionsFlag(b.baseUrl, 'scale-flag'))?.active === false, 1000)).toBeLessThanOrEqual(1000);
+    expect(await timeUntil(async () => (await flagValue(b.baseUrl, 'scale-flag')) === undefined, NOTIFIED_MS)).toBeLessThanOrEqual(NOTIFIED_MS);
+    expect(await timeUntil(async () => (await definitionsFlag(b.baseUrl, 'scale-flag'))?.active === false, NOTIFIED_MS)).toBeLessThanOrEqual(NOTIFIED_MS);
   });
 
   it('changes flow both ways, and every instance sees the same definitions', async () => {
@@ -92,7 +104,7 @@ describe.skipIf(!POSTGRES)('scale-out on PostgreSQL', () => {
       body: JSON.stringify({ key: 'made-on-b', filters: { groups: [{ properties: [], rollout_percentage: 100 }] } }),
     });
     expect(res.status).toBe(201);
-    for (const app of [t, c]) expect(await timeUntil(async () => (await flagValue(app.baseUrl, 'made-on-b')) === true, 1000)).toBeLessThanOrEqual(1000);
+    for (const app of [t, c]) expect(await timeUntil(async () => (await flagValue(app.baseUrl, 'made-on-b')) === true, NOTIFIED_MS)).toBeLessThanOrEqual(NOTIFIED_MS);
     const etags = await Promise.all(
       [t, b, c].map(async (app) => (await rawRequest(app.baseUrl, 'GET', `/flags/definitions?token=${PROJECT_TOKEN}`, { authorization: `Bearer ${ADMIN_KEY}` })).headers.etag),
     );
@@ -101,7 +113,7 @@ describe.skipIf(!POSTGRES)('scale-out on PostgreSQL', () => {
 
   it('after B loses its listener connection, a change still reaches B (reconnect re-checks revisions)', async () => {
     await createFlag(t, { key: 'while-b-deaf', filters: { groups: [{ properties: [], rollout_percentage: 0 }] } });
-    expect(await timeUntil(async () => (await flagValue(b.baseUrl, 'while-b-deaf')) === false, 1000)).toBeLessThanOrEqual(1000);
+    expect(await timeUntil(async () => (await flagValue(b.baseUrl, 'while-b-deaf')) === false, NOTIFIED_MS)).toBeLessThanOrEqual(NOTIFIED_MS);
     const [killed] = await t.sql<{ ok: boolean }>('select pg_terminate_backend($1) as ok', [listeners.b]);
     expect(killed.ok).toBe(true);
     const flag = (await t.api('get', '/api/projects/1/feature_flags/?search=while-b-deaf')).body.results[0] as Json;
@@ -110,18 +122,22 @@ describe.skipIf(!POSTGRES)('scale-out on PostgreSQL', () => {
     // B listens again: the next change arrives by notification.
     listeners.b = await newListener([listeners.a, listeners.c]);
     await patchFlag(t, flag.id, { filters: { groups: [{ properties: [], rollout_percentage: 0 }] } });
-    expect(await timeUntil(async () => (await flagValue(b.baseUrl, 'while-b-deaf')) === false, 1000)).toBeLessThanOrEqual(1000);
+    expect(await timeUntil(async () => (await flagValue(b.baseUrl, 'while-b-deaf')) === false, NOTIFIED_MS)).toBeLessThanOrEqual(NOTIFIED_MS);
   });
 
-  it('after C loses its listener connection, its periodic check picks a change up before the listener is back', async () => {
-    await createFlag(t, { key: 'while-c-deaf', filters: { groups: [{ properties: [], rollout_percentage: 0 }] } });
-    expect(await timeUntil(async () => (await flagValue(c.baseUrl, 'while-c-deaf')) === false, 1000)).toBeLessThanOrEqual(1000);
-    const flag = (await t.api('get', '/api/projects/1/feature_flags/?search=while-c-deaf')).body.results[0] as Json;
-    const [killed] = await t.sql<{ ok: boolean }>('select pg_terminate_backend($1) as ok', [listeners.c]);
-    expect(killed.ok).toBe(true);
-    await patchFlag(t, flag.id, { filters: { groups: [{ properties: [], rollout_percentage: 100 }] } });
-    // The listener reconnects one second after the failure; the 200 ms check comes first.
-    expect(await timeUntil(async () => (await flagValue(c.baseUrl, 'while-c-deaf')) === true, 3000)).toBeLessThan(900);
-    expect(await timeUntil(async () => (await definitionsFlag(c.baseUrl, 'while-c-deaf'))?.filters.groups[0].rollout_percentage === 100, 1000)).toBeLessThan(1000);
+  it('a change whose notification never came reaches C through its periodic check (B, an hour from its check, keeps the old answer)', async () => {
+    // A lost notification (a listener down at that moment), made certain: the revision moves without a NOTIFY,
+    // so no listener and no reconnect can report it, and only a periodic check finds it. (Which of
+    // reconnect and periodic check comes first after a killed listener is a race the clock decides.)
+    const flag = await createFlag(t, { key: 'missed-notification', filters: { groups: [{ properties: [], rollout_percentage: 100 }] } });
+    for (const app of [b, c]) expect(await timeUntil(async () => (await flagValue(app.baseUrl, 'missed-notification')) === true, NOTIFIED_MS)).toBeLessThanOrEqual(NOTIFIED_MS);
+    await t.sql('update feature_flags set active = false where id = $1', [flag.id]);
+    await t.sql('update projects set revision = revision + 1 where id = 1');
+    expect(await timeUntil(async () => (await flagValue(c.baseUrl, 'missed-notification')) === undefined, NOTIFIED_MS)).toBeLessThanOrEqual(NOTIFIED_MS);
+    expect(await timeUntil(async () => (await definitionsFlag(c.baseUrl, 'missed-notification'))?.active === false, NOTIFIED_MS)).toBeLessThanOrEqual(NOTIFIED_MS);
+    expect(await flagValue(b.baseUrl, 'missed-notification')).toBe(true);
+    // The next notified change brings B up to date too: it rebuilds from the database, not from the notification.
+    await patchFlag(t, flag.id, { name: 'noticed' });
+    expect(await timeUntil(async () => (await flagValue(b.baseUrl, 'missed-notification')) === undefined, NOTIFIED_MS)).toBeLessThanOrEqual(NOTIFIED_MS);
   });
 });

@@ -9,8 +9,8 @@ let other: { key: string; userId: number };
 const P = '/api/projects/1/feature_flags';
 const ids: Record<string, number> = {};
 
-const create = async (body: Record<string, unknown>, key?: string) => {
-  const res = await t.api('post', `${P}/`, key).send(body);
+const create = async (body: Record<string, unknown>, key?: string, base = P) => {
+  const res = await t.api('post', `${base}/`, key).send(body);
   expect(res.status).toBe(201);
   ids[body.key as string] = res.body.id;
   return res.body;
@@ -136,13 +136,16 @@ describe('list', () => {
   });
 
   it('case 54: STALE returns usage-stale and config-stale active flags only', async () => {
-    const stale = await create({ key: 'stale-full', filters: { groups: [{ properties: [], rollout_percentage: 100 }] } });
-    const staleNull = await create({ key: 'stale-mv-null', filters: { groups: [{ properties: [], rollout_percentage: 100 }], multivariate: null } });
-    const called = await create({ key: 'called-long-ago', filters: { groups: [{ rollout_percentage: 50 }] } });
-    const recent = await create({ key: 'called-recently', filters: { groups: [{ rollout_percentage: 100 }] } });
-    const partial = await create({ key: 'old-partial', filters: { groups: [{ rollout_percentage: 50 }] } });
-    const withProps = await create({ key: 'old-props', filters: { groups: [{ rollout_percentage: 100, properties: [{ key: 'email', type: 'person', value: 'x', operator: 'exact' }] }] } });
-    const variant = await create({
+    // A project of its own: the other tests count project 1's six flags.
+    const PS = `/api/projects/${(await createProject(t.ctx, { name: 'Stale flags' })).id}/feature_flags`;
+    const make = (body: Record<string, unknown>) => create(body, undefined, PS);
+    const stale = await make({ key: 'stale-full', filters: { groups: [{ properties: [], rollout_percentage: 100 }] } });
+    const staleNull = await make({ key: 'stale-mv-null', filters: { groups: [{ properties: [], rollout_percentage: 100 }], multivariate: null } });
+    const called = await make({ key: 'called-long-ago', filters: { groups: [{ rollout_percentage: 50 }] } });
+    const recent = await make({ key: 'called-recently', filters: { groups: [{ rollout_percentage: 100 }] } });
+    const partial = await make({ key: 'old-partial', filters: { groups: [{ rollout_percentage: 50 }] } });
+    const withProps = await make({ key: 'old-props', filters: { groups: [{ rollout_percentage: 100, properties: [{ key: 'email', type: 'person', value: 'x', operator: 'exact' }] }] } });
+    const variant = await make({
       key: 'old-variant',
       filters: { groups: [{ rollout_percentage: 100 }], multivariate: { variants: [{ key: 'test', rollout_percentage: 100 }] } },
     });
@@ -151,7 +154,7 @@ describe('list', () => {
     }
     await t.sql('update feature_flags set last_called_at = $2 where id = $1', [called.id, daysAgo(35)]);
     await t.sql('update feature_flags set last_called_at = $2 where id = $1', [recent.id, daysAgo(1)]);
-    const res = await t.api('get', `${P}/?active=STALE&order=key`);
+    const res = await t.api('get', `${PS}/?active=STALE&order=key`);
     expect(keysOf(res)).toEqual(['called-long-ago', 'old-variant', 'stale-full', 'stale-mv-null']);
     expect(res.body.results.every((f: { status: string }) => f.status === 'STALE')).toBe(true);
   });

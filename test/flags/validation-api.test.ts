@@ -2,7 +2,7 @@
 // PostHog's exact validation envelopes, and no database change after any 4xx.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
-import { cohorts, dashboards, featureFlags, projects } from '../../src/platform/db/schema.ts';
+import { cohorts, dashboards, projects } from '../../src/platform/db/schema.ts';
 import { MAX_PROPERTY_VALUES } from '../../src/flags/validation-filters.ts';
 import type supertest from 'supertest';
 

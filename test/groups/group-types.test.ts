@@ -8,6 +8,14 @@ import { ensureGroupTypes } from '../../src/groups/service.ts';
 let t: TestApp;
 const P = '/api/projects/1/groups_types';
 
+/** A project of its own for a test, with these group types created in order; its groups_types path. */
+async function projectWith(types: Array<Record<string, unknown>> = []): Promise<string> {
+  const project = await createProject(t.ctx, { name: `Groups ${Math.random()}` });
+  const path = `/api/projects/${project.id}/groups_types`;
+  for (const body of types) expect((await t.api('post', path).send(body)).status).toBe(201);
+  return path;
+}
+
 beforeAll(async () => {
   t = await createTestApp();
 });
@@ -19,13 +27,15 @@ const revision = async (projectId: number) => Number((await t.sql<{ revision: st
 
 describe('groups_types', () => {
   it('lists nothing at first, as a bare array', async () => {
-    const res = await t.api('get', `${P}/`);
+    const res = await t.api('get', `${await projectWith()}/`);
     expect(res.status).toBe(200);
     expect(res.body).toEqual([]);
   });
 
   it('creates group types at the lowest free index and lists them in PostHog shape', async () => {
-    const before = await revision(1);
+    const P = await projectWith();
+    const projectId = Number(P.split('/')[3]);
+    const before = await revision(projectId);
     const company = await t.api('post', P).send({ group_type: 'company' });
     expect(company.status).toBe(201);
     expect(company.body).toEqual({
@@ -37,7 +47,7 @@ describe('groups_types', () => {
       default_columns: null,
       created_at: null,
     });
-    expect(await revision(1)).toBe(before + 1);
+    expect(await revision(projectId)).toBe(before + 1);
     const explicit = await t.api('post', `${P}/`).send({ group_type: 'instance', group_type_index: 3, name_singular: 'Instance' });
     expect(explicit.status).toBe(201);
     expect(explicit.body).toMatchObject({ group_type: 'instance', group_type_index: 3, name_singular: 'Instance' });
@@ -52,6 +62,7 @@ describe('groups_types', () => {
   });
 
   it('refuses duplicates, bad indexes and a sixth type in the validation envelope', async () => {
+    const P = await projectWith([{ group_type: 'company' }, { group_type: 'project' }, { group_type: 'instance', group_type_index: 3 }]);
     const dupName = await t.api('post', P).send({ group_type: 'company' });
     expect(dupName.status).toBe(400);
     expect(dupName.body).toEqual({ type: 'validation_error', code: 'unique', detail: 'group type mapping with this group type already exists.', attr: 'group_type' });
@@ -82,6 +93,7 @@ describe('groups_types', () => {
   });
 
   it('updates display names with update_metadata and deletes by index', async () => {
+    const P = await projectWith(['company', 'project', 'team', 'instance', 'workspace'].map((group_type) => ({ group_type })));
     const res = await t.api('patch', `${P}/update_metadata`).send([{ group_type_index: 0, name_singular: 'Company', name_plural: 'Companies' }]);
     expect(res.status).toBe(200);
     expect(res.body[0]).toMatchObject({ group_type: 'company', name_singular: 'Company', name_plural: 'Companies' });

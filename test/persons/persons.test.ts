@@ -11,8 +11,8 @@ let clock = new Date('2024-05-01T00:00:00.000Z');
 const P = '/api/projects/1/persons';
 type Json = Record<string, any>;
 
-async function capture(batch: Json[]): Promise<void> {
-  const res = await t.http.post('/batch/').send({ api_key: PROJECT_TOKEN, batch: batch.map((e) => ({ uuid: crypto.randomUUID(), ...e })) });
+async function capture(batch: Json[], token = PROJECT_TOKEN): Promise<void> {
+  const res = await t.http.post('/batch/').send({ api_key: token, batch: batch.map((e) => ({ uuid: crypto.randomUUID(), ...e })) });
   expect(res.status).toBe(200);
 }
 
@@ -102,31 +102,35 @@ describe('retrieve and delete', () => {
   });
 
   it('DELETE removes the person, its distinct ids, overrides, usage days and static-cohort memberships (204)', async () => {
-    await capture([{ event: '$feature_flag_called', distinct_id: 'p3', properties: { $feature_flag: 'some-flag', $feature_flag_response: true } }]);
-    const cohort = await t.api('post', '/api/projects/1/cohorts/').send({ name: 'Static', is_static: true, distinct_ids: ['p3', 'p1'] });
+    // A project of its own: the persons the other tests list stay as they are.
+    const project = await createProject(t.ctx, { name: 'Deletions' });
+    const P = `/api/projects/${project.id}/persons`;
+    await capture([0, 1].map((i) => ({ event: '$set', distinct_id: `d${i}`, properties: { $set: { email: `d${i}@example.com` } } })), project.apiToken);
+    await capture([{ event: '$feature_flag_called', distinct_id: 'd0', properties: { $feature_flag: 'deleted-person-flag', $feature_flag_response: true } }], project.apiToken);
+    const cohort = await t.api('post', `/api/projects/${project.id}/cohorts/`).send({ name: 'Static', is_static: true, distinct_ids: ['d0', 'd1'] });
     expect(cohort.body.count).toBe(2);
-    const [p3] = (await t.api('get', `${P}/?distinct_id=p3`)).body.results;
-    await t.sql(`insert into flag_hash_key_overrides values (1, $1, 'flag-a', 'anon-p3')`, [p3.id]);
+    const [p3] = (await t.api('get', `${P}/?distinct_id=d0`)).body.results;
+    await t.sql(`insert into flag_hash_key_overrides values ($2, $1, 'flag-a', 'anon-d0')`, [p3.id, project.id]);
     const res = await t.api('delete', `${P}/${p3.uuid}/`);
     expect(res.status).toBe(204);
     expect(res.text).toBe('');
     expect((await t.api('get', `${P}/${p3.id}/`)).status).toBe(404);
-    expect((await t.api('get', `${P}/?distinct_id=p3`)).body.results).toEqual([]);
+    expect((await t.api('get', `${P}/?distinct_id=d0`)).body.results).toEqual([]);
     const [left] = await t.sql<{ ids: number; overrides: number; members: number; usage_people: number }>(
-      `select (select count(*)::int from person_distinct_ids where distinct_id = 'p3') as ids,
-              (select count(*)::int from flag_hash_key_overrides where hash_key = 'anon-p3') as overrides,
+      `select (select count(*)::int from person_distinct_ids where distinct_id = 'd0') as ids,
+              (select count(*)::int from flag_hash_key_overrides where hash_key = 'anon-d0') as overrides,
               (select count(*)::int from cohort_members where cohort_id = $1) as members,
               (select count(*)::int from flag_usage_persons where person_key = $2) as usage_people`,
       [cohort.body.id, p3.uuid],
     );
     expect(left).toEqual({ ids: 0, overrides: 0, members: 1, usage_people: 0 });
-    expect((await t.api('get', `/api/projects/1/cohorts/${cohort.body.id}/`)).body.count).toBe(1);
+    expect((await t.api('get', `/api/projects/${project.id}/cohorts/${cohort.body.id}/`)).body.count).toBe(1);
     // Aggregated counts are not about anyone and stay.
-    expect(await t.sql(`select count::int from flag_usage_daily where flag_key = 'some-flag'`)).toEqual([{ count: 1 }]);
+    expect(await t.sql(`select count::int from flag_usage_daily where flag_key = 'deleted-person-flag'`)).toEqual([{ count: 1 }]);
     expect((await t.api('delete', `${P}/${p3.uuid}/`)).status).toBe(404);
     // The distinct id starts afresh when it is seen again.
-    await capture([{ event: '$set', distinct_id: 'p3', properties: { $set: { back: true } } }]);
-    const [again] = (await t.api('get', `${P}/?distinct_id=p3`)).body.results;
+    await capture([{ event: '$set', distinct_id: 'd0', properties: { $set: { back: true } } }], project.apiToken);
+    const [again] = (await t.api('get', `${P}/?distinct_id=d0`)).body.results;
     expect(again.uuid).not.toBe(p3.uuid);
     expect(again.properties).toEqual({ back: true, $creator_event_uuid: expect.any(String) });
   });
@@ -146,8 +150,10 @@ describe('scopes', () => {
     const reader = await t.userWithKey({ email: 'reader@example.com', scopes: ['person:read'] });
     const writer = await t.userWithKey({ email: 'writer@example.com', scopes: ['person:write'] });
     const flagsOnly = await t.userWithKey({ email: 'flags@example.com', scopes: ['feature_flag:read'] });
-    const [p0] = (await t.api('get', `${P}/?distinct_id=p0`, reader.key)).body.results;
-    expect(p0.name).toBe('p0@example.com');
+    // A person of its own to delete (the other tests read p0 … p4); it is gone again at the end.
+    await capture([{ event: '$set', distinct_id: 'scoped-delete', properties: { $set: { email: 'scoped@example.com' } } }]);
+    const [p0] = (await t.api('get', `${P}/?distinct_id=scoped-delete`, reader.key)).body.results;
+    expect(p0.name).toBe('scoped@example.com');
     const refused = await t.api('delete', `${P}/${p0.uuid}/`, reader.key);
     expect(refused.status).toBe(403);
     expect(refused.body.detail).toBe("API key missing required scope 'person:write'");

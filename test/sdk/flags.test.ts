@@ -27,7 +27,6 @@ const CONFIG_KEYS = {
 
 const post = (path: string, body: unknown, ua = NODE_UA) => t.http.post(path).set('User-Agent', ua).send(body as object);
 const flagsOf = (body: Json): Record<string, Json> => body.flags;
-const values = (body: Json) => Object.fromEntries(Object.entries(flagsOf(body)).map(([k, f]) => [k, f.enabled ? (f.variant ?? true) : false]));
 /** A request body for project 1 that only evaluates these keys. */
 const only = (keys: string[], extra: Json = {}) => ({ token: PROJECT_TOKEN, distinct_id: 'someone', flag_keys_to_evaluate: keys, ...extra });
 

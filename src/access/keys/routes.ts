@@ -1,7 +1,6 @@
 // /api/personal_api_keys/…: the caller's own personal API keys. PostHog allows this only with a
 // browser session; flaghost has keys only, so a full-access key (no scope limits, no project or
 // organization scoping) manages its owner's keys, and any other key may only retrieve itself.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { RouteAccess } from '../auth-hook.ts';
 import { PersonalApiKeyCreateBody, PersonalApiKeySchema, PersonalApiKeyUpdateBody } from './schemas.ts';
@@ -12,14 +11,14 @@ import {
   listPersonalApiKeys,
   updatePersonalApiKey,
 } from './service.ts';
+import type { ZodFastify } from '../../platform/http/openapi.ts';
 
 const KeyParams = z.object({ id: z.string().meta({ description: 'Key id, or @current for the key making the request' }) });
 
-export async function personalApiKeyRoutes(app: FastifyInstance): Promise<void> {
+export async function personalApiKeyRoutes(app: ZodFastify): Promise<void> {
   const { ctx } = app.services;
   const tags = ['personal API keys'];
   const access = (keyManagement: RouteAccess['keyManagement']): { access: RouteAccess } => ({ access: { scope: null, project: 'none', keyManagement } });
-  const id = (request: FastifyRequest) => (request.params as { id: string }).id;
   const base = '/api/personal_api_keys';
 
   app.get(base, {
@@ -35,12 +34,12 @@ export async function personalApiKeyRoutes(app: FastifyInstance): Promise<void> 
       body: PersonalApiKeyCreateBody,
       response: { 201: PersonalApiKeySchema },
     },
-  }, async (request, reply) => reply.code(201).send(await createPersonalApiKey(ctx, request.auth, request.body as z.output<typeof PersonalApiKeyCreateBody>)));
+  }, async (request, reply) => reply.code(201).send(await createPersonalApiKey(ctx, request.auth, request.body)));
 
   app.get(`${base}/:id`, {
     config: access('retrieve'),
     schema: { tags, summary: 'Retrieve one of your keys (any key may retrieve itself)', params: KeyParams, response: { 200: PersonalApiKeySchema } },
-  }, async (request) => getPersonalApiKey(ctx, request.auth, id(request)));
+  }, async (request) => getPersonalApiKey(ctx, request.auth, request.params.id));
 
   app.patch(`${base}/:id`, {
     config: access('other'),
@@ -51,13 +50,13 @@ export async function personalApiKeyRoutes(app: FastifyInstance): Promise<void> 
       body: PersonalApiKeyUpdateBody,
       response: { 200: PersonalApiKeySchema },
     },
-  }, async (request) => updatePersonalApiKey(ctx, request.auth, id(request), request.body as z.output<typeof PersonalApiKeyUpdateBody>));
+  }, async (request) => updatePersonalApiKey(ctx, request.auth, request.params.id, request.body));
 
   app.delete(`${base}/:id`, {
     config: access('other'),
     schema: { tags, summary: 'Revoke a key (full-access key); it stops working at once on every instance', params: KeyParams, response: { 204: z.null() } },
   }, async (request, reply) => {
-    await deletePersonalApiKey(ctx, request.auth, id(request));
-    return reply.code(204).send();
+    await deletePersonalApiKey(ctx, request.auth, request.params.id);
+    return reply.code(204).send(null);
   });
 }

@@ -19,6 +19,7 @@ import { listProjectsOfOrganizations } from '../organizations/projects-repositor
 import { toPersonalApiKey, type PersonalApiKeyOut, type PersonalApiKeyWrite } from './schemas.ts';
 import { generateKeyId, generatePersonalApiKey, hashKeyValue, maskKeyValue } from '../tokens.ts';
 import { NotFoundError, ValidationError } from '../../platform/errors.ts';
+import { requireUser } from '../require-auth.ts';
 
 /** PostHog's MAX_API_KEYS_PER_USER. */
 export const MAX_KEYS_PER_USER = 10;
@@ -74,7 +75,7 @@ async function checkScoping(db: Db, user: User, body: PersonalApiKeyWrite): Prom
 
 /** The caller's own key; `@current` is the key making the request. Another user's key: 404. */
 async function ownKey(db: Db, auth: RequestAuth, id: string): Promise<PersonalApiKey> {
-  const user = auth.user!;
+  const user = requireUser(auth);
   const keyId = id === '@current' && auth.principal.kind === 'user' ? auth.principal.key.id : id;
   const key = await findKeyOfUser(db, user.id, keyId);
   if (!key) throw new NotFoundError();
@@ -83,7 +84,7 @@ async function ownKey(db: Db, auth: RequestAuth, id: string): Promise<PersonalAp
 
 /** The caller's keys, newest first (a plain list, as PostHog answers). */
 export async function listPersonalApiKeys(ctx: AppContext, auth: RequestAuth): Promise<PersonalApiKeyOut[]> {
-  const keys = await listKeysOfUser(ctx.db, auth.user!.id);
+  const keys = await listKeysOfUser(ctx.db, requireUser(auth).id);
   return keys.reverse().map((k) => toPersonalApiKey(k));
 }
 
@@ -92,7 +93,7 @@ export async function getPersonalApiKey(ctx: AppContext, auth: RequestAuth, id: 
 }
 
 export async function createPersonalApiKey(ctx: AppContext, auth: RequestAuth, body: PersonalApiKeyWrite): Promise<PersonalApiKeyOut> {
-  const user = auth.user!;
+  const user = requireUser(auth);
   return transact(ctx, async (tx) => {
     const scoping = await checkScoping(tx, user, body);
     await lockKeysOfUser(tx, user.id);
@@ -116,7 +117,7 @@ export async function createPersonalApiKey(ctx: AppContext, auth: RequestAuth, b
 }
 
 export async function updatePersonalApiKey(ctx: AppContext, auth: RequestAuth, id: string, body: PersonalApiKeyWrite): Promise<PersonalApiKeyOut> {
-  const user = auth.user!;
+  const user = requireUser(auth);
   return transact(ctx, async (tx, changes) => {
     const existing = await ownKey(tx, auth, id);
     const scoping = await checkScoping(tx, user, body);

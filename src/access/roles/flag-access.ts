@@ -10,6 +10,7 @@ import { MembershipLevel } from '../organizations/users-repository.ts';
 import { flagAccessPolicy, flagsSharedWithRoles, findSoftDeletedFlagsWithKey } from './repository.ts';
 import type { AccessLevel } from '../../flags/schemas.ts';
 import { NotFoundError, PermissionDeniedError } from '../../platform/errors.ts';
+import { requireProject } from '../require-auth.ts';
 
 /** PostHog's OrganizationResourceAccess levels (also a role's `feature_flags_access_level`). */
 export const CAN_ONLY_VIEW = 21;
@@ -50,7 +51,7 @@ export async function assertCanEdit(db: Db, auth: RequestAuth, flag: FeatureFlag
 
 /** The project's flag `id` if the caller may edit it: 404 when absent, 403 when not editable. */
 export async function editableFlag(db: Db, auth: RequestAuth, id: number): Promise<FeatureFlagRow> {
-  const flag = await findFlag(db, auth.project!.id, id);
+  const flag = await findFlag(db, requireProject(auth).id, id);
   if (!flag) throw new NotFoundError();
   await assertCanEdit(db, auth, flag);
   return flag;

@@ -16,17 +16,18 @@ import {
   listFlagRoleAccess,
   type FlagRoleAccess,
 } from './repository.ts';
-import { FlagRoleAccessBody, FlagRoleAccessSchema, toFlagRoleAccess } from './schemas.ts';
+import { FlagRoleAccessBody, type FlagRoleAccessSchema, toFlagRoleAccess } from './schemas.ts';
 import { parseOrThrow } from '../../platform/http/drf.ts';
 import { NotFoundError, ValidationError } from '../../platform/errors.ts';
 import { limitOffsetLinks, parseLimitOffset, type Paginated } from '../../platform/pagination.ts';
 import type { z } from 'zod';
+import { requireOrganization, requireProject } from '../require-auth.ts';
 
 type FlagRoleAccessOut = z.infer<typeof FlagRoleAccessSchema>;
 
 /** The flag of the request's project named in the URL, soft-deleted ones included. */
 async function flagOf(db: Db, auth: RequestAuth, rawId: string): Promise<FeatureFlagRow> {
-  const flag = /^\d{1,9}$/.test(rawId) ? await findFlag(db, auth.project!.id, Number(rawId)) : undefined;
+  const flag = /^\d{1,9}$/.test(rawId) ? await findFlag(db, requireProject(auth).id, Number(rawId)) : undefined;
   if (!flag) throw new NotFoundError('Feature flag not found.');
   return flag;
 }
@@ -66,7 +67,7 @@ export async function addRoleAccess(ctx: AppContext, auth: RequestAuth, flagId: 
     const flag = await flagOf(tx, auth, flagId);
     await assertCanEditRoleAccess(tx, auth, flag);
     const { role_id: roleId } = parseOrThrow(FlagRoleAccessBody, body);
-    const role = await findRole(tx, auth.organization!.id, roleId);
+    const role = await findRole(tx, requireOrganization(auth).id, roleId);
     if (!role) throw new ValidationError(`Invalid pk "${roleId}" - object does not exist.`, 'does_not_exist', 'role_id');
     const row = await insertFlagRoleAccess(tx, flag.id, role.id);
     if (!row) throw new ValidationError('This role already has access to this feature flag.', 'unique', 'role_id');

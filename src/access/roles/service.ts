@@ -39,6 +39,7 @@ import {
 import { isUniqueViolation } from '../../platform/db/errors.ts';
 import { NotFoundError, ValidationError } from '../../platform/errors.ts';
 import { limitOffsetLinks, parseLimitOffset, type Paginated } from '../../platform/pagination.ts';
+import { requireOrganization, requireUser } from '../require-auth.ts';
 
 type Query = Record<string, unknown>;
 
@@ -52,7 +53,7 @@ function page<T>(url: URL, count: number, results: T[], limit: number, offset: n
 /** Active members, PostHog's order: by level (members first), then newest first. */
 export async function listOrganizationMembers(ctx: AppContext, auth: RequestAuth, query: Query, url: URL) {
   const { limit, offset } = parseLimitOffset(query);
-  const all = (await listMembersOfOrganization(ctx.db, auth.organization!.id))
+  const all = (await listMembersOfOrganization(ctx.db, requireOrganization(auth).id))
     .filter((m) => m.user.isActive)
     .sort((a, b) => a.membership.level - b.membership.level || b.membership.joinedAt.getTime() - a.membership.joinedAt.getTime());
   return page(url, all.length, all.slice(offset, offset + limit).map((m) => toOrganizationMember(m.membership, m.user)), limit, offset);
@@ -85,14 +86,14 @@ async function presentRole(db: Db, role: Role): Promise<RoleOut> {
 
 /** The role of the request's organization, or 404 (a role of another organization does not exist here). */
 export async function roleOf(db: Db, auth: RequestAuth, id: string): Promise<Role> {
-  const role = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id) ? await findRole(db, auth.organization!.id, id.toLowerCase()) : undefined;
+  const role = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id) ? await findRole(db, requireOrganization(auth).id, id.toLowerCase()) : undefined;
   if (!role) throw new NotFoundError();
   return role;
 }
 
 export async function listRolesPage(ctx: AppContext, auth: RequestAuth, query: Query, url: URL): Promise<Paginated<RoleOut>> {
   const { limit, offset } = parseLimitOffset(query);
-  const { count, rows } = await listRoles(ctx.db, auth.organization!.id, { limit, offset });
+  const { count, rows } = await listRoles(ctx.db, requireOrganization(auth).id, { limit, offset });
   return page(url, count, await presentRoles(ctx.db, rows), limit, offset);
 }
 
@@ -117,12 +118,12 @@ async function roleWrite<T>(ctx: AppContext, fn: (tx: Db, changes: { authChanged
 }
 
 export async function createRole(ctx: AppContext, auth: RequestAuth, body: { name: string; feature_flags_access_level?: number }): Promise<RoleOut> {
-  const organizationId = auth.organization!.id;
+  const organizationId = requireOrganization(auth).id;
   const role = await roleWrite(ctx, async (tx, changes) => {
     await assertRoleNameFree(tx, organizationId, body.name);
     // PostHog starts a role at the organization's level for flags; an explicit level wins here.
     const level = body.feature_flags_access_level ?? (await findResourceAccessByResource(tx, organizationId, FEATURE_FLAGS_RESOURCE))?.accessLevel ?? CAN_ALWAYS_EDIT;
-    const created = await insertRole(tx, { organizationId, name: body.name, featureFlagsAccessLevel: level, createdById: auth.user!.id, createdAt: ctx.now() });
+    const created = await insertRole(tx, { organizationId, name: body.name, featureFlagsAccessLevel: level, createdById: requireUser(auth).id, createdAt: ctx.now() });
     changes.authChanged();
     return created;
   });
@@ -193,12 +194,12 @@ const duplicateResource = () => new ValidationError('This resource access alread
 
 export async function listResourceAccessPage(ctx: AppContext, auth: RequestAuth, query: Query, url: URL) {
   const { limit, offset } = parseLimitOffset(query);
-  const { count, rows } = await listResourceAccess(ctx.db, auth.organization!.id, { limit, offset });
+  const { count, rows } = await listResourceAccess(ctx.db, requireOrganization(auth).id, { limit, offset });
   return page(url, count, rows.map(toResourceAccess), limit, offset);
 }
 
 async function resourceAccessOf(db: Db, auth: RequestAuth, id: string) {
-  const row = /^\d{1,9}$/.test(id) ? await findResourceAccess(db, auth.organization!.id, Number(id)) : undefined;
+  const row = /^\d{1,9}$/.test(id) ? await findResourceAccess(db, requireOrganization(auth).id, Number(id)) : undefined;
   if (!row) throw new NotFoundError();
   return row;
 }
@@ -217,7 +218,7 @@ async function resourceWrite<T>(ctx: AppContext, fn: (tx: Db, changes: { authCha
 }
 
 export async function createResourceAccess(ctx: AppContext, auth: RequestAuth, body: { resource: string; access_level?: number }) {
-  const organizationId = auth.organization!.id;
+  const organizationId = requireOrganization(auth).id;
   return resourceWrite(ctx, async (tx, changes) => {
     if (await findResourceAccessByResource(tx, organizationId, body.resource)) throw duplicateResource();
     const now = ctx.now();
@@ -225,7 +226,7 @@ export async function createResourceAccess(ctx: AppContext, auth: RequestAuth, b
       organizationId,
       resource: body.resource,
       accessLevel: body.access_level ?? CAN_ALWAYS_EDIT,
-      createdById: auth.user!.id,
+      createdById: requireUser(auth).id,
       createdAt: now,
       updatedAt: now,
     });

@@ -1,6 +1,5 @@
 // PATCH /api/users/@me/: the signed-in user's own account (names, and a password change that ends
 // their other sessions everywhere; the session making the change stays signed in).
-import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { MeSchema } from '../organizations/schemas.ts';
 import { describeMe } from '../organizations/service.ts';
@@ -8,6 +7,8 @@ import { drfString } from '../../platform/http/drf.ts';
 import { transact } from '../../platform/context.ts';
 import { findUsersByIds, updateUser } from '../organizations/users-repository.ts';
 import { changeOwnPassword } from './accounts.ts';
+import type { ZodFastify } from '../../platform/http/openapi.ts';
+import { requireUser } from '../require-auth.ts';
 
 const MeUpdateBody = z.looseObject({
   first_name: drfString({ max: 150, allowBlank: true }).optional(),
@@ -16,7 +17,7 @@ const MeUpdateBody = z.looseObject({
   current_password: z.string().max(1024).optional(),
 });
 
-export async function accountRoutes(app: FastifyInstance): Promise<void> {
+export async function accountRoutes(app: ZodFastify): Promise<void> {
   const { ctx } = app.services;
   app.patch('/api/users/@me', {
     config: { access: { scope: 'user:write', project: 'none' } },
@@ -27,9 +28,9 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
       response: { 200: MeSchema },
     },
   }, async (request) => {
-    const body = request.body as z.output<typeof MeUpdateBody>;
+    const body = request.body;
     const auth = request.auth;
-    let user = auth.user!;
+    let user = requireUser(auth);
     if (body.password !== undefined) {
       await changeOwnPassword(ctx, user, { password: body.password, current_password: body.current_password }, auth.principal.kind === 'session' ? auth.principal.session.id : undefined);
     }

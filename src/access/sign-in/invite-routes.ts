@@ -1,6 +1,6 @@
 // Invitations: /api/organizations/:organization_id/invites/ (admins write, members read) and the
 // invite page's unauthenticated API, /api/signup/<invite id>/.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { RouteAccess } from '../auth-hook.ts';
 import { OrganizationParams } from '../roles/schemas.ts';
@@ -14,6 +14,7 @@ import { readCookie, SESSION_COOKIE, setSessionCookies } from './cookies.ts';
 import { checkCsrf, checkOrigin } from './csrf.ts';
 import { clientOf } from './login-routes.ts';
 import type { Authenticator, SessionPrincipal } from '../auth.ts';
+import type { ZodFastify } from '../../platform/http/openapi.ts';
 
 const LEVELS = [1, 8, 15];
 
@@ -56,7 +57,7 @@ const SignupBody = z.looseObject({
 const InviteParams = OrganizationParams.extend({ id: z.string() });
 const SignupParams = z.object({ invite_id: z.string() });
 
-export async function organizationInviteRoutes(app: FastifyInstance): Promise<void> {
+export async function organizationInviteRoutes(app: ZodFastify): Promise<void> {
   const { ctx } = app.services;
   const tags = ['access control'];
   const access = (scope: string): { access: RouteAccess } => ({ access: { scope, project: 'none', organization: 'param', adminWrites: ADMIN_WRITES } });
@@ -73,7 +74,7 @@ export async function organizationInviteRoutes(app: FastifyInstance): Promise<vo
     },
   }, async (request) => {
     const all = await listInvites(ctx, request.auth);
-    const { limit, offset } = parseLimitOffset(request.query as Record<string, unknown>);
+    const { limit, offset } = parseLimitOffset(request.query);
     const links = limitOffsetLinks(absoluteUrl(request, ctx.config.publicUrl), all.length, limit, offset);
     return { count: all.length, ...links, results: all.slice(offset, offset + limit) };
   });
@@ -87,14 +88,14 @@ export async function organizationInviteRoutes(app: FastifyInstance): Promise<vo
       body: InviteBody,
       response: { 201: InviteSchema },
     },
-  }, async (request, reply) => reply.code(201).send(await createInvite(ctx, request.auth, request.body as z.output<typeof InviteBody>)));
+  }, async (request, reply) => reply.code(201).send(await createInvite(ctx, request.auth, request.body)));
 
   app.delete(`${base}/:id`, {
     config: access('organization_member:write'),
     schema: { tags, summary: 'Revoke an invite (admins)', params: InviteParams, response: { 204: z.null() } },
   }, async (request, reply) => {
-    await revokeInvite(ctx, request.auth, (request.params as { id: string }).id);
-    return reply.code(204).send();
+    await revokeInvite(ctx, request.auth, request.params.id);
+    return reply.code(204).send(null);
   });
 }
 
@@ -104,7 +105,7 @@ async function sessionOf(authenticator: Authenticator, request: FastifyRequest):
   return token ? authenticator.session(token) : undefined;
 }
 
-export async function signupRoutes(app: FastifyInstance): Promise<void> {
+export async function signupRoutes(app: ZodFastify): Promise<void> {
   const { ctx, authenticator } = app.services;
   const tags = ['sign-in'];
 
@@ -116,7 +117,7 @@ export async function signupRoutes(app: FastifyInstance): Promise<void> {
       params: SignupParams,
       response: { 200: z.object({ id: z.string(), target_email: z.string(), first_name: z.string(), organization_name: z.string() }) },
     },
-  }, async (request) => describeInvite(ctx, (request.params as { invite_id: string }).invite_id, (await sessionOf(authenticator, request))?.user));
+  }, async (request) => describeInvite(ctx, request.params.invite_id, (await sessionOf(authenticator, request))?.user));
 
   app.post('/api/signup/:invite_id', {
     schema: {
@@ -133,7 +134,7 @@ export async function signupRoutes(app: FastifyInstance): Promise<void> {
     const principal = await sessionOf(authenticator, request);
     if (principal) checkCsrf(request, principal.session, ctx.config.publicUrl);
     else checkOrigin(request, ctx.config.publicUrl, false);
-    const { user, session } = await acceptInvite(ctx, (request.params as { invite_id: string }).invite_id, request.body as z.output<typeof SignupBody>, clientOf(request), principal?.user);
+    const { user, session } = await acceptInvite(ctx, request.params.invite_id, request.body, clientOf(request), principal?.user);
     if (session) setSessionCookies(request, reply, session.token, session.csrfToken, ctx.config.sessions.maxAgeMs);
     return reply.code(201).send({
       id: user.id,

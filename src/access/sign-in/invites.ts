@@ -14,6 +14,7 @@ import { setPasswordIn, type Client } from './accounts.ts';
 import { startSession, type NewSession } from './sessions.ts';
 import { checkNewPassword } from './passwords.ts';
 import { deleteInvite, deleteInvitesFor, findInviteWithOrganization, insertInvite, listInvitesOfOrganization, type Invite } from './invite-repository.ts';
+import { requireMembership, requireOrganization } from '../require-auth.ts';
 
 /** PostHog's INVITE_DAYS_VALIDITY. */
 export const INVITE_VALIDITY_MS = 3 * 24 * 3_600_000;
@@ -54,9 +55,9 @@ const normalizeEmail = (email: string) => {
 };
 
 export async function createInvite(ctx: AppContext, auth: RequestAuth, body: InviteBody): Promise<InviteOut> {
-  const organization = auth.organization!;
+  const organization = requireOrganization(auth);
   const level = body.level ?? MembershipLevel.member;
-  if (level > auth.membership!.level) throw new PermissionDeniedError('You cannot invite a user with a higher permission level than your own.');
+  if (level > requireMembership(auth).level) throw new PermissionDeniedError('You cannot invite a user with a higher permission level than your own.');
   const email = normalizeEmail(body.target_email);
   return transact(ctx, async (tx) => {
     const existing = await findUserByEmail(tx, email);
@@ -80,11 +81,11 @@ export async function createInvite(ctx: AppContext, auth: RequestAuth, body: Inv
 }
 
 export async function listInvites(ctx: AppContext, auth: RequestAuth): Promise<InviteOut[]> {
-  return (await listInvitesOfOrganization(ctx.db, auth.organization!.id)).map((r) => render(ctx, r.invite, r.createdBy));
+  return (await listInvitesOfOrganization(ctx.db, requireOrganization(auth).id)).map((r) => render(ctx, r.invite, r.createdBy));
 }
 
 export async function revokeInvite(ctx: AppContext, auth: RequestAuth, id: string): Promise<void> {
-  if (!UUID.test(id) || !(await deleteInvite(ctx.db, auth.organization!.id, id.toLowerCase()))) throw new NotFoundError();
+  if (!UUID.test(id) || !(await deleteInvite(ctx.db, requireOrganization(auth).id, id.toLowerCase()))) throw new NotFoundError();
 }
 
 const invalidInvite = () => new ValidationError('The provided invite ID is not valid.');

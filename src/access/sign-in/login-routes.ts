@@ -1,6 +1,6 @@
 // Signing in and out of the console (PostHog's endpoints): POST /api/login, POST /api/logout,
 // GET /_preflight/, and the set-password link pages' API (/api/reset/<user uuid>/).
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { drfString } from '../../platform/http/drf.ts';
 import { ValidationError } from '../../platform/errors.ts';
@@ -8,6 +8,7 @@ import { checkSetupToken, completeSetup, FailedLoginLimits, passwordLogin, type 
 import { clearSessionCookies, readCookie, SESSION_COOKIE, setSessionCookies } from './cookies.ts';
 import { checkCsrf, checkOrigin } from './csrf.ts';
 import { endSession, type NewSession } from './sessions.ts';
+import type { ZodFastify } from '../../platform/http/openapi.ts';
 
 const Success = z.object({ success: z.literal(true) });
 const LoginBody = z.object({ email: drfString({ max: 254 }), password: drfString({ max: 1024 }) });
@@ -25,7 +26,7 @@ export function signedIn(request: FastifyRequest, reply: FastifyReply, started: 
   return reply.code(status).send({ success: true as const });
 }
 
-export async function loginRoutes(app: FastifyInstance): Promise<void> {
+export async function loginRoutes(app: ZodFastify): Promise<void> {
   const { ctx, authenticator } = app.services;
   const limits = new FailedLoginLimits(ctx.config.sessions, () => ctx.now().getTime());
   const tags = ['sign-in'];
@@ -41,7 +42,7 @@ export async function loginRoutes(app: FastifyInstance): Promise<void> {
     },
   }, async (request, reply) => {
     checkOrigin(request, ctx.config.publicUrl, false);
-    const { email, password } = request.body as z.output<typeof LoginBody>;
+    const { email, password } = request.body;
     if (!EMAIL.safeParse(email).success) throw new ValidationError('Enter a valid email address.', 'invalid', 'email');
     const started = await passwordLogin(ctx, limits, email, password, clientOf(request));
     return signedIn(request, reply, started, maxAgeMs);
@@ -100,7 +101,7 @@ export async function loginRoutes(app: FastifyInstance): Promise<void> {
       response: { 200: Success },
     },
   }, async (request) => {
-    await checkSetupToken(ctx, (request.params as { user_uuid: string }).user_uuid, (request.query as { token?: string }).token);
+    await checkSetupToken(ctx, request.params.user_uuid, request.query.token);
     return { success: true as const };
   });
 
@@ -115,8 +116,8 @@ export async function loginRoutes(app: FastifyInstance): Promise<void> {
     },
   }, async (request, reply) => {
     checkOrigin(request, ctx.config.publicUrl, false);
-    const { token, password } = request.body as z.output<typeof ResetBody>;
-    const started = await completeSetup(ctx, (request.params as { user_uuid: string }).user_uuid, token, password, clientOf(request));
+    const { token, password } = request.body;
+    const started = await completeSetup(ctx, request.params.user_uuid, token, password, clientOf(request));
     return signedIn(request, reply, started, maxAgeMs);
   });
 }

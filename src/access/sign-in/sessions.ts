@@ -55,7 +55,8 @@ export async function resolveSession(ctx: AppContext, token: string): Promise<{ 
   const now = ctx.now().getTime();
   const { session, user } = found;
   if (session.expiresAt.getTime() <= now || session.idleExpiresAt.getTime() <= now) {
-    await deleteSession(ctx.db, session.id).catch(() => {});
+    // The session is refused either way; a row left behind is deleted on its next use.
+    await deleteSession(ctx.db, session.id).catch((err) => ctx.log.warn({ err }, 'could not delete an expired session'));
     return undefined;
   }
   if (!user.isActive) return undefined;

@@ -272,7 +272,8 @@ export function presentDashboard(view: DashboardView) {
     effective_restriction_level: 21,
     team_id: dashboard.projectId,
     tiles: view.tiles.map(({ tile, series }) => {
-      const event = (tile.filters.events as Array<Record<string, unknown>>)[0];
+      // Tiles are written by this module (enrichedTiles and the generator above): one series each.
+      const event = (tile.filters.events as Array<{ id: string; math?: string | null }>)[0];
       return {
         id: tile.id,
         layouts: tile.layouts,

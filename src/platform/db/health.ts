@@ -12,7 +12,12 @@ export interface DatabaseHealth {
 }
 
 /** PGlite runs in this process: it is there as long as we are. */
-export const alwaysAvailable: DatabaseHealth = { available: true, onChange() {} };
+export const alwaysAvailable: DatabaseHealth = {
+  available: true,
+  onChange() {
+    // Never changes: there is nothing to report.
+  },
+};
 
 /** An operation (connect or query) outstanding this long makes the monitor check the server. */
 const STALL_MS = 1000;
@@ -33,11 +38,16 @@ export function destroySocket(client: object, error?: Error): void {
  */
 async function ping(options: pg.ClientConfig, timeoutMs: number): Promise<boolean> {
   const client = new pg.Client({ ...options, connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs, application_name: 'flaghost-probe' });
-  client.on('error', () => {});
+  client.on('error', () => {
+    // A probe's connection errors are its answer, read from connect() and query() below; without a
+    // listener, one arriving after the probe finished would crash the process.
+  });
   try {
     await client.connect();
     await client.query('select 1');
-    client.end().catch(() => {});
+    client.end().catch(() => {
+      // The server answered, which is all the probe asks; a failed goodbye changes nothing.
+    });
     return true;
   } catch (error) {
     destroySocket(client);
@@ -204,15 +214,22 @@ export function monitoredPool(monitor: DatabaseMonitor, config: pg.PoolConfig): 
       this.on('error', () => monitor.suspect());
     }
 
+    // biome-ignore lint/suspicious/noExplicitAny: pg declares connect() and query() as overloads (callback or promise); one override signature can only take and return any
     override connect(callback?: any): any {
       if (!monitor.available) return failFast(callback);
       const operation = monitor.begin(this);
-      if (callback) return super.connect((error: Error) => (monitor.end(operation, error), callback(error)));
+      if (callback) {
+        return super.connect((error: Error) => {
+          monitor.end(operation, error);
+          callback(error);
+        });
+      }
       const connected = super.connect();
       connected.then(() => monitor.end(operation), (error: unknown) => monitor.end(operation, error));
       return connected;
     }
 
+    // biome-ignore lint/suspicious/noExplicitAny: pg declares connect() and query() as overloads (callback or promise); one override signature can only take and return any
     override query(...args: any[]): any {
       const operation = monitor.begin(this);
       const finish = (error?: unknown) => {
@@ -222,7 +239,10 @@ export function monitoredPool(monitor: DatabaseMonitor, config: pg.PoolConfig): 
       const last = args.length - 1;
       if (typeof args[last] === 'function') {
         const callback = args[last] as Callback;
-        args[last] = (error: Error | null, result: unknown) => (finish(error ?? undefined), callback(error, result));
+        args[last] = (error: Error | null, result: unknown) => {
+          finish(error ?? undefined);
+          callback(error, result);
+        };
         return (super.query as (...a: unknown[]) => unknown)(...args);
       }
       const result = (super.query as (...a: unknown[]) => unknown)(...args);
@@ -233,6 +253,7 @@ export function monitoredPool(monitor: DatabaseMonitor, config: pg.PoolConfig): 
   }
 
   class MonitoredPool extends pg.Pool {
+    // biome-ignore lint/suspicious/noExplicitAny: pg declares connect() and query() as overloads (callback or promise); one override signature can only take and return any
     override connect(callback?: any): any {
       if (!monitor.available) return failFast(callback);
       return (super.connect as (cb?: Callback) => unknown)(callback);

@@ -81,7 +81,9 @@ async function openPostgres(config: DatabaseConfig): Promise<Database> {
     await pool.query('select 1');
   } catch (error) {
     monitor.close();
-    await pool.end().catch(() => {});
+    await pool.end().catch(() => {
+      // The connection error below is the one to report; a pool that never connected may fail to close too.
+    });
     throw error;
   }
 
@@ -98,7 +100,10 @@ async function openPostgres(config: DatabaseConfig): Promise<Database> {
         await client.query('select pg_advisory_lock(hashtext($1))', ['flaghost_migrations']);
         await migratePg(drizzlePg(client, { schema }), { migrationsFolder: MIGRATIONS_DIR });
       } finally {
-        await client.query('select pg_advisory_unlock(hashtext($1))', ['flaghost_migrations']).catch(() => {});
+        await client.query('select pg_advisory_unlock(hashtext($1))', ['flaghost_migrations']).catch(() => {
+          // The lock belongs to this session: ending the connection below releases it anyway, and a
+          // migration error must not be replaced by this one.
+        });
         await client.end();
       }
     },
@@ -145,7 +150,9 @@ async function openPglite(config: DatabaseConfig, options: OpenOptions): Promise
       else forgetDataDirSynced(marker);
     }
   } catch (err) {
-    await client.close().catch(() => {});
+    await client.close().catch(() => {
+      // The start-up error below is the one to report; a database that never started may fail to close too.
+    });
     lock?.release();
     throw err;
   }
@@ -157,7 +164,9 @@ async function openPglite(config: DatabaseConfig, options: OpenOptions): Promise
     async migrate() {
       await migratePglite(drizzlePglite(client, { schema }), { migrationsFolder: MIGRATIONS_DIR });
     },
-    async listen() {},
+    async listen() {
+      // One process owns an embedded database: no other instance's changes to listen for.
+    },
     async close() {
       try {
         await client.close();

@@ -111,7 +111,10 @@ export class ChangeListener {
 async function endClient(client: pg.Client): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, 1000)));
-  await Promise.race([client.end().catch(() => {}), timeout]);
+  const goodbye = client.end().catch(() => {
+    // Closing anyway: the socket is destroyed below whether or not the server acknowledged.
+  });
+  await Promise.race([goodbye, timeout]);
   clearTimeout(timer);
   destroySocket(client);
 }

@@ -1,19 +1,27 @@
 // OpenAPI from the zod route schemas (@fastify/swagger), served at /api/schema/ with Swagger UI;
 // plus the zod validator (PostHog's first-error envelope) and a plain JSON serializer.
-import type { FastifyInstance, FastifySchemaCompiler, FastifySerializerCompiler } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifySchemaCompiler, FastifySerializerCompiler, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
+import { jsonSchemaTransform, jsonSchemaTransformObject, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
 import { validationErrorFromZod } from './drf.ts';
+
+/**
+ * The instance route plugins receive: `request.body`, `request.query` and `request.params` are typed
+ * from the route's zod schemas (the zod type provider), so handlers need no casts. Registering such a
+ * plugin on a plain instance is fine: the provider only changes types.
+ */
+export type ZodFastify = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, ZodTypeProvider>;
 
 const serviceValidatedSchemas = new WeakSet<z.ZodType>();
 
 /**
  * Marks a schema as documentation only for the route: the service validates that input itself
- * (to interleave type checks with database checks in PostHog's field order).
+ * (to interleave type checks with database checks in PostHog's field order). The route does not
+ * parse it, so the handler sees the input as `unknown`, not as the schema's output.
  */
-export function serviceValidated<T extends z.ZodType>(schema: T): T {
+export function serviceValidated(schema: z.ZodType): z.ZodType<unknown, unknown> {
   serviceValidatedSchemas.add(schema);
   return schema;
 }

@@ -1,7 +1,7 @@
 // The signed-in frame: a header with the project switcher, the organization, the user's menu and
 // sign out; the page below.
 import { useEffect, useRef, type ReactNode } from 'react';
-import { Link, match, navigate, useLocation } from '../router.tsx';
+import { Link, navigate, useLocation } from '../router.tsx';
 import { isAdmin, useSession } from '../session.tsx';
 import { initials, userName } from '../format.ts';
 
@@ -19,6 +19,7 @@ function UserMenu() {
   const ref = useRef<HTMLDetailsElement>(null);
   const { href } = useLocation();
   // Close the menu when the page changes or on Escape.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `href` is the trigger: a new page closes the menu
   useEffect(() => {
     if (ref.current) ref.current.open = false;
   }, [href]);

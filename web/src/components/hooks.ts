@@ -16,6 +16,7 @@ export function useResource<T>(load: (signal: AbortSignal) => Promise<T>, deps: 
   const [tick, setTick] = useState(0);
   const loadRef = useRef(load);
   loadRef.current = load;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the caller's deps decide when to reload; `load` is read through a ref so a new closure does not
   useEffect(() => {
     const controller = new AbortController();
     setLoading(true);
@@ -33,7 +34,6 @@ export function useResource<T>(load: (signal: AbortSignal) => Promise<T>, deps: 
       },
     );
     return () => controller.abort();
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [...deps, tick]);
   const reload = useCallback(() => setTick((t) => t + 1), []);
   return { data, error, loading, reload, setData };

@@ -55,9 +55,9 @@ export function History({ projectId, flagId, refreshKey }: { projectId: number; 
       setLoading(false);
     }
   };
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the first page reloads when the flag or refreshKey changes; `load` is a new closure every render
   useEffect(() => {
     void load(1);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [projectId, flagId, refreshKey]);
 
   if (error && !entries.length) return <ErrorState error={error} retry={() => void load(1)} />;
@@ -76,6 +76,7 @@ export function History({ projectId, flagId, refreshKey }: { projectId: number; 
             {(entry.detail?.changes ?? []).length ? (
               <div className="changes">
                 {entry.detail.changes!.map((c, j) => (
+                  // biome-ignore lint/suspicious/noArrayIndexKey: an entry's changes never change or move
                   <Change key={j} change={c} />
                 ))}
               </div>

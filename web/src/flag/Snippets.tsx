@@ -63,7 +63,7 @@ export function Snippets({ flag, token }: { flag: FeatureFlag; token: string }) 
           <span className="muted">{current.label}</span>
           <CopyButton text={current.code} />
         </div>
-        <pre className="code-block" tabIndex={0} aria-label={`${current.label} example`}>
+        <pre className="code-block" role="region" tabIndex={0} aria-label={`${current.label} example`}>
           <code>{current.code}</code>
         </pre>
       </div>

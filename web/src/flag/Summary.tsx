@@ -69,6 +69,7 @@ export function FlagSummary({ flag, flags, projectId, groupTypes }: { flag: Feat
         {groups.length === 0 ? <p className="muted">No condition sets: the flag is off for everyone.</p> : null}
         <ol className="condition-summary">
           {groups.map((g, i) => (
+            // biome-ignore lint/suspicious/noArrayIndexKey: a read-only summary: set i is "Set i + 1", its position is its identity
             <li key={i}>
               <div className="condition-summary-head">
                 <span className="condition-index">Set {i + 1}</span>
@@ -78,6 +79,7 @@ export function FlagSummary({ flag, flags, projectId, groupTypes }: { flag: Feat
               {(g.properties ?? []).length ? (
                 <ul className="property-summary">
                   {(g.properties ?? []).map((p, j) => (
+                    // biome-ignore lint/suspicious/noArrayIndexKey: a read-only summary, never reordered
                     <li key={j}>
                       {j > 0 ? <span className="and-label">and</span> : <span className="and-label">where</span>}
                       <PropertyText p={p} flags={flags} projectId={projectId} />

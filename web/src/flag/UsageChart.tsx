@@ -50,6 +50,7 @@ export function LineChart({ title, series }: { title: string; series: TrendSerie
         {series.length ? (
           <ul className="legend">
             {series.map((s, k) => (
+              // biome-ignore lint/suspicious/noArrayIndexKey: series k has colour k: its position is its identity
               <li key={k}><span className="swatch" style={{ background: COLORS[k % COLORS.length] }} />{seriesName(title, s)} <span className="muted">{s.count.toLocaleString('en')}</span></li>
             ))}
           </ul>
@@ -64,6 +65,7 @@ export function LineChart({ title, series }: { title: string; series: TrendSerie
         ))}
         {days.map((d, i) => ((days.length - 1 - i) % (W < 420 ? 14 : 7) === 0 ? <text key={d} x={x(i)} y={H - 8} textAnchor={i === days.length - 1 ? 'end' : i === 0 ? 'start' : 'middle'} className="axis">{shortDay(d)}</text> : null))}
         {series.map((s, k) => (
+          // biome-ignore lint/suspicious/noArrayIndexKey: series k has colour k: its position is its identity
           <polyline key={k} fill="none" stroke={COLORS[k % COLORS.length]} strokeWidth="2.25" strokeLinejoin="round" points={s.data.map((v, i) => `${x(i)},${y(v)}`).join(' ')} />
         ))}
         {!total ? <text x={M.left + pw / 2} y={M.top + ph / 2} textAnchor="middle" className="chart-empty">No calls in the last 30 days</text> : null}

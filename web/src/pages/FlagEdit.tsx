@@ -112,6 +112,7 @@ function Editor({ projectId, flag: initial, cohorts, groupTypes, flags, tagSugge
       return finish(await api.patch<FeatureFlag>(flagsPath(projectId, `${base.id}/`), { ...body, version: base.version, original_flag: base }));
     } catch (e) {
       if (e instanceof ApiError && e.status === 409 && base) {
+        // biome-ignore lint/plugin: the conflict dialog works without the latest version (it says "someone else", and Reload starts over)
         const latest = await api.get<FeatureFlag>(flagsPath(projectId, `${base.id}/`)).catch(() => null);
         setConflict({ latest, mine: body });
       } else {

@@ -40,7 +40,9 @@ export function LoginPage({ onSignedIn }: { onSignedIn: () => Promise<void> }) {
   useEffect(() => {
     api.get('/api/users/@me/', { quiet401: true }).then(
       () => navigate(safeNext(new URLSearchParams(window.location.search).get('next')), { replace: true }),
-      () => {},
+      () => {
+        // Not signed in (401): this page is the right one.
+      },
     );
   }, []);
 

@@ -75,9 +75,7 @@ const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 function decodeMappings(mappings: string): Array<Array<[number, number, number]>> {
   const lines: Array<Array<[number, number, number]>> = [];
   let sourceLine = 0;
-  let sourceColumn = 0;
   let source = 0;
-  let name = 0;
   for (const lineText of mappings.split(';')) {
     const segments: Array<[number, number, number]> = [];
     let column = 0;
@@ -100,8 +98,6 @@ function decodeMappings(mappings: string): Array<Array<[number, number, number]>
       if (values.length >= 4) {
         source += values[1];
         sourceLine += values[2];
-        sourceColumn += values[3];
-        if (values.length >= 5) name += values[4];
         segments.push([column, sourceLine, source]);
       }
     }

@@ -121,7 +121,7 @@ export function* authorizationChain(request: AccessRequest, access: RouteAccess)
     if (principal.kind === 'project_secret') throw secretRefused();
     const organization = yield* organizationOf(request, principal);
     const auth = yield* organizationAccess(principal, organization, access);
-    if (access.adminWrites && !SAFE_METHODS.has(request.method) && auth.membership!.level < MembershipLevel.admin) {
+    if (access.adminWrites && !SAFE_METHODS.has(request.method) && (!auth.membership || auth.membership.level < MembershipLevel.admin)) {
       throw new PermissionDeniedError(access.adminWrites);
     }
     return auth;

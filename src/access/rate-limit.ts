@@ -4,6 +4,7 @@
 import type { RateLimitConfig } from '../platform/config.ts';
 import { ThrottledError } from '../platform/errors.ts';
 import type { RequestAuth, RouteAccess } from './authorization.ts';
+import { requireProject } from './require-auth.ts';
 
 export interface Limit {
   /** Requests allowed per period (0 disables the limit). */
@@ -138,8 +139,8 @@ export class RateLimits {
  * definitions or remote_config bucket, else the calling personal API key's.
  */
 export function countRequest(rateLimits: RateLimits, auth: RequestAuth, access: Pick<RouteAccess, 'rateLimit'>): void {
-  if (access.rateLimit === 'definitions') rateLimits.checkDefinitions(auth.project!.id);
-  else if (access.rateLimit === 'remote_config') rateLimits.checkRemoteConfig(auth.project!.id);
+  if (access.rateLimit === 'definitions') rateLimits.checkDefinitions(requireProject(auth).id);
+  else if (access.rateLimit === 'remote_config') rateLimits.checkRemoteConfig(requireProject(auth).id);
   else if (auth.principal.kind === 'user') rateLimits.checkPersonalKey(auth.principal.key.id);
 }
 

@@ -6,7 +6,7 @@
 // for the caller to render with errorAnswer (src/platform/http/errors.ts). test/sdk/parity.test.ts
 // holds both paths to the same answers.
 import type { IncomingHttpHeaders } from 'node:http';
-import type { FastifyBaseLogger } from 'fastify';
+import type { Logger } from 'pino';
 import type { AppContext } from '../platform/context.ts';
 import { NotFoundError, ValidationError } from '../platform/errors.ts';
 import type { Authenticator, RequestAuth } from '../access/auth.ts';
@@ -24,6 +24,7 @@ import { decodeSdkRequest } from './body.ts';
 import { answerFlagsPost, type FlagsAnswerLog } from './flags-answer.ts';
 import type { Endpoint } from './flags-response.ts';
 import { sendCohortsRequested, type DefinitionsAnswer, type ProjectSnapshot, type SnapshotStore } from './snapshots.ts';
+import { requireProject } from '../access/require-auth.ts';
 
 // ---- the query string --------------------------------------------------------------------------
 
@@ -143,7 +144,7 @@ export class SdkDecisions {
   }
 
   private authorizedDefinitions(auth: RequestAuth, request: AccessRequest, access: RouteAccess, inMemory: boolean): DefinitionsAnswer | Promise<DefinitionsAnswer> | NotInMemory {
-    const projectId = auth.project!.id;
+    const projectId = requireProject(auth).id;
     const snapshot = this.snapshots.peekForProject(projectId);
     if (snapshot) return this.definitionsAnswer(snapshot, auth, request, access);
     if (inMemory) return NOT_IN_MEMORY;
@@ -178,7 +179,7 @@ export class SdkDecisions {
 }
 
 /** How /flags answers log what went wrong beside them (both paths). */
-export function flagsAnswerLog(log: FastifyBaseLogger): FlagsAnswerLog {
+export function flagsAnswerLog(log: Pick<Logger, 'warn' | 'error'>): FlagsAnswerLog {
   return {
     groupTypeRegistrationFailed: (err) => log.warn({ err }, 'group type registration failed'),
     storedDataUnavailable: (reason) => log.warn({ reason }, 'flags: stored person data could not be read; the flags that need it are answered as failed'),

@@ -132,15 +132,16 @@ describe('a session works on every kind of route, with the user\'s permissions',
   });
 
   it('local_evaluation and /flags/definitions accept a session', async () => {
+    expect((await t.api('post', `${P}/`).send({ key: 'read-by-session', filters: { groups: [{ rollout_percentage: 50 }] } })).status).toBe(201);
     const s = await signIn(t, 'member@example.com', MEMBER_PASSWORD);
     const res = await asConsole(t, s, 'get', `${P}/local_evaluation`);
     expect(res.status).toBe(200);
-    expect(res.body.flags.map((f: { key: string }) => f.key)).toContain('made-in-console');
+    expect(res.body.flags.map((f: { key: string }) => f.key)).toContain('read-by-session');
   });
 
   it('actions that take no scoped key ("PAK n/a") work with a session', async () => {
     const s = await signIn(t, ADMIN_EMAIL, ADMIN_PASSWORD);
-    const flag = (await t.api('get', `${P}/?search=made-in-console`)).body.results[0];
+    const flag = (await t.api('post', `${P}/`).send({ key: 'dashboard-by-session', filters: { groups: [{ rollout_percentage: 50 }] } })).body;
     const { value } = await createKey(t.ctx, { email: ADMIN_EMAIL, scopes: ['feature_flag:write'] });
     const scoped = await t.api('post', `${P}/${flag.id}/dashboard/`, value);
     expect(scoped.status).toBe(403);
@@ -192,6 +193,7 @@ describe('CSRF', () => {
   const body = { key: 'csrf-flag', filters: { groups: [{ rollout_percentage: 10 }] } };
 
   it('a write without the token, with a wrong token, or from a foreign Origin is refused and changes nothing', async () => {
+    const body = { key: 'csrf-refused-flag', filters: { groups: [{ rollout_percentage: 10 }] } };
     const s = await signIn(t, ADMIN_EMAIL, ADMIN_PASSWORD);
     const http = () => supertest(t.app.server);
     const missing = await http().post(`${P}/`).set('Cookie', s.cookie).set('Origin', t.baseUrl).send(body);
@@ -210,7 +212,7 @@ describe('CSRF', () => {
     expect(badReferer.status).toBe(403);
     const neither = await http().post(`${P}/`).set('Cookie', s.cookie).set('X-CSRFToken', s.csrftoken).send(body);
     expect(neither.body).toEqual(csrf('Referer checking failed - no Referer.'));
-    expect((await t.api('get', `${P}/?search=csrf-flag`)).body.count).toBe(0);
+    expect((await t.api('get', `${P}/?search=csrf-refused-flag`)).body.count).toBe(0);
   });
 
   it('the token and a same-origin Origin (or Referer) together are accepted', async () => {

@@ -4,16 +4,21 @@
 // malformed events skipped and counted, and no accepted event lost on app.close().
 import crypto from 'node:crypto';
 import zlib from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestApp, PROJECT_TOKEN, type TestApp } from '../helpers/app.ts';
 import { rawRequest } from '../helpers/raw-http.ts';
 
 let t: TestApp;
-let clock = new Date('2024-06-15T12:00:00.000Z');
+const START = '2024-06-15T12:00:00.000Z';
+let clock = new Date(START);
 const P = '/api/projects/1';
 
 beforeAll(async () => {
   t = await createTestApp({ now: () => clock });
+});
+// Every test starts at the same time, whichever ran before it (those that need another set it).
+beforeEach(() => {
+  clock = new Date(START);
 });
 afterAll(async () => {
   await t?.close();

@@ -23,6 +23,11 @@ COPY src ./src
 RUN npm run build:server
 
 FROM node:20-bookworm-slim AS runtime
+# tini as PID 1: forwards SIGTERM/SIGINT to node (a graceful shutdown) and reaps zombie processes,
+# which node itself does not do as PID 1.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends tini \
+ && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=8000 \
@@ -41,4 +46,7 @@ RUN ln -s /app/bin/flaghost.mjs /usr/local/bin/flaghost \
 USER node
 VOLUME ["/data"]
 EXPOSE 8000
+# Ready: database reachable, migrations applied, snapshots loaded (GET /_readyz, README "Operating flaghost").
+HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 CMD ["node", "/app/bin/healthcheck.mjs"]
+ENTRYPOINT ["/usr/bin/tini", "--"]
 CMD ["node", "--enable-source-maps", "dist/server.js"]

@@ -1,6 +1,6 @@
 // `npx tsx bench/server-ab.ts`: the compiled server (`node dist/server.js`, what `npm start` and the
 // Docker image run) against the sources through tsx (`node --import tsx src/server.ts`, what they ran
-// before issue 11 §3), both running at once on the same data and loaded in alternating short rounds,
+// before the compiled build), both running at once on the same data and loaded in alternating short rounds,
 // so that a busy patch of the shared machine weighs on both alike. Reports the server's CPU time per
 // `/flags` answer (from /proc, as `npm run bench` does) per round and its median, and the same for
 // the bare reference server A sent the same POSTs.

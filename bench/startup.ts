@@ -8,7 +8,7 @@
 //
 // STARTUP_MODES (comma list, default dist,tsx): dist = `node --enable-source-maps dist/server.js`
 // (the Docker image; `npm start` after its check), tsx = `node --import tsx src/server.ts` (the
-// Docker image before issue 11 §3), tsx-cli = `tsx src/server.ts` (`npm start` before), npm-start
+// Docker image before the compiled build), tsx-cli = `tsx src/server.ts` (`npm start` before), npm-start
 // = `npm start` as package.json says now (npm's own start-up included).
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';

@@ -99,7 +99,7 @@ export interface Server {
 
 /**
  * How flaghost is started: `dist` (default), compiled, as `npm start` and the Docker image run it;
- * `tsx`, the TypeScript sources through tsx, as they ran before issue 11 §3 (for comparison).
+ * `tsx`, the TypeScript sources through tsx, as they ran before the compiled build (for comparison).
  */
 export type ServerMode = 'dist' | 'tsx';
 

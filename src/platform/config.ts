@@ -131,6 +131,32 @@ export class ConfigError extends Error {}
 /** Every environment variable flaghost reads; a test checks docker-compose.yml against it. */
 export const ENV_VARIABLES = Object.keys(envSchema.shape);
 
+/**
+ * Secrets that must not keep the value of an example (.env.example, docker-compose.yml): the values
+ * there contain "changeme", so a start that forgot to replace one refuses instead of running with a
+ * publicly known key (docs/architecture.md#docker-and-compose).
+ */
+const EXAMPLE_SECRETS = [
+  'DATABASE_URL',
+  'FLAGHOST_SECRET_KEY',
+  'FLAGHOST_INIT_PERSONAL_API_KEY',
+  'FLAGHOST_INIT_PROJECT_TOKEN',
+  'FLAGHOST_INIT_SECRET_TOKEN',
+  'FLAGHOST_INIT_ADMIN_PASSWORD',
+  'FLAGHOST_OIDC_CLIENT_SECRET',
+] as const;
+const EXAMPLE_MARK = 'changeme';
+
+/** DATABASE_URL counts only through its password (a database may well be named "changeme_test"). */
+function exampleDatabasePassword(value: string | undefined): boolean {
+  if (!value) return false;
+  try {
+    return decodeURIComponent(new URL(value).password).toLowerCase().includes(EXAMPLE_MARK);
+  } catch {
+    return false; // an unparsable URL is reported by the schema
+  }
+}
+
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const picked: Record<string, string> = {};
   for (const name of ENV_VARIABLES) {
@@ -143,6 +169,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  const examples = EXAMPLE_SECRETS.filter((name) =>
+    name === 'DATABASE_URL' ? exampleDatabasePassword(picked[name]) : (picked[name] ?? '').toLowerCase().includes(EXAMPLE_MARK),
+  );
+  if (examples.length > 0) {
+    throw new ConfigError(
+      `Invalid configuration:\n${examples.map((name) => `  ${name}: still the example value; replace it with a secret of your own (.env.example explains how)`).join('\n')}`,
+    );
+  }
   if (e.FLAGHOST_OIDC_ISSUER && !e.FLAGHOST_OIDC_CLIENT_ID) {
     throw new ConfigError('Invalid configuration:\n  FLAGHOST_OIDC_CLIENT_ID: required when FLAGHOST_OIDC_ISSUER is set');
   }

@@ -108,51 +108,85 @@ describe('the YAML subset reader', () => {
   });
 });
 
-describe('docker-compose.yml', () => {
+describe('docker-compose.yml and .env.example', () => {
   const compose = parseYamlSubset(read('docker-compose.yml')) as any;
   const postgres = compose.services.postgres;
   const flaghost = compose.services.flaghost;
-  const env: Record<string, string> = flaghost.environment;
+  const example = Object.fromEntries(
+    read('.env.example')
+      .split('\n')
+      .filter((line) => line.trim() && !line.startsWith('#'))
+      .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+  ) as Record<string, string>;
+  // What the flaghost container sees: the .env file, then compose's own environment, with ${…}
+  // substituted from the same .env (as docker compose does).
+  const substitute = (value: string, vars: Record<string, string>) =>
+    value.replace(/\$\{(\w+)(?::[-?][^}]*)?\}/g, (_m, name: string) => vars[name] ?? '');
+  const containerEnv = (vars: Record<string, string>) => ({
+    ...vars,
+    ...Object.fromEntries(Object.entries(flaghost.environment as Record<string, string>).map(([k, v]) => [k, substitute(v, vars)])),
+  });
 
-  it('runs the official postgres image with a named volume and a pg_isready healthcheck', () => {
+  it('runs the official postgres image with a named volume, a pg_isready healthcheck and its password from .env', () => {
     expect(postgres.image).toMatch(/^postgres:\d+/);
     const [volume] = postgres.volumes as string[];
     const [name, mount] = volume.split(':');
     expect(mount).toBe('/var/lib/postgresql/data');
     expect(Object.keys(compose.volumes)).toContain(name);
     expect(postgres.healthcheck.test.join(' ')).toContain('pg_isready');
+    expect(postgres.environment.POSTGRES_PASSWORD).toMatch(/^\$\{POSTGRES_PASSWORD:\?/);
   });
 
-  it('builds flaghost from the Dockerfile and starts it once postgres is healthy, on port 8000', () => {
+  it('starts flaghost once postgres is healthy, under an init process, with a readiness healthcheck', () => {
     expect(flaghost.build).toBe('.');
     expect(flaghost.depends_on).toEqual({ postgres: { condition: 'service_healthy' } });
-    expect(flaghost.ports).toEqual(['8000:8000']);
+    expect(flaghost.init).toBe('true'); // the YAML subset reader keeps scalars as strings
+    expect(flaghost.healthcheck.test).toEqual(['CMD', 'node', '/app/bin/healthcheck.mjs']);
+    expect(read('bin/healthcheck.mjs')).toContain('/_readyz');
   });
 
-  it('sets only variables flaghost reads, and values that pass its configuration', () => {
-    for (const name of Object.keys(env)) expect(ENV_VARIABLES, name).toContain(name);
-    for (const name of ['DATABASE_URL', 'FLAGHOST_SECRET_KEY', 'FLAGHOST_INIT_ADMIN_EMAIL', 'FLAGHOST_INIT_PERSONAL_API_KEY', 'FLAGHOST_INIT_PROJECT_TOKEN', 'FLAGHOST_INIT_SECRET_TOKEN']) {
-      expect(Object.keys(env)).toContain(name);
-    }
-    const config = loadConfig(env);
-    expect(config.init).toEqual({
-      adminEmail: env.FLAGHOST_INIT_ADMIN_EMAIL,
-      personalApiKey: env.FLAGHOST_INIT_PERSONAL_API_KEY,
-      projectToken: env.FLAGHOST_INIT_PROJECT_TOKEN,
-      secretToken: env.FLAGHOST_INIT_SECRET_TOKEN,
-    });
-    // Example secrets say so: nobody should mistake them for real ones.
-    for (const name of ['FLAGHOST_SECRET_KEY', 'FLAGHOST_INIT_PERSONAL_API_KEY', 'FLAGHOST_INIT_PROJECT_TOKEN', 'FLAGHOST_INIT_SECRET_TOKEN']) {
-      expect(env[name], name).toContain('ChangeMe');
+  it('publishes the port on 127.0.0.1 unless FLAGHOST_BIND says otherwise', () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: compose's own ${…} syntax, not a template
+    expect(flaghost.ports).toEqual(['${FLAGHOST_BIND:-127.0.0.1}:8000:8000']);
+    expect(example.FLAGHOST_BIND).toBe('127.0.0.1');
+  });
+
+  it('reads every secret from .env, none from the YAML', () => {
+    expect(flaghost.env_file).toBe('.env');
+    expect(Object.keys(flaghost.environment)).toEqual(['DATABASE_URL']);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: compose's own ${…} syntax, not a template
+    expect(flaghost.environment.DATABASE_URL).toContain('${POSTGRES_PASSWORD}');
+    expect(read('.gitignore').split('\n')).toContain('.env');
+    expect(read('.dockerignore').split('\n')).toContain('.env');
+    for (const name of Object.keys(example)) {
+      if (name !== 'POSTGRES_PASSWORD' && name !== 'FLAGHOST_BIND') expect(ENV_VARIABLES, name).toContain(name);
     }
   });
 
-  it('points DATABASE_URL at the postgres service and its credentials', () => {
-    const url = new URL(env.DATABASE_URL);
-    expect(url.hostname).toBe('postgres');
-    expect(url.username).toBe(postgres.environment.POSTGRES_USER);
-    expect(url.password).toBe(postgres.environment.POSTGRES_PASSWORD);
-    expect(url.pathname).toBe(`/${postgres.environment.POSTGRES_DB}`);
+  it('refuses to start while any secret still has its example value, and starts once each is replaced', () => {
+    expect(() => loadConfig(containerEnv(example))).toThrow(/still the example value/);
+    const secrets = Object.keys(example).filter((name) => example[name].includes('ChangeMe'));
+    expect(secrets.sort()).toEqual(
+      ['FLAGHOST_INIT_ADMIN_PASSWORD', 'FLAGHOST_INIT_PERSONAL_API_KEY', 'FLAGHOST_INIT_PROJECT_TOKEN', 'FLAGHOST_INIT_SECRET_TOKEN', 'FLAGHOST_SECRET_KEY', 'POSTGRES_PASSWORD'].sort(),
+    );
+    const real: Record<string, string> = {
+      ...example,
+      POSTGRES_PASSWORD: 'k3Lr9sQ2vX8wTz4m',
+      FLAGHOST_SECRET_KEY: 'b0c2a9e1f7d84c6a9e3f1b2d',
+      FLAGHOST_INIT_ADMIN_PASSWORD: 'correct horse battery',
+      FLAGHOST_INIT_PERSONAL_API_KEY: 'phx_Q2w3E4r5T6y7U8i9O0p1',
+      FLAGHOST_INIT_PROJECT_TOKEN: 'phc_A1s2D3f4G5h6J7k8L9z0',
+      FLAGHOST_INIT_SECRET_TOKEN: 'phs_Z1x2C3v4B5n6M7q8W9e0',
+    };
+    // Each example value left alone is refused on its own, and named.
+    for (const name of secrets) {
+      const env = containerEnv({ ...real, [name]: example[name] });
+      const reported = name === 'POSTGRES_PASSWORD' ? 'DATABASE_URL' : name;
+      expect(() => loadConfig(env), name).toThrow(new RegExp(`${reported}: still the example value`));
+    }
+    const config = loadConfig(containerEnv(real));
+    expect(new URL(config.database.url!).hostname).toBe('postgres');
+    expect(config.init.personalApiKey).toBe(real.FLAGHOST_INIT_PERSONAL_API_KEY);
   });
 });
 
@@ -240,6 +274,14 @@ describe('Dockerfile', () => {
     const cmd = JSON.parse(args('CMD')[0]) as string[];
     expect(cmd).toEqual(['node', '--enable-source-maps', 'dist/server.js']);
     expect(runtime.map((i) => i.args).join('\n')).not.toMatch(/\btsx\b/);
+  });
+
+  it('runs node under tini as PID 1 (signals forwarded, zombies reaped) and checks readiness', () => {
+    expect(args('RUN').join('\n')).toMatch(/apt-get install -y --no-install-recommends tini/);
+    expect(JSON.parse(args('ENTRYPOINT')[0])).toEqual(['/usr/bin/tini', '--']);
+    const [healthcheck] = args('HEALTHCHECK');
+    expect(healthcheck).toMatch(/CMD \["node", "\/app\/bin\/healthcheck\.mjs"\]$/);
+    expect(args('COPY')).toContain('bin ./bin');
   });
 });
 

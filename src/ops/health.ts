@@ -83,7 +83,10 @@ export class Health {
   private async checkDatabase(): Promise<DatabaseCheck> {
     const { database, timeoutMs } = this.deps;
     if (!database.health.available) {
-      return { postgres: 'the database stopped answering; this instance probes it until it answers again', migrations: 'not checked: the database is unavailable' };
+      return {
+        postgres: 'the database stopped answering; this instance probes it until it answers again',
+        migrations: 'not checked: the database is unavailable',
+      };
     }
     this.query ??= migrationStatus(database.db, MIGRATIONS_DIR).finally(() => {
       this.query = undefined;

@@ -119,8 +119,11 @@ export class Metrics {
     this.counter('flaghost_flag_evaluations_total', 'Flags evaluated for /flags and /decide answers, by project.', ['project_id'], () =>
       snapshots.states().map((s) => [{ project_id: s.projectId }, s.usage.flagsEvaluated]),
     );
-    this.counter('flaghost_definitions_answers_total', 'Local-evaluation definitions answers, by status (200 with the body, 304 not modified).', ['status'], () =>
-      [...this.definitionsAnswers].map(([status, n]) => [{ status }, n]),
+    this.counter(
+      'flaghost_definitions_answers_total',
+      'Local-evaluation definitions answers, by status (200 with the body, 304 not modified).',
+      ['status'],
+      () => [...this.definitionsAnswers].map(([status, n]) => [{ status }, n]),
     );
   }
 
@@ -143,19 +146,32 @@ export class Metrics {
       if (ok) rebuilds.observe({ project_id: projectId }, seconds);
       else failures.inc({ project_id: projectId });
     });
-    this.gauge('flaghost_snapshot_age_seconds', 'Seconds since the project snapshot in service was last known current (built, or checked against the database).', ['project_id'], () => {
-      const now = Date.now();
-      return snapshots.states().flatMap((s) => (s.verifiedAt === undefined ? [] : [[{ project_id: s.projectId }, (now - s.verifiedAt) / 1000] as [Labels, number]]));
-    });
+    this.gauge(
+      'flaghost_snapshot_age_seconds',
+      'Seconds since the project snapshot in service was last known current (built, or checked against the database).',
+      ['project_id'],
+      () => {
+        const now = Date.now();
+        return snapshots
+          .states()
+          .flatMap((s) => (s.verifiedAt === undefined ? [] : [[{ project_id: s.projectId }, (now - s.verifiedAt) / 1000] as [Labels, number]]));
+      },
+    );
   }
 
   private databaseMetrics(): void {
     const { database } = this.sources;
-    this.gauge('flaghost_db_available', 'Whether the database answers (0 during an outage, from the first failed probe until one succeeds).', ['driver'], () => [
-      [{ driver: database.kind }, database.health.available ? 1 : 0],
-    ]);
-    this.counter('flaghost_db_query_errors_total', 'Connects and statements that failed: unavailable (refused, dropped, not answering), timeout, refused (an error from the server).', ['kind'], () =>
-      Object.entries(database.stats().queryErrors).map(([kind, n]) => [{ kind }, n]),
+    this.gauge(
+      'flaghost_db_available',
+      'Whether the database answers (0 during an outage, from the first failed probe until one succeeds).',
+      ['driver'],
+      () => [[{ driver: database.kind }, database.health.available ? 1 : 0]],
+    );
+    this.counter(
+      'flaghost_db_query_errors_total',
+      'Connects and statements that failed: unavailable (refused, dropped, not answering), timeout, refused (an error from the server).',
+      ['kind'],
+      () => Object.entries(database.stats().queryErrors).map(([kind, n]) => [{ kind }, n]),
     );
     if (database.kind !== 'postgres') return;
     const pool = () => database.stats().pool!;
@@ -167,18 +183,29 @@ export class Metrics {
 
   private ingestionMetrics(): void {
     const { ingestion } = this.sources;
-    this.gauge('flaghost_ingestion_queue_events', 'Captured events accepted and not yet committed (queued or being written).', [], () => [[{}, ingestion.totals().pending]]);
-    this.gauge('flaghost_ingestion_lag_seconds', 'Seconds since the oldest event not yet committed was accepted (0: none waiting).', [], () => [[{}, ingestion.totals().lagSeconds]]);
-    this.counter('flaghost_ingestion_events_received_total', 'Entries in capture requests, malformed ones included.', [], () => [[{}, ingestion.totals().received]]);
+    this.gauge('flaghost_ingestion_queue_events', 'Captured events accepted and not yet committed (queued or being written).', [], () => [
+      [{}, ingestion.totals().pending],
+    ]);
+    this.gauge('flaghost_ingestion_lag_seconds', 'Seconds since the oldest event not yet committed was accepted (0: none waiting).', [], () => [
+      [{}, ingestion.totals().lagSeconds],
+    ]);
+    this.counter('flaghost_ingestion_events_received_total', 'Entries in capture requests, malformed ones included.', [], () => [
+      [{}, ingestion.totals().received],
+    ]);
     this.counter('flaghost_ingestion_events_stored_total', 'Captured events committed.', [], () => [[{}, ingestion.totals().ingested]]);
-    this.counter('flaghost_ingestion_events_dropped_total', 'Captured events not stored: duplicate (uuid seen within the dedup window), malformed, failed (the request was answered 503; SDKs retry).', ['reason'], () => {
-      const t = ingestion.totals();
-      return [
-        [{ reason: 'duplicate' }, t.duplicates],
-        [{ reason: 'malformed' }, t.malformed],
-        [{ reason: 'failed' }, t.failed],
-      ];
-    });
+    this.counter(
+      'flaghost_ingestion_events_dropped_total',
+      'Captured events not stored: duplicate (uuid seen within the dedup window), malformed, failed (the request was answered 503; SDKs retry).',
+      ['reason'],
+      () => {
+        const t = ingestion.totals();
+        return [
+          [{ reason: 'duplicate' }, t.duplicates],
+          [{ reason: 'malformed' }, t.malformed],
+          [{ reason: 'failed' }, t.failed],
+        ];
+      },
+    );
     this.counter('flaghost_ingestion_batches_total', 'Ingestion transactions, by outcome.', ['outcome'], () => {
       const t = ingestion.totals();
       return [
@@ -186,7 +213,9 @@ export class Metrics {
         [{ outcome: 'failed' }, t.failedBatches],
       ];
     });
-    this.counter('flaghost_ingestion_batch_retries_total', 'Ingestion transactions retried after meeting a concurrent writer.', [], () => [[{}, ingestion.totals().retries]]);
+    this.counter('flaghost_ingestion_batch_retries_total', 'Ingestion transactions retried after meeting a concurrent writer.', [], () => [
+      [{}, ingestion.totals().retries],
+    ]);
   }
 
   /** A counter whose values are read from live totals at each scrape. */

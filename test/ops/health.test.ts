@@ -15,7 +15,7 @@ import { bootstrap } from '../../src/access/organizations/admin.ts';
 import { ADMIN_KEY, createTestApp, PROJECT_TOKEN, SECRET_TOKEN, type TestApp } from '../helpers/app.ts';
 import { PgCluster } from '../helpers/pg-cluster.ts';
 import { ROOT } from '../helpers/readme.ts';
-import { parseScrape, valueOf } from '../helpers/scrape.ts';
+import { parseScrape, sampleValue } from '../helpers/scrape.ts';
 import { eventually } from '../helpers/sdk.ts';
 
 const POSTGRES = Boolean(process.env.DATABASE_URL);
@@ -74,7 +74,9 @@ describe('on a healthy instance', () => {
   });
 
   it('readiness: 503 naming the migrations the database lacks; /_health says "Migrations are not up to date"; ?exclude= keeps it 200', async () => {
-    const [last] = await t.sql<{ id: number; hash: string; created_at: string }>('select id, hash, created_at from drizzle.__drizzle_migrations order by created_at desc limit 1');
+    const [last] = await t.sql<{ id: number; hash: string; created_at: string }>(
+      'select id, hash, created_at from drizzle.__drizzle_migrations order by created_at desc limit 1',
+    );
     await t.sql('delete from drizzle.__drizzle_migrations where id = $1', [last.id]);
     try {
       const ready = await t.http.get('/_readyz');
@@ -115,7 +117,7 @@ describe('on a healthy instance', () => {
     }
   });
 
-  it('are left out of the OpenAPI document, like PostHog\'s', async () => {
+  it("are left out of the OpenAPI document, like PostHog's", async () => {
     const doc = JSON.parse((await t.http.get('/api/schema/')).text) as { paths: Record<string, unknown> };
     const paths = Object.keys(doc.paths);
     expect(paths.length).toBeGreaterThan(10);
@@ -137,7 +139,13 @@ interface Instance {
 }
 
 async function startInstance(url: string): Promise<Instance> {
-  const config = loadConfig({ LOG_LEVEL: 'silent', PORT: '0', DATABASE_URL: url, FLAGHOST_SECRET_KEY: 'test-secret-key-0123456789abcdef', FLAGHOST_DB_POOL_SIZE: '4' });
+  const config = loadConfig({
+    LOG_LEVEL: 'silent',
+    PORT: '0',
+    DATABASE_URL: url,
+    FLAGHOST_SECRET_KEY: 'test-secret-key-0123456789abcdef',
+    FLAGHOST_DB_POOL_SIZE: '4',
+  });
   const database = await openDatabase(config.database);
   await database.migrate();
   const app = await buildApp({ config, database });
@@ -174,7 +182,12 @@ describe.skipIf(!POSTGRES)('during a PostgreSQL outage', () => {
   afterAll(async () => {
     if (!cluster) return;
     cluster.thaw();
-    await Promise.race([instance?.close().catch(() => {}), new Promise((r) => setTimeout(r, 15_000))]);
+    await Promise.race([
+      instance?.close().catch(() => {
+        // A server stopped or frozen by the test may fail to say goodbye; the cluster is removed next.
+      }),
+      new Promise((r) => setTimeout(r, 15_000)),
+    ]);
     await cluster.remove();
   });
 
@@ -195,9 +208,12 @@ describe.skipIf(!POSTGRES)('during a PostgreSQL outage', () => {
     expect(live.status).toBe(200);
     const flags = await instance.http.post('/flags/?v=2').send({ token: PROJECT_TOKEN, distinct_id: 'ada' });
     expect(flags.status).toBe(200);
-    const down = await eventually(async () => valueOf(parseScrape((await timed(instance, '/metrics')).text), 'flaghost_db_available', { driver: 'postgres' }) === 0, 10_000);
+    const down = await eventually(
+      async () => sampleValue(parseScrape((await timed(instance, '/metrics')).text), 'flaghost_db_available', { driver: 'postgres' }) === 0,
+      10_000,
+    );
     expect(down, 'flaghost_db_available 0').toBe(true);
-    const errors = valueOf(parseScrape((await timed(instance, '/metrics')).text), 'flaghost_db_query_errors_total', { kind: 'unavailable' });
+    const errors = sampleValue(parseScrape((await timed(instance, '/metrics')).text), 'flaghost_db_query_errors_total', { kind: 'unavailable' });
     expect(errors).toBeGreaterThan(0);
 
     cluster.start();

@@ -8,7 +8,7 @@ import { ConfigError, loadConfig } from '../../src/platform/config.ts';
 import { lockProjectIngestion } from '../../src/ingestion/usage-repository.ts';
 import { createTestApp, PROJECT_TOKEN, SECRET_TOKEN, type TestApp } from '../helpers/app.ts';
 import { readmeBlock } from '../helpers/readme.ts';
-import { parseScrape, samplesOf, valueOf, type Sample } from '../helpers/scrape.ts';
+import { parseScrape, samplesOf, sampleValue, type Sample } from '../helpers/scrape.ts';
 import { createFlag, eventually } from '../helpers/sdk.ts';
 
 const lines: string[] = [];
@@ -32,7 +32,7 @@ async function scrape(target: TestApp = t): Promise<Sample[]> {
 }
 
 const REQUESTS = 'flaghost_http_request_duration_seconds_count';
-const requests = (s: Sample[], route: string, method: string, status: number) => valueOf(s, REQUESTS, { route, method, status: String(status) });
+const requests = (s: Sample[], route: string, method: string, status: number) => sampleValue(s, REQUESTS, { route, method, status: String(status) });
 
 /** The `incoming request` lines Fastify's request logger wrote, as method and URL. */
 const fastifySaw = () =>
@@ -85,10 +85,14 @@ describe('GET /metrics', () => {
     await expect(t.sql('select 1/0')).rejects.toThrow(/division by zero/);
 
     const after = await scrape();
-    const moved = (name: string, labels: Record<string, string> = {}) => valueOf(after, name, labels) - valueOf(before, name, labels);
+    const moved = (name: string, labels: Record<string, string> = {}) => sampleValue(after, name, labels) - sampleValue(before, name, labels);
 
-    expect(requests(after, '/api/projects/:project_id/feature_flags', 'GET', 200) - requests(before, '/api/projects/:project_id/feature_flags', 'GET', 200)).toBe(1);
-    expect(requests(after, '/api/projects/:project_id/feature_flags', 'POST', 201) - requests(before, '/api/projects/:project_id/feature_flags', 'POST', 201)).toBe(2);
+    expect(
+      requests(after, '/api/projects/:project_id/feature_flags', 'GET', 200) - requests(before, '/api/projects/:project_id/feature_flags', 'GET', 200),
+    ).toBe(1);
+    expect(
+      requests(after, '/api/projects/:project_id/feature_flags', 'POST', 201) - requests(before, '/api/projects/:project_id/feature_flags', 'POST', 201),
+    ).toBe(2);
     expect(requests(after, '/flags', 'POST', 200) - requests(before, '/flags', 'POST', 200)).toBe(1);
     expect(requests(after, '/flags/definitions', 'GET', 200) - requests(before, '/flags/definitions', 'GET', 200)).toBe(2);
     expect(requests(after, '/flags/definitions', 'GET', 304) - requests(before, '/flags/definitions', 'GET', 304)).toBe(1);
@@ -99,9 +103,9 @@ describe('GET /metrics', () => {
     const series = { route: '/flags', method: 'POST', status: '200' };
     const buckets = samplesOf(after, 'flaghost_http_request_duration_seconds_bucket', series);
     expect(buckets.map((b) => b.labels.le).at(-1)).toBe('+Inf');
-    expect(buckets.at(-1)!.value).toBe(valueOf(after, REQUESTS, series));
+    expect(buckets.at(-1)!.value).toBe(sampleValue(after, REQUESTS, series));
     for (let i = 1; i < buckets.length; i++) expect(buckets[i].value).toBeGreaterThanOrEqual(buckets[i - 1].value);
-    expect(valueOf(after, 'flaghost_http_request_duration_seconds_sum', series)).toBeGreaterThan(0);
+    expect(sampleValue(after, 'flaghost_http_request_duration_seconds_sum', series)).toBeGreaterThan(0);
 
     expect(moved('flaghost_flag_evaluations_total', { project_id: '1' })).toBe(2);
     expect(moved('flaghost_definitions_answers_total', { status: '200' })).toBe(2);
@@ -116,8 +120,8 @@ describe('GET /metrics', () => {
     expect(moved('flaghost_ingestion_events_dropped_total', { reason: 'malformed' })).toBe(1);
     expect(moved('flaghost_ingestion_events_dropped_total', { reason: 'failed' })).toBe(0);
     expect(moved('flaghost_ingestion_batches_total', { outcome: 'committed' })).toBe(1);
-    expect(valueOf(after, 'flaghost_ingestion_queue_events')).toBe(0);
-    expect(valueOf(after, 'flaghost_ingestion_lag_seconds')).toBe(0);
+    expect(sampleValue(after, 'flaghost_ingestion_queue_events')).toBe(0);
+    expect(sampleValue(after, 'flaghost_ingestion_lag_seconds')).toBe(0);
 
     // Each create rebuilt project 1's snapshot, and the one in service is current.
     expect(moved('flaghost_snapshot_rebuild_duration_seconds_count', { project_id: '1' })).toBeGreaterThanOrEqual(2);
@@ -127,23 +131,25 @@ describe('GET /metrics', () => {
     expect(age[0].value).toBeLessThan(10);
 
     expect(moved('flaghost_db_query_errors_total', { kind: 'refused' })).toBe(1);
-    expect(valueOf(after, 'flaghost_db_available', { driver: t.database.kind })).toBe(1);
+    expect(sampleValue(after, 'flaghost_db_available', { driver: t.database.kind })).toBe(1);
     if (t.database.kind === 'postgres') {
-      expect(valueOf(after, 'flaghost_db_pool_max_connections')).toBe(4);
-      expect(valueOf(after, 'flaghost_db_pool_connections')).toBeGreaterThanOrEqual(1);
-      expect(valueOf(after, 'flaghost_db_pool_connections')).toBeLessThanOrEqual(4);
+      expect(sampleValue(after, 'flaghost_db_pool_max_connections')).toBe(4);
+      expect(sampleValue(after, 'flaghost_db_pool_connections')).toBeGreaterThanOrEqual(1);
+      expect(sampleValue(after, 'flaghost_db_pool_connections')).toBeLessThanOrEqual(4);
       expect(samplesOf(after, 'flaghost_db_pool_idle_connections')).toHaveLength(1);
-      expect(valueOf(after, 'flaghost_db_pool_waiting_clients')).toBe(0);
+      expect(sampleValue(after, 'flaghost_db_pool_waiting_clients')).toBe(0);
     } else {
       // PGlite has no pool: no pool series rather than made-up ones.
       expect(after.filter((s) => s.name.startsWith('flaghost_db_pool_'))).toEqual([]);
     }
 
     // Node's process metrics, and the version.
-    expect(valueOf(after, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
-    expect(valueOf(after, 'nodejs_heap_size_used_bytes')).toBeGreaterThan(0);
+    expect(sampleValue(after, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
+    expect(sampleValue(after, 'nodejs_heap_size_used_bytes')).toBeGreaterThan(0);
     expect(samplesOf(after, 'nodejs_eventloop_lag_seconds')).toHaveLength(1);
-    expect(samplesOf(after, 'flaghost_build_info')).toEqual([{ name: 'flaghost_build_info', labels: { version: expect.stringMatching(/^\d+\.\d+\.\d+/) }, value: 1 }]);
+    expect(samplesOf(after, 'flaghost_build_info')).toEqual([
+      { name: 'flaghost_build_info', labels: { version: expect.stringMatching(/^\d+\.\d+\.\d+/) }, value: 1 },
+    ]);
   });
 
   it('labels requests by route pattern, never by URL: a thousand ids make one series', async () => {
@@ -176,20 +182,24 @@ describe('GET /metrics', () => {
         .post('/batch/')
         .send({ api_key: PROJECT_TOKEN, batch: [1, 2, 3].map((i) => ({ event: 'waited', distinct_id: `w${i}` })) })
         .then((res) => res);
-      const waiting = await eventually(async () => {
-        const s = await scrape();
-        return valueOf(s, 'flaghost_ingestion_queue_events') === 3 && valueOf(s, 'flaghost_ingestion_lag_seconds') > 0.2 ? s : undefined;
-      }, 10_000, 50);
+      const waiting = await eventually(
+        async () => {
+          const s = await scrape();
+          return sampleValue(s, 'flaghost_ingestion_queue_events') === 3 && sampleValue(s, 'flaghost_ingestion_lag_seconds') > 0.2 ? s : undefined;
+        },
+        10_000,
+        50,
+      );
       expect(waiting, 'three events waiting for more than 0.2 s').toBeDefined();
-      expect(valueOf(waiting!, 'flaghost_ingestion_lag_seconds')).toBeLessThan(30);
+      expect(sampleValue(waiting!, 'flaghost_ingestion_lag_seconds')).toBeLessThan(30);
     } finally {
       release();
       await holder;
     }
     expect((await capture!).status).toBe(200);
     const drained = await scrape();
-    expect(valueOf(drained, 'flaghost_ingestion_queue_events')).toBe(0);
-    expect(valueOf(drained, 'flaghost_ingestion_lag_seconds')).toBe(0);
+    expect(sampleValue(drained, 'flaghost_ingestion_queue_events')).toBe(0);
+    expect(sampleValue(drained, 'flaghost_ingestion_lag_seconds')).toBe(0);
   });
 
   it("the README's example scrape shows series a real scrape has, with the same labels", async () => {
@@ -197,7 +207,9 @@ describe('GET /metrics', () => {
     expect(example.length).toBeGreaterThanOrEqual(8);
     const real = await scrape();
     for (const sample of example) {
-      const match = real.find((s) => s.name === sample.name && JSON.stringify(Object.keys(s.labels).sort()) === JSON.stringify(Object.keys(sample.labels).sort()));
+      const match = real.find(
+        (s) => s.name === sample.name && JSON.stringify(Object.keys(s.labels).sort()) === JSON.stringify(Object.keys(sample.labels).sort()),
+      );
       expect(match, `${sample.name} ${JSON.stringify(sample.labels)}`).toBeDefined();
     }
   });
@@ -213,10 +225,15 @@ describe('FLAGHOST_METRICS_TOKEN', () => {
     await guarded?.close();
   });
 
-  it('answers 401 in PostHog\'s envelope without the token or with another one, and the scrape with it', async () => {
+  it("answers 401 in PostHog's envelope without the token or with another one, and the scrape with it", async () => {
     const missing = await guarded.http.get('/metrics');
     expect(missing.status).toBe(401);
-    expect(missing.body).toEqual({ type: 'authentication_error', code: 'not_authenticated', detail: 'Authentication credentials were not provided.', attr: null });
+    expect(missing.body).toEqual({
+      type: 'authentication_error',
+      code: 'not_authenticated',
+      detail: 'Authentication credentials were not provided.',
+      attr: null,
+    });
     expect(missing.headers['www-authenticate']).toBe('Bearer');
     for (const header of [`Bearer ${TOKEN}x`, `Bearer ${TOKEN.slice(0, -1)}`, 'Bearer phx_testadminkey0000000000000000000000000']) {
       const wrong = await guarded.http.get('/metrics').set('Authorization', header);
@@ -226,7 +243,7 @@ describe('FLAGHOST_METRICS_TOKEN', () => {
     expect((await guarded.http.get('/metrics').set('Authorization', `Basic ${TOKEN}`)).status).toBe(401);
     const ok = await guarded.http.get('/metrics').set('Authorization', `Bearer ${TOKEN}`);
     expect(ok.status).toBe(200);
-    expect(valueOf(parseScrape(ok.text), 'flaghost_db_available', { driver: guarded.database.kind })).toBe(1);
+    expect(sampleValue(parseScrape(ok.text), 'flaghost_db_available', { driver: guarded.database.kind })).toBe(1);
     // The probes stay open: a load balancer has no token.
     expect((await guarded.http.get('/_readyz')).status).toBe(200);
     expect((await guarded.http.get('/_livez')).status).toBe(200);

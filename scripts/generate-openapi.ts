@@ -6,6 +6,7 @@ import { buildApp } from '../src/app.ts';
 import { loadConfig } from '../src/platform/config.ts';
 import type { Database } from '../src/platform/db/index.ts';
 import { alwaysAvailable } from '../src/platform/db/health.ts';
+import { newQueryErrorCounts } from '../src/platform/db/stats.ts';
 
 const target = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../openapi/openapi.json');
 
@@ -13,6 +14,7 @@ const target = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../op
 const offline: Database = {
   kind: 'pglite',
   db: new Proxy({}, { get: () => { throw new Error('no database while generating OpenAPI'); } }) as Database['db'],
+  stats: () => ({ queryErrors: newQueryErrorCounts() }),
   health: alwaysAvailable,
   // Nothing to migrate, listen to or close.
   migrate: async () => undefined,

@@ -42,6 +42,7 @@ import { loginRoutes } from './access/sign-in/login-routes.ts';
 import { organizationInviteRoutes, signupRoutes } from './access/sign-in/invite-routes.ts';
 import { oidcRoutes } from './access/sign-in/oidc.ts';
 import { consoleRoutes } from './console/static.ts';
+import { registerOps } from './ops/routes.ts';
 
 export interface AppDeps {
   config: Config;
@@ -186,6 +187,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onClose', async () => {
     for (const stop of stoppers) await stop();
   });
+  // Probes and /metrics (src/ops/); every request is measured, the hot path's answers too.
+  hotPath = registerOps(app, { config, database: deps.database, snapshots, ingestion, rateLimits: services.rateLimits }).observeHotPath(hotPath);
 
   app.setValidatorCompiler(zodValidatorCompiler);
   app.setSerializerCompiler(zodSerializerCompiler);

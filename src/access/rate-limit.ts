@@ -30,6 +30,8 @@ export const RATE_LIMIT_MAX_KEYS = 100_000;
 export class RateLimiter {
   private readonly entries = new Map<string, number[]>();
   private readonly limits: Array<Limit & { intervalMs: number }>;
+  /** Requests refused so far (/metrics reads it). */
+  refused = 0;
 
   constructor(
     limits: Limit[],
@@ -62,6 +64,7 @@ export class RateLimiter {
     });
     if (current) this.entries.delete(key);
     if (waitMs > 0) {
+      this.refused++;
       // Refused requests are not counted, but they keep the key among the most recently used.
       if (current) this.entries.set(key, current);
       return waitMs / 1000;

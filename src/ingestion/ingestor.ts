@@ -70,6 +70,19 @@ interface Part {
   projectId: number;
   events: IngestEvent[];
   done: Deferred;
+  /** performance.now() when the part was queued (the ingestion lag). */
+  queuedAt: number;
+}
+
+/**
+ * What /metrics reports, over every project: events pending (queued or being written) and seconds
+ * since the oldest of them was queued, and what became of the others (`failed`: in requests
+ * answered 503 because their batch could not be written).
+ */
+export interface IngestionTotals extends Pick<IngestionStats, 'received' | 'ingested' | 'duplicates' | 'malformed' | 'batches' | 'retries' | 'failedBatches'> {
+  pending: number;
+  lagSeconds: number;
+  failed: number;
 }
 
 class RetryBatch extends Error {}
@@ -94,6 +107,9 @@ export class EventIngestor {
   private retries = 0;
   private failedBatches = 0;
   private lastBatchMs: number | null = null;
+  private failedEvents = 0;
+  /** The batch being written: its size and when its oldest part was queued. */
+  private writing = { events: 0, since: 0 };
 
   constructor(
     private readonly ctx: AppContext,
@@ -140,7 +156,7 @@ export class EventIngestor {
     for (let i = 0; i < events.length; i += MAX_BATCH_EVENTS) {
       parts.push(new Promise<void>((resolve, reject) => {
         const chunk = events.slice(i, i + MAX_BATCH_EVENTS);
-        this.queue.push({ projectId, events: chunk, done: { resolve, reject } });
+        this.queue.push({ projectId, events: chunk, done: { resolve, reject }, queuedAt: performance.now() });
         this.queuedEvents += chunk.length;
       }));
     }
@@ -178,9 +194,11 @@ export class EventIngestor {
         size += part.events.length;
       }
       this.queuedEvents -= size;
+      this.writing = { events: size, since: batch[0].queuedAt };
       const byProject = new Map<number, Part[]>();
       for (const part of batch) byProject.set(part.projectId, [...(byProject.get(part.projectId) ?? []), part]);
       for (const [projectId, parts] of byProject) await this.writeParts(projectId, parts);
+      this.writing = { events: 0, since: 0 };
       await this.maybePurge();
     }
   }
@@ -196,6 +214,7 @@ export class EventIngestor {
         return;
       }
       this.failedBatches++;
+      this.failedEvents += parts[0].events.length;
       this.log?.error({ err: error, projectId, events: parts[0].events.length }, 'capture: events could not be stored');
       parts[0].done.reject(unavailable());
     }
@@ -247,6 +266,30 @@ export class EventIngestor {
       failedBatches: this.failedBatches,
       lastBatchMs: this.lastBatchMs,
     };
+  }
+
+  /** Totals over every project since this process started, and the queue now. */
+  totals(): IngestionTotals {
+    const oldest = this.writing.events ? this.writing.since : this.queue[0]?.queuedAt;
+    const totals: IngestionTotals = {
+      pending: this.queuedEvents + this.writing.events,
+      lagSeconds: oldest === undefined ? 0 : (performance.now() - oldest) / 1000,
+      received: 0,
+      ingested: 0,
+      duplicates: 0,
+      malformed: 0,
+      failed: this.failedEvents,
+      batches: this.batches,
+      retries: this.retries,
+      failedBatches: this.failedBatches,
+    };
+    for (const c of this.perProject.values()) {
+      totals.received += c.received;
+      totals.ingested += c.ingested;
+      totals.duplicates += c.duplicates;
+      totals.malformed += c.malformed;
+    }
+    return totals;
   }
 
   /** Stops accepting events and writes everything accepted so far. */

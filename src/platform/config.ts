@@ -28,6 +28,7 @@ const envSchema = z.object({
   FLAGHOST_IDLE_TIMEOUT_MS: intFromEnv(120_000, 100, 3_600_000),
   FLAGHOST_SNAPSHOT_CHECK_INTERVAL_MS: intFromEnv(5000, 100, 3_600_000),
   FLAGHOST_EVENT_DEDUP_WINDOW_HOURS: intFromEnv(24, 0, 24 * 366),
+  FLAGHOST_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').max(1024).optional(),
   FLAGHOST_RATE_LIMIT_BURST_PER_MINUTE: intFromEnv(480, 0, 10_000_000),
   FLAGHOST_RATE_LIMIT_SUSTAINED_PER_HOUR: intFromEnv(4800, 0, 100_000_000),
   FLAGHOST_RATE_LIMIT_EVALUATIONS_PER_MINUTE: intFromEnv(600, 0, 10_000_000),
@@ -118,6 +119,8 @@ export interface Config {
   snapshotCheckIntervalMs: number;
   /** A captured event whose uuid was already ingested this long ago or less is skipped (0: never deduplicated). */
   eventDedupWindowMs: number;
+  /** When set, GET /metrics requires `Authorization: Bearer <metricsToken>` (src/ops/routes.ts). */
+  metricsToken?: string;
   database: DatabaseConfig;
   rateLimits: RateLimitConfig;
   sessions: SessionConfig;
@@ -196,6 +199,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     snapshotCheckIntervalMs: e.FLAGHOST_SNAPSHOT_CHECK_INTERVAL_MS,
     eventDedupWindowMs: e.FLAGHOST_EVENT_DEDUP_WINDOW_HOURS * 60 * 60 * 1000,
+    metricsToken: e.FLAGHOST_METRICS_TOKEN,
     database: {
       url: e.DATABASE_URL,
       dataDir: path.resolve(e.FLAGHOST_DATA_DIR),

@@ -74,6 +74,7 @@ function answerFor(
 }
 
 function render(input: FlagsRequestInput, snapshot: ProjectSnapshot, results: FlagEvaluation[]): Answer {
+  snapshot.usage.flagsEvaluated += results.length;
   return renderFlagsResponse(input.endpoint, shapeFor(input.endpoint, input.query), results, snapshot, requestIdFrom(input.headers['x-request-id']));
 }
 

@@ -80,6 +80,21 @@ export interface ProjectSnapshot {
   continuityFlagKeys: string[];
   /** The local-evaluation body, built on first use and kept until the snapshot is replaced. */
   definitions(sendCohorts: boolean): DefinitionsBody;
+  /** The project's counters, kept across rebuilds (/metrics reads them). */
+  usage: SnapshotUsage;
+}
+
+export interface SnapshotUsage {
+  /** Flags evaluated for /flags and /decide answers (one per flag in each answer). */
+  flagsEvaluated: number;
+}
+
+/** Per project, for readiness and /metrics (src/ops/). */
+export interface SnapshotState {
+  projectId: number;
+  /** Date.now() when the snapshot in service was last known current: built, or checked against the database revision. */
+  verifiedAt?: number;
+  usage: SnapshotUsage;
 }
 
 export function toFlagDefinition(row: FeatureFlagRow): FlagDefinition {
@@ -152,7 +167,7 @@ function definitionsBody(value: unknown, sendCohorts: boolean): DefinitionsBody 
   };
 }
 
-async function buildSnapshot(ctx: AppContext, projectId: number): Promise<ProjectSnapshot | undefined> {
+async function buildSnapshot(ctx: AppContext, projectId: number, usage: SnapshotUsage): Promise<ProjectSnapshot | undefined> {
   const project = await findProject(ctx.db, projectId);
   if (!project) return undefined;
   const [organization, rows, cohortRows, groupTypeRows] = await Promise.all([
@@ -180,6 +195,7 @@ async function buildSnapshot(ctx: AppContext, projectId: number): Promise<Projec
     reads: propertyReads(flags, cohorts),
     flagReads: () => (readsByFlag ??= propertyReadsByFlag(flags, cohorts)),
     continuityFlagKeys: flags.filter((f) => f.active && f.ensureExperienceContinuity).map((f) => f.key),
+    usage,
     definitions(sendCohorts) {
       let body = bodies.get(sendCohorts);
       if (!body) {
@@ -203,12 +219,18 @@ interface Entry {
   /** Builds started / the build whose result `value` holds, so that an older build never replaces a newer one. */
   started: number;
   applied: number;
+  verifiedAt?: number;
+  usage: SnapshotUsage;
 }
 
 export class SnapshotStore {
   private readonly entries = new Map<number, Entry>();
   private tokens = new Map<string, number>();
   private timer?: NodeJS.Timeout;
+  private readonly rebuildListeners: Array<(projectId: number, seconds: number, ok: boolean) => void> = [];
+  /** Whether every project had its snapshot built once (loadAll). */
+  loaded = false;
+  private loading?: Promise<void>;
 
   constructor(private readonly ctx: AppContext) {
     ctx.changes.onProjectChanged((projectId) => this.invalidate(projectId));
@@ -238,16 +260,22 @@ export class SnapshotStore {
    */
   private load(projectId: number): Promise<ProjectSnapshot | undefined> {
     let entry = this.entries.get(projectId);
-    if (!entry) this.entries.set(projectId, (entry = { built: false, stale: false, started: 0, applied: 0 }));
+    if (!entry) this.entries.set(projectId, (entry = { built: false, stale: false, started: 0, applied: 0, usage: { flagsEvaluated: 0 } }));
     const current = entry;
     const build = ++current.started;
-    const promise = buildSnapshot(this.ctx, projectId).then(
+    const started = performance.now();
+    const rebuilt = (ok: boolean) => {
+      for (const listener of this.rebuildListeners) listener(projectId, (performance.now() - started) / 1000, ok);
+    };
+    const promise = buildSnapshot(this.ctx, projectId, current.usage).then(
       (snapshot) => {
+        rebuilt(true);
         if (snapshot) this.tokens.set(snapshot.project.apiToken, projectId);
         if (build > current.applied) {
           current.value = snapshot;
           current.built = true;
           current.applied = build;
+          current.verifiedAt = Date.now();
         }
         if (build === current.started) {
           current.pending = undefined;
@@ -256,6 +284,7 @@ export class SnapshotStore {
         return current.value;
       },
       (error: unknown) => {
+        rebuilt(false);
         if (build === current.started) {
           current.pending = undefined;
           current.stale = true;
@@ -320,6 +349,7 @@ export class SnapshotStore {
             // biome-ignore lint/plugin: a failed build is reported where it started (invalidate, or the request that awaits it); here it only means "rebuild"
             const snapshot = await Promise.resolve(entry.pending ?? entry.value).catch(() => undefined);
             if (!snapshot || entry.stale || snapshot.revision < row.revision) this.invalidate(row.id);
+            else if (entry.value === snapshot) entry.verifiedAt = Date.now();
           }
         }
         const live = new Set(rows.map((r) => r.id));
@@ -337,8 +367,38 @@ export class SnapshotStore {
     return this.refreshTokens(true);
   }
 
+  /** Calls `listener` after each snapshot build with its duration, and whether it succeeded. */
+  onRebuilt(listener: (projectId: number, seconds: number, ok: boolean) => void): void {
+    this.rebuildListeners.push(listener);
+  }
+
+  /**
+   * Builds the snapshot of every project, so that the first SDK requests after a start do not
+   * wait for it and readiness can say the instance is ready (src/ops/health.ts). Once it has
+   * succeeded it does nothing; a failure (the database is unavailable) is retried at the next call.
+   */
+  loadAll(): Promise<void> {
+    if (this.loaded) return Promise.resolve();
+    this.loading ??= (async () => {
+      await this.refreshTokens(true);
+      await Promise.all([...new Set(this.tokens.values())].map((id) => this.forProject(id)));
+      this.loaded = true;
+    })().finally(() => {
+      this.loading = undefined;
+    });
+    return this.loading;
+  }
+
+  /** Every project this instance holds a snapshot of (or is building one for). */
+  states(): SnapshotState[] {
+    return [...this.entries].map(([projectId, e]) => ({ projectId, verifiedAt: e.verifiedAt, usage: e.usage }));
+  }
+
   /** Starts the periodic revision check that repairs missed change notifications. */
   start(intervalMs: number): void {
+    this.loadAll().catch(() => {
+      // `loaded` stays false, which readiness reports; its next check retries.
+    });
     this.timer = setInterval(() => {
       this.refreshTokens(true).catch((err) => this.reportFailure(err, 'periodic snapshot check failed: retried at the next interval'));
     }, intervalMs);

@@ -3,6 +3,7 @@
 // query only the server can end (its statement_timeout) never ends when the server is frozen.
 import pg from 'pg';
 import { DatabaseTimeoutError, DatabaseUnavailableError, databaseFailure } from './errors.ts';
+import { countQueryError, newQueryErrorCounts } from './stats.ts';
 
 export interface DatabaseHealth {
   /** False from a failed liveness probe until a probe succeeds again. */
@@ -80,6 +81,8 @@ export interface MonitorOptions {
  */
 export class DatabaseMonitor implements DatabaseHealth {
   available = true;
+  /** Connects and statements that failed, for /metrics. */
+  readonly errors = newQueryErrorCounts();
   private readonly listeners: Array<(available: boolean) => void> = [];
   private readonly operations = new Set<Operation>();
   private readonly checkedOut = new Map<object, number>();
@@ -107,7 +110,9 @@ export class DatabaseMonitor implements DatabaseHealth {
 
   end(operation: Operation, error?: unknown): void {
     this.operations.delete(operation);
-    if (error && databaseFailure(error)) this.suspect();
+    if (!error) return;
+    countQueryError(this.errors, error);
+    if (databaseFailure(error)) this.suspect();
   }
 
   checkout(client: object): void {

@@ -16,6 +16,7 @@ import { acquireDataDirLock, type DataDirLock } from './lock.ts';
 import { alwaysAvailable, DatabaseMonitor, monitoredPool, type DatabaseHealth } from './health.ts';
 import { ChangeListener, CHANGES_CHANNEL } from './listener.ts';
 import { DurableNodeFS, forgetDataDirSynced, pgliteStartParams, syncDataDirOnce } from './pglite-fs.ts';
+import { countPgliteErrors, newQueryErrorCounts, type DatabaseStats } from './stats.ts';
 
 export type Schema = typeof schema;
 /** The Drizzle handle both drivers share; a transaction handle has the same type. */
@@ -36,6 +37,8 @@ export interface Database {
    * notifications sent meanwhile are lost.
    */
   listen(onNotify: (payload: string) => void, onReconnect?: () => void): Promise<void>;
+  /** Pool use and failed statements so far, for /metrics. */
+  stats(): DatabaseStats;
   close(): Promise<void>;
 }
 
@@ -111,6 +114,10 @@ async function openPostgres(config: DatabaseConfig): Promise<Database> {
       listener = new ChangeListener(clientOptions, monitor, onNotify, onReconnect);
       await listener.start();
     },
+    stats: () => ({
+      pool: { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max: config.poolSize },
+      queryErrors: monitor.errors,
+    }),
     async close() {
       monitor.close();
       await listener?.close();
@@ -156,11 +163,14 @@ async function openPglite(config: DatabaseConfig, options: OpenOptions): Promise
     lock?.release();
     throw err;
   }
+  const queryErrors = newQueryErrorCounts();
+  countPgliteErrors(client, queryErrors);
   const db = drizzlePglite(client, { schema }) as unknown as Db;
   return {
     kind: 'pglite',
     db,
     health: alwaysAvailable,
+    stats: () => ({ queryErrors }),
     async migrate() {
       await migratePglite(drizzlePglite(client, { schema }), { migrationsFolder: MIGRATIONS_DIR });
     },

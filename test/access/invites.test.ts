@@ -1,7 +1,8 @@
 // Invitations: an admin invites an email at a level, the invitee checks the invite, sets a password
 // through it and is signed in (201, cookies); members may not invite; invites are used once and
 // expire after 3 days (injected clock); someone signed in as the invited email joins with it.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// Each test makes the users and organizations it needs: they pass in any order.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import supertest from 'supertest';
 import { ADMIN_EMAIL, createTestApp, type TestApp } from '../helpers/app.ts';
 import { asConsole, cookiesOf, signIn, userWithPassword } from '../helpers/session.ts';
@@ -10,7 +11,8 @@ import { createOrganization } from '../../src/access/organizations/admin.ts';
 
 const ADMIN_PASSWORD = 'admin-password-1';
 const INVITES = '/api/organizations/@current/invites/';
-let clock = Date.parse('2032-03-01T00:00:00Z');
+const START = Date.parse('2032-03-01T00:00:00Z');
+let clock = START;
 let t: TestApp;
 
 beforeAll(async () => {
@@ -20,6 +22,9 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await t?.close();
+});
+beforeEach(() => {
+  clock = START;
 });
 
 describe('invitations', () => {
@@ -40,7 +45,7 @@ describe('invitations', () => {
       ['created_at', 'created_by', 'emailing_attempt_made', 'first_name', 'id', 'is_expired', 'level', 'message', 'private_project_access', 'target_email', 'updated_at'],
     );
     const list = await asConsole(t, admin, 'get', INVITES);
-    expect(list.body.results.map((i: { id: string }) => i.id)).toEqual([created.body.id]);
+    expect(list.body.results.map((i: { id: string }) => i.id)).toContain(created.body.id);
 
     const page = await supertest(t.app.server).get(`/api/signup/${created.body.id}/`);
     expect(page.status).toBe(200);
@@ -58,7 +63,7 @@ describe('invitations', () => {
     // The invite is used up; the password works.
     const again = await supertest(t.app.server).post(`/api/signup/${created.body.id}/`).send({ first_name: 'X', password: 'another-password-1' });
     expect(again.body).toEqual({ type: 'validation_error', code: 'invalid_input', detail: 'The provided invite ID is not valid.', attr: null });
-    expect((await asConsole(t, admin, 'get', INVITES)).body.count).toBe(0);
+    expect((await asConsole(t, admin, 'get', INVITES)).body.results.map((i: { id: string }) => i.id)).not.toContain(created.body.id);
     await signIn(t, 'new.person@example.com', 'invitee-password-1');
   });
 
@@ -68,7 +73,8 @@ describe('invitations', () => {
     expect(denied.status).toBe(403);
     expect(denied.body.detail).toBe('You need to have admin level or higher.');
     expect((await asConsole(t, member, 'get', INVITES)).status).toBe(200);
-    const admin = await signIn(t, 'new.person@example.com', 'invitee-password-1'); // an admin (8)
+    await userWithPassword(t, 'admin8@example.com', 'admin8-password-1', 'admin');
+    const admin = await signIn(t, 'admin8@example.com', 'admin8-password-1'); // an admin (8)
     const higher = await asConsole(t, admin, 'post', INVITES).send({ target_email: 'owner2@example.com', level: 15 });
     expect(higher.status).toBe(403);
     expect(higher.body.detail).toBe('You cannot invite a user with a higher permission level than your own.');
@@ -96,18 +102,20 @@ describe('invitations', () => {
   });
 
   it('someone signed in as the invited email joins another organization with the invite', async () => {
+    await userWithPassword(t, 'joiner@example.com', 'joiner-password-1', 'member');
+    await userWithPassword(t, 'bystander@example.com', 'bystander-password-1', 'member');
     const other = await createOrganization(t.ctx, 'Other Org');
-    const key = (await t.api('post', `/api/organizations/${other.id}/invites/`).send({ target_email: 'member@example.com' }));
+    const key = (await t.api('post', `/api/organizations/${other.id}/invites/`).send({ target_email: 'joiner@example.com' }));
     // The admin is not in Other Org.
     expect(key.status).toBe(403);
     await t.sql('insert into organization_memberships (organization_id, user_id, level) select $1, id, 15 from users where email = $2', [other.id, ADMIN_EMAIL]);
     t.app.services.authenticator.clear();
-    const invite = await t.api('post', `/api/organizations/${other.id}/invites/`).send({ target_email: 'member@example.com' });
+    const invite = await t.api('post', `/api/organizations/${other.id}/invites/`).send({ target_email: 'joiner@example.com' });
     expect(invite.status).toBe(201);
-    const wrongPerson = await signIn(t, 'new.person@example.com', 'invitee-password-1');
+    const wrongPerson = await signIn(t, 'bystander@example.com', 'bystander-password-1');
     const mismatch = await asConsole(t, wrongPerson, 'get', `/api/signup/${invite.body.id}/`);
     expect(mismatch.body).toMatchObject({ code: 'invalid_recipient', detail: 'This invite is intended for another email address.' });
-    const member = await signIn(t, 'member@example.com', 'member-password-1');
+    const member = await signIn(t, 'joiner@example.com', 'joiner-password-1');
     const joined = await asConsole(t, member, 'post', `/api/signup/${invite.body.id}/`).send({});
     expect(joined.status).toBe(201);
     expect(joined.headers['set-cookie']).toBeUndefined();
@@ -116,11 +124,15 @@ describe('invitations', () => {
   });
 
   it('a new person cannot take over an existing account through an invite', async () => {
-    const other = (await t.sql<{ id: string }>("select id from organizations where name = 'Other Org'"))[0].id;
-    const invite = await t.api('post', `/api/organizations/${other}/invites/`).send({ target_email: 'new.person@example.com' });
+    await userWithPassword(t, 'existing@example.com', 'existing-password-1', 'member');
+    const other = await createOrganization(t.ctx, 'Takeover Org');
+    await t.sql('insert into organization_memberships (organization_id, user_id, level) select $1, id, 15 from users where email = $2', [other.id, ADMIN_EMAIL]);
+    t.app.services.authenticator.clear();
+    const invite = await t.api('post', `/api/organizations/${other.id}/invites/`).send({ target_email: 'existing@example.com' });
+    expect(invite.status).toBe(201);
     const res = await supertest(t.app.server).post(`/api/signup/${invite.body.id}/`).send({ first_name: 'Evil', password: 'attacker-password' });
     expect(res.status).toBe(400);
-    expect(res.body.detail).toBe('There already exists an account with email address new.person@example.com. Please log in instead.');
-    expect((await t.http.post('/api/login').send({ email: 'new.person@example.com', password: 'attacker-password' })).status).toBe(400);
+    expect(res.body.detail).toBe('There already exists an account with email address existing@example.com. Please log in instead.');
+    expect((await t.http.post('/api/login').send({ email: 'existing@example.com', password: 'attacker-password' })).status).toBe(400);
   });
 });

@@ -160,28 +160,33 @@ describe('flaghost CLI command line', () => {
 
 const targets = ['pglite', ...(process.env.DATABASE_URL ? ['postgres'] : [])] as const;
 
+/** The environment of a CLI on an empty database of `kind`, and how to remove that database. */
+async function emptyDatabase(kind: string): Promise<{ env: Record<string, string>; cleanup: () => Promise<void> }> {
+  const init = {
+    FLAGHOST_INIT_ADMIN_EMAIL: ADMIN_EMAIL,
+    FLAGHOST_INIT_PERSONAL_API_KEY: ADMIN_KEY,
+    FLAGHOST_INIT_PROJECT_TOKEN: PROJECT_TOKEN,
+    FLAGHOST_INIT_SECRET_TOKEN: SECRET_TOKEN,
+  };
+  if (kind === 'postgres') {
+    const db = await freshPostgres(process.env.DATABASE_URL!);
+    return { env: { DATABASE_URL: db.url, ...init }, cleanup: db.drop };
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flaghost-cli-'));
+  return { env: { FLAGHOST_DATA_DIR: path.join(dir, 'data'), ...init }, cleanup: async () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
 // Each command is a fresh process opening the database (~1–2 s on PGlite): allow for a busy machine.
+// The tests share one database, initialised before them; each makes the users it needs and asserts
+// on what it created, so they pass in any order. The first-run test has an empty database of its own.
 describe.each(targets)('flaghost CLI on %s', { timeout: 180_000 }, (kind) => {
   let env: Record<string, string>;
   let cleanup: () => Promise<void>;
   const run = (...args: string[]) => cli(env, ...args);
 
   beforeAll(async () => {
-    const init = {
-      FLAGHOST_INIT_ADMIN_EMAIL: ADMIN_EMAIL,
-      FLAGHOST_INIT_PERSONAL_API_KEY: ADMIN_KEY,
-      FLAGHOST_INIT_PROJECT_TOKEN: PROJECT_TOKEN,
-      FLAGHOST_INIT_SECRET_TOKEN: SECRET_TOKEN,
-    };
-    if (kind === 'postgres') {
-      const db = await freshPostgres(process.env.DATABASE_URL!);
-      env = { DATABASE_URL: db.url, ...init };
-      cleanup = db.drop;
-    } else {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flaghost-cli-'));
-      env = { FLAGHOST_DATA_DIR: path.join(dir, 'data'), ...init };
-      cleanup = async () => fs.rmSync(dir, { recursive: true, force: true });
-    }
+    ({ env, cleanup } = await emptyDatabase(kind));
+    expect((await run('organizations', 'list')).code).toBe(0); // initialises it
   });
 
   afterAll(async () => {
@@ -189,16 +194,22 @@ describe.each(targets)('flaghost CLI on %s', { timeout: 180_000 }, (kind) => {
   });
 
   it('initialises an empty database like the server, once', async () => {
-    const first = await run('projects', 'list');
-    expect(first.code).toBe(0);
-    expect(first.err).toMatchObject({ admin_email: ADMIN_EMAIL, personal_api_key: ADMIN_KEY, project_token: PROJECT_TOKEN, secret_token: SECRET_TOKEN, project_id: 1 });
-    expect(first.out).toEqual([
-      expect.objectContaining({ id: 1, name: 'Default Project', api_token: PROJECT_TOKEN, secret_api_token: SECRET_TOKEN }),
-    ]);
-    const again = await run('organizations', 'list');
-    expect(again.code).toBe(0);
-    expect(again.stderr).toBe('');
-    expect(again.out).toEqual([expect.objectContaining({ id: first.out[0].organization_id, name: 'Default' })]);
+    const empty = await emptyDatabase(kind);
+    const run = (...args: string[]) => cli(empty.env, ...args);
+    try {
+      const first = await run('projects', 'list');
+      expect(first.code).toBe(0);
+      expect(first.err).toMatchObject({ admin_email: ADMIN_EMAIL, personal_api_key: ADMIN_KEY, project_token: PROJECT_TOKEN, secret_token: SECRET_TOKEN, project_id: 1 });
+      expect(first.out).toEqual([
+        expect.objectContaining({ id: 1, name: 'Default Project', api_token: PROJECT_TOKEN, secret_api_token: SECRET_TOKEN }),
+      ]);
+      const again = await run('organizations', 'list');
+      expect(again.code).toBe(0);
+      expect(again.stderr).toBe('');
+      expect(again.out).toEqual([expect.objectContaining({ id: first.out[0].organization_id, name: 'Default' })]);
+    } finally {
+      await empty.cleanup();
+    }
   });
 
   it('users create', async () => {
@@ -215,7 +226,8 @@ describe.each(targets)('flaghost CLI on %s', { timeout: 180_000 }, (kind) => {
   });
 
   it('keys create prints a working key once; the database holds only its sha256 hash', async () => {
-    const r = await run('keys', 'create', '--email', 'bob@example.com', '--scopes', 'feature_flag:read,user:read', '--projects', '1', '--label', 'ci');
+    expect((await run('users', 'create', '--email', 'dave@example.com', '--level', 'admin')).code).toBe(0);
+    const r = await run('keys', 'create', '--email', 'dave@example.com', '--scopes', 'feature_flag:read,user:read', '--projects', '1', '--label', 'ci');
     expect(r.code).toBe(0);
     const value: string = r.out.value;
     expect(value).toMatch(/^phx_[A-Za-z0-9]{40,}$/);
@@ -232,7 +244,7 @@ describe.each(targets)('flaghost CLI on %s', { timeout: 180_000 }, (kind) => {
     try {
       const me = await server.me(value);
       expect(me.statusCode).toBe(200);
-      expect(me.json().email).toBe('bob@example.com');
+      expect(me.json().email).toBe('dave@example.com');
       const rows = await server.query('select secure_value, mask_value from personal_api_keys where id = $1', [r.out.id]);
       expect(rows).toEqual([{ secure_value: 'sha256$' + crypto.createHash('sha256').update(value).digest('hex'), mask_value: r.out.mask_value }]);
       const leaked = await server.query('select count(*)::int as n from personal_api_keys where secure_value like $1 or mask_value = $2', [`%${value}%`, value]);
@@ -243,13 +255,14 @@ describe.each(targets)('flaghost CLI on %s', { timeout: 180_000 }, (kind) => {
   });
 
   it('keys create: full access by default and with *, project and organization scoping checked', async () => {
-    const full = await run('keys', 'create', '--email', 'carol@example.com');
+    expect((await run('users', 'create', '--email', 'frank@example.com')).code).toBe(0);
+    const full = await run('keys', 'create', '--email', 'frank@example.com');
     expect(full.code).toBe(0);
     expect(full.out.scopes).toEqual(['*']);
-    const star = await run('keys', 'create', '--email', 'carol@example.com', '--scopes', '*');
+    const star = await run('keys', 'create', '--email', 'frank@example.com', '--scopes', '*');
     expect(star.out.scopes).toEqual(['*']);
 
-    const noProject = await run('keys', 'create', '--email', 'carol@example.com', '--projects', '999');
+    const noProject = await run('keys', 'create', '--email', 'frank@example.com', '--projects', '999');
     expect(noProject.code).toBe(1);
     expect(noProject.err).toEqual({ error: 'Project 999 does not exist.' });
     const noUser = await run('keys', 'create', '--email', 'nobody@example.com');
@@ -258,9 +271,11 @@ describe.each(targets)('flaghost CLI on %s', { timeout: 180_000 }, (kind) => {
   });
 
   it('keys list shows masks, never values; keys revoke makes a key fail', async () => {
-    const created = await run('keys', 'create', '--email', 'bob@example.com', '--label', 'to revoke');
+    expect((await run('users', 'create', '--email', 'grace@example.com', '--level', 'admin')).code).toBe(0);
+    expect((await run('keys', 'create', '--email', 'grace@example.com', '--scopes', 'feature_flag:read', '--projects', '1', '--label', 'ci')).code).toBe(0);
+    const created = await run('keys', 'create', '--email', 'grace@example.com', '--label', 'to revoke');
     const value: string = created.out.value;
-    const listed = await run('keys', 'list', '--email', 'bob@example.com');
+    const listed = await run('keys', 'list', '--email', 'grace@example.com');
     expect(listed.code).toBe(0);
     expect(listed.stdout).not.toContain(value);
     expect(listed.out.map((k: { label: string }) => k.label)).toEqual(['ci', 'to revoke']);
@@ -276,7 +291,7 @@ describe.each(targets)('flaghost CLI on %s', { timeout: 180_000 }, (kind) => {
     const revoked = await run('keys', 'revoke', created.out.id);
     expect(revoked.code).toBe(0);
     expect(revoked.out).toEqual({ id: created.out.id, revoked: true });
-    const after = await run('keys', 'list', '--email', 'bob@example.com');
+    const after = await run('keys', 'list', '--email', 'grace@example.com');
     expect(after.out.map((k: { id: string }) => k.id)).not.toContain(created.out.id);
     const again = await run('keys', 'revoke', created.out.id);
     expect(again.code).toBe(1);
@@ -292,9 +307,12 @@ describe.each(targets)('flaghost CLI on %s', { timeout: 180_000 }, (kind) => {
   });
 
   it('projects and organizations create/list', async () => {
+    // Other tests create projects and organizations in this database too: compare with before.
+    const projectsBefore = (await run('projects', 'list')).out.map((p: { id: number; name: string }) => [p.id, p.name]);
+    const organizationsBefore = (await run('organizations', 'list')).out.map((o: { name: string }) => o.name);
     const project = await run('projects', 'create', '--name', 'Web');
     expect(project.code).toBe(0);
-    expect(project.out).toMatchObject({ id: 2, name: 'Web' });
+    expect(project.out).toMatchObject({ id: Math.max(...projectsBefore.map(([id]: [number]) => id)) + 1, name: 'Web' });
     expect(project.out.api_token).toMatch(/^phc_[A-Za-z0-9]{40,}$/);
     expect(project.out.secret_api_token).toMatch(/^phs_[A-Za-z0-9]{40,}$/);
 
@@ -303,12 +321,12 @@ describe.each(targets)('flaghost CLI on %s', { timeout: 180_000 }, (kind) => {
     expect(org.out).toMatchObject({ name: 'Acme' });
     expect(org.out.id).toMatch(/^[0-9a-f-]{36}$/);
     const orgs = await run('organizations', 'list');
-    expect(orgs.out.map((o: { name: string }) => o.name)).toEqual(['Default', 'Acme']);
+    expect(orgs.out.map((o: { name: string }) => o.name)).toEqual([...organizationsBefore, 'Acme']);
 
     const acmeProject = await run('projects', 'create', '--name', 'Acme app', '--organization', org.out.id);
-    expect(acmeProject.out).toMatchObject({ id: 3, organization_id: org.out.id });
+    expect(acmeProject.out).toMatchObject({ id: project.out.id + 1, organization_id: org.out.id });
     const list = await run('projects', 'list');
-    expect(list.out.map((p: { id: number; name: string }) => [p.id, p.name])).toEqual([[1, 'Default Project'], [2, 'Web'], [3, 'Acme app']]);
+    expect(list.out.map((p: { id: number; name: string }) => [p.id, p.name])).toEqual([...projectsBefore, [project.out.id, 'Web'], [project.out.id + 1, 'Acme app']]);
 
     const user = await run('users', 'create', '--email', 'erin@acme.example', '--organization', org.out.id, '--level', 'owner');
     expect(user.out).toMatchObject({ organization_id: org.out.id, level: 'owner' });
@@ -361,7 +379,8 @@ describe.each(targets)('flaghost CLI on %s', { timeout: 180_000 }, (kind) => {
     it('runs beside a live server; a revoked key stops working there at once', async () => {
       const server = await openApp(env);
       try {
-        const created = await run('keys', 'create', '--email', 'carol@example.com', '--label', 'live');
+        expect((await run('users', 'create', '--email', 'heidi@example.com')).code).toBe(0);
+        const created = await run('keys', 'create', '--email', 'heidi@example.com', '--label', 'live');
         expect(created.code).toBe(0);
         expect((await server.me(created.out.value)).statusCode).toBe(200);
         expect((await run('keys', 'revoke', created.out.id)).code).toBe(0);

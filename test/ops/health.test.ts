@@ -2,7 +2,8 @@
 // answers 503 naming what is missing (migrations, snapshots; with ?exclude=), none of them is rate
 // limited or logged, and on a PostgreSQL cluster the test stops and freezes, readiness turns 503
 // within its deadline while liveness and /metrics keep answering. docker-compose probes readiness.
-import fs from 'node:fs';
+import { execFile } from 'node:child_process';
+import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import supertest from 'supertest';
@@ -124,10 +125,19 @@ describe('on a healthy instance', () => {
     expect(paths.filter((p) => /_livez|_readyz|_health|metrics/.test(p))).toEqual([]);
   });
 
-  it('docker-compose marks flaghost healthy by /_readyz', () => {
-    const compose = fs.readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8');
-    const flaghost = compose.slice(compose.indexOf('\n  flaghost:'));
-    expect(flaghost).toMatch(/healthcheck:\n\s+test: \[.*http:\/\/127\.0\.0\.1:8000\/_readyz/);
+  it("the container health check (bin/healthcheck.mjs, the image's and compose's) passes on a ready instance and fails without one", async () => {
+    const check = (port: string) =>
+      new Promise<number>((resolve) => {
+        execFile(process.execPath, [path.join(ROOT, 'bin', 'healthcheck.mjs')], { env: { ...process.env, PORT: port } }, (error) =>
+          resolve(error ? ((error as { code?: number }).code ?? 1) : 0),
+        );
+      });
+    expect(await check(new URL(t.baseUrl).port)).toBe(0);
+    const closed = http.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const freePort = String((closed.address() as AddressInfo).port);
+    await new Promise((resolve) => closed.close(resolve));
+    expect(await check(freePort)).toBe(1);
   });
 });
 

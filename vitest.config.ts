@@ -10,6 +10,7 @@ const TIMED = [
   'test/app/connections.test.ts',
   'test/platform/db/deadlines.test.ts',
   'test/compat/database-outage.test.ts',
+  'test/ops/health.test.ts',
 ];
 
 export default defineConfig({

@@ -7,7 +7,7 @@
 // prefix (`import crypto from 'node:crypto'` resolves to `crypto`, dependency type `core`).
 
 /** Feature folders: everything in src/ except src/platform (shared plumbing) and src/evaluation (pure). */
-const FEATURES = '(flags|cohorts|persons|groups|ingestion|sdk|access|activity|console|cli)';
+const FEATURES = '(flags|cohorts|persons|groups|ingestion|sdk|access|activity|ops|console|cli)';
 
 /**
  * Files that speak HTTP and may import Fastify (`fastify`, `@fastify/*`, `fastify-type-provider-zod`):

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.ts';
 import { ENV_VARIABLES, loadConfig } from '../../src/platform/config.ts';
 import { openDatabase } from '../../src/platform/db/index.ts';
+import pg from 'pg';
 import { freshPostgres } from '../helpers/app.ts';
 import { main } from '../../src/cli.ts';
 
@@ -69,6 +70,16 @@ async function cli(env: Record<string, string>, ...args: string[]): Promise<CliR
   return { code, stdout, stderr, out: parseJson(stdout), err: parseJson(stderr.trim().split('\n').at(-1) ?? '') };
 }
 
+async function pgQuery(url: string, text: string): Promise<any[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(text)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
 /** Opens the same database in this process with the real app on top (holding the PGlite lock). */
 async function openApp(env: Record<string, string>) {
   const config = loadConfig({ ...env, LOG_LEVEL: 'silent' });
@@ -104,7 +115,7 @@ describe('flaghost CLI command line', () => {
       expect(r.stdout).toMatch(/Usage: flaghost/);
       expect(r.stderr).toBe('');
     });
-    for (const cmd of ['users create', 'keys create', 'keys list', 'keys revoke', 'projects create', 'projects list', 'organizations create', 'organizations list']) {
+    for (const cmd of ['users create', 'keys create', 'keys list', 'keys revoke', 'projects create', 'projects list', 'organizations create', 'organizations list', 'init', 'reset-admin-key', 'backup --out FILE', 'restore FILE']) {
       expect(results[0].stdout).toContain(`flaghost ${cmd}`);
     }
     expect(results[3].stdout).toContain('--scopes');
@@ -121,6 +132,9 @@ describe('flaghost CLI command line', () => {
       [['keys', 'revoke'], /Missing argument ID/],
       [['projects', 'list', 'extra'], /Unexpected argument: extra/],
       [['projects', 'create', '--name'], /argument missing/],
+      [['backup'], /Missing required option --out/],
+      [['restore'], /Missing argument FILE/],
+      [['init', '--init'], /Unknown option '--init'/],
     ];
     const results = await Promise.all(cases.map(([args]) => cli(env, ...args)));
     results.forEach((r, i) => {
@@ -188,17 +202,46 @@ describe.each(targets)('flaghost CLI on %s', { timeout: 180_000 }, (kind) => {
     await cleanup?.();
   });
 
-  it('initialises an empty database like the server, once', async () => {
-    const first = await run('projects', 'list');
+  it('refuses a database that does not exist, creating nothing; init initialises it once, as the server does', async () => {
+    const refused = await run('projects', 'list');
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toBe('');
+    if (kind === 'pglite') {
+      expect(refused.err.error).toBe(
+        `No flaghost database in ${env.FLAGHOST_DATA_DIR} (FLAGHOST_DATA_DIR). Point FLAGHOST_DATA_DIR at the server's data directory (or set DATABASE_URL), or run \`flaghost init\` to create a new database there.`,
+      );
+      expect(fs.existsSync(env.FLAGHOST_DATA_DIR)).toBe(false);
+    } else {
+      const name = new URL(env.DATABASE_URL).pathname.slice(1);
+      expect(refused.stderr).toContain(`flaghost: PostgreSQL database ${name} on 127.0.0.1:5432 as postgres (DATABASE_URL)`);
+      expect(refused.err.error).toMatch(new RegExp(`^The PostgreSQL database ${name} .* holds no flaghost data yet\\. Run \`flaghost init\``));
+      // Nothing was created there: not even flaghost's tables.
+      const tables = await pgQuery(env.DATABASE_URL, "select count(*)::int as n from information_schema.tables where table_schema = 'public'");
+      expect(tables[0].n).toBe(0);
+    }
+
+    const first = await run('init');
     expect(first.code).toBe(0);
-    expect(first.err).toMatchObject({ admin_email: ADMIN_EMAIL, personal_api_key: ADMIN_KEY, project_token: PROJECT_TOKEN, secret_token: SECRET_TOKEN, project_id: 1 });
-    expect(first.out).toEqual([
+    expect(first.out).toMatchObject({ initialised: true, admin_email: ADMIN_EMAIL, personal_api_key: ADMIN_KEY, project_token: PROJECT_TOKEN, secret_token: SECRET_TOKEN, project_id: 1 });
+    expect(first.stderr).toMatch(kind === 'pglite' ? `flaghost: embedded database in ${env.FLAGHOST_DATA_DIR} (FLAGHOST_DATA_DIR)` : /flaghost: PostgreSQL database/);
+    expect(first.stderr).toContain('Store the personal API key now');
+    const projects = await run('projects', 'list');
+    expect(projects.out).toEqual([
       expect.objectContaining({ id: 1, name: 'Default Project', api_token: PROJECT_TOKEN, secret_api_token: SECRET_TOKEN }),
     ]);
     const again = await run('organizations', 'list');
     expect(again.code).toBe(0);
-    expect(again.stderr).toBe('');
-    expect(again.out).toEqual([expect.objectContaining({ id: first.out[0].organization_id, name: 'Default' })]);
+    expect(again.stderr.trim().split('\n')).toHaveLength(1);
+    expect(again.out).toEqual([expect.objectContaining({ id: first.out.organization_id, name: 'Default' })]);
+
+    // A second init changes nothing; the init values it was given are in effect, so none is named.
+    const second = await run('init');
+    expect(second.code).toBe(0);
+    expect(second.out).toEqual({ initialised: false, detail: 'The database was already initialised: nothing changed.', ignored_variables: [] });
+    const other = await cli({ ...env, FLAGHOST_INIT_PERSONAL_API_KEY: 'phx_anotherkey0000000000000000', FLAGHOST_INIT_ADMIN_EMAIL: ADMIN_EMAIL }, 'init');
+    expect(other.out.ignored_variables.map((i: { variable: string }) => i.variable)).toEqual(['FLAGHOST_INIT_PERSONAL_API_KEY']);
+    expect(other.stderr).toMatch(/flaghost: FLAGHOST_INIT_PERSONAL_API_KEY is ignored: no personal API key has this value/);
+    expect(other.stderr).not.toContain('phx_anotherkey');
   });
 
   it('users create', async () => {
@@ -341,15 +384,18 @@ describe.each(targets)('flaghost CLI on %s', { timeout: 180_000 }, (kind) => {
   });
 
   if (kind === 'pglite') {
-    it('refuses to run while another process holds the data directory', async () => {
+    it('waits for a process that holds the data directory without answering on its socket, then says so', async () => {
       const server = await openApp(env);
       try {
         // Another process: this one's own pid would count as the lock's (stale) owner.
+        const started = Date.now();
         const r = await cliProcess(env, 'projects', 'list');
+        expect(Date.now() - started).toBeGreaterThanOrEqual(10_000);
         expect(r.code).toBe(1);
         expect(r.stdout).toBe('');
+        expect(r.stderr).toContain('does not answer on its socket yet; waiting up to 10 s');
         expect(r.err.error).toContain(`is in use by another flaghost process (pid ${process.pid})`);
-        expect(r.err.error).toMatch(/stop the server first, or run flaghost on PostgreSQL/);
+        expect(r.err.error).toContain(`It does not answer on ${path.join(env.FLAGHOST_DATA_DIR, 'flaghost.sock')}`);
       } finally {
         await server.close();
       }

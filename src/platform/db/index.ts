@@ -37,6 +37,23 @@ export interface Database {
    */
   listen(onNotify: (payload: string) => void, onReconnect?: () => void): Promise<void>;
   close(): Promise<void>;
+  /** The embedded database's files, for backups (PGlite in a data directory only). */
+  embedded?: EmbeddedFiles;
+}
+
+export type Rows = Array<Record<string, unknown>>;
+
+export interface EmbeddedFiles {
+  /** PGlite's data directory, `<FLAGHOST_DATA_DIR>/pglite`. */
+  dir: string;
+  /** Writes every changed page to the data files (less WAL to replay when a copy starts). */
+  checkpoint(): Promise<void>;
+  /**
+   * Runs `fn` inside a transaction that keeps every other statement waiting: meanwhile the files
+   * under `dir` do not change, so a copy of them is a consistent database (see
+   * src/platform/db/embedded-backup.ts). `query` runs SQL in that transaction.
+   */
+  quiesce<T>(fn: (query: (text: string) => Promise<Rows>) => Promise<T>): Promise<T>;
 }
 
 export const changesChannel = CHANGES_CHANNEL;
@@ -158,6 +175,16 @@ async function openPglite(config: DatabaseConfig, options: OpenOptions): Promise
       await migratePglite(drizzlePglite(client, { schema }), { migrationsFolder: MIGRATIONS_DIR });
     },
     async listen() {},
+    embedded: dir
+      ? {
+          dir,
+          async checkpoint() {
+            await client.exec('checkpoint');
+          },
+          // PGlite's transaction() holds the lock that every query(), exec() and transaction() takes.
+          quiesce: (fn) => client.transaction((tx) => fn(async (text) => (await tx.query<Record<string, unknown>>(text)).rows)),
+        }
+      : undefined,
     async close() {
       try {
         await client.close();

@@ -5,7 +5,7 @@ import type { Writable } from 'node:stream';
 import type { Config } from '../platform/config.ts';
 import { openDatabase, type Database } from '../platform/db/index.ts';
 import { createAppContext } from '../platform/context.ts';
-import { writeBackup, type BackupManifest } from '../platform/db/embedded-backup.ts';
+import { writeBackup } from '../platform/db/embedded-backup.ts';
 import { bootstrap } from '../access/organizations/admin.ts';
 import { countOrganizations } from '../access/organizations/projects-repository.ts';
 import { CliError } from './commands.ts';
@@ -46,7 +46,7 @@ export async function runOnDatabase(config: Config, parsed: Run, password: strin
     await database.migrate();
     const ctx = createAppContext(config, database);
     if (parsed.cmd.kind === 'backup') {
-      return { manifest: await writeBackup(database, config.database.dataDir, Boolean(config.secretKey), backupTo!) satisfies BackupManifest };
+      return writeBackup(database, config.database.dataDir, Boolean(config.secretKey), backupTo!);
     }
     if (parsed.init && parsed.cmd.kind !== 'init') {
       const boot = await bootstrap(ctx, config.init);

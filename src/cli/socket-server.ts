@@ -113,9 +113,11 @@ export async function serveCliSocket(ctx: AppContext, log: Log): Promise<CliSock
     return undefined;
   }
 
+  // Requests being answered: close() waits for them (a backup removes its staging copy when it ends).
+  const inflight = new Set<Promise<void>>();
   const server = http.createServer((req, res) => {
     res.setHeader('x-flaghost-pid', String(process.pid));
-    void (async () => {
+    const handling = (async () => {
       try {
         if (req.method === 'GET' && req.url === '/status') return reply(res, 200, { pid: process.pid, data_dir: dataDir });
         if (req.method === 'POST' && req.url === '/command') {
@@ -126,8 +128,8 @@ export async function serveCliSocket(ctx: AppContext, log: Log): Promise<CliSock
           req.resume();
           log.info({}, 'backup through the socket');
           res.writeHead(200, { 'content-type': 'application/gzip' });
-          const manifest = await writeBackup(ctx.database, dataDir, Boolean(ctx.config.secretKey), res);
-          log.info({ counts: manifest.counts }, 'backup written');
+          const { manifest, copyMs } = await writeBackup(ctx.database, dataDir, Boolean(ctx.config.secretKey), res);
+          log.info({ counts: manifest.counts, databaseBlockedMs: Math.round(copyMs) }, 'backup written');
           return;
         }
         return reply(res, 404, { error: `Unknown request ${req.method} ${req.url}` });
@@ -143,6 +145,8 @@ export async function serveCliSocket(ctx: AppContext, log: Log): Promise<CliSock
         return reply(res, expected ? 400 : 500, { error: message });
       }
     })();
+    inflight.add(handling);
+    void handling.finally(() => inflight.delete(handling));
   });
 
   fs.rmSync(file, { force: true });
@@ -162,6 +166,7 @@ export async function serveCliSocket(ctx: AppContext, log: Log): Promise<CliSock
       const timer = setTimeout(() => server.closeAllConnections(), 5000);
       await done;
       clearTimeout(timer);
+      await Promise.allSettled([...inflight]);
       // Node removes the socket file on close; make sure of it.
       fs.rmSync(file, { force: true });
     },

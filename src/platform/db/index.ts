@@ -46,8 +46,6 @@ export type Rows = Array<Record<string, unknown>>;
 export interface EmbeddedFiles {
   /** PGlite's data directory, `<FLAGHOST_DATA_DIR>/pglite`. */
   dir: string;
-  /** Writes every changed page to the data files (less WAL to replay when a copy starts). */
-  checkpoint(): Promise<void>;
   /**
    * Runs `fn` inside a transaction that keeps every other statement waiting: meanwhile the files
    * under `dir` do not change, so a copy of them is a consistent database (see
@@ -178,9 +176,6 @@ async function openPglite(config: DatabaseConfig, options: OpenOptions): Promise
     embedded: dir
       ? {
           dir,
-          async checkpoint() {
-            await client.exec('checkpoint');
-          },
           // PGlite's transaction() holds the lock that every query(), exec() and transaction() takes.
           quiesce: (fn) => client.transaction((tx) => fn(async (text) => (await tx.query<Record<string, unknown>>(text)).rows)),
         }

@@ -44,6 +44,8 @@ export async function writeBackupFile(out: string, produce: (stream: Writable) =
     fsyncPath(dir);
   } catch (err) {
     stream.destroy();
+    // The file is opened asynchronously: remove it only once the stream has let go of it.
+    if (!stream.closed) await new Promise<void>((resolve) => stream.once('close', () => resolve()));
     fs.rmSync(partial, { force: true });
     throw err;
   }

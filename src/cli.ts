@@ -1,120 +1,112 @@
-// The admin CLI (`flaghost`): users, personal API keys, projects and organizations, as JSON on stdout.
-import { parseArgs } from 'node:util';
+// The admin CLI (`flaghost`): users, personal API keys, projects and organizations, initialisation,
+// backups, as JSON on stdout. Which database a command uses is said on stderr. On the embedded
+// database a command goes through the server running on the data directory (its socket) when
+// there is one; otherwise the CLI opens the database, and never creates one unless asked to.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
-import { ConfigError, loadConfig } from './platform/config.ts';
-import { openDatabase, type Database } from './platform/db/index.ts';
+import { ConfigError, loadConfig, type Config } from './platform/config.ts';
 import { DataDirLockedError } from './platform/db/lock.ts';
-import { createAppContext, type AppContext, type Log } from './platform/context.ts';
-import { AdminError, bootstrap, type BootstrapResult } from './access/organizations/admin.ts';
 import { safeText } from './platform/log-redaction.ts';
-import { CliError, COMMANDS, UsageError, type Command, type Values } from './cli/commands.ts';
+import { CliError, UsageError } from './cli/commands.ts';
+import { parseCommandLine, type Parsed } from './cli/parse.ts';
 import { processPasswordReader, type PasswordReader } from './cli/password-input.ts';
 import { passwordProblems } from './access/sign-in/passwords.ts';
-import { setupLinkUrl } from './access/sign-in/accounts.ts';
-import type { Config } from './platform/config.ts';
+import { fetchBackup, sendCommand, socketPath } from './cli/socket-client.ts';
+import { postgresBackupHint, restoreFromFile, writeBackupFile } from './cli/backup.ts';
 
-const FOOTER = [
-  'Output is JSON on stdout. Errors are {"error": "..."} on stderr, with exit code 1 when a command',
-  'fails and 2 when the command line is wrong.',
-  '',
-  'The database comes from the server\'s environment: DATABASE_URL (PostgreSQL), otherwise the embedded',
-  'database in FLAGHOST_DATA_DIR (default ./data). An empty database is initialised as the server does.',
-  'The embedded database admits one process: stop the server first, or use PostgreSQL, where the CLI',
-  'and running servers share the database.',
-];
+type Run = Extract<Parsed, { kind: 'run' }>;
+type Io = { out: (s: string) => void; err: (s: string) => void };
 
-/** The CLI's log: warnings as JSON lines on stderr (stdout is the command's answer); no debug output. */
-function stderrLog(err: (s: string) => void): Log {
-  return {
-    warn: (obj, msg) => {
-      const cause = (obj as { err?: unknown }).err;
-      err(JSON.stringify({ warning: msg, ...(cause === undefined ? {} : { detail: safeText(String(cause), 4096) }) }) + '\n');
-    },
-    debug: () => {
-      // The CLI prints warnings and errors only.
-    },
-  };
-}
-
-function topHelp(): string {
-  const lines = ['flaghost: administer a flaghost database.', '', 'Usage: flaghost <command> <subcommand> [options]', '', 'Commands:'];
-  for (const group of Object.values(COMMANDS)) for (const cmd of Object.values(group)) lines.push(`  flaghost ${cmd.usage}`);
-  lines.push('', 'Run `flaghost <command> <subcommand> --help` for details.', '', ...FOOTER);
-  return lines.join('\n') + '\n';
-}
-
-function groupHelp(name: string): string {
-  const lines = [`Usage: flaghost ${name} <subcommand> [options]`, ''];
-  for (const cmd of Object.values(COMMANDS[name])) lines.push(`  flaghost ${cmd.usage}`, `      ${cmd.summary}`);
-  return lines.join('\n') + '\n';
-}
-
-function commandHelp(cmd: Command): string {
-  const lines = [`Usage: flaghost ${cmd.usage}`, '', cmd.summary];
-  if (cmd.details.length) lines.push('', ...cmd.details.map((d) => `  ${d}`));
-  lines.push('', ...FOOTER);
-  return lines.join('\n') + '\n';
-}
-
-const isHelp = (arg: string | undefined) => arg === '--help' || arg === '-h' || arg === 'help';
-const groupUsage = (name: string) => Object.values(COMMANDS[name]).map((c) => `flaghost ${c.usage}`).join('\n');
-const allUsage = () => 'flaghost <command> <subcommand> [options]; flaghost --help lists the commands';
-
-type Parsed = { kind: 'help'; text: string } | { kind: 'run'; cmd: Command; values: Values; positionals: string[] };
-
-function parseCommandLine(argv: string[]): Parsed {
-  const [groupName, subName, ...rest] = argv;
-  if (groupName === undefined) throw new UsageError('Missing command.', allUsage());
-  if (isHelp(groupName)) return { kind: 'help', text: topHelp() };
-  const group = Object.hasOwn(COMMANDS, groupName) ? COMMANDS[groupName] : undefined;
-  if (!group) throw new UsageError(`Unknown command: ${groupName}`, allUsage());
-  if (isHelp(subName)) return { kind: 'help', text: groupHelp(groupName) };
-  if (subName === undefined) throw new UsageError(`Missing subcommand for ${groupName}.`, groupUsage(groupName));
-  const cmd = Object.hasOwn(group, subName) ? group[subName] : undefined;
-  if (!cmd) throw new UsageError(`Unknown command: ${groupName} ${subName}`, groupUsage(groupName));
-  const usage = `flaghost ${cmd.usage}`;
-
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: rest,
-      options: { ...cmd.options, help: { type: 'boolean', short: 'h' } },
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (err) {
-    throw new UsageError((err as Error).message, usage);
-  }
-  const values = parsed.values as Values;
-  if (values.help) return { kind: 'help', text: commandHelp(cmd) };
-  for (const name of cmd.required ?? []) {
-    if (values[name] === undefined) throw new UsageError(`Missing required option --${name}.`, usage);
-  }
-  const expected = cmd.positionals ?? [];
-  if (parsed.positionals.length < expected.length) throw new UsageError(`Missing argument ${expected[parsed.positionals.length]}.`, usage);
-  if (parsed.positionals.length > expected.length) throw new UsageError(`Unexpected argument: ${parsed.positionals[expected.length]}`, usage);
-  return { kind: 'run', cmd, values, positionals: parsed.positionals };
-}
+/** How long a command waits for a data directory another process holds (a server starting, another command). */
+const LOCK_WAIT_MS = 10_000;
 
 const json = (value: unknown) => JSON.stringify(value, null, 2) + '\n';
 
-function bootstrapNotice(result: BootstrapResult, config: Config): string {
-  return JSON.stringify({
-    notice: 'flaghost initialised an empty database. Store the personal API key now: it is shown only this once.',
-    organization_id: result.organization.id,
-    project_id: result.project.id,
-    project_token: result.project.apiToken,
-    secret_token: result.project.secretApiToken,
-    admin_email: result.user.email,
-    personal_api_key: result.personalApiKey,
-    ...(result.passwordSetupToken ? { password_setup_link: setupLinkUrl(config, result.user.uuid, result.passwordSetupToken) } : {}),
-  }) + '\n';
+/** The database's name for people: the URL without its password, or the data directory. */
+function describePostgres(url: string): string {
+  const u = new URL(url);
+  return `flaghost: PostgreSQL database ${decodeURIComponent(u.pathname.slice(1))} on ${u.hostname}${u.port ? `:${u.port}` : ''} as ${decodeURIComponent(u.username) || 'the default user'} (DATABASE_URL)`;
+}
+
+const describeEmbedded = (dataDir: string) => `flaghost: embedded database in ${dataDir} (FLAGHOST_DATA_DIR)`;
+
+function noDatabase(dataDir: string, env: Record<string, string | undefined>): CliError {
+  const where = env.FLAGHOST_DATA_DIR ? 'FLAGHOST_DATA_DIR' : 'FLAGHOST_DATA_DIR is unset: ./data of the current directory';
+  return new CliError(
+    `No flaghost database in ${dataDir} (${where}). Point FLAGHOST_DATA_DIR at the server's data directory (or set DATABASE_URL), or run \`flaghost init\` to create a new database there.`,
+  );
+}
+
+/**
+ * The embedded database: through the server on the data directory's socket, else opened here. A
+ * data directory locked by a process that does not answer (a server still starting, another
+ * command) is waited for, up to LOCK_WAIT_MS.
+ */
+async function runEmbedded(config: Config, parsed: Run, password: string | undefined, io: Io, argv: string[], env: Record<string, string | undefined>, backupTo?: Writable): Promise<unknown> {
+  const dataDir = config.database.dataDir;
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  let waiting = false;
+  for (;;) {
+    if (backupTo) {
+      const viaServer = await fetchBackup(dataDir, backupTo);
+      if (viaServer) {
+        io.err(`${describeEmbedded(dataDir)}, backed up by the server running on it (pid ${viaServer.pid})\n`);
+        return undefined;
+      }
+    } else {
+      const answer = await sendCommand(dataDir, { argv, password, init: config.init });
+      if (answer) {
+        io.err(`${describeEmbedded(dataDir)}, through the server running on it (pid ${answer.pid})\n`);
+        if (answer.status === 200) return answer.body.result;
+        if (answer.body.usage !== undefined) throw new UsageError(answer.body.error ?? 'Invalid command.', answer.body.usage);
+        throw new CliError(answer.body.error ?? `The server answered ${answer.status}.`);
+      }
+    }
+    if (!fs.existsSync(path.join(dataDir, 'pglite', 'PG_VERSION')) && !parsed.init) throw noDatabase(dataDir, env);
+    try {
+      const local = await import('./cli/local.ts');
+      return await local.runOnDatabase(config, parsed, password, io, describeEmbedded(dataDir), backupTo);
+    } catch (err) {
+      if (!(err instanceof DataDirLockedError)) throw err;
+      if (Date.now() > deadline) {
+        throw new CliError(`${err.message} It does not answer on ${socketPath(dataDir)}: a server still starting or shutting down, an older flaghost, or another command. Try again once it has started, or stop it.`);
+      }
+      if (!waiting) io.err(`flaghost: ${dataDir} is in use by another process that does not answer on its socket yet; waiting up to ${LOCK_WAIT_MS / 1000} s\n`);
+      waiting = true;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+}
+
+async function run(config: Config, parsed: Run, password: string | undefined, io: Io, argv: string[], env: Record<string, string | undefined>): Promise<unknown> {
+  const { cmd, values, positionals } = parsed;
+  const url = config.database.url;
+  if ((cmd.kind === 'backup' || cmd.kind === 'restore') && url) throw new CliError(postgresBackupHint(url));
+  if (cmd.kind === 'restore') return restoreFromFile(config, positionals[0], Boolean(values.force), io);
+  if (cmd.kind === 'backup') {
+    return writeBackupFile(values.out as string, async (stream) => {
+      await runEmbedded(config, parsed, password, io, argv, env, stream);
+    });
+  }
+  if (!url) return runEmbedded(config, parsed, password, io, argv, env);
+  const local = await import('./cli/local.ts');
+  return local.runOnDatabase(config, parsed, password, io, describePostgres(url));
+}
+
+/** After the result: what a person should not miss (kept off stdout, which scripts read). */
+function notices(parsed: Run, result: unknown, io: Io): void {
+  if (parsed.cmd.kind !== 'init') return;
+  const r = result as { initialised?: boolean; ignored_variables?: Array<{ variable: string; reason: string }> };
+  if (r.initialised) io.err('flaghost: the database is initialised. Store the personal API key now: it is shown only this once.\n');
+  for (const i of r.ignored_variables ?? []) io.err(`flaghost: ${i.variable} is ignored: ${i.reason}\n`);
 }
 
 /** Runs one command; returns the exit code. Output goes to `out`, errors to `err`. */
 export async function main(
   argv: string[],
-  io: { out: (s: string) => void; err: (s: string) => void } = {
+  io: Io = {
     out: (s) => process.stdout.write(s),
     err: (s) => process.stderr.write(s),
   },
@@ -145,36 +137,23 @@ export async function main(
     return 1;
   }
 
-  let database: Database | undefined;
   try {
     const config = loadConfig(env);
-    try {
-      database = await openDatabase(config.database);
-    } catch (err) {
-      if (err instanceof DataDirLockedError) {
-        throw new CliError(
-          `${err.message} The CLI needs the embedded database to itself: stop the server first, or run flaghost on PostgreSQL (DATABASE_URL), where the CLI and the server can run together.`,
-        );
-      }
-      throw new CliError(`Could not open the database: ${(err as Error).message}`);
-    }
-    await database.migrate();
-    const ctx: AppContext = createAppContext(config, database, stderrLog(io.err));
-    const boot = await bootstrap(ctx, config.init);
-    if (boot) io.err(bootstrapNotice(boot, config));
-    const result = await parsed.cmd.run(ctx, parsed.values, parsed.positionals, password);
+    const result = await run(config, parsed, password, io, argv, env);
     io.out(json(result));
+    notices(parsed, result, io);
     return 0;
   } catch (err) {
-    const known = err instanceof CliError || err instanceof AdminError || err instanceof ConfigError;
-    const cause = (err as { cause?: unknown }).cause;
-    // Drizzle's own message repeats the SQL and its parameters; the driver's cause says what went wrong.
-    const message = known || !(cause instanceof Error) ? (err as Error).message : cause.message;
+    if (err instanceof UsageError) {
+      io.err(JSON.stringify({ error: err.message, usage: err.usage }) + '\n');
+      return 2;
+    }
+    let message: string;
+    if (err instanceof CliError || err instanceof ConfigError) message = safeText(err.message, 4096);
+    else message = (await import('./cli/handlers.ts')).failure(err).message;
     // Error output often ends up in CI logs: no token or secret in it, and no megabyte line.
-    io.err(JSON.stringify({ error: safeText(message, 4096) }) + '\n');
+    io.err(JSON.stringify({ error: message }) + '\n');
     return 1;
-  } finally {
-    await database?.close().catch((err: unknown) => io.err(JSON.stringify({ warning: 'could not close the database', detail: safeText(String(err), 4096) }) + '\n'));
   }
 }
 

@@ -1,6 +1,10 @@
-// Entry point: config → database → migrations → first-start bootstrap → listen → graceful shutdown.
+// Entry point: config → listen check → database → migrations → first-start bootstrap → listen (TCP, and
+// the CLI's socket on the embedded database) → graceful shutdown.
 import { buildApp, loggerOptions } from './app.ts';
-import { ConfigError, loadConfig, type Config } from './platform/config.ts';
+import { checkServerConfig, ConfigError, loadConfig, type Config } from './platform/config.ts';
+import { checkListenAddress, ListenError, listenErrorMessage } from './platform/http/listen-check.ts';
+import { ignoredInitVariables } from './access/organizations/first-admin.ts';
+import { serveCliSocket, type CliSocket } from './cli/socket-server.ts';
 import { openDatabase } from './platform/db/index.ts';
 import { DataDirLockedError } from './platform/db/lock.ts';
 import { bootstrap, type BootstrapResult } from './access/organizations/admin.ts';
@@ -37,10 +41,23 @@ export async function main(): Promise<void> {
   let config: Config;
   try {
     config = loadConfig();
+    checkServerConfig(config);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
       process.exit(2);
+    }
+    throw err;
+  }
+
+  // Before anything is written: a first start must not initialise a database, print its one-time
+  // key, and only then find that it cannot listen.
+  try {
+    await checkListenAddress(config.host, config.port);
+  } catch (err) {
+    if (err instanceof ListenError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
     }
     throw err;
   }
@@ -61,6 +78,12 @@ export async function main(): Promise<void> {
   const app = await buildApp({ config, database, logger: loggerOptions(config.logLevel) });
   const result = await bootstrap(app.services.ctx, config.init);
   if (result) printBootstrap(result, config);
+  else {
+    // FLAGHOST_INIT_* apply to an empty database only: name each one whose value is not in effect.
+    for (const ignored of await ignoredInitVariables(app.services.ctx, config.init)) {
+      app.log.warn({ variable: ignored.variable }, `${ignored.variable} is ignored: ${ignored.reason}`);
+    }
+  }
   try {
     await app.services.start();
   } catch (err) {
@@ -73,6 +96,7 @@ export async function main(): Promise<void> {
   }
 
   let closing = false;
+  let cliSocket: CliSocket | undefined;
   const shutdown = async (signal: string) => {
     if (closing) return;
     closing = true;
@@ -80,6 +104,8 @@ export async function main(): Promise<void> {
     const force = setTimeout(() => process.exit(1), 15_000);
     force.unref();
     try {
+      // The socket goes before the data directory's lock: a CLI finding neither can open the database.
+      await cliSocket?.close();
       await app.close();
       await database.close();
       process.exit(0);
@@ -91,7 +117,17 @@ export async function main(): Promise<void> {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
-  await app.listen({ port: config.port, host: config.host });
+  try {
+    await app.listen({ port: config.port, host: config.host });
+  } catch (err) {
+    // Taken since the check at start (another process was quicker).
+    process.stderr.write(`${listenErrorMessage(err, config.host, config.port)}\n`);
+    // Exiting anyway: a failure to close is reported beside the reason, not instead of it.
+    await app.close().catch((closeErr: unknown) => process.stderr.write(`closing the server failed: ${String(closeErr)}\n`));
+    await database.close().catch((closeErr: unknown) => process.stderr.write(`closing the database failed: ${String(closeErr)}\n`));
+    process.exit(1);
+  }
+  cliSocket = await serveCliSocket(app.services.ctx, app.log);
   const hint = consoleBuildHint(DEFAULT_CONSOLE_DIR);
   if (hint) process.stderr.write(`${hint}\n`);
 }

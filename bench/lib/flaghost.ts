@@ -76,12 +76,14 @@ export async function prepareEnvironment(root: string, logLevel: string): Promis
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   env.DATABASE_URL = url.toString();
+  // The server refuses PostgreSQL without it: every instance must share the payload key.
+  env.FLAGHOST_SECRET_KEY = 'bench-secret-key-0123456789abcdef';
   return { root, tempDir, env, database: 'postgres' };
 }
 
-/** `flaghost projects create` through the CLI (it also bootstraps project 1 with the init tokens). */
+/** `flaghost projects create --init` through the CLI (the first one also bootstraps project 1 with the init tokens). */
 export async function createProjectWithCli(e: Environment, name: string): Promise<BenchProject> {
-  const { stdout } = await run(process.execPath, [path.join(e.root, 'bin/flaghost.mjs'), 'projects', 'create', '--name', name], {
+  const { stdout } = await run(process.execPath, [path.join(e.root, 'bin/flaghost.mjs'), 'projects', 'create', '--name', name, '--init'], {
     cwd: e.root,
     env: e.env,
     timeout: 120_000,

@@ -1,24 +1,9 @@
-// The CLI's commands: their options, checks, what each does (through access/organizations/admin.ts) and how
-// its result is rendered as JSON.
+// The CLI's commands as the command line sees them: names, options, usage texts and the checks that
+// need no database. What each command does is in src/cli/handlers.ts; this module stays free of
+// database imports, so that a command sent to a running server starts quickly.
 import { z } from 'zod';
-import type { AppContext } from '../platform/context.ts';
-import {
-  createKey,
-  createOrganization,
-  createProject,
-  createUser,
-  listAllOrganizations,
-  listKeys,
-  listProjects,
-  revokeKey,
-  validateScopes,
-} from '../access/organizations/admin.ts';
-import { MembershipLevel, type MembershipLevelName } from '../access/organizations/users-repository.ts';
-import type { PersonalApiKey } from '../access/keys/repository.ts';
-import type { Organization, Project } from '../access/organizations/projects-repository.ts';
-import { isoTime } from '../platform/time.ts';
-import { setPasswordByEmail, setPasswordIn, UnknownUserError } from '../access/sign-in/accounts.ts';
-import { transact } from '../platform/context.ts';
+import { findInvalidScope, invalidScopeMessage } from '../access/scopes.ts';
+import type { MembershipLevelName } from '../access/organizations/users-repository.ts';
 
 /** The command line is malformed: exit 2 with the command's usage line. */
 export class UsageError extends Error {
@@ -33,6 +18,8 @@ export class CliError extends Error {}
 export type Values = Record<string, string | boolean | undefined>;
 
 export interface Command {
+  /** The command's words, e.g. `keys create` or `backup`: the key of its handler. */
+  name: string;
   /** Everything after `flaghost`, e.g. `keys create --email E [--label L]`. */
   usage: string;
   summary: string;
@@ -46,13 +33,18 @@ export interface Command {
   check?: (values: Values) => void;
   /** Whether the command takes a password (read before the database opens), and from stdin. */
   password?: (values: Values) => { fromStdin: boolean } | undefined;
-  run: (ctx: AppContext, values: Values, positionals: string[], password?: string) => Promise<unknown>;
+  /**
+   * `database` (default): runs through the server on the data directory's socket when one runs,
+   * otherwise on the database the CLI opens; `--init` lets it initialise an empty one.
+   * `init`: the same, and initialising is its purpose. `backup` and `restore`: see src/cli/backup.ts.
+   */
+  kind?: 'database' | 'init' | 'backup' | 'restore';
 }
 
+export const LEVELS = ['member', 'admin', 'owner'] as const satisfies readonly MembershipLevelName[];
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const LEVELS = Object.keys(MembershipLevel) as MembershipLevelName[];
 
-const str = (values: Values, name: string): string | undefined => values[name] as string | undefined;
+export const str = (values: Values, name: string): string | undefined => values[name] as string | undefined;
 
 function list(values: Values, name: string): string[] | undefined {
   const raw = str(values, name);
@@ -70,66 +62,32 @@ function checkOrganizationId(id: string): void {
   if (!UUID_RE.test(id)) throw new CliError(`Invalid organization id: ${id} (expected a UUID).`);
 }
 
-function projectIds(values: Values): number[] | undefined {
+export function projectIds(values: Values): number[] | undefined {
   return list(values, 'projects')?.map((s) => {
     if (!/^[1-9][0-9]{0,9}$/.test(s)) throw new CliError(`Invalid project id: ${s}`);
     return Number(s);
   });
 }
 
-function organizationIds(values: Values): string[] | undefined {
+export function organizationIds(values: Values): string[] | undefined {
   const ids = list(values, 'organizations');
   ids?.forEach(checkOrganizationId);
   return ids;
 }
 
-function scopes(values: Values): string[] | undefined {
+/** Throws `Invalid scope: <s>` (PostHog's message) for the first scope outside that format. */
+export function scopes(values: Values): string[] | undefined {
   const items = list(values, 'scopes');
-  if (items) validateScopes(items);
+  const invalid = items && findInvalidScope(items);
+  if (invalid !== undefined) throw new CliError(invalidScopeMessage(invalid));
   return items;
 }
 
-const renderUser = (user: { id: number; uuid: string; email: string; firstName: string; lastName: string; distinctId: string; currentOrganizationId: string | null; createdAt: Date }, level: MembershipLevelName) => ({
-  id: user.id,
-  uuid: user.uuid,
-  email: user.email,
-  first_name: user.firstName,
-  last_name: user.lastName,
-  distinct_id: user.distinctId,
-  organization_id: user.currentOrganizationId,
-  level,
-  membership_level: MembershipLevel[level],
-  created_at: isoTime(user.createdAt),
-});
-
-/** A key without its value: only its mask is ever shown again after creation. */
-const renderKey = (key: PersonalApiKey) => ({
-  id: key.id,
-  label: key.label,
-  mask_value: key.maskValue,
-  // null is a legacy full-access key; PostHog shows it as ["*"].
-  scopes: key.scopes?.length ? key.scopes : ['*'],
-  scoped_teams: key.scopedTeams?.length ? key.scopedTeams : null,
-  scoped_organizations: key.scopedOrganizations?.length ? key.scopedOrganizations : null,
-  created_at: isoTime(key.createdAt),
-  last_used_at: isoTime(key.lastUsedAt),
-});
-
-const renderProject = (p: Project) => ({
-  id: p.id,
-  uuid: p.uuid,
-  name: p.name,
-  organization_id: p.organizationId,
-  api_token: p.apiToken,
-  secret_api_token: p.secretApiToken,
-  created_at: isoTime(p.createdAt),
-});
-
-const renderOrganization = (o: Organization) => ({ id: o.id, name: o.name, created_at: isoTime(o.createdAt) });
-
-export const COMMANDS: Record<string, Record<string, Command>> = {
+/** Commands of a group: `flaghost <group> <subcommand>`. */
+export const GROUPS: Record<string, Record<string, Command>> = {
   users: {
     create: {
+      name: 'users create',
       usage: 'users create --email E [--level member|admin|owner] [--first-name N] [--last-name N] [--organization UUID] [--password-stdin]',
       summary: 'Create a user and make them a member of an organization.',
       details: [
@@ -152,27 +110,16 @@ export const COMMANDS: Record<string, Record<string, Command>> = {
       check: (v) => {
         checkEmail(str(v, 'email')!);
         const level = str(v, 'level');
-        if (level !== undefined && !LEVELS.includes(level as MembershipLevelName)) {
+        if (level !== undefined && !(LEVELS as readonly string[]).includes(level)) {
           throw new CliError(`Invalid level: ${level} (expected ${LEVELS.join(', ')}).`);
         }
         const org = str(v, 'organization');
         if (org !== undefined) checkOrganizationId(org);
       },
       password: (v) => (v['password-stdin'] ? { fromStdin: true } : undefined),
-      run: async (ctx, v, _p, password) => {
-        const level = (str(v, 'level') ?? 'member') as MembershipLevelName;
-        const user = await createUser(ctx, {
-          email: str(v, 'email')!,
-          level,
-          firstName: str(v, 'first-name'),
-          lastName: str(v, 'last-name'),
-          organizationId: str(v, 'organization'),
-        });
-        if (password !== undefined) await transact(ctx, (tx) => setPasswordIn(tx, user, password));
-        return { ...renderUser(user, level), has_password: password !== undefined };
-      },
     },
     'set-password': {
+      name: 'users set-password',
       usage: 'users set-password --email E [--password-stdin]',
       summary: 'Set a user\'s console password; the user\'s sessions end everywhere.',
       details: [
@@ -184,19 +131,11 @@ export const COMMANDS: Record<string, Record<string, Command>> = {
       required: ['email'],
       check: (v) => checkEmail(str(v, 'email')!),
       password: (v) => ({ fromStdin: Boolean(v['password-stdin']) }),
-      run: async (ctx, v, _p, password) => {
-        try {
-          const user = await setPasswordByEmail(ctx, str(v, 'email')!, password!);
-          return { id: user.id, uuid: user.uuid, email: user.email, has_password: true };
-        } catch (err) {
-          if (err instanceof UnknownUserError) throw new CliError(err.message);
-          throw err;
-        }
-      },
     },
   },
   keys: {
     create: {
+      name: 'keys create',
       usage: 'keys create --email E [--scopes a,b] [--projects 1,2] [--organizations uuid,uuid] [--label L]',
       summary: 'Create a personal API key for a user and print its value (shown only this once).',
       details: [
@@ -215,52 +154,28 @@ export const COMMANDS: Record<string, Record<string, Command>> = {
         projectIds(v);
         organizationIds(v);
       },
-      run: async (ctx, v) => {
-        const teams = projectIds(v);
-        const orgs = organizationIds(v);
-        if (teams) {
-          const known = new Set((await listProjects(ctx)).map((p) => p.id));
-          const missing = teams.find((id) => !known.has(id));
-          if (missing !== undefined) throw new CliError(`Project ${missing} does not exist.`);
-        }
-        if (orgs) {
-          const known = new Set((await listAllOrganizations(ctx)).map((o) => o.id.toLowerCase()));
-          const missing = orgs.find((id) => !known.has(id.toLowerCase()));
-          if (missing !== undefined) throw new CliError(`Organization ${missing} does not exist.`);
-        }
-        const { key, value } = await createKey(ctx, {
-          email: str(v, 'email')!,
-          scopes: scopes(v),
-          scopedTeams: teams,
-          scopedOrganizations: orgs?.map((id) => id.toLowerCase()),
-          label: str(v, 'label'),
-        });
-        return { ...renderKey(key), value, user_email: str(v, 'email') };
-      },
     },
     list: {
+      name: 'keys list',
       usage: 'keys list --email E',
       summary: 'List a user\'s personal API keys (masks only, never values).',
       details: ['--email E   owner of the keys'],
       options: { email: { type: 'string' } },
       required: ['email'],
       check: (v) => checkEmail(str(v, 'email')!),
-      run: async (ctx, v) => (await listKeys(ctx, str(v, 'email')!)).map(renderKey),
     },
     revoke: {
+      name: 'keys revoke',
       usage: 'keys revoke ID',
       summary: 'Delete a personal API key: requests with it fail from now on.',
       details: ['ID   the key\'s id, as `keys list` shows it'],
       options: {},
       positionals: ['ID'],
-      run: async (ctx, _v, [id]) => {
-        await revokeKey(ctx, id);
-        return { id, revoked: true };
-      },
     },
   },
   projects: {
     create: {
+      name: 'projects create',
       usage: 'projects create --name N [--organization UUID]',
       summary: 'Create a project with a new project token and secret token.',
       details: ['--name N             the project\'s name', '--organization UUID  owning organization (default: the first organization)'],
@@ -270,31 +185,85 @@ export const COMMANDS: Record<string, Record<string, Command>> = {
         const org = str(v, 'organization');
         if (org !== undefined) checkOrganizationId(org);
       },
-      run: async (ctx, v) => renderProject(await createProject(ctx, { name: str(v, 'name')!, organizationId: str(v, 'organization') })),
     },
     list: {
+      name: 'projects list',
       usage: 'projects list',
       summary: 'List every project with its tokens.',
       details: [],
       options: {},
-      run: async (ctx) => (await listProjects(ctx)).map(renderProject),
     },
   },
   organizations: {
     create: {
+      name: 'organizations create',
       usage: 'organizations create --name N',
       summary: 'Create an organization (add projects and users to it with --organization).',
       details: ['--name N   the organization\'s name'],
       options: { name: { type: 'string' } },
       required: ['name'],
-      run: async (ctx, v) => renderOrganization(await createOrganization(ctx, str(v, 'name')!)),
     },
     list: {
+      name: 'organizations list',
       usage: 'organizations list',
       summary: 'List every organization.',
       details: [],
       options: {},
-      run: async (ctx) => (await listAllOrganizations(ctx)).map(renderOrganization),
     },
   },
 };
+
+/** Commands of their own: `flaghost <command>`. */
+export const SINGLE: Record<string, Command> = {
+  init: {
+    name: 'init',
+    kind: 'init',
+    usage: 'init',
+    summary: 'Initialise an empty database as the server\'s first start does, and print its values (the personal API key only this once).',
+    details: [
+      'FLAGHOST_INIT_* choose the values (README "First start"). On a database that is already',
+      'initialised nothing changes, and each FLAGHOST_INIT_* variable the database does not hold is named.',
+    ],
+    options: {},
+  },
+  'reset-admin-key': {
+    name: 'reset-admin-key',
+    usage: 'reset-admin-key',
+    summary: 'Create a new full-access personal API key for the first admin and print it; revoke the key printed at first start.',
+    details: [
+      'The first admin is the earliest owner of the first organization. The key printed at first start',
+      '(label "Initial key") and keys made by earlier resets are revoked; the admin\'s other keys stay.',
+    ],
+    options: {},
+  },
+  backup: {
+    name: 'backup',
+    kind: 'backup',
+    usage: 'backup --out FILE',
+    summary: 'Write a backup of the embedded database to FILE (a .tar.gz), consistent while the server runs.',
+    details: [
+      '--out FILE   where to write the backup (replaced if it exists; readable by its owner only: it holds',
+      '             the payload key unless FLAGHOST_SECRET_KEY is set)',
+      'On PostgreSQL, use pg_dump (README "Backups").',
+    ],
+    options: { out: { type: 'string' } },
+    required: ['out'],
+  },
+  restore: {
+    name: 'restore',
+    kind: 'restore',
+    usage: 'restore FILE [--force]',
+    summary: 'Restore a backup into FLAGHOST_DATA_DIR. The server on that directory must be stopped.',
+    details: [
+      'FILE      a file written by `flaghost backup`',
+      '--force   replace the database the directory already holds (deleted once the restored one is in place)',
+    ],
+    options: { force: { type: 'boolean' } },
+    positionals: ['FILE'],
+  },
+};
+
+/** Every command, in the order `--help` lists them. */
+export function allCommands(): Command[] {
+  return [...Object.values(GROUPS).flatMap((group) => Object.values(group)), ...Object.values(SINGLE)];
+}

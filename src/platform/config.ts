@@ -160,6 +160,22 @@ function exampleDatabasePassword(value: string | undefined): boolean {
   }
 }
 
+/**
+ * What the server needs beyond valid variables (the CLI does not encrypt payloads and runs without
+ * it): on PostgreSQL, FLAGHOST_SECRET_KEY. Without it each instance would generate its own key in
+ * its own data directory, and only the first machine could read the payloads it sealed.
+ */
+export function checkServerConfig(config: Config): void {
+  if (config.database.url && !config.secretKey) {
+    throw new ConfigError(
+      'Invalid configuration:\n  FLAGHOST_SECRET_KEY: required with DATABASE_URL (PostgreSQL): every instance on the database must ' +
+        'encrypt flag payloads with the same key. Generate one (e.g. `openssl rand -hex 32`) and give it to every instance. If ' +
+        'flaghost already ran on this database without it, use the content of secret.key in the data directory (FLAGHOST_DATA_DIR, ' +
+        'default ./data) of the machine that started it first.',
+    );
+  }
+}
+
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const picked: Record<string, string> = {};
   for (const name of ENV_VARIABLES) {

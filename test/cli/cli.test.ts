@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.ts';
 import { ENV_VARIABLES, loadConfig } from '../../src/platform/config.ts';
 import { openDatabase } from '../../src/platform/db/index.ts';
+import pg from 'pg';
 import { freshPostgres } from '../helpers/app.ts';
 import { main } from '../../src/cli.ts';
 
@@ -69,6 +70,16 @@ async function cli(env: Record<string, string>, ...args: string[]): Promise<CliR
   return { code, stdout, stderr, out: parseJson(stdout), err: parseJson(stderr.trim().split('\n').at(-1) ?? '') };
 }
 
+async function pgQuery(url: string, text: string): Promise<any[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(text)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
 /** Opens the same database in this process with the real app on top (holding the PGlite lock). */
 async function openApp(env: Record<string, string>) {
   const config = loadConfig({ ...env, LOG_LEVEL: 'silent' });
@@ -104,7 +115,7 @@ describe('flaghost CLI command line', () => {
       expect(r.stdout).toMatch(/Usage: flaghost/);
       expect(r.stderr).toBe('');
     });
-    for (const cmd of ['users create', 'keys create', 'keys list', 'keys revoke', 'projects create', 'projects list', 'organizations create', 'organizations list']) {
+    for (const cmd of ['users create', 'keys create', 'keys list', 'keys revoke', 'projects create', 'projects list', 'organizations create', 'organizations list', 'init', 'reset-admin-key', 'backup --out FILE', 'restore FILE']) {
       expect(results[0].stdout).toContain(`flaghost ${cmd}`);
     }
     expect(results[3].stdout).toContain('--scopes');
@@ -121,6 +132,9 @@ describe('flaghost CLI command line', () => {
       [['keys', 'revoke'], /Missing argument ID/],
       [['projects', 'list', 'extra'], /Unexpected argument: extra/],
       [['projects', 'create', '--name'], /argument missing/],
+      [['backup'], /Missing required option --out/],
+      [['restore'], /Missing argument FILE/],
+      [['init', '--init'], /Unknown option '--init'/],
     ];
     const results = await Promise.all(cases.map(([args]) => cli(env, ...args)));
     results.forEach((r, i) => {
@@ -160,56 +174,74 @@ describe('flaghost CLI command line', () => {
 
 const targets = ['pglite', ...(process.env.DATABASE_URL ? ['postgres'] : [])] as const;
 
-/** The environment of a CLI on an empty database of `kind`, and how to remove that database. */
-async function emptyDatabase(kind: string): Promise<{ env: Record<string, string>; cleanup: () => Promise<void> }> {
-  const init = {
-    FLAGHOST_INIT_ADMIN_EMAIL: ADMIN_EMAIL,
-    FLAGHOST_INIT_PERSONAL_API_KEY: ADMIN_KEY,
-    FLAGHOST_INIT_PROJECT_TOKEN: PROJECT_TOKEN,
-    FLAGHOST_INIT_SECRET_TOKEN: SECRET_TOKEN,
-  };
-  if (kind === 'postgres') {
-    const db = await freshPostgres(process.env.DATABASE_URL!);
-    return { env: { DATABASE_URL: db.url, ...init }, cleanup: db.drop };
-  }
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flaghost-cli-'));
-  return { env: { FLAGHOST_DATA_DIR: path.join(dir, 'data'), ...init }, cleanup: async () => fs.rmSync(dir, { recursive: true, force: true }) };
-}
-
 // Each command is a fresh process opening the database (~1–2 s on PGlite): allow for a busy machine.
-// The tests share one database, initialised before them; each makes the users it needs and asserts
-// on what it created, so they pass in any order. The first-run test has an empty database of its own.
 describe.each(targets)('flaghost CLI on %s', { timeout: 180_000 }, (kind) => {
   let env: Record<string, string>;
   let cleanup: () => Promise<void>;
   const run = (...args: string[]) => cli(env, ...args);
 
   beforeAll(async () => {
-    ({ env, cleanup } = await emptyDatabase(kind));
-    expect((await run('organizations', 'list')).code).toBe(0); // initialises it
+    const init = {
+      FLAGHOST_INIT_ADMIN_EMAIL: ADMIN_EMAIL,
+      FLAGHOST_INIT_PERSONAL_API_KEY: ADMIN_KEY,
+      FLAGHOST_INIT_PROJECT_TOKEN: PROJECT_TOKEN,
+      FLAGHOST_INIT_SECRET_TOKEN: SECRET_TOKEN,
+    };
+    if (kind === 'postgres') {
+      const db = await freshPostgres(process.env.DATABASE_URL!);
+      env = { DATABASE_URL: db.url, ...init };
+      cleanup = db.drop;
+    } else {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flaghost-cli-'));
+      env = { FLAGHOST_DATA_DIR: path.join(dir, 'data'), ...init };
+      cleanup = async () => fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   afterAll(async () => {
     await cleanup?.();
   });
 
-  it('initialises an empty database like the server, once', async () => {
-    const empty = await emptyDatabase(kind);
-    const run = (...args: string[]) => cli(empty.env, ...args);
-    try {
-      const first = await run('projects', 'list');
-      expect(first.code).toBe(0);
-      expect(first.err).toMatchObject({ admin_email: ADMIN_EMAIL, personal_api_key: ADMIN_KEY, project_token: PROJECT_TOKEN, secret_token: SECRET_TOKEN, project_id: 1 });
-      expect(first.out).toEqual([
-        expect.objectContaining({ id: 1, name: 'Default Project', api_token: PROJECT_TOKEN, secret_api_token: SECRET_TOKEN }),
-      ]);
-      const again = await run('organizations', 'list');
-      expect(again.code).toBe(0);
-      expect(again.stderr).toBe('');
-      expect(again.out).toEqual([expect.objectContaining({ id: first.out[0].organization_id, name: 'Default' })]);
-    } finally {
-      await empty.cleanup();
+  it('refuses a database that does not exist, creating nothing; init initialises it once, as the server does', async () => {
+    const refused = await run('projects', 'list');
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toBe('');
+    if (kind === 'pglite') {
+      expect(refused.err.error).toBe(
+        `No flaghost database in ${env.FLAGHOST_DATA_DIR} (FLAGHOST_DATA_DIR). Point FLAGHOST_DATA_DIR at the server's data directory (or set DATABASE_URL), or run \`flaghost init\` to create a new database there.`,
+      );
+      expect(fs.existsSync(env.FLAGHOST_DATA_DIR)).toBe(false);
+    } else {
+      const name = new URL(env.DATABASE_URL).pathname.slice(1);
+      expect(refused.stderr).toContain(`flaghost: PostgreSQL database ${name} on 127.0.0.1:5432 as postgres (DATABASE_URL)`);
+      expect(refused.err.error).toMatch(new RegExp(`^The PostgreSQL database ${name} .* holds no flaghost data yet\\. Run \`flaghost init\``));
+      // Nothing was created there: not even flaghost's tables.
+      const tables = await pgQuery(env.DATABASE_URL, "select count(*)::int as n from information_schema.tables where table_schema = 'public'");
+      expect(tables[0].n).toBe(0);
     }
+
+    const first = await run('init');
+    expect(first.code).toBe(0);
+    expect(first.out).toMatchObject({ initialised: true, admin_email: ADMIN_EMAIL, personal_api_key: ADMIN_KEY, project_token: PROJECT_TOKEN, secret_token: SECRET_TOKEN, project_id: 1 });
+    expect(first.stderr).toMatch(kind === 'pglite' ? `flaghost: embedded database in ${env.FLAGHOST_DATA_DIR} (FLAGHOST_DATA_DIR)` : /flaghost: PostgreSQL database/);
+    expect(first.stderr).toContain('Store the personal API key now');
+    const projects = await run('projects', 'list');
+    expect(projects.out).toEqual([
+      expect.objectContaining({ id: 1, name: 'Default Project', api_token: PROJECT_TOKEN, secret_api_token: SECRET_TOKEN }),
+    ]);
+    const again = await run('organizations', 'list');
+    expect(again.code).toBe(0);
+    expect(again.stderr.trim().split('\n')).toHaveLength(1);
+    expect(again.out).toEqual([expect.objectContaining({ id: first.out.organization_id, name: 'Default' })]);
+
+    // A second init changes nothing; the init values it was given are in effect, so none is named.
+    const second = await run('init');
+    expect(second.code).toBe(0);
+    expect(second.out).toEqual({ initialised: false, detail: 'The database was already initialised: nothing changed.', ignored_variables: [] });
+    const other = await cli({ ...env, FLAGHOST_INIT_PERSONAL_API_KEY: 'phx_anotherkey0000000000000000', FLAGHOST_INIT_ADMIN_EMAIL: ADMIN_EMAIL }, 'init');
+    expect(other.out.ignored_variables.map((i: { variable: string }) => i.variable)).toEqual(['FLAGHOST_INIT_PERSONAL_API_KEY']);
+    expect(other.stderr).toMatch(/flaghost: FLAGHOST_INIT_PERSONAL_API_KEY is ignored: no personal API key has this value/);
+    expect(other.stderr).not.toContain('phx_anotherkey');
   });
 
   it('users create', async () => {
@@ -226,8 +258,7 @@ describe.each(targets)('flaghost CLI on %s', { timeout: 180_000 }, (kind) => {
   });
 
   it('keys create prints a working key once; the database holds only its sha256 hash', async () => {
-    expect((await run('users', 'create', '--email', 'dave@example.com', '--level', 'admin')).code).toBe(0);
-    const r = await run('keys', 'create', '--email', 'dave@example.com', '--scopes', 'feature_flag:read,user:read', '--projects', '1', '--label', 'ci');
+    const r = await run('keys', 'create', '--email', 'bob@example.com', '--scopes', 'feature_flag:read,user:read', '--projects', '1', '--label', 'ci');
     expect(r.code).toBe(0);
     const value: string = r.out.value;
     expect(value).toMatch(/^phx_[A-Za-z0-9]{40,}$/);
@@ -244,7 +275,7 @@ describe.each(targets)('flaghost CLI on %s', { timeout: 180_000 }, (kind) => {
     try {
       const me = await server.me(value);
       expect(me.statusCode).toBe(200);
-      expect(me.json().email).toBe('dave@example.com');
+      expect(me.json().email).toBe('bob@example.com');
       const rows = await server.query('select secure_value, mask_value from personal_api_keys where id = $1', [r.out.id]);
       expect(rows).toEqual([{ secure_value: 'sha256$' + crypto.createHash('sha256').update(value).digest('hex'), mask_value: r.out.mask_value }]);
       const leaked = await server.query('select count(*)::int as n from personal_api_keys where secure_value like $1 or mask_value = $2', [`%${value}%`, value]);
@@ -255,14 +286,13 @@ describe.each(targets)('flaghost CLI on %s', { timeout: 180_000 }, (kind) => {
   });
 
   it('keys create: full access by default and with *, project and organization scoping checked', async () => {
-    expect((await run('users', 'create', '--email', 'frank@example.com')).code).toBe(0);
-    const full = await run('keys', 'create', '--email', 'frank@example.com');
+    const full = await run('keys', 'create', '--email', 'carol@example.com');
     expect(full.code).toBe(0);
     expect(full.out.scopes).toEqual(['*']);
-    const star = await run('keys', 'create', '--email', 'frank@example.com', '--scopes', '*');
+    const star = await run('keys', 'create', '--email', 'carol@example.com', '--scopes', '*');
     expect(star.out.scopes).toEqual(['*']);
 
-    const noProject = await run('keys', 'create', '--email', 'frank@example.com', '--projects', '999');
+    const noProject = await run('keys', 'create', '--email', 'carol@example.com', '--projects', '999');
     expect(noProject.code).toBe(1);
     expect(noProject.err).toEqual({ error: 'Project 999 does not exist.' });
     const noUser = await run('keys', 'create', '--email', 'nobody@example.com');
@@ -271,11 +301,9 @@ describe.each(targets)('flaghost CLI on %s', { timeout: 180_000 }, (kind) => {
   });
 
   it('keys list shows masks, never values; keys revoke makes a key fail', async () => {
-    expect((await run('users', 'create', '--email', 'grace@example.com', '--level', 'admin')).code).toBe(0);
-    expect((await run('keys', 'create', '--email', 'grace@example.com', '--scopes', 'feature_flag:read', '--projects', '1', '--label', 'ci')).code).toBe(0);
-    const created = await run('keys', 'create', '--email', 'grace@example.com', '--label', 'to revoke');
+    const created = await run('keys', 'create', '--email', 'bob@example.com', '--label', 'to revoke');
     const value: string = created.out.value;
-    const listed = await run('keys', 'list', '--email', 'grace@example.com');
+    const listed = await run('keys', 'list', '--email', 'bob@example.com');
     expect(listed.code).toBe(0);
     expect(listed.stdout).not.toContain(value);
     expect(listed.out.map((k: { label: string }) => k.label)).toEqual(['ci', 'to revoke']);
@@ -291,7 +319,7 @@ describe.each(targets)('flaghost CLI on %s', { timeout: 180_000 }, (kind) => {
     const revoked = await run('keys', 'revoke', created.out.id);
     expect(revoked.code).toBe(0);
     expect(revoked.out).toEqual({ id: created.out.id, revoked: true });
-    const after = await run('keys', 'list', '--email', 'grace@example.com');
+    const after = await run('keys', 'list', '--email', 'bob@example.com');
     expect(after.out.map((k: { id: string }) => k.id)).not.toContain(created.out.id);
     const again = await run('keys', 'revoke', created.out.id);
     expect(again.code).toBe(1);
@@ -307,12 +335,9 @@ describe.each(targets)('flaghost CLI on %s', { timeout: 180_000 }, (kind) => {
   });
 
   it('projects and organizations create/list', async () => {
-    // Other tests create projects and organizations in this database too: compare with before.
-    const projectsBefore = (await run('projects', 'list')).out.map((p: { id: number; name: string }) => [p.id, p.name]);
-    const organizationsBefore = (await run('organizations', 'list')).out.map((o: { name: string }) => o.name);
     const project = await run('projects', 'create', '--name', 'Web');
     expect(project.code).toBe(0);
-    expect(project.out).toMatchObject({ id: Math.max(...projectsBefore.map(([id]: [number]) => id)) + 1, name: 'Web' });
+    expect(project.out).toMatchObject({ id: 2, name: 'Web' });
     expect(project.out.api_token).toMatch(/^phc_[A-Za-z0-9]{40,}$/);
     expect(project.out.secret_api_token).toMatch(/^phs_[A-Za-z0-9]{40,}$/);
 
@@ -321,12 +346,12 @@ describe.each(targets)('flaghost CLI on %s', { timeout: 180_000 }, (kind) => {
     expect(org.out).toMatchObject({ name: 'Acme' });
     expect(org.out.id).toMatch(/^[0-9a-f-]{36}$/);
     const orgs = await run('organizations', 'list');
-    expect(orgs.out.map((o: { name: string }) => o.name)).toEqual([...organizationsBefore, 'Acme']);
+    expect(orgs.out.map((o: { name: string }) => o.name)).toEqual(['Default', 'Acme']);
 
     const acmeProject = await run('projects', 'create', '--name', 'Acme app', '--organization', org.out.id);
-    expect(acmeProject.out).toMatchObject({ id: project.out.id + 1, organization_id: org.out.id });
+    expect(acmeProject.out).toMatchObject({ id: 3, organization_id: org.out.id });
     const list = await run('projects', 'list');
-    expect(list.out.map((p: { id: number; name: string }) => [p.id, p.name])).toEqual([...projectsBefore, [project.out.id, 'Web'], [project.out.id + 1, 'Acme app']]);
+    expect(list.out.map((p: { id: number; name: string }) => [p.id, p.name])).toEqual([[1, 'Default Project'], [2, 'Web'], [3, 'Acme app']]);
 
     const user = await run('users', 'create', '--email', 'erin@acme.example', '--organization', org.out.id, '--level', 'owner');
     expect(user.out).toMatchObject({ organization_id: org.out.id, level: 'owner' });
@@ -359,15 +384,18 @@ describe.each(targets)('flaghost CLI on %s', { timeout: 180_000 }, (kind) => {
   });
 
   if (kind === 'pglite') {
-    it('refuses to run while another process holds the data directory', async () => {
+    it('waits for a process that holds the data directory without answering on its socket, then says so', async () => {
       const server = await openApp(env);
       try {
         // Another process: this one's own pid would count as the lock's (stale) owner.
+        const started = Date.now();
         const r = await cliProcess(env, 'projects', 'list');
+        expect(Date.now() - started).toBeGreaterThanOrEqual(10_000);
         expect(r.code).toBe(1);
         expect(r.stdout).toBe('');
+        expect(r.stderr).toContain('does not answer on its socket yet; waiting up to 10 s');
         expect(r.err.error).toContain(`is in use by another flaghost process (pid ${process.pid})`);
-        expect(r.err.error).toMatch(/stop the server first, or run flaghost on PostgreSQL/);
+        expect(r.err.error).toContain(`It does not answer on ${path.join(env.FLAGHOST_DATA_DIR, 'flaghost.sock')}`);
       } finally {
         await server.close();
       }
@@ -379,8 +407,7 @@ describe.each(targets)('flaghost CLI on %s', { timeout: 180_000 }, (kind) => {
     it('runs beside a live server; a revoked key stops working there at once', async () => {
       const server = await openApp(env);
       try {
-        expect((await run('users', 'create', '--email', 'heidi@example.com')).code).toBe(0);
-        const created = await run('keys', 'create', '--email', 'heidi@example.com', '--label', 'live');
+        const created = await run('keys', 'create', '--email', 'carol@example.com', '--label', 'live');
         expect(created.code).toBe(0);
         expect((await server.me(created.out.value)).statusCode).toBe(200);
         expect((await run('keys', 'revoke', created.out.id)).code).toBe(0);

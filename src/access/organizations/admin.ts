@@ -141,7 +141,7 @@ export interface NewKeyInput {
   value?: string;
 }
 
-async function createKeyIn(tx: Db, user: User, input: Omit<NewKeyInput, 'email'>): Promise<{ key: PersonalApiKey; value: string }> {
+export async function createKeyIn(tx: Db, user: User, input: Omit<NewKeyInput, 'email'>): Promise<{ key: PersonalApiKey; value: string }> {
   const value = input.value ?? generatePersonalApiKey();
   const key = await insertKey(tx, {
     id: generateKeyId(),
@@ -181,6 +181,12 @@ export async function revokeKey(ctx: AppContext, id: string): Promise<void> {
   });
 }
 
+/** The first admin's email when FLAGHOST_INIT_ADMIN_EMAIL is unset. */
+export const DEFAULT_ADMIN_EMAIL = 'admin@flaghost.local';
+
+/** The label of the personal API key printed at first start (`reset-admin-key` revokes it). */
+export const INITIAL_KEY_LABEL = 'Initial key';
+
 export interface BootstrapResult {
   organization: Organization;
   project: Project;
@@ -210,9 +216,9 @@ export async function bootstrap(
       apiToken: init.projectToken,
       secretApiToken: init.secretToken,
     });
-    const email = init.adminEmail ?? 'admin@flaghost.local';
+    const email = init.adminEmail ?? DEFAULT_ADMIN_EMAIL;
     const user = await createUserIn(tx, { email, level: 'owner', firstName: 'Admin', organizationId: organization.id });
-    const { value } = await createKeyIn(tx, user, { label: 'Initial key', value: init.personalApiKey, scopes: null });
+    const { value } = await createKeyIn(tx, user, { label: INITIAL_KEY_LABEL, value: init.personalApiKey, scopes: null });
     let passwordSetupToken: string | undefined;
     if (init.adminPassword) await setPasswordIn(tx, user, init.adminPassword);
     else passwordSetupToken = await createSetupToken(ctx, tx, user);

@@ -40,6 +40,21 @@ export interface Database {
   /** Pool use and failed statements so far, for /metrics. */
   stats(): DatabaseStats;
   close(): Promise<void>;
+  /** The embedded database's files, for backups (PGlite in a data directory only). */
+  embedded?: EmbeddedFiles;
+}
+
+export type Rows = Array<Record<string, unknown>>;
+
+export interface EmbeddedFiles {
+  /** PGlite's data directory, `<FLAGHOST_DATA_DIR>/pglite`. */
+  dir: string;
+  /**
+   * Runs `fn` inside a transaction that keeps every other statement waiting: meanwhile the files
+   * under `dir` do not change, so a copy of them is a consistent database (see
+   * src/platform/db/embedded-backup.ts). `query` runs SQL in that transaction.
+   */
+  quiesce<T>(fn: (query: (text: string) => Promise<Rows>) => Promise<T>): Promise<T>;
 }
 
 export const changesChannel = CHANGES_CHANNEL;
@@ -177,6 +192,13 @@ async function openPglite(config: DatabaseConfig, options: OpenOptions): Promise
     async listen() {
       // One process owns an embedded database: no other instance's changes to listen for.
     },
+    embedded: dir
+      ? {
+          dir,
+          // PGlite's transaction() holds the lock that every query(), exec() and transaction() takes.
+          quiesce: (fn) => client.transaction((tx) => fn(async (text) => (await tx.query<Record<string, unknown>>(text)).rows)),
+        }
+      : undefined,
     async close() {
       try {
         await client.close();

@@ -11,6 +11,7 @@ const TIMED = [
   'test/platform/db/deadlines.test.ts',
   'test/compat/database-outage.test.ts',
   'test/ops/health.test.ts',
+  'test/cli/backup.test.ts',
 ];
 
 export default defineConfig({

@@ -27,7 +27,9 @@ const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, s
 const NO_PARAMS: Record<string, string | undefined> = Object.freeze({});
 const JSON_HEADERS = ['content-type', 'application/json; charset=utf-8'];
 /** Definitions are GETs, a safe method: a session's CSRF check never refuses one (src/access/sign-in/csrf.ts). */
-const noCsrfOnGet = (): void => {};
+const noCsrfOnGet = (): void => {
+  // nothing to check
+};
 
 function corsHeaders(req: IncomingMessage): Record<string, string> {
   return browserOriginHeaders(req.headers.origin) ?? NO_HEADERS;
@@ -130,7 +132,9 @@ export function createHotPath({ decisions, log }: HotPathDeps): (req: IncomingMe
       }
       chunks.push(chunk);
     });
-    req.on('error', () => {});
+    req.on('error', () => {
+      // An aborted upload: the socket is gone, so there is nobody to answer and nothing to log.
+    });
     req.on('end', () => {
       if (refused) return;
       const raw = chunks.length === 1 ? chunks[0] : chunks.length ? Buffer.concat(chunks, size) : undefined;

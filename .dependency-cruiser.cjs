@@ -1,6 +1,5 @@
-// Allowed imports between the folders of src/ (issue 11 §1; the layout is described in
-// docs/architecture.md, "Source layout"). `npm run lint:deps` checks them; `npm run lint` and
-// .ci/run include it. Each rule holds for the code today: a new violation fails CI, and an
+// Allowed imports between the folders of src/ (issue 11 §1; docs/architecture.md, "Code rules:
+// imports, lint and format"). `npm run lint:deps` checks them; `npm run lint` and .ci/run include it. Each rule holds for the code today: a new violation fails CI, and an
 // exception is written into the rule with the reason, never added silently.
 //
 // Paths are relative to the repository root. Node's built-in modules are named without the `node:`

@@ -10,21 +10,23 @@ import { ADMIN_KEY, createTestApp, PROJECT_TOKEN, SECRET_TOKEN, type TestApp } f
 
 const lines: string[] = [];
 let t: TestApp;
+/** An app whose log lines go to `into`. */
+const appLoggingTo = (into: string[]) => createTestApp({ logger: { ...loggerOptions('info'), stream: { write: (line: string) => void into.push(line) } } });
 const UNKNOWN_SECRET = 'phs_unknownsecret0000000000000000000000000';
 const PAYLOAD_SECRET = 'test-secret-key-0123456789abcdef';
 
 beforeAll(async () => {
-  t = await createTestApp({ logger: { ...loggerOptions('info'), stream: { write: (line: string) => void lines.push(line) } } });
+  t = await appLoggingTo(lines);
 });
 afterAll(async () => {
   await t?.close();
 });
 
-const parsed = () => lines.map((l) => JSON.parse(l) as Record<string, any>);
+const parsed = (from = lines) => from.map((l) => JSON.parse(l) as Record<string, any>);
 
-function expectClean(secrets: string[]): void {
-  expect(lines.length).toBeGreaterThan(0);
-  for (const line of lines) {
+function expectClean(secrets: string[], from = lines): void {
+  expect(from.length).toBeGreaterThan(0);
+  for (const line of from) {
     expect(Buffer.byteLength(line)).toBeLessThanOrEqual(LOG_LINE_MAX_BYTES);
     expect(line.endsWith('\n')).toBe(true);
     for (const secret of secrets) expect(line).not.toContain(secret);
@@ -36,6 +38,7 @@ function expectClean(secrets: string[]): void {
 // The outage test takes the database down for good: it runs last, also when CI shuffles.
 describe('log lines', { shuffle: false }, () => {
   it('a failed insert whose parameters hold tokens and 3 MB of text: logged without them, under the cap', async () => {
+    lines.length = 0;
     const secret = generateSecretToken();
     const from = lines.length; // lines the other test (an outage) logged before this one started
     let failure: unknown;
@@ -73,20 +76,26 @@ describe('log lines', { shuffle: false }, () => {
   });
 
   it('during an outage: requests authenticated with tokens fail and are logged without them', async () => {
-    lines.length = 0;
-    // Closed here; the closing in afterAll (which also drops a PostgreSQL test database) must not fail.
-    const close = t.database.close.bind(t.database);
+    // An app of its own, whose database this test closes.
+    const outageLines: string[] = [];
+    const down = await appLoggingTo(outageLines);
+    // Closed here; closing the app afterwards (which also drops a PostgreSQL test database) must not fail.
+    const close = down.database.close.bind(down.database);
     let closed: Promise<void> | undefined;
-    t.database.close = () => (closed ??= close());
-    await t.database.close();
-    const res = await t.http.get('/api/feature_flag/local_evaluation').set('Authorization', `Bearer ${UNKNOWN_SECRET}`);
-    expect(res.status).toBeGreaterThanOrEqual(500);
-    const capture = await t.http.post('/batch/').send({ api_key: PROJECT_TOKEN, batch: [{ event: 'x', distinct_id: 'u1', properties: { leaked: SECRET_TOKEN, big: 'z'.repeat(200_000) } }] });
-    expect(capture.status).toBeGreaterThanOrEqual(500);
-    await t.http.get(`/flags/definitions?token=${PROJECT_TOKEN}&personal_api_key=${ADMIN_KEY}`).set('Authorization', `Bearer ${UNKNOWN_SECRET}`);
+    down.database.close = () => (closed ??= close());
+    try {
+      await down.database.close();
+      const res = await down.http.get('/api/feature_flag/local_evaluation').set('Authorization', `Bearer ${UNKNOWN_SECRET}`);
+      expect(res.status).toBeGreaterThanOrEqual(500);
+      const capture = await down.http.post('/batch/').send({ api_key: PROJECT_TOKEN, batch: [{ event: 'x', distinct_id: 'u1', properties: { leaked: SECRET_TOKEN, big: 'z'.repeat(200_000) } }] });
+      expect(capture.status).toBeGreaterThanOrEqual(500);
+      await down.http.get(`/flags/definitions?token=${PROJECT_TOKEN}&personal_api_key=${ADMIN_KEY}`).set('Authorization', `Bearer ${UNKNOWN_SECRET}`);
 
-    expectClean([UNKNOWN_SECRET, SECRET_TOKEN, PROJECT_TOKEN, ADMIN_KEY]);
-    // The failures were logged (with the statement that failed), just not the values.
-    expect(parsed().some((l) => l.level >= 50 && /secret_api_token/.test(JSON.stringify(l.err ?? {})))).toBe(true);
+      expectClean([UNKNOWN_SECRET, SECRET_TOKEN, PROJECT_TOKEN, ADMIN_KEY], outageLines);
+      // The failures were logged (with the statement that failed), just not the values.
+      expect(parsed(outageLines).some((l) => l.level >= 50 && /secret_api_token/.test(JSON.stringify(l.err ?? {})))).toBe(true);
+    } finally {
+      await down.close();
+    }
   });
 });

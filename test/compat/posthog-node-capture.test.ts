@@ -48,9 +48,15 @@ describe('posthog-node identify', { shuffle: false }, () => {
   });
 
   it('the flag targeting the email is true when evaluated remotely (POST /flags with stored persons)', async () => {
+    await createFlag(t, { key: 'remote-email-flag', filters: { groups: [{ properties: [person('email', 'remote@example.com')], rollout_percentage: 100 }] } });
+    // The person, stored through capture (acknowledged once committed: shutdown waits for it).
+    const writer = remoteClient(t);
+    writer.client.identify({ distinctId: 'remote-user', properties: { email: 'remote@example.com' } });
+    await writer.client.shutdown();
+    expect(writer.errors).toEqual([]);
     const { client } = remoteClient(t);
-    expect(await client.getFeatureFlag('email-flag', 'node-user')).toBe(true);
-    expect(await client.getFeatureFlag('email-flag', 'someone-else')).toBe(false);
+    expect(await client.getFeatureFlag('remote-email-flag', 'remote-user')).toBe(true);
+    expect(await client.getFeatureFlag('remote-email-flag', 'someone-else')).toBe(false);
     await client.shutdown();
   });
 });

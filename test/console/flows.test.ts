@@ -1,7 +1,9 @@
 // The console in Debian's Chromium, end to end over a real socket: signing in, creating a
 // multivariate flag with two condition sets and payloads, editing it, the version conflict between
 // two browser contexts, toggling, soft delete and restore, its history, "test a user", CSRF and
-// logout refusals. One browser for the file; each user gets a context.
+// logout refusals. One browser for the file; each user gets a context. Each test makes the flag it
+// works on (through the API, except the test that creates one in the page), and the sign-in and
+// sign-out tests have contexts of their own: the tests pass in any order.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ADMIN_EMAIL, createTestApp, type TestApp } from '../helpers/app.ts';
@@ -17,8 +19,8 @@ const EDITOR = 'editor@example.com';
 let t: TestApp;
 let browser: Browser;
 let admin: BrowserContext & { foreignRequests: string[] };
+/** The admin's signed-in page, shared by the tests that work on flags. */
 let page: Page;
-let flagId: number;
 
 async function signIn(context: BrowserContext, email: string): Promise<Page> {
   const p = await context.newPage();
@@ -32,9 +34,24 @@ async function signIn(context: BrowserContext, email: string): Promise<Page> {
 
 const flagById = async (id: number) => (await t.api('get', `/api/projects/1/feature_flags/${id}/`)).body;
 
-// One person's session as a story: the flag created early is edited, toggled, deleted and restored by
-// the tests after it, so they keep their order when CI shuffles (vitest's shuffle: false).
-describe.skipIf(!hasChromium)('the console in a browser', { shuffle: false }, () => {
+/** A flag made through the API; its id. */
+async function apiFlag(body: Record<string, unknown>): Promise<number> {
+  const res = await t.api('post', '/api/projects/1/feature_flags/').send(body);
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return res.body.id;
+}
+
+/** What the page-creation test makes: two condition sets, two variants with payloads. */
+const CHECKOUT_FILTERS = {
+  groups: [
+    { properties: [{ key: 'email', type: 'person', operator: 'icontains', value: '@example.com' }], rollout_percentage: 100, variant: null },
+    { properties: [{ key: '$app_version', type: 'person', operator: 'semver_gte', value: '2.1.0' }], rollout_percentage: 30, variant: 'redesign' },
+  ],
+  multivariate: { variants: [{ key: 'control', rollout_percentage: 70 }, { key: 'redesign', rollout_percentage: 30 }] },
+  payloads: { control: { color: 'grey' }, redesign: { color: 'blue' } },
+};
+
+describe.skipIf(!hasChromium)('the console in a browser', () => {
   beforeAll(async () => {
     t = await createTestApp();
     await setPasswordByEmail(t.ctx, ADMIN_EMAIL, PASSWORD);
@@ -42,6 +59,7 @@ describe.skipIf(!hasChromium)('the console in a browser', { shuffle: false }, ()
     await setPasswordByEmail(t.ctx, EDITOR, PASSWORD);
     browser = await launchBrowser();
     admin = await newContext(browser, t.baseUrl);
+    page = await signIn(admin, ADMIN_EMAIL);
   }, 120_000);
   afterAll(async () => {
     await browser?.close();
@@ -49,7 +67,8 @@ describe.skipIf(!hasChromium)('the console in a browser', { shuffle: false }, ()
   });
 
   it('sends a signed-out visitor to the sign-in page and back, with the keyboard alone', async () => {
-    page = await admin.newPage();
+    const visitor = await newContext(browser, t.baseUrl);
+    const page = await visitor.newPage();
     await page.goto('/project/1/flags?type=boolean');
     await page.waitForURL(/\/login\?next=/);
     // The email field has focus; Tab moves to the password; Enter submits.
@@ -64,6 +83,7 @@ describe.skipIf(!hasChromium)('the console in a browser', { shuffle: false }, ()
     await expect.poll(() => page.locator('.topbar').textContent()).toContain('Default');
     expect(await page.getByLabel('Project').inputValue()).toBe('1');
     await page.getByRole('button', { name: 'Clear filters' }).or(page.getByRole('link', { name: 'Create your first flag' })).first().waitFor();
+    await visitor.close();
   }, 90_000);
 
   it('creates a multivariate flag with two condition sets and payloads, checking input as it is typed', async () => {
@@ -105,7 +125,7 @@ describe.skipIf(!hasChromium)('the console in a browser', { shuffle: false }, ()
     await second.getByLabel('Variant for this set').selectOption('redesign');
     await page.getByRole('button', { name: 'Create flag' }).click();
     await page.waitForURL(/\/project\/1\/flags\/\d+$/);
-    flagId = Number(/flags\/(\d+)$/.exec(page.url())![1]);
+    const flagId = Number(/flags\/(\d+)$/.exec(page.url())![1]);
 
     const flag = await flagById(flagId);
     expect(flag).toMatchObject({ key: 'new-checkout', name: 'The redesigned checkout', tags: ['checkout'], active: true, version: 1 });
@@ -123,8 +143,9 @@ describe.skipIf(!hasChromium)('the console in a browser', { shuffle: false }, ()
   }, 90_000);
 
   it("puts the API's validation error next to the field its attr names", async () => {
+    await apiFlag({ key: 'taken-key', filters: { groups: [{ properties: [], rollout_percentage: 100 }] } });
     await page.goto('/project/1/flags/new');
-    await page.getByLabel('Key').fill('new-checkout');
+    await page.getByLabel('Key').fill('taken-key');
     await page.getByRole('button', { name: 'Create flag' }).click();
     const keyField = page.locator('.field', { has: page.getByLabel('Key') });
     await expect.poll(() => keyField.locator('.error-text').textContent()).toBe('There is already a feature flag with this key.');
@@ -132,6 +153,7 @@ describe.skipIf(!hasChromium)('the console in a browser', { shuffle: false }, ()
   }, 90_000);
 
   it('shows what changed when two people save the same flag, and re-applies on request', async () => {
+    const flagId = await apiFlag({ key: 'edited-twice', filters: CHECKOUT_FILTERS });
     const editor = await newContext(browser, t.baseUrl);
     const other = await signIn(editor, EDITOR);
     await page.goto(`/project/1/flags/${flagId}/edit`);
@@ -156,23 +178,25 @@ describe.skipIf(!hasChromium)('the console in a browser', { shuffle: false }, ()
   }, 90_000);
 
   it('asks before disabling a flag, naming it, then disables it', async () => {
-    await page.goto('/project/1/flags');
-    await page.getByRole('switch', { name: 'Disable new-checkout' }).click();
+    const flagId = await apiFlag({ key: 'switched', filters: CHECKOUT_FILTERS });
+    await page.goto('/project/1/flags?search=switched');
+    await page.getByRole('switch', { name: 'Disable switched' }).click();
     const dialog = page.getByRole('dialog', { name: 'Disable this flag?' });
-    expect(await dialog.textContent()).toContain('new-checkout');
-    await dialog.getByRole('button', { name: 'Disable new-checkout' }).click();
-    await page.getByRole('switch', { name: 'Enable new-checkout' }).waitFor();
+    expect(await dialog.textContent()).toContain('switched');
+    await dialog.getByRole('button', { name: 'Disable switched' }).click();
+    await page.getByRole('switch', { name: 'Enable switched' }).waitFor();
     expect((await flagById(flagId)).active).toBe(false);
-    await page.getByRole('switch', { name: 'Enable new-checkout' }).click();
-    await page.getByRole('dialog').getByRole('button', { name: 'Enable new-checkout' }).click();
-    await page.getByRole('switch', { name: 'Disable new-checkout' }).waitFor();
+    await page.getByRole('switch', { name: 'Enable switched' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Enable switched' }).click();
+    await page.getByRole('switch', { name: 'Disable switched' }).waitFor();
     expect((await flagById(flagId)).active).toBe(true);
   }, 90_000);
 
   it('deletes the flag softly and restores it', async () => {
+    const flagId = await apiFlag({ key: 'deleted-and-back', filters: CHECKOUT_FILTERS });
     await page.goto(`/project/1/flags/${flagId}`);
     await page.getByRole('button', { name: 'Delete', exact: true }).click();
-    await page.getByRole('dialog').getByRole('button', { name: 'Delete new-checkout' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete deleted-and-back' }).click();
     await page.getByText('This flag is deleted').waitFor();
     expect((await flagById(flagId)).deleted).toBe(true);
     await page.getByRole('button', { name: 'Restore' }).click();
@@ -181,6 +205,11 @@ describe.skipIf(!hasChromium)('the console in a browser', { shuffle: false }, ()
   }, 90_000);
 
   it('reads the history with field-level before and after', async () => {
+    const flagId = await apiFlag({ key: 'with-history', filters: CHECKOUT_FILTERS });
+    for (const change of [{ name: 'Changed by the editor' }, { name: 'Changed by the admin' }, { deleted: true }, { deleted: false }]) {
+      expect((await t.api('patch', `/api/projects/1/feature_flags/${flagId}/`).send(change)).status).toBe(200);
+    }
+    await page.goto(`/project/1/flags/${flagId}`);
     await page.getByRole('tab', { name: 'History' }).click();
     const history = page.locator('.timeline');
     await history.getByText('restored the flag').waitFor();
@@ -192,6 +221,8 @@ describe.skipIf(!hasChromium)('the console in a browser', { shuffle: false }, ()
   }, 90_000);
 
   it('tests a user: the value and the reason for this flag', async () => {
+    const flagId = await apiFlag({ key: 'tested', filters: CHECKOUT_FILTERS });
+    await page.goto(`/project/1/flags/${flagId}`);
     await page.getByRole('tab', { name: 'Test a user' }).click();
     await page.getByLabel('Distinct id').fill('someone-1');
     await page.getByLabel('Person properties (JSON object)').fill('{"email": "ann@example.com"}');
@@ -207,6 +238,7 @@ describe.skipIf(!hasChromium)('the console in a browser', { shuffle: false }, ()
   }, 90_000);
 
   it('refuses a write from the page without the CSRF header, and accepts it with the header', async () => {
+    await page.goto('/project/1/flags');
     const attempt = (withToken: boolean) =>
       page.evaluate(async (withToken) => {
         const token = /csrftoken=([^;]+)/.exec((globalThis as unknown as { document: { cookie: string } }).document.cookie)?.[1] ?? '';
@@ -255,7 +287,10 @@ describe.skipIf(!hasChromium)('the console in a browser', { shuffle: false }, ()
   }, 90_000);
 
   it('ends the session on sign out: the old cookie is refused and the pages ask to sign in', async () => {
-    const sessionid = (await admin.cookies()).find((c) => c.name === 'sessionid')!.value;
+    // A session of its own: the other tests keep theirs.
+    const leaving = await newContext(browser, t.baseUrl);
+    const page = await signIn(leaving, ADMIN_EMAIL);
+    const sessionid = (await leaving.cookies()).find((c) => c.name === 'sessionid')!.value;
     const before = await fetch(`${t.baseUrl}/api/users/@me/`, { headers: { cookie: `sessionid=${sessionid}` } });
     expect(before.status).toBe(200);
     await page.goto('/project/1/flags');
@@ -266,5 +301,6 @@ describe.skipIf(!hasChromium)('the console in a browser', { shuffle: false }, ()
     expect(after.status).toBe(401);
     await page.goto('/project/1/flags');
     await page.waitForURL(/\/login\?next=/);
+    await leaving.close();
   }, 90_000);
 });

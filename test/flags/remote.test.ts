@@ -105,6 +105,8 @@ describe('evaluation_reasons', () => {
 
 describe('browser config and capture', () => {
   it('GET /array/:token/config answers known tokens', async () => {
+    // A project with a flag (hasFeatureFlags), whichever test ran before.
+    expect((await t.api('post', `${P}/`).send({ key: 'config-flag', filters: { groups: [{ properties: [], rollout_percentage: 100 }] } })).status).toBe(201);
     const res = await t.http.get(`/array/${PROJECT_TOKEN}/config`).set('Origin', 'http://app.example');
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ hasFeatureFlags: true, supportedCompression: ['gzip', 'gzip-js'] });

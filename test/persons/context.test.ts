@@ -1,7 +1,6 @@
-// loadPersonContext, what /flags reads about a distinct id (docs/compatibility.md#sdk-3.1,
-// #sdk-3.12): stored person and group properties, static cohorts, and experience-continuity overrides
-// written for both persons (first anon id wins, under concurrency too) so a continuity flag keeps its
-// value across identify.
+// loadPersonContext, what /flags reads about a distinct id (SDK §3.1, §3.12): stored person and
+// group properties, static cohorts, and experience-continuity overrides written for both persons
+// (first anon id wins, under concurrency too) so a continuity flag keeps its value across identify.
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, PROJECT_TOKEN, type TestApp } from '../helpers/app.ts';
@@ -45,8 +44,7 @@ async function evaluate(distinctId: string, anonDistinctId?: string, personPrope
   return new Map(results.map((r) => [r.key, r]));
 }
 
-// The first test stores the person the later ones evaluate: an order kept when CI shuffles.
-describe('stored context', { shuffle: false }, () => {
+describe('stored context', () => {
   it('returns the person\'s properties and created_at, its static cohorts and the requested groups by index', async () => {
     await capture([
       { event: '$set', distinct_id: 'ctx-user', properties: { $set: { email: 'ctx@example.com', plan: 'pro' } } },
@@ -67,14 +65,15 @@ describe('stored context', { shuffle: false }, () => {
   });
 
   it('stored properties let a flag target a person the request says nothing about; request values win', async () => {
+    await capture([{ event: '$set', distinct_id: 'pro-user', properties: { $set: { plan: 'pro' } } }]);
     await createFlag({ key: 'pro-only', filters: { groups: [{ properties: [{ key: 'plan', value: 'pro', type: 'person' }], rollout_percentage: 100 }] } });
-    expect((await evaluate('ctx-user')).get('pro-only')!.enabled).toBe(true);
-    expect((await evaluate('ctx-user', undefined, { plan: 'free' })).get('pro-only')!.enabled).toBe(false);
+    expect((await evaluate('pro-user')).get('pro-only')!.enabled).toBe(true);
+    expect((await evaluate('pro-user', undefined, { plan: 'free' })).get('pro-only')!.enabled).toBe(false);
     expect((await evaluate('someone-else')).get('pro-only')!.enabled).toBe(false);
   });
 });
 
-describe('experience continuity (SDK 3.12)', () => {
+describe('experience continuity (SDK §3.12)', () => {
   let anon = '';
   let user = '';
 
@@ -99,8 +98,9 @@ describe('experience continuity (SDK 3.12)', () => {
     // 2. Sign-in: posthog-js asks with the user id and the visitor id as $anon_distinct_id.
     const signIn = await evaluate(user, anon);
     expect(signIn.get('sticky')!.enabled).toBe(true);
+    // (Other tests write overrides for the same flag, for other people.)
     expect(await t.sql(`select d.distinct_id, o.hash_key from flag_hash_key_overrides o join person_distinct_ids d on d.person_id = o.person_id
-                        where o.feature_flag_key = 'sticky' and d.distinct_id in ('${user}', '${anon}') order by d.distinct_id`)).toEqual([
+                        where o.feature_flag_key = 'sticky' and d.distinct_id in ($1, $2) order by d.distinct_id`, [user, anon])).toEqual([
       { distinct_id: user, hash_key: anon },
       { distinct_id: anon, hash_key: anon },
     ].sort((a, b) => (a.distinct_id < b.distinct_id ? -1 : 1)));

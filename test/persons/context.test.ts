@@ -1,6 +1,7 @@
-// loadPersonContext, what /flags reads about a distinct id (SDK §3.1, §3.12): stored person and
-// group properties, static cohorts, and experience-continuity overrides written for both persons
-// (first anon id wins, under concurrency too) so a continuity flag keeps its value across identify.
+// loadPersonContext, what /flags reads about a distinct id (docs/compatibility.md#sdk-3.1,
+// #sdk-3.12): stored person and group properties, static cohorts, and experience-continuity overrides
+// written for both persons (first anon id wins, under concurrency too) so a continuity flag keeps its
+// value across identify.
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, PROJECT_TOKEN, type TestApp } from '../helpers/app.ts';
@@ -73,7 +74,7 @@ describe('stored context', () => {
   });
 });
 
-describe('experience continuity (SDK §3.12)', () => {
+describe('experience continuity (SDK 3.12)', () => {
   let anon = '';
   let user = '';
 

@@ -99,7 +99,14 @@ async function round(fsync: 'on' | 'off', dump: Buffer, n: number): Promise<Resu
     for (let i = 0; i < FLAGS; i++) {
       const body = Buffer.from(JSON.stringify({ key: `bench-${i}`, filters: { groups: [{ properties: [], rollout_percentage: 50 }] } }));
       const started = performance.now();
-      const status = await send(agent, port, 'POST', '/api/projects/1/feature_flags/', { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body);
+      const status = await send(
+        agent,
+        port,
+        'POST',
+        '/api/projects/1/feature_flags/',
+        { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+        body,
+      );
       latencies.push(performance.now() - started);
       if (status !== 201) throw new Error(`flag create answered ${status}`);
     }

@@ -53,7 +53,9 @@ const profiling = process.env.BENCH_PROFILE === '1';
 const profileTop = Math.max(1, Math.round(numberFromEnv('BENCH_PROFILE_TOP', 15)));
 const strict = process.env.BENCH_STRICT === '1';
 const serverMode = serverModeFromEnv();
-const only = process.env.BENCH_SCENARIOS?.split(',').map((s) => s.trim()).filter(Boolean);
+const only = process.env.BENCH_SCENARIOS?.split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
 
 interface Scenario {
   id: string;
@@ -113,16 +115,20 @@ async function startReference(name: string, file: string): Promise<{ child: Chil
 
 async function main(): Promise<number> {
   const started = Date.now();
-  log(`flaghost benchmark — node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), ` +
-    `${settings.connections} connections, pipelining 1, ${settings.warmupS} s warm-up + ${settings.durationS} s per scenario ` +
-    `(${settings.rounds} alternating rounds with its reference)`);
+  log(
+    `flaghost benchmark — node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), ` +
+      `${settings.connections} connections, pipelining 1, ${settings.warmupS} s warm-up + ${settings.durationS} s per scenario ` +
+      `(${settings.rounds} alternating rounds with its reference)`,
+  );
   const version = sourceVersion();
   log(`flaghost at ${version.commit}${version.srcModified ? ' + uncommitted changes in src/' : ''}`);
   if (profiling) log('BENCH_PROFILE=1: flaghost runs under --cpu-prof, its figures are lower than without the profiler');
 
   // 1. Database and projects (CLI first: on PGlite only one process may open the data directory).
   const env = await prepareEnvironment(root, logLevel);
-  log(`database: ${env.database === 'postgres' ? `PostgreSQL (fresh database ${new URL(env.env.DATABASE_URL!).pathname.slice(1)})` : `PGlite (${env.env.FLAGHOST_DATA_DIR})`}`);
+  log(
+    `database: ${env.database === 'postgres' ? `PostgreSQL (fresh database ${new URL(env.env.DATABASE_URL!).pathname.slice(1)})` : `PGlite (${env.env.FLAGHOST_DATA_DIR})`}`,
+  );
   let t = Date.now();
   const p50 = await createProjectWithCli(env, 'bench-50-flags');
   const p200 = await createProjectWithCli(env, 'bench-200-flags');
@@ -133,8 +139,10 @@ async function main(): Promise<number> {
   t = Date.now();
   const sources = profiling ? snapshotSources(root) : new Map<string, string>();
   const server = await startServer(env, { profile: profiling, mode: serverMode });
-  log(`flaghost (${serverMode === 'dist' ? 'node dist/server.js' : 'node --import tsx src/server.ts'}) listening at ${server.baseUrl} ` +
-    `after ${((Date.now() - t) / 1000).toFixed(1)} s (LOG_LEVEL=${logLevel})`);
+  log(
+    `flaghost (${serverMode === 'dist' ? 'node dist/server.js' : 'node --import tsx src/server.ts'}) listening at ${server.baseUrl} ` +
+      `after ${((Date.now() - t) / 1000).toFixed(1)} s (LOG_LEVEL=${logLevel})`,
+  );
   t = Date.now();
   await seedFlags(server, defs, DEFINITIONS_FLAGS);
   await seedFlags(server, p50, 50);
@@ -162,15 +170,20 @@ async function main(): Promise<number> {
   const flagsHeaders = { 'content-type': 'application/json', 'user-agent': 'posthog-node/5.70.0' };
   const bodies50 = flagsRequestBodies(p50.apiToken, REQUEST_BODIES);
   const bodies200 = flagsRequestBodies(p200.apiToken, REQUEST_BODIES);
-  for (const [project, bodies, count] of [[p50, bodies50, 50], [p200, bodies200, 200]] as const) {
+  for (const [project, bodies, count] of [
+    [p50, bodies50, 50],
+    [p200, bodies200, 200],
+  ] as const) {
     const res = await request(flagsUrl, { method: 'POST', headers: flagsHeaders, body: bodies[0] });
     if (res.status !== 200) throw new Error(`POST /flags (project ${project.id}) → ${res.status}: ${res.body.toString('utf8').slice(0, 300)}`);
     const out = JSON.parse(res.body.toString('utf8')) as { flags: Record<string, { enabled: boolean }>; errorsWhileComputingFlags: boolean };
     const flags = Object.values(out.flags);
     if (flags.length !== count) throw new Error(`POST /flags (project ${project.id}) evaluated ${flags.length} flags, expected ${count}`);
     if (out.errorsWhileComputingFlags) throw new Error(`POST /flags (project ${project.id}) reports errorsWhileComputingFlags`);
-    log(`POST /flags?v=2 project ${project.id}: ${count} flags evaluated, ${flags.filter((f) => f.enabled).length} enabled, ` +
-      `request ${fmtInt(bodies[0].length)} bytes, answer ${fmtInt(res.body.length)} bytes`);
+    log(
+      `POST /flags?v=2 project ${project.id}: ${count} flags evaluated, ${flags.filter((f) => f.enabled).length} enabled, ` +
+        `request ${fmtInt(bodies[0].length)} bytes, answer ${fmtInt(res.body.length)} bytes`,
+    );
   }
 
   // 4. References, each in its own process.
@@ -203,7 +216,12 @@ async function main(): Promise<number> {
       },
     ],
     [
-      { id: 'refB', title: `reference B: node:http ${fmtInt(first.body.length)} B`, flaghost: false, spec: { url: refB.url, expectStatus: 200, serverPid: refB.child.process.pid } },
+      {
+        id: 'refB',
+        title: `reference B: node:http ${fmtInt(first.body.length)} B`,
+        flaghost: false,
+        spec: { url: refB.url, expectStatus: 200, serverPid: refB.child.process.pid },
+      },
       {
         id: 'definitions-200',
         title: `definitions 200 (${DEFINITIONS_FLAGS} flags)`,
@@ -240,7 +258,8 @@ async function main(): Promise<number> {
   let selected = groups;
   if (only?.length) {
     const all = groups.flat();
-    for (const id of only) if (!all.some((s) => s.id === id)) throw new Error(`BENCH_SCENARIOS: unknown scenario ${id} (known: ${all.map((s) => s.id).join(', ')})`);
+    for (const id of only)
+      if (!all.some((s) => s.id === id)) throw new Error(`BENCH_SCENARIOS: unknown scenario ${id} (known: ${all.map((s) => s.id).join(', ')})`);
     const wanted = new Set(only);
     for (const s of all) if (wanted.has(s.id) && s.reference) wanted.add(s.reference);
     selected = groups.map((g) => g.filter((s) => wanted.has(s.id))).filter((g) => g.length > 0);
@@ -275,8 +294,10 @@ async function main(): Promise<number> {
       const ratio = r.ratio === undefined ? '' : `  ${r.ratio.toFixed(2)}× ${r.reference}${r.goal !== undefined ? ` (target ≥ ${r.goal}×) ${r.verdict}` : ''}`;
       const rounds = m.roundsRps.length > 1 ? `  [rounds ${m.roundsRps.map(fmtInt).join(' / ')}]` : '';
       const cpu = m.cpuUsPerRequest === undefined ? '' : `  cpu ${lpad(m.cpuUsPerRequest.toFixed(1), 5)} µs/req (${lpad(m.cpuPercent!.toFixed(0), 3)} %)`;
-      log(`${pad(scenario.title, 36)} ${lpad(fmtInt(m.rps), 7)} req/s  p50 ${lpad(fmtMs(m.p50), 5)} ms  p99 ${lpad(fmtMs(m.p99), 5)} ms${cpu}${ratio}${rounds}` +
-        (m.invalid ? `  INVALID: ${m.invalid}` : ''));
+      log(
+        `${pad(scenario.title, 36)} ${lpad(fmtInt(m.rps), 7)} req/s  p50 ${lpad(fmtMs(m.p50), 5)} ms  p99 ${lpad(fmtMs(m.p99), 5)} ms${cpu}${ratio}${rounds}` +
+          (m.invalid ? `  INVALID: ${m.invalid}` : ''),
+      );
     }
   }
 
@@ -294,9 +315,13 @@ async function main(): Promise<number> {
       for (const r of results.values()) {
         if (!selected.flat().some((s) => s.id === r.id && s.flaghost)) continue;
         r.profile = summarize(profile, r.windowsUs, mapper, profileTop);
-        log(`\nCPU profile of flaghost during "${r.title}": ${r.profile.samples} samples, idle ${r.profile.idlePercent.toFixed(1)} % (self time, % of all samples)`);
+        log(
+          `\nCPU profile of flaghost during "${r.title}": ${r.profile.samples} samples, idle ${r.profile.idlePercent.toFixed(1)} % (self time, % of all samples)`,
+        );
         for (const f of r.profile.top) {
-          log(`  ${lpad(f.percent.toFixed(1), 5)} %  ${pad(f.function, 30)} ${pad(f.location, 44)}${f.text && f.function === '(anonymous)' ? ` ${f.text}` : ''}`);
+          log(
+            `  ${lpad(f.percent.toFixed(1), 5)} %  ${pad(f.function, 30)} ${pad(f.location, 44)}${f.text && f.function === '(anonymous)' ? ` ${f.text}` : ''}`,
+          );
         }
       }
       log(`\n(full profile: ${path.relative(root, keep)}, opens in Chrome DevTools)`);
@@ -305,25 +330,29 @@ async function main(): Promise<number> {
 
   // 6. The summary table and the JSON file.
   log('');
-  const header = `${pad('scenario', 16)} ${lpad('req/s', 7)} ${lpad('p50 ms', 7)} ${lpad('p99 ms', 7)} ${lpad('cpu µs/req', 10)} ${lpad('core', 5)}  ${pad('vs', 5)} ` +
+  const header =
+    `${pad('scenario', 16)} ${lpad('req/s', 7)} ${lpad('p50 ms', 7)} ${lpad('p99 ms', 7)} ${lpad('cpu µs/req', 10)} ${lpad('core', 5)}  ${pad('vs', 5)} ` +
     `${lpad('ratio', 6)} ${lpad('target', 7)}  ${pad('result', 6)} ${lpad('cpu ratio', 9)}`;
   log(header);
   log('-'.repeat(header.length));
   for (const r of results.values()) {
     const ref = r.reference ? results.get(r.reference) : undefined;
     const cpuRatio = ref?.cpuUsPerRequest && r.cpuUsPerRequest ? `${(ref.cpuUsPerRequest / r.cpuUsPerRequest).toFixed(2)}×` : '';
-    log(`${pad(r.id, 16)} ${lpad(fmtInt(r.rps), 7)} ${lpad(fmtMs(r.p50), 7)} ${lpad(fmtMs(r.p99), 7)} ` +
-      `${lpad(r.cpuUsPerRequest === undefined ? '' : r.cpuUsPerRequest.toFixed(1), 10)} ${lpad(r.cpuPercent === undefined ? '' : r.cpuPercent.toFixed(0) + '%', 5)}  ` +
-      `${pad(r.reference ?? '', 5)} ${lpad(r.ratio === undefined ? '' : r.ratio.toFixed(2) + '×', 6)} ${lpad(r.goal === undefined ? '' : '≥' + r.goal + '×', 7)}  ` +
-      `${pad(r.verdict ?? '', 6)} ${lpad(cpuRatio, 9)}`);
+    log(
+      `${pad(r.id, 16)} ${lpad(fmtInt(r.rps), 7)} ${lpad(fmtMs(r.p50), 7)} ${lpad(fmtMs(r.p99), 7)} ` +
+        `${lpad(r.cpuUsPerRequest === undefined ? '' : r.cpuUsPerRequest.toFixed(1), 10)} ${lpad(r.cpuPercent === undefined ? '' : r.cpuPercent.toFixed(0) + '%', 5)}  ` +
+        `${pad(r.reference ?? '', 5)} ${lpad(r.ratio === undefined ? '' : r.ratio.toFixed(2) + '×', 6)} ${lpad(r.goal === undefined ? '' : '≥' + r.goal + '×', 7)}  ` +
+        `${pad(r.verdict ?? '', 6)} ${lpad(cpuRatio, 9)}`,
+    );
   }
-  log('ratio: median over rounds of req/s ÷ the reference\'s req/s in the same round (what the targets apply to);');
-  log('cpu ratio: the reference server\'s CPU time per request ÷ flaghost\'s (steadier when the machine is shared).');
+  log("ratio: median over rounds of req/s ÷ the reference's req/s in the same round (what the targets apply to);");
+  log("cpu ratio: the reference server's CPU time per request ÷ flaghost's (steadier when the machine is shared).");
   const getReference = results.get('refA');
   for (const r of results.values()) {
     if (!getReference || r.reference !== 'refA2' || !getReference.rps) continue;
     r.ratioToGetReference = r.rps / getReference.rps;
-    const cpu = getReference.cpuUsPerRequest && r.cpuUsPerRequest ? `, ${(getReference.cpuUsPerRequest / r.cpuUsPerRequest).toFixed(2)}× in CPU per request` : '';
+    const cpu =
+      getReference.cpuUsPerRequest && r.cpuUsPerRequest ? `, ${(getReference.cpuUsPerRequest / r.cpuUsPerRequest).toFixed(2)}× in CPU per request` : '';
     log(`for comparison, ${r.id} ÷ refA (GETs without a body, its own rounds): ${r.ratioToGetReference.toFixed(2)}× in req/s${cpu}`);
   }
   const out = {

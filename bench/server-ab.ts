@@ -21,7 +21,12 @@ const log = (line = '') => process.stdout.write(line + '\n');
 const num = (name: string, def: number) => (process.env[name] ? Number(process.env[name]) : def);
 const rounds = Math.max(1, Math.round(num('AB_ROUNDS', 8)));
 const roundS = num('AB_SECONDS', 2.5);
-const settings: LoadSettings = { connections: Math.max(1, Math.round(num('BENCH_CONNECTIONS', 10))), durationS: roundS * rounds, warmupS: num('BENCH_WARMUP', 2), rounds };
+const settings: LoadSettings = {
+  connections: Math.max(1, Math.round(num('BENCH_CONNECTIONS', 10))),
+  durationS: roundS * rounds,
+  warmupS: num('BENCH_WARMUP', 2),
+  rounds,
+};
 
 const median = (v: number[]) => {
   const s = [...v].sort((a, b) => a - b);
@@ -57,7 +62,10 @@ async function main(): Promise<void> {
   log('');
   log('| scenario | server | CPU µs per answer: median (per round) | req/s (median) |');
   log('| --- | --- | --- | --- |');
-  for (const [name, project, count] of [['flags-50', p50, 50], ['flags-200', p200, 200]] as const) {
+  for (const [name, project, count] of [
+    ['flags-50', p50, 50],
+    ['flags-200', p200, 200],
+  ] as const) {
     const bodies = flagsRequestBodies(project.apiToken, 4_096);
     const specs: Record<string, LoadSpec> = {};
     for (const [id, s] of Object.entries(servers)) {
@@ -74,14 +82,17 @@ async function main(): Promise<void> {
         const sample = await run(specs[id], settings, roundS);
         const answers = sample.latencies.length;
         const wrong = Object.keys(sample.statuses).filter((code) => code !== '200');
-        if (!answers || wrong.length || sample.errors) throw new Error(`${name} ${id}: ${answers} answers, statuses ${JSON.stringify(sample.statuses)}, ${sample.errors} errors`);
+        if (!answers || wrong.length || sample.errors)
+          throw new Error(`${name} ${id}: ${answers} answers, statuses ${JSON.stringify(sample.statuses)}, ${sample.errors} errors`);
         cpu[id].push(((sample.serverCpuMs ?? NaN) * 1000) / answers);
         rps[id].push(answers / sample.seconds);
       }
     }
     for (const id of ['dist', 'tsx', 'refA']) {
       const label = id === 'dist' ? 'node dist/server.js' : id === 'tsx' ? 'node --import tsx src/server.ts' : 'reference A (node:http)';
-      log(`| ${name} (${count} flags) | ${label} | ${median(cpu[id]).toFixed(1)} (${cpu[id].map((c) => c.toFixed(0)).join(' ')}) | ${Math.round(median(rps[id]))} |`);
+      log(
+        `| ${name} (${count} flags) | ${label} | ${median(cpu[id]).toFixed(1)} (${cpu[id].map((c) => c.toFixed(0)).join(' ')}) | ${Math.round(median(rps[id]))} |`,
+      );
     }
     const perRound = cpu.tsx.map((t, i) => t / cpu.dist[i]);
     log(`| ${name} | tsx ÷ dist, per round | ${median(perRound).toFixed(3)} (${perRound.map((x) => x.toFixed(2)).join(' ')}) | |`);

@@ -29,7 +29,10 @@ const MODES: Record<string, { label: string; command: string[] }> = {
 };
 
 const runs = Math.max(1, Number(process.env.STARTUP_RUNS ?? 5) || 5);
-const modes = (process.env.STARTUP_MODES ?? 'dist,tsx').split(',').map((m) => m.trim()).filter(Boolean);
+const modes = (process.env.STARTUP_MODES ?? 'dist,tsx')
+  .split(',')
+  .map((m) => m.trim())
+  .filter(Boolean);
 for (const m of modes) if (!MODES[m]) throw new Error(`unknown STARTUP_MODES entry ${m}; known: ${Object.keys(MODES).join(', ')}`);
 
 const tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'flaghost-startup-'));
@@ -115,7 +118,12 @@ log(`flaghost start-up to first answer — node ${process.version}, ${os.cpus().
 // The existing data directory: made once, then every measured start opens it again.
 const existing = path.join(tempDir, 'existing');
 await timeToFirstAnswer(modes[0], existing);
-const results = new Map(modes.flatMap((m) => [[`${m}:empty`, [] as Array<{ wall: number; cpu: number }>], [`${m}:existing`, [] as Array<{ wall: number; cpu: number }>]]));
+const results = new Map(
+  modes.flatMap((m) => [
+    [`${m}:empty`, [] as Array<{ wall: number; cpu: number }>],
+    [`${m}:existing`, [] as Array<{ wall: number; cpu: number }>],
+  ]),
+);
 for (let i = 0; i < runs; i++) {
   for (const mode of modes) {
     results.get(`${mode}:empty`)!.push(await timeToFirstAnswer(mode, path.join(tempDir, `empty-${mode}-${i}`)));

@@ -113,7 +113,10 @@ export async function build({ root = ROOT, outdir = path.join(root, 'dist') } = 
     write: false,
     logLevel: 'warning',
   });
-  const renamed = renamedClasses(root, result.outputFiles.filter((f) => f.path.endsWith('.js')).map((f) => f.text));
+  const renamed = renamedClasses(
+    root,
+    result.outputFiles.filter((f) => f.path.endsWith('.js')).map((f) => f.text),
+  );
   if (renamed.length) {
     throw new Error(`esbuild renamed class ${renamed.join(', ')} (another module declares the same name); give each class a distinct name`);
   }

@@ -80,7 +80,8 @@ const OUTSIDE = [
 /** Repository paths in comments. */
 const REPO_PATH = /(?<![\w./-])((?:src|test|bench|docs|web|scripts|migrations|openapi|bin)\/[\w./-]*\w\.(?:ts|tsx|md|mjs|cjs|js|json|sql|html|css))\b/g;
 /** The title string of `it(…)`, `test(…)`, `describe(…)` (and `.each`, `.skipIf(…)`, …). */
-const TITLE = /\b(?:it|test|describe|bench)(?:\.(?:each|only|skip|todo|concurrent|sequential|fails)|\.(?:skipIf|runIf)\([^)]*\))*\(\s*(['"`])((?:\\.|(?!\1).)*)\1/g;
+const TITLE =
+  /\b(?:it|test|describe|bench)(?:\.(?:each|only|skip|todo|concurrent|sequential|fails)|\.(?:skipIf|runIf)\([^)]*\))*\(\s*(['"`])((?:\\.|(?!\1).)*)\1/g;
 
 /** A switch label in code, not a citation in a comment. */
 function isSwitchLabel(line, match, commentAt) {
@@ -151,7 +152,12 @@ export function checkText(file, text, { exists, anchorsOf }) {
     }
     for (let i = line.indexOf(SECTION); i >= 0; i = line.indexOf(SECTION, i + 1)) {
       if (labelled.some(([from, to]) => i >= from && i < to)) continue;
-      add(n, 'bare-citation', line.slice(Math.max(0, i - 8), i + 8).trim(), `a section sign cites a numbering without a link: write ${COMPAT}#api-<n> (or another docs/ link)`);
+      add(
+        n,
+        'bare-citation',
+        line.slice(Math.max(0, i - 8), i + 8).trim(),
+        `a section sign cites a numbering without a link: write ${COMPAT}#api-<n> (or another docs/ link)`,
+      );
     }
     for (const m of line.matchAll(CASES)) {
       if (isSwitchLabel(line, m, start) && !inTitle(m.index)) continue;

@@ -13,7 +13,14 @@ const target = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../op
 // The document is derived from route schemas alone: no database is opened.
 const offline: Database = {
   kind: 'pglite',
-  db: new Proxy({}, { get: () => { throw new Error('no database while generating OpenAPI'); } }) as Database['db'],
+  db: new Proxy(
+    {},
+    {
+      get: () => {
+        throw new Error('no database while generating OpenAPI');
+      },
+    },
+  ) as Database['db'],
   stats: () => ({ queryErrors: newQueryErrorCounts() }),
   health: alwaysAvailable,
   // Nothing to migrate, listen to or close.

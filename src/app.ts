@@ -142,7 +142,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     refusedSince++;
     if (Date.now() - lastRefusedWarning < 60_000) return;
     lastRefusedWarning = Date.now();
-    app.log.warn({ maxConnections: budget.maxConnections, refused: refusedSince }, 'connection limit reached with every connection busy: new connections are closed');
+    app.log.warn(
+      { maxConnections: budget.maxConnections, refused: refusedSince },
+      'connection limit reached with every connection busy: new connections are closed',
+    );
     refusedSince = 0;
   };
 

@@ -44,7 +44,15 @@ function noDatabase(dataDir: string, env: Record<string, string | undefined>): C
  * data directory locked by a process that does not answer (a server still starting, another
  * command) is waited for, up to LOCK_WAIT_MS.
  */
-async function runEmbedded(config: Config, parsed: Run, password: string | undefined, io: Io, argv: string[], env: Record<string, string | undefined>, backupTo?: Writable): Promise<unknown> {
+async function runEmbedded(
+  config: Config,
+  parsed: Run,
+  password: string | undefined,
+  io: Io,
+  argv: string[],
+  env: Record<string, string | undefined>,
+  backupTo?: Writable,
+): Promise<unknown> {
   const dataDir = config.database.dataDir;
   const deadline = Date.now() + LOCK_WAIT_MS;
   let waiting = false;
@@ -71,16 +79,26 @@ async function runEmbedded(config: Config, parsed: Run, password: string | undef
     } catch (err) {
       if (!(err instanceof DataDirLockedError)) throw err;
       if (Date.now() > deadline) {
-        throw new CliError(`${err.message} It does not answer on ${socketPath(dataDir)}: a server still starting or shutting down, an older flaghost, or another command. Try again once it has started, or stop it.`);
+        throw new CliError(
+          `${err.message} It does not answer on ${socketPath(dataDir)}: a server still starting or shutting down, an older flaghost, or another command. Try again once it has started, or stop it.`,
+        );
       }
-      if (!waiting) io.err(`flaghost: ${dataDir} is in use by another process that does not answer on its socket yet; waiting up to ${LOCK_WAIT_MS / 1000} s\n`);
+      if (!waiting)
+        io.err(`flaghost: ${dataDir} is in use by another process that does not answer on its socket yet; waiting up to ${LOCK_WAIT_MS / 1000} s\n`);
       waiting = true;
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
   }
 }
 
-async function run(config: Config, parsed: Run, password: string | undefined, io: Io, argv: string[], env: Record<string, string | undefined>): Promise<unknown> {
+async function run(
+  config: Config,
+  parsed: Run,
+  password: string | undefined,
+  io: Io,
+  argv: string[],
+  env: Record<string, string | undefined>,
+): Promise<unknown> {
   const { cmd, values, positionals } = parsed;
   const url = config.database.url;
   if ((cmd.kind === 'backup' || cmd.kind === 'restore') && url) throw new CliError(postgresBackupHint(url));

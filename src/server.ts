@@ -26,7 +26,7 @@ function printBootstrap(result: BootstrapResult, config: Config): void {
     result.generated.personalApiKey ? 'Store the personal API key now: it is shown only this once.' : '',
     ...(result.passwordSetupToken
       ? [
-          'Set the admin\'s console password within 24 hours with this one-time link:',
+          "Set the admin's console password within 24 hours with this one-time link:",
           `  ${setupLinkUrl(config, result.user.uuid, result.passwordSetupToken)}`,
           '(or later: npx flaghost users set-password --email ' + result.user.email + ')',
         ]

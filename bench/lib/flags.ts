@@ -40,7 +40,9 @@ export function flagBody(i: number, prefix: string): Json {
       break;
     case 8:
       filters = {
-        groups: [{ properties: [person('signup_date', '2030-01-01', 'is_date_before'), person('signup_date', '-90d', 'is_date_after')], rollout_percentage: 100 }],
+        groups: [
+          { properties: [person('signup_date', '2030-01-01', 'is_date_before'), person('signup_date', '-90d', 'is_date_after')], rollout_percentage: 100 },
+        ],
       };
       break;
     case 9:
@@ -50,7 +52,12 @@ export function flagBody(i: number, prefix: string): Json {
     case 11:
       filters = {
         groups: [{ properties: [person('plan', 'pro')], rollout_percentage: 100 }],
-        multivariate: { variants: [{ key: 'control', rollout_percentage: 50 }, { key: 'test', rollout_percentage: 50 }] },
+        multivariate: {
+          variants: [
+            { key: 'control', rollout_percentage: 50 },
+            { key: 'test', rollout_percentage: 50 },
+          ],
+        },
         payloads: { control: '{"color":"blue"}', test: '{"color":"green","size":2}' },
       };
       break;

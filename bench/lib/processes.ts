@@ -124,7 +124,9 @@ export function request(url: string, options: { method?: string; headers?: Recor
 /** Stops every child, runs the registered cleanups and removes the temporary directories. */
 export function cleanupAll(): Promise<void> {
   cleaning ??= (async () => {
-    await Promise.all([...children].map((c) => stopChild(c, 5_000).catch((err) => process.stderr.write(`stopping a child process failed: ${(err as Error).message}\n`))));
+    await Promise.all(
+      [...children].map((c) => stopChild(c, 5_000).catch((err) => process.stderr.write(`stopping a child process failed: ${(err as Error).message}\n`))),
+    );
     for (const fn of asyncCleanups.splice(0).reverse()) {
       await fn().catch((err) => process.stderr.write(`cleanup failed: ${(err as Error).message}\n`));
     }

@@ -39,7 +39,10 @@ export function readProfile(dir: string): CpuProfile | undefined {
   if (!fs.existsSync(dir)) return undefined;
   // One file per thread (CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile): the tsx loader hooks
   // run on a thread of their own; requests are served by the main thread, number 0.
-  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort();
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .sort();
   const main = files.find((f) => /\.\d+\.0\.\d+\.cpuprofile$/.test(f)) ?? files[0];
   return main ? (JSON.parse(fs.readFileSync(path.join(dir, main), 'utf8')) as CpuProfile) : undefined;
 }
@@ -116,7 +119,10 @@ export class SourceMapper {
   private readonly cache = new Map<string, Mapped | null>();
   private readonly esbuild?: Transformer;
 
-  constructor(private readonly root: string, private readonly sources: SourceSnapshot) {
+  constructor(
+    private readonly root: string,
+    private readonly sources: SourceSnapshot,
+  ) {
     try {
       const fromTsx = createRequire(path.join(root, 'node_modules/tsx/package.json'));
       this.esbuild = fromTsx('esbuild') as Transformer;

@@ -129,7 +129,9 @@ export class Authenticator implements AccessLookups {
     if (now - last > LAST_USED_RESOLUTION_MS) {
       found.key.lastUsedAt = new Date(now);
       // Best effort: a failed usage timestamp must not fail the request.
-      touchKeyLastUsed(this.ctx.db, found.key.id, new Date(now)).catch((err) => this.ctx.log.warn({ err }, 'could not record when a personal API key was last used'));
+      touchKeyLastUsed(this.ctx.db, found.key.id, new Date(now)).catch((err) =>
+        this.ctx.log.warn({ err }, 'could not record when a personal API key was last used'),
+      );
     }
     return found;
   }
@@ -157,7 +159,10 @@ export class Authenticator implements AccessLookups {
 
   async firstProjectOf(user: User): Promise<ProjectInOrganization | undefined> {
     const memberships = await listMembershipsOfUser(this.ctx.db, user.id);
-    const [first] = await listProjectsOfOrganizations(this.ctx.db, memberships.map((m) => m.organizationId));
+    const [first] = await listProjectsOfOrganizations(
+      this.ctx.db,
+      memberships.map((m) => m.organizationId),
+    );
     return this.inOrganization(first);
   }
 

@@ -196,7 +196,12 @@ function* projectOf(request: AccessRequest, access: RouteAccess, principal: Prin
  * project secret restrictions, then key scopes and project/organization scoping, then
  * membership and the organization's personal-API-key policy.
  */
-function* projectAccess(principal: Principal, project: Project, organization: Organization, access: Pick<RouteAccess, 'scope' | 'projectSecret'>): Chain<RequestAuth> {
+function* projectAccess(
+  principal: Principal,
+  project: Project,
+  organization: Organization,
+  access: Pick<RouteAccess, 'scope' | 'projectSecret'>,
+): Chain<RequestAuth> {
   if (principal.kind === 'project_secret') {
     if (!access.projectSecret) throw secretRefused();
     if (project.id !== principal.project.id) throw new PermissionDeniedError(`API key does not have access to the requested project: ID ${project.id}.`);

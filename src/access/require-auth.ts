@@ -29,7 +29,7 @@ export function requireOrganization(auth: RequestAuth): Organization {
 
 /** The caller's membership in that organization (a user, not a project secret token). */
 export function requireMembership(auth: RequestAuth): Membership {
-  if (!auth.membership) throw new MissingAuthContextError('membership', "a project or organization route called by a user");
+  if (!auth.membership) throw new MissingAuthContextError('membership', 'a project or organization route called by a user');
   return auth.membership;
 }
 

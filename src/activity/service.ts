@@ -49,7 +49,11 @@ export const ActivityQuerySchema = z.looseObject({
 });
 
 const isEmpty = (v: unknown) =>
-  v === null || v === undefined || v === '' || (Array.isArray(v) && v.length === 0) || (typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 0);
+  v === null ||
+  v === undefined ||
+  v === '' ||
+  (Array.isArray(v) && v.length === 0) ||
+  (typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 0);
 
 /** Field-level changes between two snapshots, in `fields` order; unchanged fields are skipped. */
 export function diffFields(type: string, before: Record<string, unknown>, after: Record<string, unknown>, fields: readonly string[]): ActivityChange[] {

@@ -33,7 +33,8 @@ export async function writeBackupFile(out: string, produce: (stream: Writable) =
   const file = path.resolve(out);
   const dir = path.dirname(file);
   if (!fs.existsSync(dir)) throw new CliError(`The directory ${dir} does not exist.`);
-  if (fs.existsSync(file) && fs.statSync(file).isDirectory()) throw new CliError(`${file} is a directory: give a file name, e.g. ${path.join(file, 'flaghost-backup.tar.gz')}.`);
+  if (fs.existsSync(file) && fs.statSync(file).isDirectory())
+    throw new CliError(`${file} is a directory: give a file name, e.g. ${path.join(file, 'flaghost-backup.tar.gz')}.`);
   const partial = `${file}.partial-${process.pid}`;
   const stream = fs.createWriteStream(partial, { mode: 0o600, flags: 'w' });
   try {
@@ -78,7 +79,9 @@ export async function restoreFromFile(config: Config, file: string, force: boole
   try {
     const r = await restoreBackup(source, config.database, force);
     if (r.manifest.payload_key === 'FLAGHOST_SECRET_KEY') {
-      io.err(`flaghost: the backed-up server used FLAGHOST_SECRET_KEY: start this one with the same value (key fingerprint ${r.manifest.payload_key_fingerprint}).\n`);
+      io.err(
+        `flaghost: the backed-up server used FLAGHOST_SECRET_KEY: start this one with the same value (key fingerprint ${r.manifest.payload_key_fingerprint}).\n`,
+      );
     }
     return {
       restored: true,
@@ -86,7 +89,11 @@ export async function restoreFromFile(config: Config, file: string, force: boole
       file: source,
       backup_created_at: r.manifest.created_at,
       replaced_existing_database: r.replaced,
-      payload_key: r.secretKeyRestored ? 'secret.key restored' : r.manifest.payload_key === 'FLAGHOST_SECRET_KEY' ? 'set FLAGHOST_SECRET_KEY as on the backed-up server' : 'none',
+      payload_key: r.secretKeyRestored
+        ? 'secret.key restored'
+        : r.manifest.payload_key === 'FLAGHOST_SECRET_KEY'
+          ? 'set FLAGHOST_SECRET_KEY as on the backed-up server'
+          : 'none',
       counts: r.counts,
     };
   } catch (err) {

@@ -7,7 +7,10 @@ import type { MembershipLevelName } from '../access/organizations/users-reposito
 
 /** The command line is malformed: exit 2 with the command's usage line. */
 export class UsageError extends Error {
-  constructor(message: string, readonly usage: string) {
+  constructor(
+    message: string,
+    readonly usage: string,
+  ) {
     super(message);
   }
 }
@@ -49,7 +52,14 @@ export const str = (values: Values, name: string): string | undefined => values[
 function list(values: Values, name: string): string[] | undefined {
   const raw = str(values, name);
   if (raw === undefined) return undefined;
-  const items = [...new Set(raw.split(',').map((s) => s.trim()).filter(Boolean))];
+  const items = [
+    ...new Set(
+      raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+  ];
   if (!items.length) throw new CliError(`--${name} needs at least one value (leave it out instead).`);
   return items;
 }
@@ -91,12 +101,12 @@ export const GROUPS: Record<string, Record<string, Command>> = {
       usage: 'users create --email E [--level member|admin|owner] [--first-name N] [--last-name N] [--organization UUID] [--password-stdin]',
       summary: 'Create a user and make them a member of an organization.',
       details: [
-        '--email E            the user\'s email (unique, case-insensitive)',
+        "--email E            the user's email (unique, case-insensitive)",
         '--level L            membership level: member (default), admin or owner',
         '--first-name N       first name',
         '--last-name N        last name',
         '--organization UUID  organization to join (default: the first organization)',
-        '--password-stdin     read the user\'s console password from standard input (at least 8 characters)',
+        "--password-stdin     read the user's console password from standard input (at least 8 characters)",
       ],
       options: {
         email: { type: 'string' },
@@ -121,7 +131,7 @@ export const GROUPS: Record<string, Record<string, Command>> = {
     'set-password': {
       name: 'users set-password',
       usage: 'users set-password --email E [--password-stdin]',
-      summary: 'Set a user\'s console password; the user\'s sessions end everywhere.',
+      summary: "Set a user's console password; the user's sessions end everywhere.",
       details: [
         '--email E          the user',
         '--password-stdin   read the password from standard input (also the default when stdin is not',
@@ -146,7 +156,13 @@ export const GROUPS: Record<string, Record<string, Command>> = {
         '--organizations uuid,uuid   restrict the key to these organizations (the user must be a member of each)',
         '--label L                   a name to recognise the key by',
       ],
-      options: { email: { type: 'string' }, scopes: { type: 'string' }, projects: { type: 'string' }, organizations: { type: 'string' }, label: { type: 'string' } },
+      options: {
+        email: { type: 'string' },
+        scopes: { type: 'string' },
+        projects: { type: 'string' },
+        organizations: { type: 'string' },
+        label: { type: 'string' },
+      },
       required: ['email'],
       check: (v) => {
         checkEmail(str(v, 'email')!);
@@ -158,7 +174,7 @@ export const GROUPS: Record<string, Record<string, Command>> = {
     list: {
       name: 'keys list',
       usage: 'keys list --email E',
-      summary: 'List a user\'s personal API keys (masks only, never values).',
+      summary: "List a user's personal API keys (masks only, never values).",
       details: ['--email E   owner of the keys'],
       options: { email: { type: 'string' } },
       required: ['email'],
@@ -168,7 +184,7 @@ export const GROUPS: Record<string, Record<string, Command>> = {
       name: 'keys revoke',
       usage: 'keys revoke ID',
       summary: 'Delete a personal API key: requests with it fail from now on.',
-      details: ['ID   the key\'s id, as `keys list` shows it'],
+      details: ["ID   the key's id, as `keys list` shows it"],
       options: {},
       positionals: ['ID'],
     },
@@ -178,7 +194,7 @@ export const GROUPS: Record<string, Record<string, Command>> = {
       name: 'projects create',
       usage: 'projects create --name N [--organization UUID]',
       summary: 'Create a project with a new project token and secret token.',
-      details: ['--name N             the project\'s name', '--organization UUID  owning organization (default: the first organization)'],
+      details: ["--name N             the project's name", '--organization UUID  owning organization (default: the first organization)'],
       options: { name: { type: 'string' }, organization: { type: 'string' } },
       required: ['name'],
       check: (v) => {
@@ -199,7 +215,7 @@ export const GROUPS: Record<string, Record<string, Command>> = {
       name: 'organizations create',
       usage: 'organizations create --name N',
       summary: 'Create an organization (add projects and users to it with --organization).',
-      details: ['--name N   the organization\'s name'],
+      details: ["--name N   the organization's name"],
       options: { name: { type: 'string' } },
       required: ['name'],
     },
@@ -219,7 +235,7 @@ export const SINGLE: Record<string, Command> = {
     name: 'init',
     kind: 'init',
     usage: 'init',
-    summary: 'Initialise an empty database as the server\'s first start does, and print its values (the personal API key only this once).',
+    summary: "Initialise an empty database as the server's first start does, and print its values (the personal API key only this once).",
     details: [
       'FLAGHOST_INIT_* choose the values (README "First start"). On a database that is already',
       'initialised nothing changes, and each FLAGHOST_INIT_* variable the database does not hold is named.',

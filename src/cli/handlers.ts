@@ -45,7 +45,19 @@ export function failure(err: unknown): { message: string; expected: boolean } {
   return { message: safeText(message, 4096), expected };
 }
 
-const renderUser = (user: { id: number; uuid: string; email: string; firstName: string; lastName: string; distinctId: string; currentOrganizationId: string | null; createdAt: Date }, level: MembershipLevelName) => ({
+const renderUser = (
+  user: {
+    id: number;
+    uuid: string;
+    email: string;
+    firstName: string;
+    lastName: string;
+    distinctId: string;
+    currentOrganizationId: string | null;
+    createdAt: Date;
+  },
+  level: MembershipLevelName,
+) => ({
   id: user.id,
   uuid: user.uuid,
   email: user.email,
@@ -151,8 +163,7 @@ export const HANDLERS: Record<string, Handler> = {
     return { id, revoked: true };
   },
 
-  'projects create': async (ctx, { values: v }) =>
-    renderProject(await createProject(ctx, { name: str(v, 'name')!, organizationId: str(v, 'organization') })),
+  'projects create': async (ctx, { values: v }) => renderProject(await createProject(ctx, { name: str(v, 'name')!, organizationId: str(v, 'organization') })),
 
   'projects list': async (ctx) => (await listProjects(ctx)).map(renderProject),
 

@@ -50,12 +50,21 @@ function stderrLog(err: (s: string) => void): Log {
  * process has it), refuses an uninitialised one unless `--init` or `init` asked for it, migrates,
  * and runs the command. `describe` names the database on stderr once it is open.
  */
-export async function runOnDatabase(config: Config, parsed: Run, password: string | undefined, io: LocalIo, describe: string, backupTo?: Writable): Promise<unknown> {
+export async function runOnDatabase(
+  config: Config,
+  parsed: Run,
+  password: string | undefined,
+  io: LocalIo,
+  describe: string,
+  backupTo?: Writable,
+): Promise<unknown> {
   const database = await openDatabase(config.database);
   try {
     io.err(`${describe}\n`);
     if (!parsed.init && !(await initialised(database))) {
-      throw new CliError(`${describe.replace(/^flaghost: /, 'The ')} holds no flaghost data yet. Run \`flaghost init\` to initialise it, or check ${config.database.url ? 'DATABASE_URL' : 'FLAGHOST_DATA_DIR'}.`);
+      throw new CliError(
+        `${describe.replace(/^flaghost: /, 'The ')} holds no flaghost data yet. Run \`flaghost init\` to initialise it, or check ${config.database.url ? 'DATABASE_URL' : 'FLAGHOST_DATA_DIR'}.`,
+      );
     }
     await database.migrate();
     const ctx = createAppContext(config, database, stderrLog(io.err));
@@ -65,11 +74,18 @@ export async function runOnDatabase(config: Config, parsed: Run, password: strin
     if (parsed.init && parsed.cmd.kind !== 'init') {
       const boot = await bootstrap(ctx, config.init);
       if (boot) {
-        io.err(JSON.stringify({ notice: 'flaghost initialised an empty database. Store the personal API key now: it is shown only this once.', ...renderBootstrap(ctx, boot) }) + '\n');
+        io.err(
+          JSON.stringify({
+            notice: 'flaghost initialised an empty database. Store the personal API key now: it is shown only this once.',
+            ...renderBootstrap(ctx, boot),
+          }) + '\n',
+        );
       }
     }
     return await HANDLERS[parsed.cmd.name](ctx, { values: parsed.values, positionals: parsed.positionals, password, init: config.init });
   } finally {
-    await database.close().catch((err: unknown) => io.err(`${JSON.stringify({ warning: 'closing the database failed', detail: safeText(String(err), 4096) })}\n`));
+    await database
+      .close()
+      .catch((err: unknown) => io.err(`${JSON.stringify({ warning: 'closing the database failed', detail: safeText(String(err), 4096) })}\n`));
   }
 }

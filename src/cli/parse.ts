@@ -7,10 +7,10 @@ const FOOTER = [
   'Output is JSON on stdout. Errors are {"error": "..."} on stderr, with exit code 1 when a command',
   'fails and 2 when the command line is wrong. Which database a command uses is said on stderr.',
   '',
-  'The database comes from the server\'s environment: DATABASE_URL (PostgreSQL), otherwise the embedded',
+  "The database comes from the server's environment: DATABASE_URL (PostgreSQL), otherwise the embedded",
   'database in FLAGHOST_DATA_DIR (default ./data). While a server runs on that data directory, commands',
   'go through it (its socket, flaghost.sock in the data directory). The CLI never creates a database on',
-  'its own: `flaghost init`, or --init on a command, initialises an empty one as the server\'s first',
+  "its own: `flaghost init`, or --init on a command, initialises an empty one as the server's first",
   'start does.',
 ];
 
@@ -40,12 +40,13 @@ function commandHelp(cmd: Command): string {
 const takesInit = (cmd: Command) => (cmd.kind ?? 'database') === 'database';
 
 const isHelp = (arg: string | undefined) => arg === '--help' || arg === '-h' || arg === 'help';
-const groupUsage = (name: string) => Object.values(GROUPS[name]).map((c) => `flaghost ${c.usage}`).join('\n');
+const groupUsage = (name: string) =>
+  Object.values(GROUPS[name])
+    .map((c) => `flaghost ${c.usage}`)
+    .join('\n');
 const allUsage = () => 'flaghost <command> [<subcommand>] [options]; flaghost --help lists the commands';
 
-export type Parsed =
-  | { kind: 'help'; text: string }
-  | { kind: 'run'; cmd: Command; values: Values; positionals: string[]; init: boolean };
+export type Parsed = { kind: 'help'; text: string } | { kind: 'run'; cmd: Command; values: Values; positionals: string[]; init: boolean };
 
 export function parseCommandLine(argv: string[]): Parsed {
   const [first, second, ...afterSecond] = argv;

@@ -14,7 +14,9 @@ async function readStdin(stream: NodeJS.ReadStream): Promise<string> {
     chunks.push(chunk as Buffer);
   }
   // `echo pw | flaghost …` adds one newline: drop exactly one.
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 }
 
 function promptHidden(question: string, stdin: NodeJS.ReadStream, stderr: NodeJS.WriteStream): Promise<string> {

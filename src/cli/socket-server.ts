@@ -109,7 +109,7 @@ export async function serveCliSocket(ctx: AppContext, log: Log): Promise<CliSock
   if (ctx.database.kind !== 'pglite' || !ctx.database.embedded) return undefined;
   const file = socketPath(dataDir);
   if (!socketPathFits(dataDir)) {
-    log.warn({ socket: file }, 'the data directory\'s path is too long for a Unix socket: the CLI cannot run beside this server');
+    log.warn({ socket: file }, "the data directory's path is too long for a Unix socket: the CLI cannot run beside this server");
     return undefined;
   }
 
@@ -153,7 +153,7 @@ export async function serveCliSocket(ctx: AppContext, log: Log): Promise<CliSock
   try {
     await listenOwnerOnly(server, file);
   } catch (err) {
-    log.warn({ err, socket: file }, 'could not listen on the CLI\'s socket: the CLI cannot run beside this server');
+    log.warn({ err, socket: file }, "could not listen on the CLI's socket: the CLI cannot run beside this server");
     return undefined;
   }
   log.info({ socket: file }, 'the CLI reaches this server through its socket');

@@ -43,7 +43,20 @@ const int: Check = (v, loc, issues) => {
   return { ok: false };
 };
 
-const BOOL_STRINGS: Record<string, boolean> = { '0': false, off: false, f: false, false: false, n: false, no: false, '1': true, on: true, t: true, true: true, y: true, yes: true };
+const BOOL_STRINGS: Record<string, boolean> = {
+  '0': false,
+  off: false,
+  f: false,
+  false: false,
+  n: false,
+  no: false,
+  '1': true,
+  on: true,
+  t: true,
+  true: true,
+  y: true,
+  yes: true,
+};
 const bool: Check = (v, loc, issues) => {
   if (typeof v === 'boolean') return { ok: true, value: v };
   if (v === 0 || v === 1) return { ok: true, value: v === 1 };
@@ -65,13 +78,15 @@ const strOrInt: Check = (v, loc, issues) => {
   return { ok: false };
 };
 
-const literal = (...values: string[]): Check => (v, loc, issues) => {
-  if (typeof v === 'string' && values.includes(v)) return { ok: true, value: v };
-  const expected = values.map((x) => `'${x}'`);
-  const text = expected.length === 1 ? expected[0] : `${expected.slice(0, -1).join(', ')} or ${expected.at(-1)}`;
-  issues.push({ type: 'literal_error', loc, msg: `Input should be ${text}`, input: v });
-  return { ok: false };
-};
+const literal =
+  (...values: string[]): Check =>
+  (v, loc, issues) => {
+    if (typeof v === 'string' && values.includes(v)) return { ok: true, value: v };
+    const expected = values.map((x) => `'${x}'`);
+    const text = expected.length === 1 ? expected[0] : `${expected.slice(0, -1).join(', ')} or ${expected.at(-1)}`;
+    issues.push({ type: 'literal_error', loc, msg: `Input should be ${text}`, input: v });
+    return { ok: false };
+  };
 
 interface Field {
   check: Check;
@@ -102,7 +117,8 @@ function validateModel(model: Model, input: unknown, loc: Loc, issues: PydanticI
     if (result.ok && result.value !== null && result.value !== undefined) out[name] = result.value;
   }
   for (const key of Object.keys(input)) {
-    if (!Object.hasOwn(model.fields, key)) issues.push({ type: 'extra_forbidden', loc: [...loc, key], msg: 'Extra inputs are not permitted', input: input[key] });
+    if (!Object.hasOwn(model.fields, key))
+      issues.push({ type: 'extra_forbidden', loc: [...loc, key], msg: 'Extra inputs are not permitted', input: input[key] });
   }
   if (issues.length > before) return undefined;
   const problem = model.after?.(input);
@@ -113,15 +129,17 @@ function validateModel(model: Model, input: unknown, loc: Loc, issues: PydanticI
   return out;
 }
 
-const list = (item: (value: unknown, loc: Loc, issues: PydanticIssue[]) => unknown): Check => (v, loc, issues) => {
-  if (!Array.isArray(v)) {
-    issues.push({ type: 'list_type', loc, msg: 'Input should be a valid list', input: v });
-    return { ok: false };
-  }
-  const before = issues.length;
-  const out = v.map((x, i) => item(x, [...loc, i], issues));
-  return issues.length > before ? { ok: false } : { ok: true, value: out };
-};
+const list =
+  (item: (value: unknown, loc: Loc, issues: PydanticIssue[]) => unknown): Check =>
+  (v, loc, issues) => {
+    if (!Array.isArray(v)) {
+      issues.push({ type: 'list_type', loc, msg: 'Input should be a valid list', input: v });
+      return { ok: false };
+    }
+    const before = issues.length;
+    const out = v.map((x, i) => item(x, [...loc, i], issues));
+    return issues.length > before ? { ok: false } : { ok: true, value: out };
+  };
 
 const BYTECODE_FIELDS: Record<string, Field> = {
   bytecode: { check: any, nullable: true },
@@ -131,7 +149,12 @@ const BYTECODE_FIELDS: Record<string, Field> = {
 
 const EventPropFilter: Model = {
   name: 'EventPropFilter',
-  fields: { type: { check: literal('event', 'element'), required: true }, key: { check: str, required: true }, value: { check: any, required: true }, operator: { check: str, nullable: true } },
+  fields: {
+    type: { check: literal('event', 'element'), required: true },
+    key: { check: str, required: true },
+    value: { check: any, required: true },
+    operator: { check: str, nullable: true },
+  },
 };
 const HogQLFilter: Model = {
   name: 'HogQLFilter',
@@ -174,7 +197,13 @@ const BehavioralFilter: Model = {
 
 const CohortFilter: Model = {
   name: 'CohortFilter',
-  fields: { ...BYTECODE_FIELDS, type: { check: literal('cohort'), required: true }, key: { check: literal('id'), required: true }, value: { check: int, required: true }, negation: { check: bool, default: false } },
+  fields: {
+    ...BYTECODE_FIELDS,
+    type: { check: literal('cohort'), required: true },
+    key: { check: literal('id'), required: true },
+    value: { check: int, required: true },
+    negation: { check: bool, default: false },
+  },
 };
 
 const DATE_OPERATORS = new Set(['is_date_after', 'is_date_before']);
@@ -253,7 +282,15 @@ function validateGroup(input: unknown, loc: Loc, issues: PydanticIssue[]): Recor
 
 const CohortFilters: Model = {
   name: 'CohortFilters',
-  fields: { properties: { check: (v, loc, issues) => { const value = validateGroup(v, loc, issues); return { ok: value !== undefined, value }; }, required: true } },
+  fields: {
+    properties: {
+      check: (v, loc, issues) => {
+        const value = validateGroup(v, loc, issues);
+        return { ok: value !== undefined, value };
+      },
+      required: true,
+    },
+  },
 };
 
 function pythonLoc(loc: Loc): string {

@@ -73,7 +73,10 @@ export function parseCohortCsv(file: UploadedFile): { ids: string[]; idType: Csv
     const head = header(first[0]);
     idType = PERSON_ID_HEADERS.includes(head) ? 'person_id' : EMAIL_HEADERS.includes(head) ? 'email' : 'distinct_id';
     const skipHeader = idType !== 'distinct_id' || DISTINCT_ID_HEADERS.includes(head);
-    ids = (skipHeader ? rest : [first, ...rest]).filter((r) => r.length > 0).map((r) => r[0].trim()).filter((id) => id !== '');
+    ids = (skipHeader ? rest : [first, ...rest])
+      .filter((r) => r.length > 0)
+      .map((r) => r[0].trim())
+      .filter((id) => id !== '');
   } else {
     const heads = first.map(header);
     const find = (names: string[]) => heads.findIndex((h) => names.includes(h));
@@ -89,7 +92,10 @@ export function parseCohortCsv(file: UploadedFile): { ids: string[]; idType: Csv
     }
     const [column, type] = found;
     idType = type;
-    ids = rest.filter((r) => r.length > column).map((r) => r[column].trim()).filter((id) => id !== '');
+    ids = rest
+      .filter((r) => r.length > column)
+      .map((r) => r[column].trim())
+      .filter((id) => id !== '');
   }
   if (!ids.length) throw csvError(CSV_ERRORS.NO_VALID_IDS);
   return { ids, idType };

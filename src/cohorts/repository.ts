@@ -12,11 +12,18 @@ const CHUNK = 1000;
 /** Cohorts of the project with these ids, deleted ones included (they still "exist" for flag checks). */
 export async function findCohortsByIds(db: Db, projectId: number, ids: number[]): Promise<CohortRow[]> {
   if (!ids.length) return [];
-  return db.select().from(cohorts).where(and(eq(cohorts.projectId, projectId), inArray(cohorts.id, ids)));
+  return db
+    .select()
+    .from(cohorts)
+    .where(and(eq(cohorts.projectId, projectId), inArray(cohorts.id, ids)));
 }
 
 export async function findCohort(db: Db, projectId: number, id: number): Promise<CohortRow | undefined> {
-  const [row] = await db.select().from(cohorts).where(and(eq(cohorts.projectId, projectId), eq(cohorts.id, id))).limit(1);
+  const [row] = await db
+    .select()
+    .from(cohorts)
+    .where(and(eq(cohorts.projectId, projectId), eq(cohorts.id, id)))
+    .limit(1);
   return row;
 }
 
@@ -77,7 +84,10 @@ export async function addCohortMembers(db: Db, cohortId: number, personIds: numb
   const unique = [...new Set(personIds)].sort((a, b) => a - b);
   for (let i = 0; i < unique.length; i += CHUNK) {
     const chunk = unique.slice(i, i + CHUNK);
-    await db.insert(cohortMembers).values(chunk.map((personId) => ({ cohortId, personId }))).onConflictDoNothing();
+    await db
+      .insert(cohortMembers)
+      .values(chunk.map((personId) => ({ cohortId, personId })))
+      .onConflictDoNothing();
   }
 }
 

@@ -94,7 +94,8 @@ export function parseMultipart(body: Buffer, contentType: string): Record<string
 }
 
 /** Content types of bodies whose JSON fields arrive as text (DRF's HTML-form input). */
-const isFormRequest = (request: FastifyRequest): boolean => /^\s*(multipart\/form-data|application\/x-www-form-urlencoded)/i.test(request.headers['content-type'] ?? '');
+const isFormRequest = (request: FastifyRequest): boolean =>
+  /^\s*(multipart\/form-data|application\/x-www-form-urlencoded)/i.test(request.headers['content-type'] ?? '');
 
 function registerUploadParsers(app: FastifyInstance): void {
   addBufferParser(app, 'multipart/form-data', (request, body) => parseMultipart(body, request.headers['content-type'] ?? ''));
@@ -117,8 +118,6 @@ const ListQuery = z.looseObject({
 
 const IdParams = z.object({ id: z.string().meta({ description: 'Cohort id' }) });
 
-
-
 const WRITE_NOTE =
   'JSON, form-urlencoded, or multipart/form-data with a `csv` file (one column of distinct ids, or a person_id / distinct_id / email column); ' +
   'text/csv bodies add members to a static cohort.';
@@ -131,59 +130,101 @@ function cohortRoutesAt(app: ZodFastify, base: string, project: RouteAccess['pro
   const access = (scope: string): { access: RouteAccess } => ({ access: { scope, project } });
   const tags = [project === 'param' ? 'cohorts' : 'cohorts (legacy path)'];
 
-  app.get(base, {
-    config: access('cohort:read'),
-    schema: { tags, summary: 'List cohorts (not deleted), newest first', ...params, querystring: ListQuery, response: { 200: paginatedSchema(CohortSchema) } },
-  }, async (request) => listCohortsPage(ctx, requireProject(request.auth).id, request.query, absoluteUrl(request, ctx.config.publicUrl)));
+  app.get(
+    base,
+    {
+      config: access('cohort:read'),
+      schema: {
+        tags,
+        summary: 'List cohorts (not deleted), newest first',
+        ...params,
+        querystring: ListQuery,
+        response: { 200: paginatedSchema(CohortSchema) },
+      },
+    },
+    async (request) => listCohortsPage(ctx, requireProject(request.auth).id, request.query, absoluteUrl(request, ctx.config.publicUrl)),
+  );
 
-  app.post(base, {
-    config: access('cohort:write'),
-    schema: { tags, summary: 'Create a cohort', description: WRITE_NOTE, ...params, body: serviceValidated(CohortWriteBody), response: { 201: CohortSchema } },
-  }, async (request, reply) => reply.code(201).send(await createCohort(ctx, request.auth, request.body, { form: isFormRequest(request) })));
-
-  app.get(`${base}/activity`, {
-    config: access('activity_log:read'),
-    schema: { tags, summary: 'Activity of every cohort in the project', ...params, querystring: ActivityQuerySchema, response: { 200: ActivityPageSchema } },
-  }, async (request) =>
-    activityPage(ctx, { projectId: requireProject(request.auth).id, scope: 'Cohort' }, request.query, absolutePathUrl(request, ctx.config.publicUrl)));
-
-  app.get(`${base}/:id`, {
-    config: access('cohort:read'),
-    schema: { tags, summary: 'Retrieve a cohort (soft-deleted ones too)', params: withId, response: { 200: CohortSchema } },
-  }, async (request) => getCohort(ctx, requireProject(request.auth).id, idParam(request.params.id)));
-
-  for (const method of ['patch', 'put'] as const) {
-    app[method](`${base}/:id`, {
+  app.post(
+    base,
+    {
       config: access('cohort:write'),
       schema: {
         tags,
-        summary: method === 'patch' ? 'Update a cohort; {"deleted": true} soft-deletes, {"deleted": false} restores' : 'Update a cohort (same rules as PATCH)',
+        summary: 'Create a cohort',
         description: WRITE_NOTE,
-        params: withId,
+        ...params,
         body: serviceValidated(CohortWriteBody),
-        response: { 200: CohortSchema },
+        response: { 201: CohortSchema },
       },
-    }, async (request) => updateCohortById(ctx, request.auth, idParam(request.params.id), request.body, { form: isFormRequest(request) }));
+    },
+    async (request, reply) => reply.code(201).send(await createCohort(ctx, request.auth, request.body, { form: isFormRequest(request) })),
+  );
+
+  app.get(
+    `${base}/activity`,
+    {
+      config: access('activity_log:read'),
+      schema: { tags, summary: 'Activity of every cohort in the project', ...params, querystring: ActivityQuerySchema, response: { 200: ActivityPageSchema } },
+    },
+    async (request) =>
+      activityPage(ctx, { projectId: requireProject(request.auth).id, scope: 'Cohort' }, request.query, absolutePathUrl(request, ctx.config.publicUrl)),
+  );
+
+  app.get(
+    `${base}/:id`,
+    {
+      config: access('cohort:read'),
+      schema: { tags, summary: 'Retrieve a cohort (soft-deleted ones too)', params: withId, response: { 200: CohortSchema } },
+    },
+    async (request) => getCohort(ctx, requireProject(request.auth).id, idParam(request.params.id)),
+  );
+
+  for (const method of ['patch', 'put'] as const) {
+    app[method](
+      `${base}/:id`,
+      {
+        config: access('cohort:write'),
+        schema: {
+          tags,
+          summary:
+            method === 'patch' ? 'Update a cohort; {"deleted": true} soft-deletes, {"deleted": false} restores' : 'Update a cohort (same rules as PATCH)',
+          description: WRITE_NOTE,
+          params: withId,
+          body: serviceValidated(CohortWriteBody),
+          response: { 200: CohortSchema },
+        },
+      },
+      async (request) => updateCohortById(ctx, request.auth, idParam(request.params.id), request.body, { form: isFormRequest(request) }),
+    );
   }
 
-  app.delete(`${base}/:id`, {
-    config: access('cohort:write'),
-    schema: { tags, summary: 'Not allowed: soft-delete with PATCH {"deleted": true}', params: withId, response: { 405: z.null() } },
-  }, async () => {
-    // PostHog's ForbidDestroyModel: a bare 405 after the permission checks.
-    throw new RawError(405, null);
-  });
+  app.delete(
+    `${base}/:id`,
+    {
+      config: access('cohort:write'),
+      schema: { tags, summary: 'Not allowed: soft-delete with PATCH {"deleted": true}', params: withId, response: { 405: z.null() } },
+    },
+    async () => {
+      // PostHog's ForbidDestroyModel: a bare 405 after the permission checks.
+      throw new RawError(405, null);
+    },
+  );
 
-  app.get(`${base}/:id/activity`, {
-    config: access('activity_log:read'),
-    schema: { tags, summary: 'Activity of one cohort', params: withId, querystring: ActivityQuerySchema, response: { 200: ActivityPageSchema } },
-  }, async (request) => {
-    const raw = request.params.id;
-    const projectId = requireProject(request.auth).id;
-    const cohort = /^\d{1,9}$/.test(raw) ? await findCohort(ctx.db, projectId, Number(raw)) : undefined;
-    if (!cohort) throw new RawError(404, null);
-    return activityPage(ctx, { projectId, scope: 'Cohort', itemId: String(cohort.id) }, request.query, absolutePathUrl(request, ctx.config.publicUrl));
-  });
+  app.get(
+    `${base}/:id/activity`,
+    {
+      config: access('activity_log:read'),
+      schema: { tags, summary: 'Activity of one cohort', params: withId, querystring: ActivityQuerySchema, response: { 200: ActivityPageSchema } },
+    },
+    async (request) => {
+      const raw = request.params.id;
+      const projectId = requireProject(request.auth).id;
+      const cohort = /^\d{1,9}$/.test(raw) ? await findCohort(ctx.db, projectId, Number(raw)) : undefined;
+      if (!cohort) throw new RawError(404, null);
+      return activityPage(ctx, { projectId, scope: 'Cohort', itemId: String(cohort.id) }, request.query, absolutePathUrl(request, ctx.config.publicUrl));
+    },
+  );
 }
 
 export async function cohortRoutes(app: ZodFastify): Promise<void> {

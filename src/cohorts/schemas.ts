@@ -158,44 +158,55 @@ export function parseCohortWrite(body: unknown, opts: { form: boolean; existingI
   const willBeStatic = requestedStatic ?? opts.existingIsStatic ?? false;
 
   const schema = z.object({
-    name: trimmed(drfString({ max: 400, allowBlank: true })).nullable().optional(),
+    name: trimmed(drfString({ max: 400, allowBlank: true }))
+      .nullable()
+      .optional(),
     description: trimmed(drfString({ max: 1000, allowBlank: true })).optional(),
-    groups: z.unknown().optional().transform((v, ctx) => {
-      if (v === undefined) return undefined;
-      if (v === null) {
-        fail(ctx, 'This field may not be null.', 'null');
-        return z.NEVER;
-      }
-      if (!Array.isArray(v)) {
-        fail(ctx, `Expected a list of items but got type "${pythonTypeName(v)}".`, 'not_a_list');
-        return z.NEVER;
-      }
-      return v;
-    }),
+    groups: z
+      .unknown()
+      .optional()
+      .transform((v, ctx) => {
+        if (v === undefined) return undefined;
+        if (v === null) {
+          fail(ctx, 'This field may not be null.', 'null');
+          return z.NEVER;
+        }
+        if (!Array.isArray(v)) {
+          fail(ctx, `Expected a list of items but got type "${pythonTypeName(v)}".`, 'not_a_list');
+          return z.NEVER;
+        }
+        return v;
+      }),
     deleted: drfBoolean().optional(),
-    filters: z.unknown().optional().transform((v, ctx) => {
-      if (v === undefined) return undefined;
-      const checked = checkCohortFilters(v, willBeStatic);
-      if (!checked.ok) {
-        fail(ctx, checked.message, 'invalid_input', checked.attr);
-        return z.NEVER;
-      }
-      return checked.value;
-    }),
-    query: z.unknown().optional().transform((v, ctx) => {
-      if (v === undefined) return undefined;
-      const empty = v === null || v === false || v === 0 || v === '' || (Array.isArray(v) && !v.length) || (isDict(v) && !Object.keys(v).length);
-      if (empty) return null;
-      if (!isDict(v)) {
-        fail(ctx, 'Query must be a dictionary.');
-        return z.NEVER;
-      }
-      if (!QUERY_KINDS.has(v.kind as string)) {
-        fail(ctx, `Query must be an ActorsQuery or HogQLQuery. Got: ${typeof v.kind === 'string' ? v.kind : pythonRepr(v.kind)}`);
-        return z.NEVER;
-      }
-      return v;
-    }),
+    filters: z
+      .unknown()
+      .optional()
+      .transform((v, ctx) => {
+        if (v === undefined) return undefined;
+        const checked = checkCohortFilters(v, willBeStatic);
+        if (!checked.ok) {
+          fail(ctx, checked.message, 'invalid_input', checked.attr);
+          return z.NEVER;
+        }
+        return checked.value;
+      }),
+    query: z
+      .unknown()
+      .optional()
+      .transform((v, ctx) => {
+        if (v === undefined) return undefined;
+        const empty = v === null || v === false || v === 0 || v === '' || (Array.isArray(v) && !v.length) || (isDict(v) && !Object.keys(v).length);
+        if (empty) return null;
+        if (!isDict(v)) {
+          fail(ctx, 'Query must be a dictionary.');
+          return z.NEVER;
+        }
+        if (!QUERY_KINDS.has(v.kind as string)) {
+          fail(ctx, `Query must be an ActorsQuery or HogQLQuery. Got: ${typeof v.kind === 'string' ? v.kind : pythonRepr(v.kind)}`);
+          return z.NEVER;
+        }
+        return v;
+      }),
     is_static: drfBoolean().optional(),
     cohort_type: z.enum(COHORT_TYPES).nullable().optional(),
     _create_in_folder: drfString({ allowBlank: true }).optional(),

@@ -23,12 +23,7 @@ import {
 } from './repository.ts';
 import { addStaticMembers } from './members.ts';
 import { findUsersByIds } from '../access/organizations/users-repository.ts';
-import {
-  parseCohortWrite,
-  toCohort,
-  type CohortOut,
-  type CohortWriteInput,
-} from './schemas.ts';
+import { parseCohortWrite, toCohort, type CohortOut, type CohortWriteInput } from './schemas.ts';
 import { cohortFiltersHaveValues } from './filter-schemas.ts';
 import { cohortIdsInFilters } from '../flags/filters.ts';
 import { ValidationError, NotFoundError } from '../platform/errors.ts';
@@ -161,11 +156,15 @@ const wantsMembers = (input: CohortWriteInput) => input.csv !== undefined || inp
 // Reads
 
 async function present(db: Db, rows: CohortRow[]): Promise<CohortOut[]> {
-  const users = await findUsersByIds(db, rows.map((r) => r.createdById).filter((id): id is number => id !== null));
+  const users = await findUsersByIds(
+    db,
+    rows.map((r) => r.createdById).filter((id): id is number => id !== null),
+  );
   return rows.map((row) => toCohort(row, users));
 }
 
-const lastText = (v: unknown): string | undefined => (typeof v === 'string' ? v : Array.isArray(v) && typeof v.at(-1) === 'string' ? (v.at(-1) as string) : undefined);
+const lastText = (v: unknown): string | undefined =>
+  typeof v === 'string' ? v : Array.isArray(v) && typeof v.at(-1) === 'string' ? (v.at(-1) as string) : undefined;
 
 export async function listCohortsPage(ctx: AppContext, projectId: number, query: Record<string, unknown>, url: URL): Promise<Paginated<CohortOut>> {
   const filters: CohortListFilters = {};
@@ -219,9 +218,16 @@ export async function createCohort(ctx: AppContext, auth: RequestAuth, body: unk
     if (isStatic) {
       // PostHog computes these memberships in the background from events and HogQL; flaghost
       // has neither, and an empty cohort that silently never fills would mislead.
-      if (input.query) throw new ValidationError('flaghost cannot build a static cohort from a query. Upload a csv or send distinct_ids instead.', 'invalid_input', 'query');
-      if (hasCriteria) throw new ValidationError('flaghost cannot build a static cohort from criteria. Upload a csv or send distinct_ids instead.', 'invalid_input', 'filters');
-      if (!wantsMembers(input)) throw new ValidationError('Invalid source for static cohort. Requires criteria, a csv, feature flag, existing cohort or query.');
+      if (input.query)
+        throw new ValidationError('flaghost cannot build a static cohort from a query. Upload a csv or send distinct_ids instead.', 'invalid_input', 'query');
+      if (hasCriteria)
+        throw new ValidationError(
+          'flaghost cannot build a static cohort from criteria. Upload a csv or send distinct_ids instead.',
+          'invalid_input',
+          'filters',
+        );
+      if (!wantsMembers(input))
+        throw new ValidationError('Invalid source for static cohort. Requires criteria, a csv, feature flag, existing cohort or query.');
     } else {
       if (input.query) throw new ValidationError('Cannot create a dynamic cohort with a query. Set is_static to true.');
       if (wantsMembers(input)) throw new ValidationError('Can only add users to static cohorts');
@@ -314,7 +320,9 @@ export async function updateCohortById(ctx: AppContext, auth: RequestAuth, id: n
     }
     if (input.query) {
       throw new ValidationError(
-        isStatic ? 'flaghost cannot build a static cohort from a query. Upload a csv or send distinct_ids instead.' : 'Cannot create a dynamic cohort with a query. Set is_static to true.',
+        isStatic
+          ? 'flaghost cannot build a static cohort from a query. Upload a csv or send distinct_ids instead.'
+          : 'Cannot create a dynamic cohort with a query. Set is_static to true.',
         'invalid_input',
         isStatic ? 'query' : null,
       );

@@ -74,8 +74,10 @@ export function loadConsoleBuild(dir: string): ConsoleBuild | undefined {
 /** The line `npm start` prints when the console was not built (the API still works). */
 export function consoleBuildHint(dir: string): string | undefined {
   if (fs.existsSync(path.join(dir, 'index.html'))) return undefined;
-  return `The web console is not built (${path.relative(process.cwd(), dir) || dir} is missing): flaghost serves the API only. ` +
-    'Build the console with `npm run build:console` (npm install does it when dev dependencies are installed).';
+  return (
+    `The web console is not built (${path.relative(process.cwd(), dir) || dir} is missing): flaghost serves the API only. ` +
+    'Build the console with `npm run build:console` (npm install does it when dev dependencies are installed).'
+  );
 }
 
 const acceptsHtml = (request: FastifyRequest) => /\btext\/html\b/.test(String(request.headers.accept ?? ''));

@@ -81,8 +81,7 @@ function compileNode(node: unknown, zone: Zone, refs: Set<number>): CohortNode {
   }
   // Behavioral ("performed event …") and other non-property filters need an event store.
   if (typeof type !== 'string' || !PROPERTY_TYPES.has(type)) throw new Unevaluable();
-  const match: PropertyMatcher =
-    type === 'person_metadata' ? () => false : compilePropertyMatcher(node, zone);
+  const match: PropertyMatcher = type === 'person_metadata' ? () => false : compilePropertyMatcher(node, zone);
   return { kind: 'property', match, negation };
 }
 

@@ -150,7 +150,12 @@ class FilterTable {
 
 const NEVER_FILTER = { memo: -1, match: () => false };
 
-function compileFilter(prop: Record<string, unknown>, aggregation: number | null, table: FilterTable, indexById: Map<number, number>): CompiledFilter | 'cohort' {
+function compileFilter(
+  prop: Record<string, unknown>,
+  aggregation: number | null,
+  table: FilterTable,
+  indexById: Map<number, number>,
+): CompiledFilter | 'cohort' {
   const type = prop.type;
   if (type === 'cohort') return 'cohort';
   if (type === 'flag') {
@@ -184,8 +189,7 @@ function compileCondition(
   indexById: Map<number, number>,
 ): CompiledCondition {
   // A condition's own aggregation wins when the key is present, even as null (person).
-  const aggregation =
-    'aggregation_group_type_index' in group ? groupIndexOf(group.aggregation_group_type_index) : flagAggregation;
+  const aggregation = 'aggregation_group_type_index' in group ? groupIndexOf(group.aggregation_group_type_index) : flagAggregation;
   const filters: CompiledFilter[] = [];
   const cohortFilters: CompiledCohortFilter[] = [];
   const props = Array.isArray(group.properties) ? group.properties : [];
@@ -227,9 +231,7 @@ function compileFlag(def: FlagDefinition, index: number, table: FilterTable, ind
   }
 
   const groups = Array.isArray(filters.groups) ? filters.groups : [];
-  const conditions = groups
-    .filter(isPlainObject)
-    .map((g, i) => compileCondition(g, i, aggregation, variantKeys, table, indexById));
+  const conditions = groups.filter(isPlainObject).map((g, i) => compileCondition(g, i, aggregation, variantKeys, table, indexById));
 
   let superGroup: CompiledFlag['superGroup'] = null;
   if (Array.isArray(filters.super_groups) && isPlainObject(filters.super_groups[0])) {

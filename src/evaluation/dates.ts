@@ -47,15 +47,32 @@ function offsetAt(zone: Zone, instantMs: number): number {
   if (zone.utc || !zone.formatter) return 0;
   const whole = Math.floor(instantMs / 1000) * 1000;
   const parts = zone.formatter.formatToParts(new Date(whole));
-  let y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
+  let y = 0,
+    mo = 0,
+    d = 0,
+    h = 0,
+    mi = 0,
+    s = 0;
   for (const p of parts) {
     switch (p.type) {
-      case 'year': y = Number(p.value); break;
-      case 'month': mo = Number(p.value); break;
-      case 'day': d = Number(p.value); break;
-      case 'hour': h = Number(p.value); break;
-      case 'minute': mi = Number(p.value); break;
-      case 'second': s = Number(p.value); break;
+      case 'year':
+        y = Number(p.value);
+        break;
+      case 'month':
+        mo = Number(p.value);
+        break;
+      case 'day':
+        d = Number(p.value);
+        break;
+      case 'hour':
+        h = Number(p.value);
+        break;
+      case 'minute':
+        mi = Number(p.value);
+        break;
+      case 'second':
+        s = Number(p.value);
+        break;
     }
   }
   return Date.UTC(y, mo - 1, d, h, mi, s) - whole;
@@ -162,8 +179,7 @@ function fractionToMs(frac: string | undefined): number {
   return Number('0.' + frac) * 1000;
 }
 
-const RFC3339 =
-  /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):?(\d{2}))$/;
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):?(\d{2}))$/;
 const BARE_DATE = /^(\d{4})-(\d{1,2})-(\d{1,2})$/;
 const NAIVE_DATETIME = /^(\d{4})-(\d{1,2})-(\d{1,2})[T ](\d{1,2}):(\d{1,2})(?::(\d{1,2})(?:\.(\d+))?)?$/;
 
@@ -172,12 +188,17 @@ const parseRfc3339 = memoizeString(parseRfc3339Uncached);
 function parseRfc3339Uncached(text: string): number | undefined {
   const m = RFC3339.exec(text);
   if (!m) return undefined;
-  const y = Number(m[1]), mo = Number(m[2]), d = Number(m[3]);
-  const h = Number(m[4]), mi = Number(m[5]), s = Number(m[6]);
+  const y = Number(m[1]),
+    mo = Number(m[2]),
+    d = Number(m[3]);
+  const h = Number(m[4]),
+    mi = Number(m[5]),
+    s = Number(m[6]);
   if (!validYmd(y, mo, d) || h > 23 || mi > 59 || s > 60) return undefined;
   let offsetMs = 0;
   if (!m[8]) {
-    const oh = Number(m[10]), om = Number(m[11]);
+    const oh = Number(m[10]),
+      om = Number(m[11]);
     if (oh > 23 || om > 59) return undefined;
     offsetMs = (oh * 60 + om) * 60_000 * (m[9] === '-' ? -1 : 1);
   }
@@ -187,13 +208,19 @@ function parseRfc3339Uncached(text: string): number | undefined {
 function parseNaive(text: string): number | undefined {
   let m = BARE_DATE.exec(text);
   if (m) {
-    const y = Number(m[1]), mo = Number(m[2]), d = Number(m[3]);
+    const y = Number(m[1]),
+      mo = Number(m[2]),
+      d = Number(m[3]);
     return validYmd(y, mo, d) ? wallMsOf(y, mo, d, 0, 0, 0, 0) : undefined;
   }
   m = NAIVE_DATETIME.exec(text);
   if (m) {
-    const y = Number(m[1]), mo = Number(m[2]), d = Number(m[3]);
-    const h = Number(m[4]), mi = Number(m[5]), s = m[6] === undefined ? 0 : Number(m[6]);
+    const y = Number(m[1]),
+      mo = Number(m[2]),
+      d = Number(m[3]);
+    const h = Number(m[4]),
+      mi = Number(m[5]),
+      s = m[6] === undefined ? 0 : Number(m[6]);
     if (!validYmd(y, mo, d) || h > 23 || mi > 59 || s > 59) return undefined;
     return wallMsOf(y, mo, d, h, mi, s, fractionToMs(m[7]));
   }

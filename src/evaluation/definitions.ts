@@ -91,11 +91,7 @@ function flagCohortIds(filters: unknown, cohorts: Map<number, CohortDefinition>)
  * conditions unchanged. Like PostHog, the expanded groups use the rollout of the flag's last
  * condition and are appended after the untouched conditions.
  */
-function expandSingleCohort(
-  conditions: unknown[],
-  cohortCount: number,
-  cohorts: Map<number, CohortDefinition>,
-): unknown[] {
+function expandSingleCohort(conditions: unknown[], cohortCount: number, cohorts: Map<number, CohortDefinition>): unknown[] {
   if (cohortCount !== 1) return conditions;
   let rollout: unknown = null;
   let cohort: CohortDefinition | undefined;
@@ -235,9 +231,7 @@ export function buildDefinitions(input: BuildDefinitionsInput): DefinitionsPaylo
   const liveCohorts = new Map<number, CohortDefinition>();
   for (const c of input.cohorts) if (!c.deleted && !c.isStatic) liveCohorts.set(c.id, c);
 
-  const selected = input.flags
-    .filter((f) => !f.deleted && !f.isRemoteConfiguration)
-    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.id - b.id));
+  const selected = input.flags.filter((f) => !f.deleted && !f.isRemoteConfiguration).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.id - b.id));
 
   const cohorts: Record<string, unknown> = {};
   const idToKey = new Map<string, string>();

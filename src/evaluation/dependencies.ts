@@ -74,7 +74,10 @@ export function stageDependencies(deps: Map<number, number[]>): DependencyStagin
     }
   }
   const stages: number[][] = [];
-  let queue = [...inDegree].filter(([, d]) => d === 0).map(([id]) => id).sort((a, b) => a - b);
+  let queue = [...inDegree]
+    .filter(([, d]) => d === 0)
+    .map(([id]) => id)
+    .sort((a, b) => a - b);
   while (queue.length > 0) {
     for (const id of queue) {
       for (const dep of deps.get(id) ?? []) {

@@ -14,8 +14,7 @@ const CONDITION_MATCH = 4;
 
 const CODES = ['', 'no_group_type', 'no_condition_match', 'out_of_rollout_bound', 'condition_match'];
 const DESCRIPTIONS = ['', 'No group type', 'No matching condition set', 'Out of rollout bound', ''];
-const GROUPS_NOT_EVALUATED =
-  'No matching condition set (group conditions were not evaluated because no group type was provided)';
+const GROUPS_NOT_EVALUATED = 'No matching condition set (group conditions were not evaluated because no group type was provided)';
 
 const EMPTY: Properties = Object.freeze({}) as Properties;
 
@@ -77,12 +76,7 @@ class RequestState implements MatchContext {
   }
 
   cohorts(): CohortEvaluator {
-    return (this.cohortEvaluator ??= new CohortEvaluator(
-      this.project.cohorts,
-      this.request.staticCohortIds,
-      this.person,
-      this,
-    ));
+    return (this.cohortEvaluator ??= new CohortEvaluator(this.project.cohorts, this.request.staticCohortIds, this.person, this));
   }
 }
 
@@ -155,7 +149,15 @@ function result(flag: CompiledFlag, enabled: boolean, variant: string | null, o:
 }
 
 function newResult(flag: CompiledFlag, enabled: boolean, variant: string | null, o: FlagOutcomes, attachPayload: boolean, failed: boolean): FlagEvaluation {
-  const r: FlagEvaluation = { key: flag.key, id: flag.id, version: flag.version, enabled, variant, payload: attachPayload ? payloadFor(flag, variant) : undefined, reason: o.reason };
+  const r: FlagEvaluation = {
+    key: flag.key,
+    id: flag.id,
+    version: flag.version,
+    enabled,
+    variant,
+    payload: attachPayload ? payloadFor(flag, variant) : undefined,
+    reason: o.reason,
+  };
   if (failed) r.failed = true;
   return Object.freeze(r);
 }
@@ -287,7 +289,13 @@ function evaluateFlag(flag: CompiledFlag, st: RequestState): FlagEvaluation {
 }
 
 function missingDependency(flag: CompiledFlag): FlagEvaluation {
-  return result(flag, false, null, outcomesFor(flag, SLOT_MISSING_DEPENDENCY, null, 'missing_dependency', 'Flag cannot be evaluated due to missing dependency'), false);
+  return result(
+    flag,
+    false,
+    null,
+    outcomesFor(flag, SLOT_MISSING_DEPENDENCY, null, 'missing_dependency', 'Flag cannot be evaluated due to missing dependency'),
+    false,
+  );
 }
 
 function failure(flag: CompiledFlag, slot: number, code: string, description: string): FlagEvaluation {

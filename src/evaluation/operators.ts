@@ -28,11 +28,40 @@ function comparable(value: unknown): string | undefined {
 }
 
 export const SUPPORTED_OPERATORS = new Set([
-  'exact', 'is_not', 'is_set', 'is_not_set', 'icontains', 'not_icontains', 'icontains_multi',
-  'not_icontains_multi', 'regex', 'not_regex', 'starts_with', 'not_starts_with', 'ends_with',
-  'not_ends_with', 'gt', 'gte', 'lt', 'lte', 'between', 'not_between', 'semver_eq', 'semver_neq',
-  'semver_gt', 'semver_gte', 'semver_lt', 'semver_lte', 'semver_tilde', 'semver_caret',
-  'semver_wildcard', 'is_date_before', 'is_date_after', 'is_date_exact', 'in', 'not_in',
+  'exact',
+  'is_not',
+  'is_set',
+  'is_not_set',
+  'icontains',
+  'not_icontains',
+  'icontains_multi',
+  'not_icontains_multi',
+  'regex',
+  'not_regex',
+  'starts_with',
+  'not_starts_with',
+  'ends_with',
+  'not_ends_with',
+  'gt',
+  'gte',
+  'lt',
+  'lte',
+  'between',
+  'not_between',
+  'semver_eq',
+  'semver_neq',
+  'semver_gt',
+  'semver_gte',
+  'semver_lt',
+  'semver_lte',
+  'semver_tilde',
+  'semver_caret',
+  'semver_wildcard',
+  'is_date_before',
+  'is_date_after',
+  'is_date_exact',
+  'in',
+  'not_in',
   'flag_evaluates_to',
 ]);
 
@@ -121,9 +150,7 @@ function compileExact(key: string, value: unknown, negate: boolean): PropertyMat
     const target = stringify(value).toLowerCase();
     matches = (actual) => stringify(actual).toLowerCase() === target;
   }
-  return negate
-    ? (props) => !hasOwn(props, key) || !matches(props[key])
-    : (props) => hasOwn(props, key) && matches(props[key]);
+  return negate ? (props) => !hasOwn(props, key) || !matches(props[key]) : (props) => hasOwn(props, key) && matches(props[key]);
 }
 
 function compileText(key: string, needle: string, mode: 'contains' | 'prefix' | 'suffix', negate: boolean): PropertyMatcher {
@@ -167,13 +194,7 @@ function compileNumeric(key: string, value: unknown, op: 'gt' | 'gte' | 'lt' | '
   const target = toNumber(value);
   if (target === undefined) return never;
   const cmp =
-    op === 'gt'
-      ? (n: number) => n > target
-      : op === 'gte'
-        ? (n: number) => n >= target
-        : op === 'lt'
-          ? (n: number) => n < target
-          : (n: number) => n <= target;
+    op === 'gt' ? (n: number) => n > target : op === 'gte' ? (n: number) => n >= target : op === 'lt' ? (n: number) => n < target : (n: number) => n <= target;
   return (props) => {
     if (!hasOwn(props, key)) return false;
     const n = toNumber(props[key]);
@@ -239,11 +260,7 @@ function compileDate(key: string, value: unknown, op: string, zone: Zone): Prope
     target = () => fixed;
   }
   const cmp =
-    op === 'is_date_before'
-      ? (a: number, b: number) => a < b
-      : op === 'is_date_after'
-        ? (a: number, b: number) => a > b
-        : (a: number, b: number) => a === b;
+    op === 'is_date_before' ? (a: number, b: number) => a < b : op === 'is_date_after' ? (a: number, b: number) => a > b : (a: number, b: number) => a === b;
   return (props, ctx) => {
     if (!hasOwn(props, key)) return false;
     const actual = parseDateProperty(props[key], zone, () => ctx.nowMs());

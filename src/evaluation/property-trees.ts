@@ -21,9 +21,22 @@ class Unparsable extends Error {}
 
 // Attribute order of Django's Property; `to_dict` keeps the non-null ones in this order.
 const PROPERTY_FIELDS = [
-  'key', 'operator', 'type', 'group_type_index', 'event_type', 'operator_value', 'time_value',
-  'time_interval', 'total_periods', 'min_periods', 'seq_event_type', 'seq_event', 'seq_time_value',
-  'seq_time_interval', 'negation', 'value',
+  'key',
+  'operator',
+  'type',
+  'group_type_index',
+  'event_type',
+  'operator_value',
+  'time_value',
+  'time_interval',
+  'total_periods',
+  'min_periods',
+  'seq_event_type',
+  'seq_event',
+  'seq_time_value',
+  'seq_time_interval',
+  'negation',
+  'value',
 ] as const;
 
 /** Django's `Property(**params)`; null when the constructor would raise (the property is dropped). */

@@ -59,7 +59,11 @@ function addFlagReads(flag: FlagDefinition, cohorts: Map<number, CohortDefinitio
   // Early-access gates read person properties whatever the flag aggregates on.
   for (const g of Array.isArray(filters.super_groups) ? filters.super_groups : []) if (isPlainObject(g)) conditions.push({ group: g, person: true });
   for (const { group, person } of conditions) {
-    const aggregation = person ? null : 'aggregation_group_type_index' in group ? (parseIntegerId(group.aggregation_group_type_index) ?? null) : flagAggregation;
+    const aggregation = person
+      ? null
+      : 'aggregation_group_type_index' in group
+        ? (parseIntegerId(group.aggregation_group_type_index) ?? null)
+        : flagAggregation;
     for (const prop of Array.isArray(group.properties) ? group.properties : []) {
       if (!isPlainObject(prop)) continue;
       const key = typeof prop.key === 'string' ? prop.key : undefined;

@@ -39,7 +39,13 @@ interface Frame {
   last: Cost;
 }
 
-const newFrame = (): Frame => ({ done: { states: 0, empties: 0 }, alternatives: 0, emptyAlternatives: 0, branch: { states: 0, empties: 0 }, last: { states: 0, empties: 0 } });
+const newFrame = (): Frame => ({
+  done: { states: 0, empties: 0 },
+  alternatives: 0,
+  emptyAlternatives: 0,
+  branch: { states: 0, empties: 0 },
+  last: { states: 0, empties: 0 },
+});
 
 function closeBranch(frame: Frame): void {
   if (frame.branch.states === 0) frame.emptyAlternatives++;

@@ -41,7 +41,11 @@ function parseUserAgent(ua: string): EvaluationRuntime | undefined {
     const slash = rest.indexOf('/');
     if (slash <= 0) return undefined;
     const name = rest.slice(0, slash);
-    const version = rest.slice(slash + 1).trim().split(/\s+/)[0] ?? '';
+    const version =
+      rest
+        .slice(slash + 1)
+        .trim()
+        .split(/\s+/)[0] ?? '';
     if (version === '') return undefined;
     if (SERVER_SDKS.has(name)) return 'server';
     if (CLIENT_SDKS.has(name)) return 'client';

@@ -177,10 +177,7 @@ function parseRequirementText(op: '~' | '^' | '', text: string): Requirement | u
 }
 
 /** Requirement for `semver_tilde` / `semver_caret` / `semver_wildcard` filter values. */
-export function parseRequirement(
-  operator: 'semver_tilde' | 'semver_caret' | 'semver_wildcard',
-  value: unknown,
-): Requirement | undefined {
+export function parseRequirement(operator: 'semver_tilde' | 'semver_caret' | 'semver_wildcard', value: unknown): Requirement | undefined {
   const normalized = normalizeVersionText(stringify(value));
   if (operator === 'semver_tilde') return parseRequirementText('~', canonicalizeVersionText(normalized));
   if (operator === 'semver_caret') return parseRequirementText('^', canonicalizeVersionText(normalized));

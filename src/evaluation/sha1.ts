@@ -21,10 +21,13 @@ function buildCompress(): (h: Int32Array, m: DataView, off: number) => void {
     const word = `w${t & 15}`;
     if (t >= 16) lines.push(`x = w${(t - 3) & 15} ^ w${(t - 8) & 15} ^ w${(t - 14) & 15} ^ ${word}; ${word} = (x << 1) | (x >>> 31);`);
     const [f, k] =
-      t < 20 ? [`((${B} & ${C}) | (~${B} & ${D}))`, 0x5a827999]
-      : t < 40 ? [`(${B} ^ ${C} ^ ${D})`, 0x6ed9eba1]
-      : t < 60 ? [`((${B} & ${C}) | (${B} & ${D}) | (${C} & ${D}))`, 0x8f1bbcdc | 0]
-      : [`(${B} ^ ${C} ^ ${D})`, 0xca62c1d6 | 0];
+      t < 20
+        ? [`((${B} & ${C}) | (~${B} & ${D}))`, 0x5a827999]
+        : t < 40
+          ? [`(${B} ^ ${C} ^ ${D})`, 0x6ed9eba1]
+          : t < 60
+            ? [`((${B} & ${C}) | (${B} & ${D}) | (${C} & ${D}))`, 0x8f1bbcdc | 0]
+            : [`(${B} ^ ${C} ^ ${D})`, 0xca62c1d6 | 0];
     lines.push(`${E} = (((${A} << 5) | (${A} >>> 27)) + ${f} + ${E} + ${word} + (${k})) | 0; ${B} = (${B} << 30) | (${B} >>> 2);`);
   }
   lines.push('h[0] = (h[0] + a) | 0; h[1] = (h[1] + b) | 0; h[2] = (h[2] + c) | 0; h[3] = (h[3] + d) | 0; h[4] = (h[4] + e) | 0;');
@@ -74,7 +77,12 @@ const oneShot: OneShotHash | undefined = (crypto as unknown as { hash?: OneShotH
 
 /** The same 60 bits through node:crypto (UTF-8 input of any kind). */
 export function nativeFirst60Bits(input: string): number {
-  const d = oneShot ? oneShot('sha1', input, 'latin1') : crypto.createHash('sha1').update(input, 'utf8').digest('latin1' as 'hex');
+  const d = oneShot
+    ? oneShot('sha1', input, 'latin1')
+    : crypto
+        .createHash('sha1')
+        .update(input, 'utf8')
+        .digest('latin1' as 'hex');
   // The first 15 hex digits: bytes 0–3, then bytes 4–6 and the high nibble of byte 7.
   const high = d.charCodeAt(0) * 0x1000000 + ((d.charCodeAt(1) << 16) | (d.charCodeAt(2) << 8) | d.charCodeAt(3));
   const low = (d.charCodeAt(4) << 20) | (d.charCodeAt(5) << 12) | (d.charCodeAt(6) << 4) | (d.charCodeAt(7) >>> 4);

@@ -20,9 +20,7 @@ export function variantsOf(filters: Filters): Array<{ key: string; rollout_perce
 }
 
 const isFullGroup = (g: Group): boolean =>
-  typeof g.rollout_percentage === 'number' &&
-  g.rollout_percentage === 100 &&
-  (!Array.isArray(g.properties) || g.properties.length === 0);
+  typeof g.rollout_percentage === 'number' && g.rollout_percentage === 100 && (!Array.isArray(g.properties) || g.properties.length === 0);
 
 /**
  * The value a fully rolled-out flag always serves, or undefined when the flag is not fully rolled
@@ -41,7 +39,6 @@ export function fullyRolledOutValue(rawFilters: Filters | null | undefined): tru
   const fullVariant = variants.find((v) => v.rollout_percentage === 100);
   return fullVariant ? fullVariant.key : undefined;
 }
-
 
 export function cohortIdsInFilters(filters: Record<string, unknown>): number[] {
   const ids = new Set<number>();

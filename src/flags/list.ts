@@ -9,7 +9,8 @@ import { limitOffsetLinks, parseLimitOffset, type Paginated } from '../platform/
 import type { FeatureFlagOut } from './schemas.ts';
 import { requireProject } from '../access/require-auth.ts';
 
-const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : Array.isArray(v) && typeof v.at(-1) === 'string' ? (v.at(-1) as string) : undefined);
+const text = (v: unknown): string | undefined =>
+  typeof v === 'string' ? v : Array.isArray(v) && typeof v.at(-1) === 'string' ? (v.at(-1) as string) : undefined;
 
 /** A JSON array of strings from a query parameter; malformed JSON is ignored, as PostHog does. */
 function jsonStringList(raw: string | undefined): string[] | undefined {
@@ -50,7 +51,11 @@ export function parseListFilters(query: Record<string, unknown>, now: Date): Fla
     const field = descending ? order.slice(1) : order;
     // PostHog answers an unknown field with a server error; a client gets a clear 400 here.
     if (!Object.hasOwn(ORDERABLE_FIELDS, field)) {
-      throw new ValidationError(`Invalid order field: ${JSON.stringify(field)}. Use one of: ${Object.keys(ORDERABLE_FIELDS).join(', ')}.`, 'invalid_input', 'order');
+      throw new ValidationError(
+        `Invalid order field: ${JSON.stringify(field)}. Use one of: ${Object.keys(ORDERABLE_FIELDS).join(', ')}.`,
+        'invalid_input',
+        'order',
+      );
     }
     filters.order = { field: field as OrderableField, descending };
   }

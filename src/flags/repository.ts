@@ -40,7 +40,11 @@ export async function findFlagByKey(db: Db, projectId: number, key: string): Pro
 export async function findLiveFlagWithKey(db: Db, projectId: number, key: string, exceptId?: number): Promise<FeatureFlagRow | undefined> {
   const conditions = [eq(featureFlags.projectId, projectId), eq(featureFlags.key, key), eq(featureFlags.deleted, false)];
   if (exceptId !== undefined) conditions.push(ne(featureFlags.id, exceptId));
-  const [row] = await db.select().from(featureFlags).where(and(...conditions)).limit(1);
+  const [row] = await db
+    .select()
+    .from(featureFlags)
+    .where(and(...conditions))
+    .limit(1);
   return row;
 }
 
@@ -66,7 +70,10 @@ export async function listLiveFlags(db: Db, projectId: number): Promise<FeatureF
 export async function hardDeleteSoftDeletedWithKey(db: Db, projectId: number, key: string, exceptId?: number): Promise<number[]> {
   const conditions = [eq(featureFlags.projectId, projectId), eq(featureFlags.key, key), eq(featureFlags.deleted, true)];
   if (exceptId !== undefined) conditions.push(ne(featureFlags.id, exceptId));
-  const rows = await db.delete(featureFlags).where(and(...conditions)).returning({ id: featureFlags.id });
+  const rows = await db
+    .delete(featureFlags)
+    .where(and(...conditions))
+    .returning({ id: featureFlags.id });
   return rows.map((r) => r.id);
 }
 
@@ -215,15 +222,23 @@ function listConditions(projectId: number, f: FlagListFilters): SQL[] {
   }
   if (f.type === 'boolean') conditions.push(sql`not ${hasVariants}`);
   else if (f.type === 'multivariant') conditions.push(hasVariants);
-  else if (f.type === 'experiment') conditions.push(sql`false`); // flaghost has no experiments
+  else if (f.type === 'experiment')
+    conditions.push(sql`false`); // flaghost has no experiments
   else if (f.type === 'remote_config') conditions.push(eq(featureFlags.isRemoteConfiguration, true));
   if (f.evaluationRuntime !== undefined) conditions.push(eq(featureFlags.evaluationRuntime, f.evaluationRuntime));
   if (f.tags?.length) {
-    conditions.push(sql`jsonb_exists_any(${featureFlags.tags}, array[${sql.join(f.tags.map((t) => sql`${t}`), sql`, `)}]::text[])`);
+    conditions.push(
+      sql`jsonb_exists_any(${featureFlags.tags}, array[${sql.join(
+        f.tags.map((t) => sql`${t}`),
+        sql`, `,
+      )}]::text[])`,
+    );
   }
   if (f.excludedKeys?.length) conditions.push(notInArray(featureFlags.key, f.excludedKeys));
   if (f.hasEvaluationTags !== undefined) {
-    conditions.push(f.hasEvaluationTags ? sql`jsonb_array_length(${featureFlags.evaluationTags}) > 0` : sql`jsonb_array_length(${featureFlags.evaluationTags}) = 0`);
+    conditions.push(
+      f.hasEvaluationTags ? sql`jsonb_array_length(${featureFlags.evaluationTags}) > 0` : sql`jsonb_array_length(${featureFlags.evaluationTags}) = 0`,
+    );
   }
   if (f.extra) conditions.push(f.extra);
   return conditions;
@@ -263,7 +278,15 @@ export async function findActiveDependentFlags(db: Db, projectId: number, flagId
   return db
     .select()
     .from(featureFlags)
-    .where(and(eq(featureFlags.projectId, projectId), eq(featureFlags.deleted, false), eq(featureFlags.active, true), ne(featureFlags.id, flagId), dependsOn(flagId)))
+    .where(
+      and(
+        eq(featureFlags.projectId, projectId),
+        eq(featureFlags.deleted, false),
+        eq(featureFlags.active, true),
+        ne(featureFlags.id, flagId),
+        dependsOn(flagId),
+      ),
+    )
     .orderBy(asc(featureFlags.key), asc(featureFlags.id));
 }
 

@@ -81,7 +81,10 @@ export async function presentFlags(ctx: AppContext, db: Db, auth: RequestAuth, r
   const cohortIds = [...new Set(rows.flatMap((r) => cohortIdsInFilters(normalizeFilters(r.filters, r.rolloutPercentage))))];
   const [users, analyticsDashboards, cohorts, access] = await Promise.all([
     findUsersByIds(db, userIds),
-    analyticsDashboardsOf(db, rows.map((r) => r.id)),
+    analyticsDashboardsOf(
+      db,
+      rows.map((r) => r.id),
+    ),
     findCohortsByIds(db, rows[0].projectId, cohortIds),
     flagAccessResolver(db, auth, rows),
   ]);
@@ -167,10 +170,7 @@ function conflictingFields(original: Record<string, unknown>, validated: Record<
   const same = (a: unknown, b: unknown) => isDeepStrictEqual(JSON.parse(JSON.stringify(a ?? null)), JSON.parse(JSON.stringify(b ?? null)));
   return Object.keys(validated).filter(
     (field) =>
-      field in original &&
-      !same(validated[field], original[field]) &&
-      !same(original[field], current[field]) &&
-      !same(current[field], validated[field]),
+      field in original && !same(validated[field], original[field]) && !same(original[field], current[field]) && !same(current[field], validated[field]),
   );
 }
 
@@ -188,7 +188,7 @@ function renameEnrollmentGates(filters: Record<string, unknown>, newKey: string)
       return {
         ...g,
         properties: g.properties.map((p) =>
-          p && typeof p === 'object' && typeof (p as { key?: unknown }).key === 'string' && ((p as { key: string }).key).startsWith('$feature_enrollment/')
+          p && typeof p === 'object' && typeof (p as { key?: unknown }).key === 'string' && (p as { key: string }).key.startsWith('$feature_enrollment/')
             ? { ...(p as object), key: `$feature_enrollment/${newKey}` }
             : p,
         ),
@@ -197,7 +197,13 @@ function renameEnrollmentGates(filters: Record<string, unknown>, newKey: string)
   };
 }
 
-export async function updateFlagById(ctx: AppContext, auth: RequestAuth, id: number, body: unknown, mode: Exclude<WriteMode, 'create'>): Promise<FeatureFlagOut> {
+export async function updateFlagById(
+  ctx: AppContext,
+  auth: RequestAuth,
+  id: number,
+  body: unknown,
+  mode: Exclude<WriteMode, 'create'>,
+): Promise<FeatureFlagOut> {
   const project = requireProject(auth);
   const actorId = auth.user?.id ?? null;
   const now = ctx.now();

@@ -26,42 +26,54 @@ export async function featureFlagUsageRoutes(app: ZodFastify, opts: FlagUsageRou
   const access: { access: RouteAccess } = { access: { scope: null, project: opts.project } };
   const tags = [opts.project === 'param' ? 'feature_flags' : 'feature_flags (legacy path)'];
 
-  app.post(`${opts.base}/:id/dashboard`, {
-    config: access,
-    schema: {
-      tags,
-      summary: "Generate a new usage dashboard for the flag (it becomes the flag's usage_dashboard)",
-      params: withId,
-      response: { 200: Success, 400: Failure },
+  app.post(
+    `${opts.base}/:id/dashboard`,
+    {
+      config: access,
+      schema: {
+        tags,
+        summary: "Generate a new usage dashboard for the flag (it becomes the flag's usage_dashboard)",
+        params: withId,
+        response: { 200: Success, 400: Failure },
+      },
     },
-  }, async (request) => {
-    const flag = await editableFlag(ctx.db, request.auth, idParam(request.params.id));
-    return generateUsageDashboard(ctx, flag.projectId, flag.id, request.auth.user?.id ?? null);
-  });
+    async (request) => {
+      const flag = await editableFlag(ctx.db, request.auth, idParam(request.params.id));
+      return generateUsageDashboard(ctx, flag.projectId, flag.id, request.auth.user?.id ?? null);
+    },
+  );
 
-  app.post(`${opts.base}/:id/enrich_usage_dashboard`, {
-    config: access,
-    schema: {
-      tags,
-      summary: 'Add the feature view and interaction tiles to the usage dashboard',
-      params: withId,
-      response: { 200: Success, 400: Failure },
+  app.post(
+    `${opts.base}/:id/enrich_usage_dashboard`,
+    {
+      config: access,
+      schema: {
+        tags,
+        summary: 'Add the feature view and interaction tiles to the usage dashboard',
+        params: withId,
+        response: { 200: Success, 400: Failure },
+      },
     },
-  }, async (request) => {
-    const flag = await editableFlag(ctx.db, request.auth, idParam(request.params.id));
-    return enrichUsageDashboard(ctx, flag.projectId, flag.id);
-  });
+    async (request) => {
+      const flag = await editableFlag(ctx.db, request.auth, idParam(request.params.id));
+      return enrichUsageDashboard(ctx, flag.projectId, flag.id);
+    },
+  );
 
-  app.post(`${opts.base}/:id/create_static_cohort_for_flag`, {
-    config: access,
-    schema: {
-      tags,
-      summary: 'Create a static cohort of every known person the flag matches now',
-      params: withId,
-      response: { 201: z.object({ cohort: CohortSchema }) },
+  app.post(
+    `${opts.base}/:id/create_static_cohort_for_flag`,
+    {
+      config: access,
+      schema: {
+        tags,
+        summary: 'Create a static cohort of every known person the flag matches now',
+        params: withId,
+        response: { 201: z.object({ cohort: CohortSchema }) },
+      },
     },
-  }, async (request, reply) => {
-    const flag = await editableFlag(ctx.db, request.auth, idParam(request.params.id));
-    return reply.code(201).send({ cohort: await createStaticCohortForFlag(ctx, app.services.snapshots, request.auth, flag.id) });
-  });
+    async (request, reply) => {
+      const flag = await editableFlag(ctx.db, request.auth, idParam(request.params.id));
+      return reply.code(201).send({ cohort: await createStaticCohortForFlag(ctx, app.services.snapshots, request.auth, flag.id) });
+    },
+  );
 }

@@ -3,13 +3,7 @@
 // Plus the cross-flag rules an update must respect when it disables, deletes or enables a flag.
 import type { Db } from '../platform/db/index.ts';
 import { ValidationError } from '../platform/errors.ts';
-import {
-  findActiveDependentFlags,
-  findDisabledFlagsByIds,
-  findFlagsByIds,
-  listLiveFlags,
-  type FeatureFlagRow,
-} from './repository.ts';
+import { findActiveDependentFlags, findDisabledFlagsByIds, findFlagsByIds, listLiveFlags, type FeatureFlagRow } from './repository.ts';
 import { isPlainObject, pyInt, pyStr } from './validation-values.ts';
 
 const INT4_MAX = 2_147_483_647;
@@ -88,10 +82,7 @@ function findCycle(currentKey: string, directDeps: string[], depsOf: (key: strin
  * Validates the flag conditions of a person flag's groups (already structurally valid). Returns
  * whether the flag has dependencies (PostHog then skips its create-time dry run).
  */
-export async function validateFlagDependencies(
-  tx: Db,
-  input: { projectId: number; currentKey: string; groups: Record<string, unknown>[] },
-): Promise<boolean> {
+export async function validateFlagDependencies(tx: Db, input: { projectId: number; currentKey: string; groups: Record<string, unknown>[] }): Promise<boolean> {
   const refs = flagReferences({ groups: input.groups });
   if (!refs.length) return false;
 

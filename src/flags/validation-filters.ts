@@ -7,15 +7,7 @@ import { ValidationError } from '../platform/errors.ts';
 import { jsonLargerThan, jsonTooDeep, MAX_JSON_DEPTH } from '../platform/json.ts';
 import { findCohortsByIds, type CohortRow } from '../cohorts/repository.ts';
 import { validateFlagDependencies } from './validation-dependencies.ts';
-import {
-  isPlainObject,
-  isValidFlagDate,
-  pyInt,
-  pyJsonDumps,
-  pyStr,
-  pyTruthy,
-  unstorableJsonProblem,
-} from './validation-values.ts';
+import { isPlainObject, isValidFlagDate, pyInt, pyJsonDumps, pyStr, pyTruthy, unstorableJsonProblem } from './validation-values.ts';
 import { pythonTypeName } from '../platform/http/drf.ts';
 
 /** PostHog's MAX_PROPERTY_VALUES (its tests run with 10). */
@@ -29,9 +21,26 @@ export const GROUP_TYPES_LIMIT = 5;
 
 /** Property types PostHog's Property class knows, with the attributes each requires. */
 const PROPERTY_TYPES: Record<string, readonly string[]> = Object.fromEntries([
-  ...['event', 'event_metadata', 'person', 'data_warehouse', 'data_warehouse_person_property', 'error_tracking_issue', 'cohort', 'element',
-    'static-cohort', 'dynamic-cohort', 'precalculated-cohort', 'recording', 'log_entry', 'log', 'flag', 'revenue_analytics', 'behavioral',
-    'session'].map((t) => [t, ['key', 'value']] as const),
+  ...[
+    'event',
+    'event_metadata',
+    'person',
+    'data_warehouse',
+    'data_warehouse_person_property',
+    'error_tracking_issue',
+    'cohort',
+    'element',
+    'static-cohort',
+    'dynamic-cohort',
+    'precalculated-cohort',
+    'recording',
+    'log_entry',
+    'log',
+    'flag',
+    'revenue_analytics',
+    'behavioral',
+    'session',
+  ].map((t) => [t, ['key', 'value']] as const),
   ['group', ['key', 'value', 'group_type_index']] as const,
   ['hogql', ['key']] as const,
 ]);
@@ -41,10 +50,38 @@ const PROPERTY_TYPES: Record<string, readonly string[]> = Object.fromEntries([
  * additions.
  */
 export const PROPERTY_OPERATORS: ReadonlySet<string> = new Set([
-  'exact', 'is_not', 'icontains', 'not_icontains', 'regex', 'not_regex', 'gt', 'gte', 'lt', 'lte', 'is_set', 'is_not_set',
-  'is_date_exact', 'is_date_before', 'is_date_after', 'between', 'not_between', 'min', 'max', 'in', 'not_in',
-  'is_cleaned_path_exact', 'flag_evaluates_to', 'semver_eq', 'semver_neq', 'semver_gt', 'semver_gte', 'semver_lt',
-  'semver_lte', 'semver_tilde', 'semver_caret', 'semver_wildcard',
+  'exact',
+  'is_not',
+  'icontains',
+  'not_icontains',
+  'regex',
+  'not_regex',
+  'gt',
+  'gte',
+  'lt',
+  'lte',
+  'is_set',
+  'is_not_set',
+  'is_date_exact',
+  'is_date_before',
+  'is_date_after',
+  'between',
+  'not_between',
+  'min',
+  'max',
+  'in',
+  'not_in',
+  'is_cleaned_path_exact',
+  'flag_evaluates_to',
+  'semver_eq',
+  'semver_neq',
+  'semver_gt',
+  'semver_gte',
+  'semver_lt',
+  'semver_lte',
+  'semver_tilde',
+  'semver_caret',
+  'semver_wildcard',
 ]);
 
 const STRING_VALUE_OPERATORS = new Set(['regex', 'icontains', 'not_regex', 'not_icontains', 'gte', 'lte', 'gt', 'lt']);
@@ -89,7 +126,11 @@ export function parseProperty(prop: unknown): ParsedProperty {
   if (value === null && (operator === 'is_set' || operator === 'is_not_set')) value = operator;
   else if (value === null && type !== 'hogql') fail(`Value must be set for property type ${pyStr(type)} & operator ${pyStr(operator)}`);
   if (typeof type !== 'string' || !Object.hasOwn(PROPERTY_TYPES, type)) fail(`Invalid property type: ${pyStr(type)}`);
-  const present: Record<string, boolean> = { key: prop.key !== undefined && prop.key !== null, value: value !== null, group_type_index: groupTypeIndex !== null };
+  const present: Record<string, boolean> = {
+    key: prop.key !== undefined && prop.key !== null,
+    value: value !== null,
+    group_type_index: groupTypeIndex !== null,
+  };
   for (const attr of PROPERTY_TYPES[type]) {
     if (!present[attr]) fail(`Missing required attr ${attr} for property type ${type} with key ${pyStr(prop.key ?? null)}`);
   }

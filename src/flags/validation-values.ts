@@ -50,7 +50,7 @@ function pyStrRepr(s: string): string {
     else if (ch === '\n') out += '\\n';
     else if (ch === '\r') out += '\\r';
     else if (ch === '\t') out += '\\t';
-    else if (isPrintable(code) || (code > 0xffff)) out += ch;
+    else if (isPrintable(code) || code > 0xffff) out += ch;
     else if (code <= 0xff) out += `\\x${code.toString(16).padStart(2, '0')}`;
     else out += `\\u${code.toString(16).padStart(4, '0')}`;
   }

@@ -183,7 +183,11 @@ export async function validateFlagWrite(
   if (has('active')) values.active = validated.active = booleanField(data.active, 'active', false) as boolean;
   if (has('version')) out.version = validated.version = integerField(data.version, 'version');
   if (has('ensure_experience_continuity')) {
-    values.ensureExperienceContinuity = validated.ensure_experience_continuity = booleanField(data.ensure_experience_continuity, 'ensure_experience_continuity', true);
+    values.ensureExperienceContinuity = validated.ensure_experience_continuity = booleanField(
+      data.ensure_experience_continuity,
+      'ensure_experience_continuity',
+      true,
+    );
   }
   if (has('rollback_conditions')) {
     const problem = unstorableJsonProblem(data.rollback_conditions);
@@ -209,7 +213,12 @@ export async function validateFlagWrite(
     values.evaluationRuntime = validated.evaluation_runtime = choiceField(data.evaluation_runtime, 'evaluation_runtime', EVALUATION_RUNTIMES, 'all');
   }
   if (has('bucketing_identifier')) {
-    values.bucketingIdentifier = validated.bucketing_identifier = choiceField(data.bucketing_identifier, 'bucketing_identifier', BUCKETING_IDENTIFIERS, 'distinct_id');
+    values.bucketingIdentifier = validated.bucketing_identifier = choiceField(
+      data.bucketing_identifier,
+      'bucketing_identifier',
+      BUCKETING_IDENTIFIERS,
+      'distinct_id',
+    );
   }
   if (has('_create_in_folder')) charField(data._create_in_folder, '_create_in_folder', { allowBlank: true });
   if (has('_should_create_usage_dashboard')) {
@@ -272,5 +281,10 @@ export async function checkStateTransition(
   tx: Db,
   input: { project: Project; existing: FeatureFlagRow; nextActive: boolean; nextDeleted: boolean },
 ): Promise<void> {
-  await checkDependencyStateTransition(tx, { projectId: input.project.id, existing: input.existing, nextActive: input.nextActive, nextDeleted: input.nextDeleted });
+  await checkDependencyStateTransition(tx, {
+    projectId: input.project.id,
+    existing: input.existing,
+    nextActive: input.nextActive,
+    nextDeleted: input.nextDeleted,
+  });
 }

@@ -23,7 +23,13 @@ const FlagProperty = z
       .nullable()
       .optional()
       .meta({ description: 'Comparison (default exact); in/not_in only for cohorts; flag conditions use flag_evaluates_to' }),
-    group_type_index: z.number().int().min(0).max(4).optional().meta({ description: 'Group type of a group property; must equal the flag\'s aggregation_group_type_index' }),
+    group_type_index: z
+      .number()
+      .int()
+      .min(0)
+      .max(4)
+      .optional()
+      .meta({ description: "Group type of a group property; must equal the flag's aggregation_group_type_index" }),
     negation: z.boolean().optional().meta({ description: 'Negates the condition' }),
   })
   .meta({ id: 'FeatureFlagProperty', description: 'One condition; the conditions of a group are AND-ed' });
@@ -40,7 +46,7 @@ const FlagVariant = z
   .looseObject({
     key: z.string().meta({ description: 'Variant key returned by evaluation' }),
     name: z.string().nullable().optional().meta({ description: 'Description of the variant' }),
-    rollout_percentage: z.number().meta({ description: 'Share of the flag\'s users who get this variant; the variants must sum to 100' }),
+    rollout_percentage: z.number().meta({ description: "Share of the flag's users who get this variant; the variants must sum to 100" }),
   })
   .meta({ id: 'FeatureFlagVariant' });
 
@@ -78,10 +84,10 @@ export const FeatureFlagWriteBody = serviceValidated(
       deleted: z.boolean().optional().meta({ description: 'Soft delete (true) or restore (false)' }),
       active: z.boolean().optional().meta({ description: 'Whether the flag is enabled (default true)' }),
       version: z.number().int().optional().meta({
-        description: 'Version the client last saw; with original_flag, a stale version conflicting with someone else\'s change answers 409',
+        description: "Version the client last saw; with original_flag, a stale version conflicting with someone else's change answers 409",
       }),
       original_flag: z.record(z.string(), z.unknown()).optional().meta({ description: 'The flag as the client last saw it (optimistic locking)' }),
-      ensure_experience_continuity: nullableBoolean('Keep a person\'s value stable across anonymous and identified ids'),
+      ensure_experience_continuity: nullableBoolean("Keep a person's value stable across anonymous and identified ids"),
       rollback_conditions: z.unknown().optional().meta({ description: 'Any JSON, stored as given' }),
       performed_rollback: nullableBoolean('Set to false whenever a request sets active: true'),
       tags: z.array(z.string()).optional().meta({ description: 'Tags (trimmed, lower-cased, de-duplicated); replaces the set' }),

@@ -37,7 +37,10 @@ const groupTypeIndex = () =>
     .preprocess((v) => (typeof v === 'string' && /^\s*-?\d+\s*$/.test(v) ? Number(v) : v), z.number().int().min(0).max(4))
     .meta({ type: 'integer', minimum: 0, maximum: 4 });
 
-const displayName = () => trimmed(drfString({ max: 400, allowBlank: true })).nullable().optional();
+const displayName = () =>
+  trimmed(drfString({ max: 400, allowBlank: true }))
+    .nullable()
+    .optional();
 
 export const GroupTypeCreateBody = z
   .object({

@@ -2,14 +2,7 @@
 // name metadata, delete, and ensureGroupTypes, which /flags calls for group types it has not seen.
 import type { z } from 'zod';
 import { transact, type AppContext } from '../platform/context.ts';
-import {
-  MAX_GROUP_TYPES,
-  deleteGroupType,
-  insertGroupTypeIfFree,
-  listGroupTypes,
-  updateGroupTypeNames,
-  type GroupTypeRow,
-} from './repository.ts';
+import { MAX_GROUP_TYPES, deleteGroupType, insertGroupTypeIfFree, listGroupTypes, updateGroupTypeNames, type GroupTypeRow } from './repository.ts';
 import { GroupTypeCreateBody, GroupTypeMetadataRow, toGroupType, type GroupTypeOut } from './schemas.ts';
 import { parseOrThrow } from '../platform/http/drf.ts';
 import { NotFoundError, ValidationError } from '../platform/errors.ts';
@@ -62,8 +55,10 @@ export async function createGroupType(ctx: AppContext, projectId: number, body: 
         return created;
       }
     }
-    throw conflictOf(await listGroupTypes(tx, projectId), input.group_type, input.group_type_index) ??
-      new ValidationError('group type mapping with this group type index already exists.', 'unique', 'group_type_index');
+    throw (
+      conflictOf(await listGroupTypes(tx, projectId), input.group_type, input.group_type_index) ??
+      new ValidationError('group type mapping with this group type index already exists.', 'unique', 'group_type_index')
+    );
   });
   return toGroupType(row);
 }
@@ -71,7 +66,11 @@ export async function createGroupType(ctx: AppContext, projectId: number, body: 
 /** PostHog's PATCH update_metadata: a list of {group_type_index, name_singular?, name_plural?}. */
 export async function updateGroupTypesMetadata(ctx: AppContext, projectId: number, body: unknown): Promise<GroupTypeOut[]> {
   if (!Array.isArray(body)) {
-    throw new ValidationError(`Expected a list of items but got type "${body === null || body === undefined ? 'NoneType' : typeof body === 'object' ? 'dict' : 'str'}".`, 'not_a_list', null);
+    throw new ValidationError(
+      `Expected a list of items but got type "${body === null || body === undefined ? 'NoneType' : typeof body === 'object' ? 'dict' : 'str'}".`,
+      'not_a_list',
+      null,
+    );
   }
   const updates: Array<z.infer<typeof GroupTypeMetadataRow>> = body.map((row) => {
     if (!row || typeof row !== 'object' || Array.isArray(row)) throw new ValidationError('Invalid data. Expected a dictionary.', 'invalid_input', null);

@@ -40,7 +40,10 @@ export async function sdkCaptureRoutes(app: FastifyInstance, opts: { snapshots: 
     const kind: SdkBodyKind = url === '/batch' ? 'batch' : 'event';
     app.post(
       url,
-      { bodyLimit: sdkBodyLimit(app.services.ctx.config.bodyLimitBytes, kind), schema: { tags: ['sdk'], summary: 'Capture events', body: serviceValidated(CaptureBodyDoc), security: [] } },
+      {
+        bodyLimit: sdkBodyLimit(app.services.ctx.config.bodyLimitBytes, kind),
+        schema: { tags: ['sdk'], summary: 'Capture events', body: serviceValidated(CaptureBodyDoc), security: [] },
+      },
       handler(kind),
     );
     app.options(url, { schema: { hide: true } }, async (request, reply) => preflight(request, reply));

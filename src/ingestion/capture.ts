@@ -50,7 +50,15 @@ function toEvent(raw: unknown): CapturedEvent | undefined {
 
 export function parseCaptureBody(body: unknown, queryToken?: string): CaptureRequest {
   const root = asObject(body);
-  const list: unknown[] = Array.isArray(body) ? body : Array.isArray(root?.batch) ? (root!.batch as unknown[]) : Array.isArray(root?.data) ? (root!.data as unknown[]) : root ? [root] : [];
+  const list: unknown[] = Array.isArray(body)
+    ? body
+    : Array.isArray(root?.batch)
+      ? (root!.batch as unknown[])
+      : Array.isArray(root?.data)
+        ? (root!.data as unknown[])
+        : root
+          ? [root]
+          : [];
   const events: CapturedEvent[] = [];
   let malformed = 0;
   let token = str(root?.api_key) ?? str(root?.token) ?? str(root?.$token);

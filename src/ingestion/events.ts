@@ -18,11 +18,31 @@ const FUTURE_CUTOFF_MS = 23 * 60 * 60 * 1000;
 
 /** Event properties PostHog copies onto the person as `$set` and `$initial_…` `$set_once`. */
 const EVENT_TO_PERSON_PROPERTIES = [
-  '$app_build', '$app_name', '$app_namespace', '$app_version',
-  '$browser', '$browser_version', '$device_type', '$current_url', '$pathname', '$os', '$os_version',
-  '$referring_domain', '$referrer',
-  'utm_source', 'utm_medium', 'utm_campaign', 'utm_content', 'utm_name', 'utm_term',
-  'gclid', 'gad_source', 'gbraid', 'wbraid', 'fbclid', 'msclkid',
+  '$app_build',
+  '$app_name',
+  '$app_namespace',
+  '$app_version',
+  '$browser',
+  '$browser_version',
+  '$device_type',
+  '$current_url',
+  '$pathname',
+  '$os',
+  '$os_version',
+  '$referring_domain',
+  '$referrer',
+  'utm_source',
+  'utm_medium',
+  'utm_campaign',
+  'utm_content',
+  'utm_name',
+  'utm_term',
+  'gclid',
+  'gad_source',
+  'gbraid',
+  'wbraid',
+  'fbclid',
+  'msclkid',
 ];
 
 // Distinct ids that identify/alias refuse to merge (PostHog's isDistinctIdIllegal).
@@ -36,12 +56,7 @@ export function isIllegalMergeId(id: string): boolean {
   return id.trim() === '' || ILLEGAL_INSENSITIVE.has(id.toLowerCase()) || ILLEGAL_SENSITIVE.has(id);
 }
 
-export type MalformedReason =
-  | 'not_an_event'
-  | 'missing_distinct_id'
-  | 'invalid_properties'
-  | 'missing_feature_flag'
-  | 'invalid_group';
+export type MalformedReason = 'not_an_event' | 'missing_distinct_id' | 'invalid_properties' | 'missing_feature_flag' | 'invalid_group';
 
 export interface IngestEvent {
   uuid?: string;

@@ -146,7 +146,8 @@ export class EventIngestor {
     const skipped = Object.values(malformed).reduce((a, b) => a + b, 0);
     if (skipped) {
       counters.malformed += skipped;
-      for (const [reason, n] of Object.entries(malformed) as Array<[MalformedReason, number]>) counters.malformedReasons[reason] = (counters.malformedReasons[reason] ?? 0) + n;
+      for (const [reason, n] of Object.entries(malformed) as Array<[MalformedReason, number]>)
+        counters.malformedReasons[reason] = (counters.malformedReasons[reason] ?? 0) + n;
       this.log?.warn({ projectId, skipped, reasons: malformed }, 'capture: skipped malformed events');
     }
     if (!events.length) return;
@@ -154,11 +155,13 @@ export class EventIngestor {
     if (this.closed) throw unavailable();
     const parts: Promise<void>[] = [];
     for (let i = 0; i < events.length; i += MAX_BATCH_EVENTS) {
-      parts.push(new Promise<void>((resolve, reject) => {
-        const chunk = events.slice(i, i + MAX_BATCH_EVENTS);
-        this.queue.push({ projectId, events: chunk, done: { resolve, reject }, queuedAt: performance.now() });
-        this.queuedEvents += chunk.length;
-      }));
+      parts.push(
+        new Promise<void>((resolve, reject) => {
+          const chunk = events.slice(i, i + MAX_BATCH_EVENTS);
+          this.queue.push({ projectId, events: chunk, done: { resolve, reject }, queuedAt: performance.now() });
+          this.queuedEvents += chunk.length;
+        }),
+      );
     }
     this.schedule();
     await Promise.all(parts);
@@ -205,7 +208,10 @@ export class EventIngestor {
 
   private async writeParts(projectId: number, parts: Part[]): Promise<void> {
     try {
-      await this.writeWithRetry(projectId, parts.flatMap((p) => p.events));
+      await this.writeWithRetry(
+        projectId,
+        parts.flatMap((p) => p.events),
+      );
       for (const part of parts) part.done.resolve();
     } catch (error) {
       if (parts.length > 1) {
@@ -311,7 +317,11 @@ const dayOf = (t: Date) => t.toISOString().slice(0, 10);
 /** Inserts new persons, links ids, performs merges and writes changed persons. */
 async function writePersons(tx: Db, projectId: number, batch: PersonBatch): Promise<void> {
   const plan = batch.plan();
-  const ids = await insertPersons(tx, projectId, plan.created.map((p) => ({ uuid: p.uuid, properties: p.properties, createdAt: p.createdAt, isIdentified: p.isIdentified })));
+  const ids = await insertPersons(
+    tx,
+    projectId,
+    plan.created.map((p) => ({ uuid: p.uuid, properties: p.properties, createdAt: p.createdAt, isIdentified: p.isIdentified })),
+  );
   for (const p of plan.created) p.id = ids.get(p.uuid);
   const links = plan.distinctIds.map(({ distinctId, person }) => ({ distinctId, personId: person.id! }));
   // Someone else (another instance, /flags, a cohort upload) linked one of these ids meanwhile.
@@ -320,7 +330,10 @@ async function writePersons(tx: Db, projectId: number, batch: PersonBatch): Prom
     const target: PersonState = into.id !== undefined ? into : resolvePerson(into);
     await mergePersonInto(tx, projectId, from.id!, target.id!);
   }
-  await updatePersonRows(tx, plan.updated.map((p) => ({ id: p.id!, properties: p.properties, createdAt: p.createdAt, isIdentified: p.isIdentified })));
+  await updatePersonRows(
+    tx,
+    plan.updated.map((p) => ({ id: p.id!, properties: p.properties, createdAt: p.createdAt, isIdentified: p.isIdentified })),
+  );
 }
 
 /** One batch of one project in one transaction. */
@@ -392,7 +405,11 @@ async function writeBatch(ctx: AppContext, snapshots: SnapshotStore, projectId: 
     });
     await addFlagUsage(tx, projectId, [...usage.values()]);
     await addFlagUsagePersons(tx, projectId, [...usagePersons.values()]);
-    await advanceLastCalledAt(tx, projectId, [...lastCalled].map(([key, at]) => ({ key, at })));
+    await advanceLastCalledAt(
+      tx,
+      projectId,
+      [...lastCalled].map(([key, at]) => ({ key, at })),
+    );
     await markFlagsEnriched(tx, projectId, [...enrichedKeys]);
     if (groupSets.size) {
       const indexOf = new Map((await listGroupTypes(tx, projectId)).map((g) => [g.groupType, g.groupTypeIndex]));

@@ -20,19 +20,28 @@ const IngestionStatsSchema = z
 
 export async function ingestionRoutes(app: ZodFastify): Promise<void> {
   const { ingestion } = app.services;
-  app.get('/api/projects/:project_id/ingestion_stats', {
-    config: { access: { scope: 'project:read', project: 'param' } },
-    schema: { tags: ['ingestion'], summary: "Capture ingestion counters of this instance for the project", params: ProjectParams, response: { 200: IngestionStatsSchema } },
-  }, async (request) => {
-    const s = ingestion.stats(requireProject(request.auth).id);
-    return {
-      since: s.since,
-      events_received: s.received,
-      events_ingested: s.ingested,
-      duplicates_skipped: s.duplicates,
-      malformed_skipped: s.malformed,
-      malformed_reasons: s.malformedReasons,
-      warnings: s.warnings,
-    };
-  });
+  app.get(
+    '/api/projects/:project_id/ingestion_stats',
+    {
+      config: { access: { scope: 'project:read', project: 'param' } },
+      schema: {
+        tags: ['ingestion'],
+        summary: 'Capture ingestion counters of this instance for the project',
+        params: ProjectParams,
+        response: { 200: IngestionStatsSchema },
+      },
+    },
+    async (request) => {
+      const s = ingestion.stats(requireProject(request.auth).id);
+      return {
+        since: s.since,
+        events_received: s.received,
+        events_ingested: s.ingested,
+        duplicates_skipped: s.duplicates,
+        malformed_skipped: s.malformed,
+        malformed_reasons: s.malformedReasons,
+        warnings: s.warnings,
+      };
+    },
+  );
 }

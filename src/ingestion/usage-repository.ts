@@ -8,7 +8,6 @@ import { rowsOf } from '../platform/db/sql.ts';
 
 type Json = Record<string, unknown>;
 
-
 const json = (value: unknown) => sql`${JSON.stringify(value)}::jsonb`;
 
 /**
@@ -121,7 +120,13 @@ export async function flagUsageByDay(db: Db, projectId: number, flagKey: string,
 }
 
 /** Distinct persons per day who called one flag between two days (inclusive). */
-export async function flagUniquePersonsByDay(db: Db, projectId: number, flagKey: string, from: string, to: string): Promise<Array<{ day: string; count: number }>> {
+export async function flagUniquePersonsByDay(
+  db: Db,
+  projectId: number,
+  flagKey: string,
+  from: string,
+  to: string,
+): Promise<Array<{ day: string; count: number }>> {
   const result = await db.execute(sql`
     select to_char(day, 'YYYY-MM-DD') as day, count(*)::int as count from flag_usage_persons
     where project_id = ${projectId} and flag_key = ${flagKey} and day between ${from}::date and ${to}::date

@@ -6,8 +6,6 @@ import { jsonParam, rowsOf } from '../platform/db/sql.ts';
 
 type Json = Record<string, unknown>;
 
-
-
 export interface StoredPersonContext {
   person: { properties: Json; createdAt: Date } | null;
   staticCohortIds: number[];
@@ -54,7 +52,12 @@ export async function readPersonContext(
         where cm.person_id = (select id from me) and c.project_id = ${projectId} and c.is_static and not c.deleted) as cohorts,
       ${overrides} as overrides,
       ${groupRows} as groups`);
-  const [row] = rowsOf<{ person: { properties: Json; created_at: string } | null; cohorts: number[]; overrides: Array<[string, string, boolean]>; groups: Array<[number, Json]> }>(result);
+  const [row] = rowsOf<{
+    person: { properties: Json; created_at: string } | null;
+    cohorts: number[];
+    overrides: Array<[string, string, boolean]>;
+    groups: Array<[number, Json]>;
+  }>(result);
   return {
     person: row?.person ? { properties: row.person.properties ?? {}, createdAt: new Date(row.person.created_at) } : null,
     staticCohortIds: row?.cohorts ?? [],

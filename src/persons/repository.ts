@@ -96,8 +96,6 @@ export async function findPersonIdsByEmails(db: Db, projectId: number, emails: s
 
 type Json = Record<string, unknown>;
 
-
-
 export interface LoadedPerson {
   distinctId: string;
   person: { id: number; uuid: string; properties: Json; createdAt: Date; isIdentified: boolean };
@@ -129,7 +127,9 @@ export async function insertPersons(db: Db, projectId: number, rows: NewPerson[]
   for (let i = 0; i < rows.length; i += CHUNK) {
     const created = await db
       .insert(persons)
-      .values(rows.slice(i, i + CHUNK).map((r) => ({ projectId, uuid: r.uuid, properties: r.properties, createdAt: r.createdAt, isIdentified: r.isIdentified })))
+      .values(
+        rows.slice(i, i + CHUNK).map((r) => ({ projectId, uuid: r.uuid, properties: r.properties, createdAt: r.createdAt, isIdentified: r.isIdentified })),
+      )
       .returning({ id: persons.id, uuid: persons.uuid });
     for (const row of created) ids.set(row.uuid, row.id);
   }
@@ -156,7 +156,9 @@ export async function updatePersonRows(db: Db, rows: Array<{ id: number; propert
   if (!rows.length) return;
   const sorted = [...rows].sort((a, b) => a.id - b.id);
   for (let i = 0; i < sorted.length; i += CHUNK) {
-    const chunk = sorted.slice(i, i + CHUNK).map((r) => ({ id: r.id, properties: r.properties, created_at: r.createdAt.toISOString(), is_identified: r.isIdentified }));
+    const chunk = sorted
+      .slice(i, i + CHUNK)
+      .map((r) => ({ id: r.id, properties: r.properties, created_at: r.createdAt.toISOString(), is_identified: r.isIdentified }));
     await db.execute(sql`
       update persons p set properties = r.properties, created_at = r.created_at, is_identified = r.is_identified
       from jsonb_to_recordset(${jsonParam(chunk)}) as r(id bigint, properties jsonb, created_at timestamptz, is_identified boolean)
@@ -255,7 +257,10 @@ export async function findPersonRecord(db: Db, projectId: number, idOrUuid: { id
  */
 export async function deletePersonRecord(db: Db, projectId: number, personId: number, uuid: string): Promise<boolean> {
   const cohortRows = rowsOf<{ cohort_id: number }>(await db.execute(sql`select cohort_id from cohort_members where person_id = ${personId}`));
-  const deleted = await db.delete(persons).where(and(eq(persons.projectId, projectId), eq(persons.id, personId))).returning({ id: persons.id });
+  const deleted = await db
+    .delete(persons)
+    .where(and(eq(persons.projectId, projectId), eq(persons.id, personId)))
+    .returning({ id: persons.id });
   if (!deleted.length) return false;
   await db.execute(sql`delete from flag_usage_persons where project_id = ${projectId} and person_key = ${uuid}`);
   const cohortIds = [...new Set(cohortRows.map((r) => Number(r.cohort_id)))];
@@ -289,8 +294,13 @@ export async function pagePersonsForEvaluation(db: Db, projectId: number, afterI
       (select o.hash_key from flag_hash_key_overrides o where o.person_id = p.id and o.feature_flag_key = ${flagKey}) as hash_key
     from persons p where p.project_id = ${projectId} and p.id > ${afterId}
     order by p.id limit ${limit}`);
-  return rowsOf<{ id: string; properties: Json; distinct_id: string | null; cohorts: number[]; hash_key: string | null }>(result)
-    .map((r) => ({ id: Number(r.id), distinctId: r.distinct_id ?? '', properties: r.properties ?? {}, staticCohortIds: r.cohorts ?? [], hashKeyOverride: r.hash_key }));
+  return rowsOf<{ id: string; properties: Json; distinct_id: string | null; cohorts: number[]; hash_key: string | null }>(result).map((r) => ({
+    id: Number(r.id),
+    distinctId: r.distinct_id ?? '',
+    properties: r.properties ?? {},
+    staticCohortIds: r.cohorts ?? [],
+    hashKeyOverride: r.hash_key,
+  }));
 }
 
 /** Adds persons to a static cohort, skipping ids that no longer exist (deleted meanwhile). */

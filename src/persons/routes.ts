@@ -18,28 +18,40 @@ function personRoutesAt(app: ZodFastify, base: string, project: RouteAccess['pro
   const access = (scope: string): { access: RouteAccess } => ({ access: { scope, project } });
   const tags = [project === 'param' ? 'persons' : 'persons (legacy path)'];
 
-  app.get(base, {
-    config: access('person:read'),
-    schema: { tags, summary: 'List persons, newest first', ...params, querystring: PersonListQuery, response: { 200: PersonsPageSchema } },
-  }, async (request) => listPersonsPage(ctx, requireProject(request.auth).id, request.query, absoluteUrl(request, ctx.config.publicUrl)));
-
-  app.get(`${base}/:id`, {
-    config: access('person:read'),
-    schema: { tags, summary: 'Retrieve a person by id or uuid', params: withId, response: { 200: PersonSchema } },
-  }, async (request) => getPerson(ctx, requireProject(request.auth).id, request.params.id));
-
-  app.delete(`${base}/:id`, {
-    config: access('person:write'),
-    schema: {
-      tags,
-      summary: 'Delete a person with its distinct ids, continuity overrides and static-cohort memberships',
-      params: withId,
-      response: { 204: z.null() },
+  app.get(
+    base,
+    {
+      config: access('person:read'),
+      schema: { tags, summary: 'List persons, newest first', ...params, querystring: PersonListQuery, response: { 200: PersonsPageSchema } },
     },
-  }, async (request, reply) => {
-    await deletePerson(ctx, requireProject(request.auth).id, request.params.id);
-    return reply.code(204).send(null);
-  });
+    async (request) => listPersonsPage(ctx, requireProject(request.auth).id, request.query, absoluteUrl(request, ctx.config.publicUrl)),
+  );
+
+  app.get(
+    `${base}/:id`,
+    {
+      config: access('person:read'),
+      schema: { tags, summary: 'Retrieve a person by id or uuid', params: withId, response: { 200: PersonSchema } },
+    },
+    async (request) => getPerson(ctx, requireProject(request.auth).id, request.params.id),
+  );
+
+  app.delete(
+    `${base}/:id`,
+    {
+      config: access('person:write'),
+      schema: {
+        tags,
+        summary: 'Delete a person with its distinct ids, continuity overrides and static-cohort memberships',
+        params: withId,
+        response: { 204: z.null() },
+      },
+    },
+    async (request, reply) => {
+      await deletePerson(ctx, requireProject(request.auth).id, request.params.id);
+      return reply.code(204).send(null);
+    },
+  );
 }
 
 export async function personRoutes(app: ZodFastify): Promise<void> {

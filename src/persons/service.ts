@@ -3,13 +3,7 @@
 // docs/compatibility.md#sdk-3.1 and #sdk-3.12) and PostHog's list / retrieve / delete of persons.
 import type { Db } from '../platform/db/index.ts';
 import { isSerializationFailure, pgErrorCode } from '../platform/db/errors.ts';
-import {
-  deletePersonRecord,
-  findOrCreatePersonsByDistinctIds,
-  findPersonRecord,
-  listPersonRecords,
-  type PersonRecord,
-} from './repository.ts';
+import { deletePersonRecord, findOrCreatePersonsByDistinctIds, findPersonRecord, listPersonRecords, type PersonRecord } from './repository.ts';
 import { readPersonContext, writeHashKeyOverrides } from './context-repository.ts';
 import { transact, type AppContext } from '../platform/context.ts';
 import { isoTime } from '../platform/time.ts';
@@ -129,7 +123,8 @@ export function toPerson(record: PersonRecord): PersonOut {
   };
 }
 
-const lastText = (v: unknown): string | undefined => (typeof v === 'string' ? v : Array.isArray(v) && typeof v.at(-1) === 'string' ? (v.at(-1) as string) : undefined);
+const lastText = (v: unknown): string | undefined =>
+  typeof v === 'string' ? v : Array.isArray(v) && typeof v.at(-1) === 'string' ? (v.at(-1) as string) : undefined;
 
 /** PostHog's format_query_params_absolute_url: the same URL with `offset` replaced or added. */
 function withOffset(url: URL, offset: number): string {
@@ -182,9 +177,7 @@ async function findPerson(ctx: AppContext, projectId: number, raw: string): Prom
   if (UUID.test(raw)) key = { uuid: raw.toLowerCase() };
   else if (/^\d{1,15}$/.test(raw)) key = { id: Number(raw) };
   else {
-    throw new ValidationError(
-      `The ID provided does not look like a personID. If you are using a distinctId, please use /persons?distinct_id=${raw} instead.`,
-    );
+    throw new ValidationError(`The ID provided does not look like a personID. If you are using a distinctId, please use /persons?distinct_id=${raw} instead.`);
   }
   const record = await findPersonRecord(ctx.db, projectId, key);
   if (!record) throw new NotFoundError();

@@ -192,7 +192,13 @@ class StructureScan {
         if (!top || top.isArray !== (c === CLOSE_ARRAY)) throw new SyntaxError('mismatched brackets');
         const large = i - top.open > PIECE_BYTES || stack.length === 0;
         if (large) {
-          const node: Container = { open: top.open, close: i, isArray: top.isArray, commas: commas.data.slice(top.commaFrom, commas.length), children: top.children };
+          const node: Container = {
+            open: top.open,
+            close: i,
+            isArray: top.isArray,
+            commas: commas.data.slice(top.commaFrom, commas.length),
+            children: top.children,
+          };
           const parent = stack[stack.length - 1];
           if (parent) (parent.children ??= new Map()).set(parent.childIndex, node);
           else {

@@ -2,59 +2,69 @@
 import path from 'node:path';
 import { z } from 'zod';
 
-const intFromEnv = (def: number, min: number, max: number) =>
-  z.coerce.number().int().min(min).max(max).default(def);
+const intFromEnv = (def: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(def);
 
-const envSchema = z.object({
-  PORT: intFromEnv(8000, 0, 65535),
-  HOST: z.string().min(1).default('127.0.0.1'),
-  DATABASE_URL: z
-    .string()
-    .regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://')
-    .optional(),
-  FLAGHOST_DATA_DIR: z.string().min(1).default('./data'),
-  FLAGHOST_EMBEDDED_FSYNC: z.enum(['on', 'off']).default('on'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  FLAGHOST_SECRET_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
-  FLAGHOST_PUBLIC_URL: z.url().optional(),
-  FLAGHOST_DB_POOL_SIZE: intFromEnv(10, 1, 1000),
-  FLAGHOST_DB_CONNECTION_TIMEOUT_MS: intFromEnv(5000, 100, 600_000),
-  FLAGHOST_DB_STATEMENT_TIMEOUT_MS: intFromEnv(30_000, 100, 3_600_000),
-  FLAGHOST_BODY_LIMIT_BYTES: intFromEnv(20 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
-  FLAGHOST_MAX_CONNECTIONS: intFromEnv(4096, 16, 1_000_000),
-  FLAGHOST_HEADERS_TIMEOUT_MS: intFromEnv(10_000, 100, 600_000),
-  FLAGHOST_REQUEST_TIMEOUT_MS: intFromEnv(60_000, 100, 3_600_000),
-  FLAGHOST_KEEP_ALIVE_TIMEOUT_MS: intFromEnv(72_000, 100, 3_600_000),
-  FLAGHOST_IDLE_TIMEOUT_MS: intFromEnv(120_000, 100, 3_600_000),
-  FLAGHOST_SNAPSHOT_CHECK_INTERVAL_MS: intFromEnv(5000, 100, 3_600_000),
-  FLAGHOST_EVENT_DEDUP_WINDOW_HOURS: intFromEnv(24, 0, 24 * 366),
-  FLAGHOST_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').max(1024).optional(),
-  FLAGHOST_RATE_LIMIT_BURST_PER_MINUTE: intFromEnv(480, 0, 10_000_000),
-  FLAGHOST_RATE_LIMIT_SUSTAINED_PER_HOUR: intFromEnv(4800, 0, 100_000_000),
-  FLAGHOST_RATE_LIMIT_EVALUATIONS_PER_MINUTE: intFromEnv(600, 0, 10_000_000),
-  FLAGHOST_SESSION_IDLE_HOURS: intFromEnv(24, 1, 24 * 366),
-  FLAGHOST_SESSION_MAX_AGE_HOURS: intFromEnv(14 * 24, 1, 24 * 366),
-  FLAGHOST_LOGIN_FAILURES_PER_ACCOUNT: intFromEnv(10, 0, 1_000_000),
-  FLAGHOST_LOGIN_FAILURES_PER_ADDRESS: intFromEnv(30, 0, 1_000_000),
-  FLAGHOST_OIDC_ISSUER: z.url().optional(),
-  FLAGHOST_OIDC_CLIENT_ID: z.string().min(1).optional(),
-  FLAGHOST_OIDC_CLIENT_SECRET: z.string().min(1).optional(),
-  FLAGHOST_OIDC_ALLOWED_DOMAINS: z
-    .string()
-    .regex(/^\s*[A-Za-z0-9.-]+(\s*,\s*[A-Za-z0-9.-]+)*\s*$/, 'must be a comma-separated list of domains')
-    .optional(),
-  FLAGHOST_OIDC_DEFAULT_LEVEL: z.enum(['member', 'admin', 'owner']).default('member'),
-  FLAGHOST_INIT_ADMIN_EMAIL: z.email().optional(),
-  FLAGHOST_INIT_ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').max(1024).optional(),
-  FLAGHOST_INIT_PERSONAL_API_KEY: z.string().regex(/^phx_[A-Za-z0-9]{16,}$/, 'must look like phx_ followed by at least 16 letters or digits').optional(),
-  FLAGHOST_INIT_PROJECT_TOKEN: z.string().regex(/^phc_[A-Za-z0-9]{16,}$/, 'must look like phc_ followed by at least 16 letters or digits').optional(),
-  FLAGHOST_INIT_SECRET_TOKEN: z.string().regex(/^phs_[A-Za-z0-9]{16,}$/, 'must look like phs_ followed by at least 16 letters or digits').optional(),
-}).superRefine((e, ctx) => {
-  // The headers are part of the request: Node refuses a headers timeout longer than the request's.
-  if (e.FLAGHOST_HEADERS_TIMEOUT_MS > e.FLAGHOST_REQUEST_TIMEOUT_MS) {
-    ctx.addIssue({ code: 'custom', path: ['FLAGHOST_HEADERS_TIMEOUT_MS'], message: 'must not be larger than FLAGHOST_REQUEST_TIMEOUT_MS' });
-  }
-});
+const envSchema = z
+  .object({
+    PORT: intFromEnv(8000, 0, 65535),
+    HOST: z.string().min(1).default('127.0.0.1'),
+    DATABASE_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://')
+      .optional(),
+    FLAGHOST_DATA_DIR: z.string().min(1).default('./data'),
+    FLAGHOST_EMBEDDED_FSYNC: z.enum(['on', 'off']).default('on'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    FLAGHOST_SECRET_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+    FLAGHOST_PUBLIC_URL: z.url().optional(),
+    FLAGHOST_DB_POOL_SIZE: intFromEnv(10, 1, 1000),
+    FLAGHOST_DB_CONNECTION_TIMEOUT_MS: intFromEnv(5000, 100, 600_000),
+    FLAGHOST_DB_STATEMENT_TIMEOUT_MS: intFromEnv(30_000, 100, 3_600_000),
+    FLAGHOST_BODY_LIMIT_BYTES: intFromEnv(20 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    FLAGHOST_MAX_CONNECTIONS: intFromEnv(4096, 16, 1_000_000),
+    FLAGHOST_HEADERS_TIMEOUT_MS: intFromEnv(10_000, 100, 600_000),
+    FLAGHOST_REQUEST_TIMEOUT_MS: intFromEnv(60_000, 100, 3_600_000),
+    FLAGHOST_KEEP_ALIVE_TIMEOUT_MS: intFromEnv(72_000, 100, 3_600_000),
+    FLAGHOST_IDLE_TIMEOUT_MS: intFromEnv(120_000, 100, 3_600_000),
+    FLAGHOST_SNAPSHOT_CHECK_INTERVAL_MS: intFromEnv(5000, 100, 3_600_000),
+    FLAGHOST_EVENT_DEDUP_WINDOW_HOURS: intFromEnv(24, 0, 24 * 366),
+    FLAGHOST_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').max(1024).optional(),
+    FLAGHOST_RATE_LIMIT_BURST_PER_MINUTE: intFromEnv(480, 0, 10_000_000),
+    FLAGHOST_RATE_LIMIT_SUSTAINED_PER_HOUR: intFromEnv(4800, 0, 100_000_000),
+    FLAGHOST_RATE_LIMIT_EVALUATIONS_PER_MINUTE: intFromEnv(600, 0, 10_000_000),
+    FLAGHOST_SESSION_IDLE_HOURS: intFromEnv(24, 1, 24 * 366),
+    FLAGHOST_SESSION_MAX_AGE_HOURS: intFromEnv(14 * 24, 1, 24 * 366),
+    FLAGHOST_LOGIN_FAILURES_PER_ACCOUNT: intFromEnv(10, 0, 1_000_000),
+    FLAGHOST_LOGIN_FAILURES_PER_ADDRESS: intFromEnv(30, 0, 1_000_000),
+    FLAGHOST_OIDC_ISSUER: z.url().optional(),
+    FLAGHOST_OIDC_CLIENT_ID: z.string().min(1).optional(),
+    FLAGHOST_OIDC_CLIENT_SECRET: z.string().min(1).optional(),
+    FLAGHOST_OIDC_ALLOWED_DOMAINS: z
+      .string()
+      .regex(/^\s*[A-Za-z0-9.-]+(\s*,\s*[A-Za-z0-9.-]+)*\s*$/, 'must be a comma-separated list of domains')
+      .optional(),
+    FLAGHOST_OIDC_DEFAULT_LEVEL: z.enum(['member', 'admin', 'owner']).default('member'),
+    FLAGHOST_INIT_ADMIN_EMAIL: z.email().optional(),
+    FLAGHOST_INIT_ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').max(1024).optional(),
+    FLAGHOST_INIT_PERSONAL_API_KEY: z
+      .string()
+      .regex(/^phx_[A-Za-z0-9]{16,}$/, 'must look like phx_ followed by at least 16 letters or digits')
+      .optional(),
+    FLAGHOST_INIT_PROJECT_TOKEN: z
+      .string()
+      .regex(/^phc_[A-Za-z0-9]{16,}$/, 'must look like phc_ followed by at least 16 letters or digits')
+      .optional(),
+    FLAGHOST_INIT_SECRET_TOKEN: z
+      .string()
+      .regex(/^phs_[A-Za-z0-9]{16,}$/, 'must look like phs_ followed by at least 16 letters or digits')
+      .optional(),
+  })
+  .superRefine((e, ctx) => {
+    // The headers are part of the request: Node refuses a headers timeout longer than the request's.
+    if (e.FLAGHOST_HEADERS_TIMEOUT_MS > e.FLAGHOST_REQUEST_TIMEOUT_MS) {
+      ctx.addIssue({ code: 'custom', path: ['FLAGHOST_HEADERS_TIMEOUT_MS'], message: 'must not be larger than FLAGHOST_REQUEST_TIMEOUT_MS' });
+    }
+  });
 
 export type Env = z.input<typeof envSchema>;
 
@@ -240,7 +250,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
           issuer: e.FLAGHOST_OIDC_ISSUER,
           clientId: e.FLAGHOST_OIDC_CLIENT_ID!,
           clientSecret: e.FLAGHOST_OIDC_CLIENT_SECRET,
-          allowedDomains: (e.FLAGHOST_OIDC_ALLOWED_DOMAINS ?? '').split(',').map((d) => d.trim().toLowerCase()).filter(Boolean),
+          allowedDomains: (e.FLAGHOST_OIDC_ALLOWED_DOMAINS ?? '')
+            .split(',')
+            .map((d) => d.trim().toLowerCase())
+            .filter(Boolean),
           defaultLevel: e.FLAGHOST_OIDC_DEFAULT_LEVEL,
         }
       : undefined,

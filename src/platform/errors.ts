@@ -95,11 +95,9 @@ export class UnsupportedMediaTypeError extends ApiError {
 export class ThrottledError extends ApiError {
   constructor(retryAfterSeconds: number) {
     const seconds = Math.max(1, Math.ceil(retryAfterSeconds));
-    super(
-      429,
-      envelope('throttled_error', 'throttled', `Request was throttled. Expected available in ${seconds} second${seconds === 1 ? '' : 's'}.`),
-      { 'retry-after': String(seconds) },
-    );
+    super(429, envelope('throttled_error', 'throttled', `Request was throttled. Expected available in ${seconds} second${seconds === 1 ? '' : 's'}.`), {
+      'retry-after': String(seconds),
+    });
   }
 }
 

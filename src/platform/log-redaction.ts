@@ -17,7 +17,8 @@ const TOKEN = /\b(ph[csx]_)[A-Za-z0-9]+/g;
 // A bearer credential quoted in a message (an Authorization header), whatever its format.
 const AUTH_SCHEME = /\b(Bearer)(\s+|%20|\+)[A-Za-z0-9._~+/=-]{8,}/gi;
 // Object keys whose values are credentials or query parameters: dropped whatever they hold.
-const SENSITIVE_KEY = /^(authorization|proxy-authorization|cookie|set-cookie|x-api-key|personal_api_key|secret_api_key|project_secret_api_key|api_key|token|secret|secret_key|password|params|parameters)$/i;
+const SENSITIVE_KEY =
+  /^(authorization|proxy-authorization|cookie|set-cookie|x-api-key|personal_api_key|secret_api_key|project_secret_api_key|api_key|token|secret|secret_key|password|params|parameters)$/i;
 // Error properties that repeat a failed query's parameters or values (Drizzle, node-postgres, PGlite).
 // `query` is dropped too: the message already says which statement failed.
 const ERROR_DROPPED = new Set(['params', 'parameters', 'where', 'internalQuery', 'queryOptions', 'query', 'stack', 'message', 'cause', 'errors']);

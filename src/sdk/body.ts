@@ -252,7 +252,12 @@ function single(headers: IncomingHttpHeaders, name: string): string | undefined 
 }
 
 /** Decodes a request's raw body by its Content-Type, Content-Encoding and `compression` query. */
-export function decodeSdkRequest(raw: Buffer | undefined, headers: IncomingHttpHeaders, query: Record<string, unknown>, kind: SdkBodyKind): unknown | Promise<unknown> {
+export function decodeSdkRequest(
+  raw: Buffer | undefined,
+  headers: IncomingHttpHeaders,
+  query: Record<string, unknown>,
+  kind: SdkBodyKind,
+): unknown | Promise<unknown> {
   return decodeSdkBody(raw, {
     contentType: single(headers, 'content-type'),
     contentEncoding: single(headers, 'content-encoding'),

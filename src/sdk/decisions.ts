@@ -34,7 +34,10 @@ import { requireProject } from '../access/require-auth.ts';
  * on both paths (docs/compatibility.md, "Repeated query parameters"). Others may repeat: the last counts.
  */
 const V_OR_VERSION = ['v', 'version'];
-const SINGLE = new Map<string, readonly string[]>([['v', V_OR_VERSION], ['version', V_OR_VERSION]]);
+const SINGLE = new Map<string, readonly string[]>([
+  ['v', V_OR_VERSION],
+  ['version', V_OR_VERSION],
+]);
 for (const name of ['config', 'compression', 'only_evaluate_survey_feature_flags', 'token', 'api_key', '$token', 'send_cohorts', 'personal_api_key']) {
   SINGLE.set(name, [name]);
 }
@@ -139,11 +142,17 @@ export class SdkDecisions {
   definitions(request: AccessRequest, access: RouteAccess, inMemory: boolean): DefinitionsAnswer | Promise<DefinitionsAnswer> | NotInMemory {
     const auth = runChain(authorizationChain(request, access), inMemory ? this.inMemory : this.awaiting);
     if (auth === NOT_IN_MEMORY) return auth;
-    if (auth instanceof Promise) return auth.then((a) => this.authorizedDefinitions(a, request, access, false) as Promise<DefinitionsAnswer> | DefinitionsAnswer);
+    if (auth instanceof Promise)
+      return auth.then((a) => this.authorizedDefinitions(a, request, access, false) as Promise<DefinitionsAnswer> | DefinitionsAnswer);
     return this.authorizedDefinitions(auth, request, access, inMemory);
   }
 
-  private authorizedDefinitions(auth: RequestAuth, request: AccessRequest, access: RouteAccess, inMemory: boolean): DefinitionsAnswer | Promise<DefinitionsAnswer> | NotInMemory {
+  private authorizedDefinitions(
+    auth: RequestAuth,
+    request: AccessRequest,
+    access: RouteAccess,
+    inMemory: boolean,
+  ): DefinitionsAnswer | Promise<DefinitionsAnswer> | NotInMemory {
     const projectId = requireProject(auth).id;
     const snapshot = this.snapshots.peekForProject(projectId);
     if (snapshot) return this.definitionsAnswer(snapshot, auth, request, access);
@@ -168,7 +177,13 @@ export class SdkDecisions {
    * A /flags or /decide POST from its raw body and query string to the answer's JSON. Synchronous
    * in the common case (a small body, a built snapshot, nothing stored that could change it).
    */
-  flags(endpoint: Endpoint, raw: Buffer | undefined, headers: IncomingHttpHeaders, qs: string, log: FlagsAnswerLog): Buffer | string | Promise<Buffer | string> {
+  flags(
+    endpoint: Endpoint,
+    raw: Buffer | undefined,
+    headers: IncomingHttpHeaders,
+    qs: string,
+    log: FlagsAnswerLog,
+  ): Buffer | string | Promise<Buffer | string> {
     const query = parseSdkQuery(qs);
     const body = decodeSdkRequest(raw, headers, query, 'flags');
     // A large body is decoded in pieces (a promise); the usual small one synchronously.

@@ -11,10 +11,12 @@ import { preflight } from './body.ts';
 import { DEFINITIONS_ACCESS, parseSdkQuery, PROJECT_DEFINITIONS_ACCESS, queryStringOf, type SdkDecisions } from './decisions.ts';
 import type { DefinitionsAnswer } from './snapshots.ts';
 
-const DefinitionsQuery = serviceValidated(z.looseObject({
-  token: z.string().optional().meta({ description: 'Project API token (phc_…)' }),
-  send_cohorts: z.string().optional().meta({ description: 'Present (even empty) to receive cohort definitions instead of expanded conditions' }),
-}));
+const DefinitionsQuery = serviceValidated(
+  z.looseObject({
+    token: z.string().optional().meta({ description: 'Project API token (phc_…)' }),
+    send_cohorts: z.string().optional().meta({ description: 'Present (even empty) to receive cohort definitions instead of expanded conditions' }),
+  }),
+);
 
 const DefinitionsSchema = z
   .object({
@@ -50,7 +52,11 @@ export async function sdkDefinitionsRoutes(app: FastifyInstance, opts: { decisio
     app.get(url, { schema: schema('Flag definitions for local evaluation (project secret or personal API key)') }, handler(DEFINITIONS_ACCESS));
     app.options(url, { schema: { hide: true } }, async (request, reply) => preflight(request, reply));
   }
-  app.get('/api/projects/:project_id/feature_flags/local_evaluation', {
-    schema: schema('Flag definitions for local evaluation of one project', z.object({ project_id: z.string() })),
-  }, handler(PROJECT_DEFINITIONS_ACCESS));
+  app.get(
+    '/api/projects/:project_id/feature_flags/local_evaluation',
+    {
+      schema: schema('Flag definitions for local evaluation of one project', z.object({ project_id: z.string() })),
+    },
+    handler(PROJECT_DEFINITIONS_ACCESS),
+  );
 }

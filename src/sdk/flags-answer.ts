@@ -37,12 +37,7 @@ export interface FlagsAnswerLog {
  * to render. The answer is synchronous when the project's snapshot is built and no stored data
  * can change it (the common case): the hot path then writes it without promise hops.
  */
-export function answerFlagsPost(
-  ctx: AppContext,
-  snapshots: SnapshotStore,
-  input: FlagsRequestInput,
-  log: FlagsAnswerLog,
-): Answer | Promise<Answer> {
+export function answerFlagsPost(ctx: AppContext, snapshots: SnapshotStore, input: FlagsRequestInput, log: FlagsAnswerLog): Answer | Promise<Answer> {
   const { headers, query } = input;
   const parsed = parseFlagsRequest(input.body, {
     query,

@@ -10,12 +10,14 @@ import type { Endpoint } from './flags-response.ts';
 import { MethodNotAllowedError } from '../platform/errors.ts';
 
 // Documentation only: src/sdk/decisions.ts parses the query on both paths.
-const FlagsQuery = serviceValidated(z.looseObject({
-  v: z.string().optional().meta({ description: 'Response version: 2 (default) or 1 for the legacy shape' }),
-  config: z.string().optional().meta({ description: 'Include remote-config keys' }),
-  compression: z.string().optional().meta({ description: 'gzip, gzip-js or base64' }),
-  only_evaluate_survey_feature_flags: z.string().optional(),
-}));
+const FlagsQuery = serviceValidated(
+  z.looseObject({
+    v: z.string().optional().meta({ description: 'Response version: 2 (default) or 1 for the legacy shape' }),
+    config: z.string().optional().meta({ description: 'Include remote-config keys' }),
+    compression: z.string().optional().meta({ description: 'gzip, gzip-js or base64' }),
+    only_evaluate_survey_feature_flags: z.string().optional(),
+  }),
+);
 
 const FlagsBodyDoc = z
   .object({
@@ -56,17 +58,21 @@ export async function sdkFlagsRoutes(app: FastifyInstance, opts: { decisions: Sd
   for (const endpoint of ['flags', 'decide'] as const) {
     const url = `/${endpoint}`;
     const tags = ['sdk'];
-    app.post(url, {
-      bodyLimit: sdkBodyLimit(decisions.bodyLimit, 'flags'),
-      onRequest: cors,
-      schema: {
-        tags,
-        summary: endpoint === 'flags' ? 'Evaluate flags for a person (PostHog /flags)' : 'Legacy remote evaluation (PostHog /decide)',
-        querystring: FlagsQuery,
-        body: serviceValidated(FlagsBodyDoc),
-        security: [],
+    app.post(
+      url,
+      {
+        bodyLimit: sdkBodyLimit(decisions.bodyLimit, 'flags'),
+        onRequest: cors,
+        schema: {
+          tags,
+          summary: endpoint === 'flags' ? 'Evaluate flags for a person (PostHog /flags)' : 'Legacy remote evaluation (PostHog /decide)',
+          querystring: FlagsQuery,
+          body: serviceValidated(FlagsBodyDoc),
+          security: [],
+        },
       },
-    }, handlePost(endpoint));
+      handlePost(endpoint),
+    );
     app.get(url, { onRequest: cors, schema: { tags, summary: 'Minimal config with no flags', querystring: FlagsQuery, security: [] } }, handleGet(endpoint));
     app.options(url, { schema: { hide: true } }, async (request, reply) => preflight(request, reply));
     app.route({

@@ -100,14 +100,25 @@ export function createHotPath({ decisions, log }: HotPathDeps): (req: IncomingMe
   function definitions(req: IncomingMessage, res: ServerResponse, qs: string): boolean {
     let answer: ReturnType<SdkDecisions['definitions']>;
     try {
-      const request: AccessRequest = { method: 'GET', headers: req.headers, query: parseSdkQuery(qs), body: undefined, params: NO_PARAMS, checkCsrf: noCsrfOnGet };
+      const request: AccessRequest = {
+        method: 'GET',
+        headers: req.headers,
+        query: parseSdkQuery(qs),
+        body: undefined,
+        params: NO_PARAMS,
+        checkCsrf: noCsrfOnGet,
+      };
       answer = decisions.definitions(request, DEFINITIONS_ACCESS, true);
     } catch (err) {
       writeError(res, err, NO_HEADERS);
       return true;
     }
     if (answer === NOT_IN_MEMORY) return false;
-    if (answer instanceof Promise) answer.then((a) => writeDefinitions(res, a), (err) => writeError(res, err, NO_HEADERS));
+    if (answer instanceof Promise)
+      answer.then(
+        (a) => writeDefinitions(res, a),
+        (err) => writeError(res, err, NO_HEADERS),
+      );
     else writeDefinitions(res, answer);
     return true;
   }
@@ -147,7 +158,11 @@ export function createHotPath({ decisions, log }: HotPathDeps): (req: IncomingMe
       }
       const answerHeaders = headers === NO_HEADERS ? JSON_HEADERS : { ...headers, 'content-type': 'application/json; charset=utf-8' };
       // Usually synchronous: a promise only when the snapshot or stored person data must be loaded.
-      if (answer instanceof Promise) answer.then((a) => batch.write(res, answerHeaders, a), (err) => writeError(res, err, headers));
+      if (answer instanceof Promise)
+        answer.then(
+          (a) => batch.write(res, answerHeaders, a),
+          (err) => writeError(res, err, headers),
+        );
       else batch.write(res, answerHeaders, answer);
     });
   }

@@ -22,10 +22,39 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : typ
  * (docs/compatibility.md#sdk-3.1).
  */
 const INITIAL_PROPERTIES = [
-  '$browser', '$browser_version', '$os', '$os_version', '$current_url', '$pathname', '$referrer', '$referring_domain',
-  '$device_type', '$app_version', '$app_build', '$screen_height', '$screen_width', '$viewport_height', '$viewport_width',
-  '$raw_user_agent', 'utm_source', 'utm_medium', 'utm_campaign', 'utm_content', 'utm_term', 'gclid', 'gad_source',
-  'gbraid', 'wbraid', 'fbclid', 'msclkid', 'twclid', 'li_fat_id', 'mc_cid', 'igshid', 'ttclid', 'rdt_cid',
+  '$browser',
+  '$browser_version',
+  '$os',
+  '$os_version',
+  '$current_url',
+  '$pathname',
+  '$referrer',
+  '$referring_domain',
+  '$device_type',
+  '$app_version',
+  '$app_build',
+  '$screen_height',
+  '$screen_width',
+  '$viewport_height',
+  '$viewport_width',
+  '$raw_user_agent',
+  'utm_source',
+  'utm_medium',
+  'utm_campaign',
+  'utm_content',
+  'utm_term',
+  'gclid',
+  'gad_source',
+  'gbraid',
+  'wbraid',
+  'fbclid',
+  'msclkid',
+  'twclid',
+  'li_fat_id',
+  'mc_cid',
+  'igshid',
+  'ttclid',
+  'rdt_cid',
 ];
 
 export interface ParsedFlagsRequest {
@@ -150,7 +179,10 @@ function evaluateMerged(snapshot: ProjectSnapshot, merged: EvaluationRequest): F
 
 // PostHog's flags service names these errors so (reason.code and description of a failed flag).
 const DATABASE_UNAVAILABLE: EvaluationError = { code: 'database_unavailable', description: 'database unavailable' };
-const HASH_KEY_OVERRIDE_ERROR: EvaluationError = { code: 'hash_key_override_error', description: 'Failed to fetch hash key override for experience continuity' };
+const HASH_KEY_OVERRIDE_ERROR: EvaluationError = {
+  code: 'hash_key_override_error',
+  description: 'Failed to fetch hash key override for experience continuity',
+};
 
 function lookupError(error: unknown): EvaluationError {
   const failure = databaseFailure(error);

@@ -54,7 +54,10 @@ export function sendCohortsRequested(query: Record<string, unknown>): boolean {
 
 function etagListMatches(header: string, etag: string): boolean {
   return header.split(',').some((candidate) => {
-    const value = candidate.trim().replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
+    const value = candidate
+      .trim()
+      .replace(/^W\//, '')
+      .replace(/^"(.*)"$/, '$1');
     return value === etag || value === '*';
   });
 }
@@ -142,7 +145,12 @@ function definitionsBody(value: unknown, sendCohorts: boolean): DefinitionsBody 
   const json = Buffer.from(JSON.stringify(value));
   // The two variants get different ETags even when their bodies are equal (PostHog keys its
   // cache by variant), so a 304 never crosses from one to the other.
-  const etag = crypto.createHash('sha256').update(sendCohorts ? 'cohorts\n' : 'expanded\n').update(json).digest('hex').slice(0, 32);
+  const etag = crypto
+    .createHash('sha256')
+    .update(sendCohorts ? 'cohorts\n' : 'expanded\n')
+    .update(json)
+    .digest('hex')
+    .slice(0, 32);
   let gz: Buffer | undefined;
   let gzipAnswer: DefinitionsAnswer | undefined;
   const weakEtag = `W/"${etag}"`;

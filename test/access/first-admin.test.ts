@@ -82,7 +82,12 @@ const login = (url: string, email: string, password: string) => supertest(url).p
 describe('the first admin', () => {
   it('FLAGHOST_INIT_ADMIN_PASSWORD: the admin signs in with it, and no log line or answer holds a password, hash or token', async () => {
     const password = 'init-admin-password-1';
-    const server = startServer({ ...(await freshDatabaseEnv()), LOG_LEVEL: 'trace', FLAGHOST_INIT_ADMIN_EMAIL: 'boss@example.com', FLAGHOST_INIT_ADMIN_PASSWORD: password });
+    const server = startServer({
+      ...(await freshDatabaseEnv()),
+      LOG_LEVEL: 'trace',
+      FLAGHOST_INIT_ADMIN_EMAIL: 'boss@example.com',
+      FLAGHOST_INIT_ADMIN_PASSWORD: password,
+    });
     const url = await server.url();
     expect(server.output()).not.toMatch(/\/reset\//);
     expect((await login(url, 'boss@example.com', 'wrong-password-1')).status).toBe(400);
@@ -94,7 +99,11 @@ describe('the first admin', () => {
     const me = await supertest(url).get('/api/users/@me/').set('Cookie', cookie);
     answers.push(JSON.stringify(me.body));
     answers.push(JSON.stringify((await supertest(url).get('/api/organizations/@current/members/').set('Cookie', cookie)).body));
-    const changed = await supertest(url).patch('/api/users/@me/').set('Cookie', cookie).set('X-CSRFToken', jar.csrftoken).set('Origin', url)
+    const changed = await supertest(url)
+      .patch('/api/users/@me/')
+      .set('Cookie', cookie)
+      .set('X-CSRFToken', jar.csrftoken)
+      .set('Origin', url)
       .send({ current_password: password, password: 'second-admin-password' });
     expect(changed.status).toBe(200);
     answers.push(JSON.stringify(changed.body));

@@ -105,7 +105,9 @@ describe('can_edit and user_access_level', () => {
     const hidden = await createFlag('page-neither');
     await t.api('post', `${P}/${shared.id}/role_access/`).send({ role_id: viewRole }).expect(201);
     const res = await t.api('get', `${P}/?search=page-`, viewerRole.key);
-    const byKey = Object.fromEntries(res.body.results.map((f: { key: string; can_edit: boolean; user_access_level: string }) => [f.key, [f.can_edit, f.user_access_level]]));
+    const byKey = Object.fromEntries(
+      res.body.results.map((f: { key: string; can_edit: boolean; user_access_level: string }) => [f.key, [f.can_edit, f.user_access_level]]),
+    );
     expect(byKey).toEqual({ 'page-own': [true, 'manager'], 'page-shared': [true, 'editor'], 'page-neither': [false, 'viewer'] });
     expect(own.id).toBeGreaterThan(0);
     expect(hidden.id).toBeGreaterThan(0);
@@ -136,8 +138,9 @@ describe('can_edit and user_access_level', () => {
         // loaded machine can take between two requests): the same work, whatever the timing.
         t.app.services.authenticator.clear();
         // (inject starts the request when awaited: await it inside run().)
-        const res = await request.run(true, async () =>
-          await t.app.inject({ method: 'GET', url: `${P}/?search=bulk-&limit=${limit}`, headers: { authorization: `Bearer ${viewerRole.key}` } }),
+        const res = await request.run(
+          true,
+          async () => await t.app.inject({ method: 'GET', url: `${P}/?search=bulk-&limit=${limit}`, headers: { authorization: `Bearer ${viewerRole.key}` } }),
         );
         const body = res.json();
         expect(body.results).toHaveLength(limit);
@@ -153,7 +156,7 @@ describe('can_edit and user_access_level', () => {
     expect(thirty.editable).toBe(10);
   });
 
-  it('create and update responses carry the caller\'s access too', async () => {
+  it("create and update responses carry the caller's access too", async () => {
     await setFlagsLevel(21);
     const created = await t.api('post', `${P}/`, member.key).send({ key: 'member-created' });
     expect(created.status).toBe(201);
@@ -244,7 +247,12 @@ describe('feature-flag role access (case 78)', () => {
     expect(res.body).toEqual({
       id: expect.any(Number),
       feature_flag: expect.objectContaining({ id: flag.id, key: 'creator-shares', can_edit: true, user_access_level: 'manager' }),
-      role: expect.objectContaining({ id: engRole, name: 'Engineering', feature_flags_access_level: 37, associated_flags: expect.arrayContaining([{ id: flag.id, key: 'creator-shares' }]) }),
+      role: expect.objectContaining({
+        id: engRole,
+        name: 'Engineering',
+        feature_flags_access_level: 37,
+        associated_flags: expect.arrayContaining([{ id: flag.id, key: 'creator-shares' }]),
+      }),
       added_at: expect.stringMatching(/Z$/),
       updated_at: expect.stringMatching(/Z$/),
     });
@@ -308,7 +316,8 @@ describe('feature-flag role access (case 78)', () => {
       [{}, { code: 'required', detail: 'This field is required.', attr: 'role_id' }],
       [{ role_id: 'abc' }, { code: 'invalid_input', detail: 'Must be a valid UUID.', attr: 'role_id' }],
     ];
-    for (const [body, error] of cases) expect((await t.api('post', `${P}/${flag.id}/role_access/`).send(body)).body).toEqual({ type: 'validation_error', ...error });
+    for (const [body, error] of cases)
+      expect((await t.api('post', `${P}/${flag.id}/role_access/`).send(body)).body).toEqual({ type: 'validation_error', ...error });
     const otherRole = (await t.api('post', '/api/organizations/@current/roles/', outsider.key).send({ name: 'Foreign role' })).body.id;
     expect((await t.api('post', `${P}/${flag.id}/role_access/`).send({ role_id: otherRole })).body).toEqual({
       type: 'validation_error',
@@ -392,7 +401,7 @@ describe('boundaries between organizations and projects', () => {
     foreignCohort = cohort.body.id;
   });
 
-  it('a member of organization A cannot read or write organization B\'s project', async () => {
+  it("a member of organization A cannot read or write organization B's project", async () => {
     const paths = [
       ['get', `/api/projects/${foreign.id}/feature_flags/`],
       ['get', `/api/projects/${foreign.id}/feature_flags/${foreignFlag.id}/`],
@@ -417,7 +426,7 @@ describe('boundaries between organizations and projects', () => {
     expect(await t.sql('select name from cohorts where id = $1', [foreignCohort])).toEqual([{ name: 'Foreign cohort' }]);
   });
 
-  it('ids of another organization\'s flags and cohorts are not found through one\'s own project', async () => {
+  it("ids of another organization's flags and cohorts are not found through one's own project", async () => {
     const cases = [
       ['get', `${P}/${foreignFlag.id}/`],
       ['patch', `${P}/${foreignFlag.id}/`],
@@ -447,7 +456,7 @@ describe('boundaries between organizations and projects', () => {
     expect(await t.sql('select name, deleted from feature_flags where id = $1', [foreignFlag.id])).toEqual([{ name: 'foreign-flag', deleted: false }]);
   });
 
-  it('a project token of organization B does not open it to organization A\'s users', async () => {
+  it("a project token of organization B does not open it to organization A's users", async () => {
     const res = await t.api('get', `/api/projects/@current/feature_flags/?token=${foreign.apiToken}`, member.key);
     expect(res.status).toBe(403);
     expect(res.body.detail).toBe("You don't have access to the project.");
@@ -469,7 +478,12 @@ describe('scoped keys (cases 76, 77)', () => {
     expect((await t.api('get', `${P}/`, reader.key)).status).toBe(200);
     const write = await t.api('post', `${P}/`, reader.key).send({ key: 'nope' });
     expect(write.status).toBe(403);
-    expect(write.body).toEqual({ type: 'authentication_error', code: 'permission_denied', detail: "API key missing required scope 'feature_flag:write'", attr: null });
+    expect(write.body).toEqual({
+      type: 'authentication_error',
+      code: 'permission_denied',
+      detail: "API key missing required scope 'feature_flag:write'",
+      attr: null,
+    });
     expect((await t.api('get', `${P}/local_evaluation`, reader.key)).status).toBe(200);
     expect((await t.api('get', `${P}/evaluation_reasons?distinct_id=x`, reader.key)).body.detail).toBe('This action does not support Personal API Key access');
     expect((await t.api('get', `${P}/activity`, reader.key)).body.detail).toBe("API key missing required scope 'activity_log:read'");

@@ -41,9 +41,19 @@ describe('invitations', () => {
       message: null,
       created_by: { email: ADMIN_EMAIL },
     });
-    expect(Object.keys(created.body).sort()).toEqual(
-      ['created_at', 'created_by', 'emailing_attempt_made', 'first_name', 'id', 'is_expired', 'level', 'message', 'private_project_access', 'target_email', 'updated_at'],
-    );
+    expect(Object.keys(created.body).sort()).toEqual([
+      'created_at',
+      'created_by',
+      'emailing_attempt_made',
+      'first_name',
+      'id',
+      'is_expired',
+      'level',
+      'message',
+      'private_project_access',
+      'target_email',
+      'updated_at',
+    ]);
     const list = await asConsole(t, admin, 'get', INVITES);
     expect(list.body.results.map((i: { id: string }) => i.id)).toContain(created.body.id);
 
@@ -81,7 +91,12 @@ describe('invitations', () => {
     const badLevel = await asConsole(t, admin, 'post', INVITES).send({ target_email: 'x@example.com', level: 3 });
     expect(badLevel.body).toEqual({ type: 'validation_error', code: 'invalid_choice', detail: '"3" is not a valid choice.', attr: 'level' });
     const existing = await asConsole(t, admin, 'post', INVITES).send({ target_email: 'member@example.com' });
-    expect(existing.body).toEqual({ type: 'validation_error', code: 'invalid_input', detail: 'A user with this email address already belongs to the organization.', attr: null });
+    expect(existing.body).toEqual({
+      type: 'validation_error',
+      code: 'invalid_input',
+      detail: 'A user with this email address already belongs to the organization.',
+      attr: null,
+    });
     // With a personal API key the same rules apply.
     const byKey = await t.api('post', INVITES).send({ target_email: 'by-key@example.com' });
     expect(byKey.status).toBe(201);
@@ -96,7 +111,12 @@ describe('invitations', () => {
     clock += 3 * 24 * 3_600_000 + 60_000;
     const page = await supertest(t.app.server).get(`/api/signup/${created.body.id}/`);
     expect(page.status).toBe(400);
-    expect(page.body).toEqual({ type: 'validation_error', code: 'expired', detail: 'This invite has expired. Please ask your admin for a new one.', attr: null });
+    expect(page.body).toEqual({
+      type: 'validation_error',
+      code: 'expired',
+      detail: 'This invite has expired. Please ask your admin for a new one.',
+      attr: null,
+    });
     expect((await t.api('get', INVITES)).body.results.find((i: { id: string }) => i.id === created.body.id).is_expired).toBe(true);
     expect((await supertest(t.app.server).post(`/api/signup/${created.body.id}/`).send({ first_name: 'L', password: 'late-password-1' })).status).toBe(400);
   });
@@ -105,10 +125,13 @@ describe('invitations', () => {
     await userWithPassword(t, 'joiner@example.com', 'joiner-password-1', 'member');
     await userWithPassword(t, 'bystander@example.com', 'bystander-password-1', 'member');
     const other = await createOrganization(t.ctx, 'Other Org');
-    const key = (await t.api('post', `/api/organizations/${other.id}/invites/`).send({ target_email: 'joiner@example.com' }));
+    const key = await t.api('post', `/api/organizations/${other.id}/invites/`).send({ target_email: 'joiner@example.com' });
     // The admin is not in Other Org.
     expect(key.status).toBe(403);
-    await t.sql('insert into organization_memberships (organization_id, user_id, level) select $1, id, 15 from users where email = $2', [other.id, ADMIN_EMAIL]);
+    await t.sql('insert into organization_memberships (organization_id, user_id, level) select $1, id, 15 from users where email = $2', [
+      other.id,
+      ADMIN_EMAIL,
+    ]);
     t.app.services.authenticator.clear();
     const invite = await t.api('post', `/api/organizations/${other.id}/invites/`).send({ target_email: 'joiner@example.com' });
     expect(invite.status).toBe(201);
@@ -126,7 +149,10 @@ describe('invitations', () => {
   it('a new person cannot take over an existing account through an invite', async () => {
     await userWithPassword(t, 'existing@example.com', 'existing-password-1', 'member');
     const other = await createOrganization(t.ctx, 'Takeover Org');
-    await t.sql('insert into organization_memberships (organization_id, user_id, level) select $1, id, 15 from users where email = $2', [other.id, ADMIN_EMAIL]);
+    await t.sql('insert into organization_memberships (organization_id, user_id, level) select $1, id, 15 from users where email = $2', [
+      other.id,
+      ADMIN_EMAIL,
+    ]);
     t.app.services.authenticator.clear();
     const invite = await t.api('post', `/api/organizations/${other.id}/invites/`).send({ target_email: 'existing@example.com' });
     expect(invite.status).toBe(201);

@@ -53,7 +53,12 @@ describe('case 75: how a key is sent', () => {
   it('an invalid key: 401 naming where it was found; an inactive owner: 401', async () => {
     const res = await t.api('get', `${P}/`, 'phx_notakey');
     expect(res.status).toBe(401);
-    expect(res.body).toEqual({ type: 'authentication_error', code: 'authentication_failed', detail: 'Personal API key found in request Authorization header is invalid.', attr: null });
+    expect(res.body).toEqual({
+      type: 'authentication_error',
+      code: 'authentication_failed',
+      detail: 'Personal API key found in request Authorization header is invalid.',
+      attr: null,
+    });
     expect((await t.http.get(`${P}/?personal_api_key=phx_nope`)).body.detail).toBe('Personal API key found in request query string is invalid.');
     const inactive = await t.userWithKey({ email: 'inactive@example.com' });
     expect((await t.api('get', `${P}/`, inactive.key)).status).toBe(200);
@@ -65,7 +70,9 @@ describe('case 75: how a key is sent', () => {
 
 describe('/api/personal_api_keys/', () => {
   it('creates a key with a full-access key: the value is shown once and works at once', async () => {
-    const res = await t.api('post', '/api/personal_api_keys/').send({ label: 'CI', scopes: ['feature_flag:read'], scoped_teams: [1], scoped_organizations: [] });
+    const res = await t
+      .api('post', '/api/personal_api_keys/')
+      .send({ label: 'CI', scopes: ['feature_flag:read'], scoped_teams: [1], scoped_organizations: [] });
     expect(res.status).toBe(201);
     expect(res.body).toEqual({
       id: expect.any(String),
@@ -113,7 +120,7 @@ describe('/api/personal_api_keys/', () => {
     expect(res.body.label).toBe('Initial key');
   });
 
-  it('another user\'s key is not found, for reads and writes, and stays intact', async () => {
+  it("another user's key is not found, for reads and writes, and stays intact", async () => {
     const other = await t.userWithKey({ email: 'victim@example.com' });
     const [key] = await listKeys(t.ctx, 'victim@example.com');
     for (const method of ['get', 'patch', 'delete'] as const) {
@@ -125,7 +132,7 @@ describe('/api/personal_api_keys/', () => {
     expect(await t.sql('select label from personal_api_keys where id = $1', [key.id])).toEqual([{ label: '' }]);
   });
 
-  it('validates label, scopes and scoping with PostHog\'s messages', async () => {
+  it("validates label, scopes and scoping with PostHog's messages", async () => {
     const cases: Array<[Record<string, unknown>, Record<string, unknown>]> = [
       [{ scopes: ['*'] }, ve('required', 'This field is required.', 'label')],
       [{ label: '', scopes: ['*'] }, ve('blank', 'This field may not be blank.', 'label')],
@@ -136,9 +143,18 @@ describe('/api/personal_api_keys/', () => {
       [{ label: 'test', scopes: ['invalid'] }, ve('invalid_input', 'Invalid scope: invalid', 'scopes')],
       [{ label: 'test', scopes: ['feature_flag:read', 'insight:invalid'] }, ve('invalid_input', 'Invalid scope: insight:invalid', 'scopes')],
       [{ label: 'test', scopes: ['feature_flag:read:write'] }, ve('invalid_input', 'Invalid scope: feature_flag:read:write', 'scopes')],
-      [{ label: 'test', scopes: ['*'], scoped_teams: [1, foreignProject] }, ve('invalid_input', 'You must be a member of all teams that you are scoping the key to.', 'scoped_teams')],
-      [{ label: 'test', scopes: ['*'], scoped_teams: [99999] }, ve('invalid_input', 'You must be a member of all teams that you are scoping the key to.', 'scoped_teams')],
-      [{ label: 'test', scopes: ['*'], scoped_organizations: [t.boot.organization.id, orgB] }, ve('invalid_input', 'You must be a member of all organizations that you are scoping the key to.', 'scoped_organizations')],
+      [
+        { label: 'test', scopes: ['*'], scoped_teams: [1, foreignProject] },
+        ve('invalid_input', 'You must be a member of all teams that you are scoping the key to.', 'scoped_teams'),
+      ],
+      [
+        { label: 'test', scopes: ['*'], scoped_teams: [99999] },
+        ve('invalid_input', 'You must be a member of all teams that you are scoping the key to.', 'scoped_teams'),
+      ],
+      [
+        { label: 'test', scopes: ['*'], scoped_organizations: [t.boot.organization.id, orgB] },
+        ve('invalid_input', 'You must be a member of all organizations that you are scoping the key to.', 'scoped_organizations'),
+      ],
       [{ label: 'test', scopes: ['*'], scoped_organizations: ['nope'] }, ve('invalid_input', 'Invalid organization UUID', 'scoped_organizations')],
     ];
     const before = await t.sql('select id from personal_api_keys order by id');
@@ -148,7 +164,9 @@ describe('/api/personal_api_keys/', () => {
       expect(res.body).toEqual(error);
     }
     expect(await t.sql('select id from personal_api_keys order by id')).toEqual(before);
-    const ok = await t.api('post', '/api/personal_api_keys/').send({ label: 'org scoped', scopes: ['*'], scoped_organizations: [t.boot.organization.id.toUpperCase()] });
+    const ok = await t
+      .api('post', '/api/personal_api_keys/')
+      .send({ label: 'org scoped', scopes: ['*'], scoped_organizations: [t.boot.organization.id.toUpperCase()] });
     expect(ok.status).toBe(201);
     expect(ok.body.scoped_organizations).toEqual([t.boot.organization.id]);
   });
@@ -201,7 +219,11 @@ describe('/api/personal_api_keys/', () => {
 
 describe('keys that may not manage keys', () => {
   it('a scoped key only retrieves itself (PostHog: retrieve of the key itself)', async () => {
-    for (const opts of [{ scopes: ['feature_flag:read'] }, { scopes: ['*'], scopedTeams: [1] }, { scopes: null, scopedOrganizations: [t.boot.organization.id] }]) {
+    for (const opts of [
+      { scopes: ['feature_flag:read'] },
+      { scopes: ['*'], scopedTeams: [1] },
+      { scopes: null, scopedOrganizations: [t.boot.organization.id] },
+    ]) {
       const email = `restricted-${Math.random().toString(36).slice(2)}@example.com`;
       const restricted = await t.userWithKey({ email, ...opts });
       const [own] = await listKeys(t.ctx, email);
@@ -239,7 +261,8 @@ describe('keys that may not manage keys', () => {
 describe('last_used_at', () => {
   it('is set on first use and then updated at most once an hour', async () => {
     const created = await t.api('post', '/api/personal_api_keys/').send({ label: 'usage', scopes: ['*'] });
-    const lastUsed = async () => (await t.sql<{ last_used_at: Date | null }>('select last_used_at from personal_api_keys where id = $1', [created.body.id]))[0].last_used_at;
+    const lastUsed = async () =>
+      (await t.sql<{ last_used_at: Date | null }>('select last_used_at from personal_api_keys where id = $1', [created.body.id]))[0].last_used_at;
     expect(await lastUsed()).toBeNull();
     await t.api('get', `${P}/`, created.body.value).expect(200);
     const first = await waitFor(lastUsed, (v) => v !== null);
@@ -289,7 +312,11 @@ describe.runIf(Boolean(process.env.DATABASE_URL))('a second instance on the same
     const beforeCaching = Date.now();
     expect((await onSecond(`${P}/`, created.body.value)).status).toBe(200); // cached on the second instance
     expect((await t.api('delete', `/api/personal_api_keys/${created.body.id}/`)).status).toBe(204);
-    const res = await waitFor(() => onSecond(`${P}/`, created.body.value), (r) => r.status === 401, 9_000);
+    const res = await waitFor(
+      () => onSecond(`${P}/`, created.body.value),
+      (r) => r.status === 401,
+      9_000,
+    );
     expect(res.status).toBe(401);
     // The second instance cached the key after `beforeCaching`, for 10 s (CACHE_TTL_MS in
     // src/access/auth.ts): a 401 before then proves the notification cleared it, however slow the machine.
@@ -299,8 +326,15 @@ describe.runIf(Boolean(process.env.DATABASE_URL))('a second instance on the same
   it('new scopes set on one instance apply on the other', async () => {
     const created = await t.api('post', '/api/personal_api_keys/').send({ label: 'rescoped elsewhere', scopes: ['feature_flag:read'] });
     expect((await onSecond(`${P}/activity`, created.body.value)).status).toBe(403);
-    await t.api('patch', `/api/personal_api_keys/${created.body.id}/`).send({ scopes: ['activity_log:read'] }).expect(200);
-    const res = await waitFor(() => onSecond(`${P}/activity`, created.body.value), (r) => r.status === 200, 5000);
+    await t
+      .api('patch', `/api/personal_api_keys/${created.body.id}/`)
+      .send({ scopes: ['activity_log:read'] })
+      .expect(200);
+    const res = await waitFor(
+      () => onSecond(`${P}/activity`, created.body.value),
+      (r) => r.status === 200,
+      5000,
+    );
     expect(res.status).toBe(200);
   });
 });

@@ -62,7 +62,8 @@ class Browser {
       const res = await this.request(url);
       if (res.status >= 300 && res.status < 400) {
         const next = new URL(res.headers.get('location')!, url).href;
-        if (next.startsWith(t.baseUrl) && !next.startsWith(`${t.baseUrl}/complete/`) && !next.startsWith(`${t.baseUrl}/login/oidc`)) return { final: next, res };
+        if (next.startsWith(t.baseUrl) && !next.startsWith(`${t.baseUrl}/complete/`) && !next.startsWith(`${t.baseUrl}/login/oidc`))
+          return { final: next, res };
         url = next;
         continue;
       }
@@ -116,7 +117,14 @@ describe('single sign-on with OpenID Connect', () => {
   it('the preflight says OIDC is available', async () => {
     const res = await t.http.get('/_preflight/');
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ initiated: true, cloud: false, realm: 'hosted', available_social_auth_providers: { oidc: true }, email_service_available: false, site_url: t.baseUrl });
+    expect(res.body).toMatchObject({
+      initiated: true,
+      cloud: false,
+      realm: 'hosted',
+      available_social_auth_providers: { oidc: true },
+      email_service_available: false,
+      site_url: t.baseUrl,
+    });
   });
 
   it('an existing user signs on through the provider and lands on the console with a session', async () => {
@@ -141,7 +149,9 @@ describe('single sign-on with OpenID Connect', () => {
     const browser = new Browser();
     const { final } = await browser.signOn(`${t.baseUrl}/login/oidc/`, 'newcomer');
     expect(final).toBe(`${t.baseUrl}/`);
-    const me = await supertest(t.app.server).get('/api/users/@me/').set('Cookie', `sessionid=${browser.cookie(t.baseUrl, 'sessionid')}`);
+    const me = await supertest(t.app.server)
+      .get('/api/users/@me/')
+      .set('Cookie', `sessionid=${browser.cookie(t.baseUrl, 'sessionid')}`);
     expect(me.body).toMatchObject({ email: 'Newcomer@example.org', first_name: 'New', last_name: 'Comer', has_password: false });
     expect(me.body.organization.membership_level).toBe(8);
     // Signing on again links to the same user.

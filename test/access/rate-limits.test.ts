@@ -40,7 +40,14 @@ describe('RateLimiter (GCRA)', () => {
 
   it('enforces the sustained limit across bursts, and every key has its own buckets', () => {
     const c = clock();
-    const limiter = new RateLimiter([{ limit: 480, periodMs: 60_000 }, { limit: 4800, periodMs: 3_600_000 }], 100, c.now);
+    const limiter = new RateLimiter(
+      [
+        { limit: 480, periodMs: 60_000 },
+        { limit: 4800, periodMs: 3_600_000 },
+      ],
+      100,
+      c.now,
+    );
     const perMinute: number[] = [];
     // Twenty minutes of trying 600 requests a minute: the minute bucket lets 480 through each
     // minute until the hour's 4,800 (plus what it regains, 80 a minute) are spent...
@@ -72,7 +79,14 @@ describe('RateLimiter (GCRA)', () => {
 
   it('memory stays bounded under a million distinct keys, and a hot key keeps its state', () => {
     const c = clock();
-    const limiter = new RateLimiter([{ limit: 5, periodMs: 60_000 }, { limit: 50, periodMs: 3_600_000 }], 10_000, c.now);
+    const limiter = new RateLimiter(
+      [
+        { limit: 5, periodMs: 60_000 },
+        { limit: 50, periodMs: 3_600_000 },
+      ],
+      10_000,
+      c.now,
+    );
     for (let i = 0; i < 5; i++) expect(limiter.take('hot')).toBe(0);
     let max = 0;
     for (let i = 0; i < 1_000_000; i++) {
@@ -203,7 +217,14 @@ describe('limits of 0', () => {
   it('turn rate limiting off', async () => {
     const statuses = await Promise.all(Array.from({ length: 40 }, () => t.api('get', '/api/projects/1/').then((r) => r.status)));
     expect(new Set(statuses)).toEqual(new Set([200]));
-    const defs = await Promise.all(Array.from({ length: 40 }, () => t.http.get('/flags/definitions').set('Authorization', `Bearer ${SECRET_TOKEN}`).then((r) => r.status)));
+    const defs = await Promise.all(
+      Array.from({ length: 40 }, () =>
+        t.http
+          .get('/flags/definitions')
+          .set('Authorization', `Bearer ${SECRET_TOKEN}`)
+          .then((r) => r.status),
+      ),
+    );
     expect(new Set(defs)).toEqual(new Set([200]));
     expect(t.app.services.rateLimits.personalKeys.size).toBe(0);
   });

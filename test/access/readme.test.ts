@@ -26,7 +26,10 @@ describe('README: Access control', () => {
     expect(members.results.map((m: { user: { email: string } }) => m.user.email).sort()).toEqual(['admin@example.com', 'dev@example.com']);
     expect(resourceAccess).toMatchObject({ resource: 'feature flags', access_level: 21 });
     expect(membership.user.email).toBe('dev@example.com');
-    expect(roleAccess).toMatchObject({ feature_flag: { key: 'checkout-v2' }, role: { name: 'Checkout team', members: [{ user: { email: 'dev@example.com' } }] } });
+    expect(roleAccess).toMatchObject({
+      feature_flag: { key: 'checkout-v2' },
+      role: { name: 'Checkout team', members: [{ user: { email: 'dev@example.com' } }] },
+    });
     expect(ci).toMatchObject({ value: expect.stringMatching(/^phx_/), scopes: ['feature_flag:read'], scoped_teams: [1] });
     expect(count).toEqual({ count: 1 });
     expect(keys.map((k: { label: string }) => k.label)).toEqual(['ci', 'Initial key']);

@@ -60,7 +60,7 @@ async function createRole(org: { admin: Person }, body: Record<string, unknown>)
 }
 
 describe('organization members', () => {
-  it('lists the members of @current and of the organization by id, in PostHog\'s shape and order', async () => {
+  it("lists the members of @current and of the organization by id, in PostHog's shape and order", async () => {
     const org = await newOrg(true);
     const res = await t.api('get', '/api/organizations/@current/members/', org.member.key);
     expect(res.status).toBe(200);
@@ -161,7 +161,10 @@ describe('roles', () => {
       [{}, { code: 'required', detail: 'This field is required.', attr: 'name' }],
       [{ name: '' }, { code: 'blank', detail: 'This field may not be blank.', attr: 'name' }],
       [{ name: 'x'.repeat(201) }, { code: 'max_length', detail: 'Ensure this field has no more than 200 characters.', attr: 'name' }],
-      [{ name: 'Ok', feature_flags_access_level: 5 }, { code: 'invalid_choice', detail: '"5" is not a valid choice.', attr: 'feature_flags_access_level' }],
+      [
+        { name: 'Ok', feature_flags_access_level: 5 },
+        { code: 'invalid_choice', detail: '"5" is not a valid choice.', attr: 'feature_flags_access_level' },
+      ],
     ];
     for (const [body, error] of cases) {
       const res = await t.api('post', '/api/organizations/@current/roles/', admin.key).send(body);
@@ -205,7 +208,9 @@ describe('roles', () => {
       ['post', `/api/organizations/@current/roles/${foreign}/role_memberships/`],
       ['get', '/api/organizations/@current/roles/not-a-uuid/'],
     ] as const) {
-      const res = await t.api(method, path, org.admin.key).send(method === 'post' ? { user_uuid: org.member.uuid } : method === 'patch' ? { name: 'Hijacked' } : {});
+      const res = await t
+        .api(method, path, org.admin.key)
+        .send(method === 'post' ? { user_uuid: org.member.uuid } : method === 'patch' ? { name: 'Hijacked' } : {});
       expect(res.status, `${method} ${path}`).toBe(404);
       expect(res.body).toEqual(NOT_FOUND);
     }
@@ -215,7 +220,7 @@ describe('roles', () => {
     expect(await t.sql('select name from roles where id = $1', [foreign])).toEqual([{ name: 'Engineering' }]);
   });
 
-  it('role memberships: admins add members of the organization, with PostHog\'s errors', async () => {
+  it("role memberships: admins add members of the organization, with PostHog's errors", async () => {
     const org = await newOrg();
     const roleId = await createRole(org, { name: 'Engineering' });
     const denied = await t.api('post', `/api/organizations/@current/roles/${roleId}/role_memberships/`, org.member.key).send({ user_uuid: org.member.uuid });
@@ -241,7 +246,9 @@ describe('roles', () => {
     const inactive = await t.userWithKey({ email: `inactive-${org.id}@example.com`, organizationId: org.id });
     await t.sql('update users set is_active = false where id = $1', [inactive.userId]);
     const [{ uuid: inactiveUuid }] = await t.sql<{ uuid: string }>('select uuid from users where id = $1', [inactive.userId]);
-    expect((await t.api('post', `/api/organizations/@current/roles/${roleId}/role_memberships/`, org.admin.key).send({ user_uuid: inactiveUuid })).body.detail).toBe('User does not exist.');
+    expect(
+      (await t.api('post', `/api/organizations/@current/roles/${roleId}/role_memberships/`, org.admin.key).send({ user_uuid: inactiveUuid })).body.detail,
+    ).toBe('User does not exist.');
     const bad = await t.api('post', `/api/organizations/@current/roles/${roleId}/role_memberships/`, org.admin.key).send({ user_uuid: 'nope' });
     expect(bad.body).toEqual({ type: 'validation_error', code: 'invalid_input', detail: 'Must be a valid UUID.', attr: 'user_uuid' });
     const none = await t.api('post', `/api/organizations/@current/roles/${roleId}/role_memberships/`, org.admin.key).send({});
@@ -309,7 +316,10 @@ describe('organization resource access', () => {
     const level = await t.api('post', '/api/organizations/@current/resource_access/', org.admin.key).send({ resource: 'cohorts', access_level: 22 });
     expect(level.body).toEqual({ type: 'validation_error', code: 'invalid_choice', detail: '"22" is not a valid choice.', attr: 'access_level' });
     // Another organization has its own row for the same resource.
-    expect((await t.api('post', '/api/organizations/@current/resource_access/', elsewhereOrg.admin.key).send({ resource: 'feature flags', access_level: 21 })).status).toBe(201);
+    expect(
+      (await t.api('post', '/api/organizations/@current/resource_access/', elsewhereOrg.admin.key).send({ resource: 'feature flags', access_level: 21 }))
+        .status,
+    ).toBe(201);
   });
 
   it('PATCH changes the level; lists and retrieves stay inside the organization', async () => {
@@ -318,7 +328,9 @@ describe('organization resource access', () => {
     const created = await t.api('post', '/api/organizations/@current/resource_access/', org.admin.key).send({ resource: 'feature flags' });
     expect(created.status).toBe(201);
     const id = created.body.id;
-    const foreignRow = await t.api('post', '/api/organizations/@current/resource_access/', elsewhereOrg.admin.key).send({ resource: 'feature flags', access_level: 21 });
+    const foreignRow = await t
+      .api('post', '/api/organizations/@current/resource_access/', elsewhereOrg.admin.key)
+      .send({ resource: 'feature flags', access_level: 21 });
     expect(foreignRow.status).toBe(201);
     const foreign = foreignRow.body.id;
     expect((await t.api('patch', `/api/organizations/@current/resource_access/${id}/`, org.member.key).send({ access_level: 21 })).body).toEqual(ADMIN_403);

@@ -29,8 +29,7 @@ afterAll(async () => {
 });
 
 const me = (cookie: string) => supertest(t.app.server).get('/api/users/@me/').set('Cookie', cookie);
-const login = (email: string, password: string, ip: string) =>
-  supertest(t.app.server).post('/api/login').set('X-Forwarded-For', ip).send({ email, password });
+const login = (email: string, password: string, ip: string) => supertest(t.app.server).post('/api/login').set('X-Forwarded-For', ip).send({ email, password });
 
 describe('session expiry', () => {
   it('a session unused for longer than the idle time ends; using it keeps it alive', async () => {

@@ -117,7 +117,7 @@ describe('login and logout', () => {
   });
 });
 
-describe('a session works on every kind of route, with the user\'s permissions', () => {
+describe("a session works on every kind of route, with the user's permissions", () => {
   it('project routes: list and create flags (created_by is the user)', async () => {
     const s = await signIn(t, 'member@example.com', MEMBER_PASSWORD);
     const created = await asConsole(t, s, 'post', `${P}/`).send({ key: 'made-in-console', filters: { groups: [{ rollout_percentage: 50 }] } });
@@ -208,7 +208,12 @@ describe('CSRF', () => {
     const foreign = await http().post(`${P}/`).set('Cookie', s.cookie).set('Origin', 'https://evil.example').set('X-CSRFToken', s.csrftoken).send(body);
     expect(foreign.status).toBe(403);
     expect(foreign.body).toEqual(csrf('Origin checking failed - https://evil.example does not match any trusted origins.'));
-    const badReferer = await http().post(`${P}/`).set('Cookie', s.cookie).set('Referer', 'https://evil.example/page').set('X-CSRFToken', s.csrftoken).send(body);
+    const badReferer = await http()
+      .post(`${P}/`)
+      .set('Cookie', s.cookie)
+      .set('Referer', 'https://evil.example/page')
+      .set('X-CSRFToken', s.csrftoken)
+      .send(body);
     expect(badReferer.status).toBe(403);
     const neither = await http().post(`${P}/`).set('Cookie', s.cookie).set('X-CSRFToken', s.csrftoken).send(body);
     expect(neither.body).toEqual(csrf('Referer checking failed - no Referer.'));
@@ -219,14 +224,23 @@ describe('CSRF', () => {
     const s = await signIn(t, ADMIN_EMAIL, ADMIN_PASSWORD);
     const ok = await asConsole(t, s, 'post', `${P}/`).send(body);
     expect(ok.status).toBe(201);
-    const viaReferer = await supertest(t.app.server).patch(`${P}/${ok.body.id}/`).set('Cookie', s.cookie).set('Referer', `${t.baseUrl}/project/1`).set('X-CSRFToken', s.csrftoken).send({ name: 'x' });
+    const viaReferer = await supertest(t.app.server)
+      .patch(`${P}/${ok.body.id}/`)
+      .set('Cookie', s.cookie)
+      .set('Referer', `${t.baseUrl}/project/1`)
+      .set('X-CSRFToken', s.csrftoken)
+      .send({ name: 'x' });
     expect(viaReferer.status).toBe(200);
   });
 
   it('reads need no token, and requests with a personal API key are not subject to CSRF', async () => {
     const s = await signIn(t, ADMIN_EMAIL, ADMIN_PASSWORD);
     expect((await supertest(t.app.server).get(`${P}/`).set('Cookie', s.cookie).set('Origin', 'https://evil.example')).status).toBe(200);
-    const keyed = await t.api('post', `${P}/`).set('Cookie', s.cookie).set('Origin', 'https://evil.example').send({ key: 'keyed-flag', filters: { groups: [{ rollout_percentage: 10 }] } });
+    const keyed = await t
+      .api('post', `${P}/`)
+      .set('Cookie', s.cookie)
+      .set('Origin', 'https://evil.example')
+      .send({ key: 'keyed-flag', filters: { groups: [{ rollout_percentage: 10 }] } });
     expect(keyed.status).toBe(201);
   });
 
@@ -235,7 +249,12 @@ describe('CSRF', () => {
     try {
       await setPasswordByEmail(pub.ctx, ADMIN_EMAIL, ADMIN_PASSWORD);
       const s = await signIn(pub, ADMIN_EMAIL, ADMIN_PASSWORD);
-      const res = await supertest(pub.app.server).post(`${P}/`).set('Cookie', s.cookie).set('Origin', 'https://flags.example.com').set('X-CSRFToken', s.csrftoken).send(body);
+      const res = await supertest(pub.app.server)
+        .post(`${P}/`)
+        .set('Cookie', s.cookie)
+        .set('Origin', 'https://flags.example.com')
+        .set('X-CSRFToken', s.csrftoken)
+        .send(body);
       expect(res.status).toBe(201);
     } finally {
       await pub.close();
@@ -250,11 +269,21 @@ describe('password changes', () => {
     const b = await signIn(t, 'changer@example.com', 'first-password');
     const wrong = await asConsole(t, a, 'patch', '/api/users/@me/').send({ current_password: 'nope-nope', password: 'second-password' });
     expect(wrong.status).toBe(400);
-    expect(wrong.body).toEqual({ type: 'validation_error', code: 'incorrect_password', detail: 'Your current password is incorrect.', attr: 'current_password' });
+    expect(wrong.body).toEqual({
+      type: 'validation_error',
+      code: 'incorrect_password',
+      detail: 'Your current password is incorrect.',
+      attr: 'current_password',
+    });
     const missing = await asConsole(t, a, 'patch', '/api/users/@me/').send({ password: 'second-password' });
     expect(missing.body).toMatchObject({ code: 'required', attr: 'current_password' });
     const short = await asConsole(t, a, 'patch', '/api/users/@me/').send({ current_password: 'first-password', password: 'short' });
-    expect(short.body).toEqual({ type: 'validation_error', code: 'invalid', detail: 'This password is too short. It must contain at least 8 characters.', attr: 'password' });
+    expect(short.body).toEqual({
+      type: 'validation_error',
+      code: 'invalid',
+      detail: 'This password is too short. It must contain at least 8 characters.',
+      attr: 'password',
+    });
     expect((await supertest(t.app.server).get('/api/users/@me/').set('Cookie', b.cookie)).status).toBe(200);
 
     const changed = await asConsole(t, a, 'patch', '/api/users/@me/').send({ current_password: 'first-password', password: 'second-password' });
@@ -278,7 +307,10 @@ describe.skipIf(!POSTGRES)('two instances on one PostgreSQL database', () => {
   it('a session made on A works on B, and once logged out on A, B refuses it at once', async () => {
     const s = await signIn(t, ADMIN_EMAIL, ADMIN_PASSWORD);
     expect((await supertest(peer!.baseUrl).get('/api/users/@me/').set('Cookie', s.cookie)).status).toBe(200);
-    const write = await asConsole(t, s, 'post', `${P}/`, peer!.baseUrl).send({ key: 'made-on-b-by-session', filters: { groups: [{ rollout_percentage: 10 }] } });
+    const write = await asConsole(t, s, 'post', `${P}/`, peer!.baseUrl).send({
+      key: 'made-on-b-by-session',
+      filters: { groups: [{ rollout_percentage: 10 }] },
+    });
     expect(write.status).toBe(201);
     expect((await asConsole(t, s, 'post', '/api/logout/')).status).toBe(200);
     const after = await supertest(peer!.baseUrl).get('/api/users/@me/').set('Cookie', s.cookie);

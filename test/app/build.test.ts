@@ -58,7 +58,9 @@ describe('scripts/build-server.mjs', () => {
     expect(stdout).toMatch(/built .*server\.js and .*cli\.js/);
     for (const name of ['server', 'cli']) {
       const code = fs.readFileSync(path.join(out, `${name}.js`), 'utf8');
-      const specifiers = [...code.matchAll(/(?:^|\n)\s*(?:import|export)\s[^;]*?\sfrom\s+"([^"]+)"|\bimport\(\s*"([^"]+)"\s*\)|(?:^|\n)import\s+"([^"]+)"/g)].map((m) => m[1] ?? m[2] ?? m[3]);
+      const specifiers = [
+        ...code.matchAll(/(?:^|\n)\s*(?:import|export)\s[^;]*?\sfrom\s+"([^"]+)"|\bimport\(\s*"([^"]+)"\s*\)|(?:^|\n)import\s+"([^"]+)"/g),
+      ].map((m) => m[1] ?? m[2] ?? m[3]);
       expect(specifiers.length, name).toBeGreaterThan(5);
       for (const spec of specifiers) {
         if (spec.startsWith('node:')) continue;
@@ -106,8 +108,14 @@ describe('scripts/build-server.mjs', () => {
     // Two top-level classes named Twin meet in one bundle: esbuild calls one of them Twin2.
     fs.writeFileSync(path.join(root, 'src/twin-a.ts'), 'export class Twin extends Error {}\n');
     fs.writeFileSync(path.join(root, 'src/twin-b.ts'), 'export class Twin extends Error {}\n');
-    fs.appendFileSync(path.join(root, 'src/cli.ts'), "\nimport { Twin as A } from './twin-a.ts';\nimport { Twin as B } from './twin-b.ts';\nexport const twins = [A, B];\n");
-    const failed = await buildScript(root).then(() => undefined, (err: { code: number; stderr: string }) => err);
+    fs.appendFileSync(
+      path.join(root, 'src/cli.ts'),
+      "\nimport { Twin as A } from './twin-a.ts';\nimport { Twin as B } from './twin-b.ts';\nexport const twins = [A, B];\n",
+    );
+    const failed = await buildScript(root).then(
+      () => undefined,
+      (err: { code: number; stderr: string }) => err,
+    );
     expect(failed?.code).toBe(1);
     expect(failed?.stderr).toMatch(/esbuild renamed class Twin \(as Twin2\)/);
     expect(fs.existsSync(path.join(root, 'dist/cli.js'))).toBe(false);

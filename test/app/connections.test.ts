@@ -24,7 +24,9 @@ async function start(env: Record<string, number>): Promise<void> {
   await t?.close();
   t = await createTestApp({ env: Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v)])) });
   port = (t.app.server.address() as { port: number }).port;
-  const flag = await t.api('post', '/api/projects/1/feature_flags/').send({ key: 'always', filters: { groups: [{ properties: [], rollout_percentage: 100 }] } });
+  const flag = await t
+    .api('post', '/api/projects/1/feature_flags/')
+    .send({ key: 'always', filters: { groups: [{ properties: [], rollout_percentage: 100 }] } });
   expect(flag.status).toBe(201);
 }
 
@@ -61,11 +63,21 @@ function flagsRequest(agent: http.Agent | false): Promise<{ status: number; ms: 
   const body = JSON.stringify({ api_key: PROJECT_TOKEN, distinct_id: 'someone' });
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path: '/flags?v=2', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      let text = '';
-      res.on('data', (d) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - started, body: text, reused: req.reusedSocket }));
-    });
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/flags?v=2',
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (d) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - started, body: text, reused: req.reusedSocket }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });

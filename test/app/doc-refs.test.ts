@@ -16,7 +16,8 @@ describe('documentation references in the code', () => {
 
 describe('the checker', () => {
   const docs: Record<string, string> = {
-    'docs/compatibility.md': '# PostHog compatibility\n### <a id="api-7.1"></a>API 7.1 Status\n### <a id="case-70"></a>\n### <a id="case-71"></a>\n## Where it differs, and why\n',
+    'docs/compatibility.md':
+      '# PostHog compatibility\n### <a id="api-7.1"></a>API 7.1 Status\n### <a id="case-70"></a>\n### <a id="case-71"></a>\n## Where it differs, and why\n',
     'README.md': '# flaghost\n## Access control\n## Access control\n',
   };
   const repo = {
@@ -41,11 +42,9 @@ describe('the checker', () => {
   });
 
   it('reports a missing file, a missing anchor, a broken continuation and a missing path', () => {
-    const text = [
-      '// docs/nowhere.md#x and docs/compatibility.md#api-9.9',
-      '// docs/compatibility.md#api-7.1, #case-99',
-      '// moved: src/flags/gone.ts',
-    ].join('\n');
+    const text = ['// docs/nowhere.md#x and docs/compatibility.md#api-9.9', '// docs/compatibility.md#api-7.1, #case-99', '// moved: src/flags/gone.ts'].join(
+      '\n',
+    );
     expect(check('src/a.ts', text)).toEqual([
       '1 missing-file docs/nowhere.md#x',
       '1 missing-anchor docs/compatibility.md#api-9.9',
@@ -84,7 +83,7 @@ describe('the checker', () => {
   });
 
   it('reports places outside the repository', () => {
-    const text = ['// copied from /work/shared/vectors', "// see ../shared/notes and the spec", '// (issue 5 \u00a71)', '// ARCHITECTURE.md'].join('\n');
+    const text = ['// copied from /work/shared/vectors', '// see ../shared/notes and the spec', '// (issue 5 \u00a71)', '// ARCHITECTURE.md'].join('\n');
     expect(check('test/a.test.ts', text)).toEqual([
       '1 outside-repo /work/',
       '2 outside-repo ../shared',

@@ -51,17 +51,21 @@ describe('a first start', { timeout: 180_000 }, () => {
     }
   });
 
-  it('with a HOST that is not this machine\'s, or does not resolve: a one-line error before the database is created', async () => {
+  it("with a HOST that is not this machine's, or does not resolve: a one-line error before the database is created", async () => {
     const notHere = path.join(dir, 'not-here');
     const a = await refused({ FLAGHOST_DATA_DIR: notHere, HOST: '192.0.2.1', PORT: '8000' });
     expect(a.code).toBe(1);
-    expect(a.output.trim()).toBe('Cannot listen on 192.0.2.1:8000: 192.0.2.1 is not an address of this machine (HOST). Use 127.0.0.1, 0.0.0.0 (every interface) or one of this machine\'s addresses.');
+    expect(a.output.trim()).toBe(
+      "Cannot listen on 192.0.2.1:8000: 192.0.2.1 is not an address of this machine (HOST). Use 127.0.0.1, 0.0.0.0 (every interface) or one of this machine's addresses.",
+    );
     expectNothingWritten(a.output, notHere);
 
     const unresolved = path.join(dir, 'unresolved');
     const b = await refused({ FLAGHOST_DATA_DIR: unresolved, HOST: 'flaghost-no-such-host.invalid', PORT: '8000' });
     expect(b.code).toBe(1);
-    expect(b.output.trim()).toBe('Cannot listen on flaghost-no-such-host.invalid:8000: the host name flaghost-no-such-host.invalid does not resolve (HOST). Use an IP address such as 127.0.0.1 or 0.0.0.0.');
+    expect(b.output.trim()).toBe(
+      'Cannot listen on flaghost-no-such-host.invalid:8000: the host name flaghost-no-such-host.invalid does not resolve (HOST). Use an IP address such as 127.0.0.1 or 0.0.0.0.',
+    );
     expectNothingWritten(b.output, unresolved);
   });
 
@@ -75,7 +79,9 @@ describe('a first start', { timeout: 180_000 }, () => {
     }
     const r = await refused({ DATABASE_URL: url, FLAGHOST_DATA_DIR: dataDir });
     expect(r.code).toBe(2);
-    expect(r.output).toMatch(/^Invalid configuration:\n {2}FLAGHOST_SECRET_KEY: required with DATABASE_URL \(PostgreSQL\): every instance on the database must encrypt flag payloads with the same key/);
+    expect(r.output).toMatch(
+      /^Invalid configuration:\n {2}FLAGHOST_SECRET_KEY: required with DATABASE_URL \(PostgreSQL\): every instance on the database must encrypt flag payloads with the same key/,
+    );
     expect(r.output).toContain('use the content of secret.key in the data directory');
     expect(fs.existsSync(dataDir)).toBe(false);
     if (process.env.DATABASE_URL) {
@@ -105,7 +111,11 @@ describe('a first start', { timeout: 180_000 }, () => {
     };
     const second = startServer({ FLAGHOST_DATA_DIR: dataDir, ...late });
     await second.url();
-    const warnings = second.output().split('\n').filter((l) => l.includes('"level":40')).map((l) => JSON.parse(l) as { variable?: string; msg: string });
+    const warnings = second
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('"level":40'))
+      .map((l) => JSON.parse(l) as { variable?: string; msg: string });
     const named = warnings.filter((w) => w.variable).map((w) => w.variable);
     expect(named).toEqual(['FLAGHOST_INIT_ADMIN_PASSWORD', 'FLAGHOST_INIT_PERSONAL_API_KEY', 'FLAGHOST_INIT_PROJECT_TOKEN', 'FLAGHOST_INIT_SECRET_TOKEN']);
     expect(warnings.find((w) => w.variable === 'FLAGHOST_INIT_PERSONAL_API_KEY')!.msg).toBe(

@@ -27,7 +27,11 @@ function expectNoStall(res: Probed, label: string): void {
 }
 
 const flags = (distinctId: string, personProperties: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) =>
-  rawSend(t.baseUrl, { path: '/flags?v=2', headers: JSON_TYPE, body: Buffer.from(JSON.stringify({ token: PROJECT_TOKEN, distinct_id: distinctId, person_properties: personProperties, ...extra })) });
+  rawSend(t.baseUrl, {
+    path: '/flags?v=2',
+    headers: JSON_TYPE,
+    body: Buffer.from(JSON.stringify({ token: PROJECT_TOKEN, distinct_id: distinctId, person_properties: personProperties, ...extra })),
+  });
 
 let bomb: Buffer;
 beforeAll(async () => {
@@ -35,7 +39,10 @@ beforeAll(async () => {
   // 61 KB on the wire, 60 MB of `[` once inflated.
   bomb = zlib.gzipSync(Buffer.alloc(60 * MB, '['), { level: 9 });
   await createFlag(t, { key: 'corp-email', filters: { groups: [{ properties: [person('email', '.*@corp\\.com$', 'regex')], rollout_percentage: 100 }] } });
-  await createFlag(t, { key: 'not-corp-email', filters: { groups: [{ properties: [person('email', '.*@corp\\.com$', 'not_regex')], rollout_percentage: 100 }] } });
+  await createFlag(t, {
+    key: 'not-corp-email',
+    filters: { groups: [{ properties: [person('email', '.*@corp\\.com$', 'not_regex')], rollout_percentage: 100 }] },
+  });
   await createFlag(t, { key: 'lower-tail', filters: { groups: [{ properties: [person('name', '[a-z]+$', 'regex')], rollout_percentage: 100 }] } });
   await createFlag(t, {
     key: 'email-shape',
@@ -64,7 +71,11 @@ describe('SDK bodies', () => {
     const sends: RawRequest[] = [
       { path: '/flags?v=2', headers: { ...JSON_TYPE, 'content-encoding': 'gzip' }, body: bomb },
       { path: '/batch/?compression=gzip-js', headers: JSON_TYPE, body: bomb },
-      { path: '/e/?compression=base64', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: Buffer.from(`data=${encodeURIComponent(bomb.toString('base64'))}`) },
+      {
+        path: '/e/?compression=base64',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: Buffer.from(`data=${encodeURIComponent(bomb.toString('base64'))}`),
+      },
     ];
     for (const req of sends) expectRefused(await sendWhileProbing(t.baseUrl, req), 413, req.path);
   });
@@ -82,7 +93,11 @@ describe('SDK bodies', () => {
   });
 
   it('refuses deep nesting before JSON.parse builds it', async () => {
-    for (const [path, size] of [['/flags?v=2', 1.5 * MB], ['/e/', 1.5 * MB], ['/batch/', 15 * MB]] as const) {
+    for (const [path, size] of [
+      ['/flags?v=2', 1.5 * MB],
+      ['/e/', 1.5 * MB],
+      ['/batch/', 15 * MB],
+    ] as const) {
       const res = await sendWhileProbing(t.baseUrl, { path, headers: JSON_TYPE, body: Buffer.alloc(size, '[') });
       expectRefused(res, 400, path);
       expect(res.json().detail).toMatch(/deeper than 1000 levels/);
@@ -94,13 +109,25 @@ describe('SDK bodies', () => {
     expect(encoded.length).toBeLessThan(1 * MB);
     expectRefused(await sendWhileProbing(t.baseUrl, { path: '/flags?v=2', headers: { 'content-type': 'text/plain' }, body: encoded }), 400, 'url-encoded');
     const base64 = Buffer.from(Buffer.from('{"broken": '.repeat(70_000)).toString('base64'));
-    expectRefused(await sendWhileProbing(t.baseUrl, { path: '/e/', headers: { 'content-type': 'text/plain' }, body: base64.subarray(0, 1.5 * MB) }), 400, 'base64');
+    expectRefused(
+      await sendWhileProbing(t.baseUrl, { path: '/e/', headers: { 'content-type': 'text/plain' }, body: base64.subarray(0, 1.5 * MB) }),
+      400,
+      'base64',
+    );
     const form = Buffer.from(`data=${'A'.repeat(1.5 * MB)}`);
-    expectRefused(await sendWhileProbing(t.baseUrl, { path: '/batch/', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form }), 413, 'form');
+    expectRefused(
+      await sendWhileProbing(t.baseUrl, { path: '/batch/', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form }),
+      413,
+      'form',
+    );
   });
 
   it('still decodes what SDKs send: a large gzip batch and a small base64 form', async () => {
-    const events = Array.from({ length: 5_000 }, (_, i) => ({ event: '$pageview', distinct_id: `big-batch-${i % 50}`, properties: { $current_url: `https://example.com/${i}`, i } }));
+    const events = Array.from({ length: 5_000 }, (_, i) => ({
+      event: '$pageview',
+      distinct_id: `big-batch-${i % 50}`,
+      properties: { $current_url: `https://example.com/${i}`, i },
+    }));
     const body = zlib.gzipSync(JSON.stringify({ api_key: PROJECT_TOKEN, batch: events }));
     const res = await sendWhileProbing(t.baseUrl, { path: '/batch/', headers: { ...JSON_TYPE, 'content-encoding': 'gzip' }, body });
     expect(res.status, res.text).toBe(200);
@@ -110,7 +137,11 @@ describe('SDK bodies', () => {
     const [{ n }] = await t.sql<{ n: number }>("select count(*)::int as n from person_distinct_ids where distinct_id like 'big-batch-%'");
     expect(n).toBe(50);
     const form = `data=${encodeURIComponent(Buffer.from(JSON.stringify({ token: PROJECT_TOKEN, distinct_id: 'form-person', person_properties: { email: 'a@corp.com' } })).toString('base64'))}`;
-    const flagsRes = await rawSend(t.baseUrl, { path: '/flags?v=2&compression=base64', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: Buffer.from(form) });
+    const flagsRes = await rawSend(t.baseUrl, {
+      path: '/flags?v=2&compression=base64',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: Buffer.from(form),
+    });
     expect(flagsRes.status, flagsRes.text).toBe(200);
     expect(flagsRes.json().flags['corp-email'].enabled).toBe(true);
   });
@@ -134,13 +165,17 @@ describe('regex and string conditions', () => {
   it('answers a /flags carrying a long property value quickly; no string condition holds on it', async () => {
     // 45,000 characters that do not match: under V8's 50,000-backtrack threshold an unanchored
     // search of them was quadratic (seconds per condition). And a 1 MB value.
-    for (const [size, suffix] of [[45_000, '!'], [MB, 'x@corp.com']] as const) {
+    for (const [size, suffix] of [
+      [45_000, '!'],
+      [MB, 'x@corp.com'],
+    ] as const) {
       const body = { token: PROJECT_TOKEN, distinct_id: 'long-value', person_properties: { email: long(suffix, size), name: long('!', size / 2) } };
       const res = await sendWhileProbing(t.baseUrl, { path: '/flags?v=2', headers: JSON_TYPE, body: Buffer.from(JSON.stringify(body)) });
       expect(res.status, res.text).toBe(200);
       expectNoStall(res, `${size} characters`);
       const answer = res.json().flags;
-      for (const key of ['corp-email', 'not-corp-email', 'lower-tail', 'email-shape', 'contains-corp']) expect(answer[key].enabled, `${key} on ${size}`).toBe(false);
+      for (const key of ['corp-email', 'not-corp-email', 'lower-tail', 'email-shape', 'contains-corp'])
+        expect(answer[key].enabled, `${key} on ${size}`).toBe(false);
     }
   });
 
@@ -165,10 +200,14 @@ describe('regex and string conditions', () => {
     const capture = await rawSend(t.baseUrl, {
       path: '/batch/',
       headers: JSON_TYPE,
-      body: Buffer.from(JSON.stringify({ api_key: PROJECT_TOKEN, batch: [{ event: '$identify', distinct_id: 'stored-long', properties: { $set: { email: stored } } }] })),
+      body: Buffer.from(
+        JSON.stringify({ api_key: PROJECT_TOKEN, batch: [{ event: '$identify', distinct_id: 'stored-long', properties: { $set: { email: stored } } }] }),
+      ),
     });
     expect(capture.status, capture.text).toBe(200);
-    const [row] = await t.sql<{ n: number }>("select length(p.properties->>'email')::int as n from persons p join person_distinct_ids d on d.person_id = p.id where d.distinct_id = 'stored-long'");
+    const [row] = await t.sql<{ n: number }>(
+      "select length(p.properties->>'email')::int as n from persons p join person_distinct_ids d on d.person_id = p.id where d.distinct_id = 'stored-long'",
+    );
     expect(row.n).toBe(45_000);
     for (let i = 0; i < 3; i++) {
       const res = await sendWhileProbing(t.baseUrl, () => flags('stored-long'));
@@ -180,25 +219,47 @@ describe('regex and string conditions', () => {
   });
 
   it('refuses a person update that would store more than 1 MiB of properties', async () => {
-    const batch = [{ event: '$identify', distinct_id: 'too-big', properties: { $set: { email: 'ok@corp.com' } } }, { event: 'e', distinct_id: 'too-big', properties: { $set: { blob: 'x'.repeat(1_100_000) } } }];
+    const batch = [
+      { event: '$identify', distinct_id: 'too-big', properties: { $set: { email: 'ok@corp.com' } } },
+      { event: 'e', distinct_id: 'too-big', properties: { $set: { blob: 'x'.repeat(1_100_000) } } },
+    ];
     const res = await rawSend(t.baseUrl, { path: '/batch/', headers: JSON_TYPE, body: Buffer.from(JSON.stringify({ api_key: PROJECT_TOKEN, batch })) });
     expect(res.status, res.text).toBe(200);
-    const rows = await t.sql<{ size: number }>("select length(p.properties::text)::int as size from persons p join person_distinct_ids d on d.person_id = p.id where d.distinct_id = 'too-big'");
+    const rows = await t.sql<{ size: number }>(
+      "select length(p.properties::text)::int as size from persons p join person_distinct_ids d on d.person_id = p.id where d.distinct_id = 'too-big'",
+    );
     expect(rows.length).toBe(1);
     expect(rows[0].size).toBeLessThan(1000);
   });
 
   it('applies the regex cost screen on PATCH, as on create, and keeps evaluation linear', async () => {
-    const flag = await createFlag(t, { key: 'patched-regex', filters: { groups: [{ properties: [person('email', '@corp', 'regex')], rollout_percentage: 100 }] } });
+    const flag = await createFlag(t, {
+      key: 'patched-regex',
+      filters: { groups: [{ properties: [person('email', '@corp', 'regex')], rollout_percentage: 100 }] },
+    });
     for (const pattern of ['(a{255}){255}', '(x{2}){1200}', '(?:a?){150}a{150}']) {
-      const res = await t.api('patch', `/api/projects/1/feature_flags/${flag.id}/`).send({ filters: { groups: [{ properties: [person('email', pattern, 'regex')], rollout_percentage: 100 }] } });
+      const res = await t
+        .api('patch', `/api/projects/1/feature_flags/${flag.id}/`)
+        .send({ filters: { groups: [{ properties: [person('email', pattern, 'regex')], rollout_percentage: 100 }] } });
       expect(res.status, pattern).toBe(400);
-      expect(res.body).toEqual({ type: 'validation_error', code: 'invalid_input', detail: "Can't evaluate flag - please check release conditions", attr: null });
+      expect(res.body).toEqual({
+        type: 'validation_error',
+        code: 'invalid_input',
+        detail: "Can't evaluate flag - please check release conditions",
+        attr: null,
+      });
     }
-    const cohort = await t.api('post', '/api/projects/1/cohorts/').send({ name: 'costly', filters: { properties: { type: 'OR', values: [{ type: 'AND', values: [{ type: 'person', key: 'email', operator: 'regex', value: '(x{2}){1200}' }] }] } } });
+    const cohort = await t.api('post', '/api/projects/1/cohorts/').send({
+      name: 'costly',
+      filters: {
+        properties: { type: 'OR', values: [{ type: 'AND', values: [{ type: 'person', key: 'email', operator: 'regex', value: '(x{2}){1200}' }] }] },
+      },
+    });
     expect(cohort.status).toBe(400);
     // The costliest pattern the screen admits, against a long value: bounded by the work limit.
-    const costly = await t.api('patch', `/api/projects/1/feature_flags/${flag.id}/`).send({ filters: { groups: [{ properties: [person('email', '[a-z]{1000}[0-9]{990}', 'regex')], rollout_percentage: 100 }] } });
+    const costly = await t
+      .api('patch', `/api/projects/1/feature_flags/${flag.id}/`)
+      .send({ filters: { groups: [{ properties: [person('email', '[a-z]{1000}[0-9]{990}', 'regex')], rollout_percentage: 100 }] } });
     expect(costly.status, costly.text).toBe(200);
     for (const size of [100, 300, 9_000]) {
       const res = await sendWhileProbing(t.baseUrl, () => flags('costly', { email: `${'a'.repeat(size - 1)}0` }));

@@ -65,17 +65,45 @@ const WRONG_SHAPES: Array<[string, unknown]> = [
   ['string', 'str'],
   ['number', 123],
   ['null', null],
-  ['wrong types everywhere', {
-    key: 123, name: {}, filters: 'x', active: 'maybe', deleted: [], version: 'abc', tags: 'x', evaluation_tags: 5,
-    ensure_experience_continuity: {}, is_static: 'x', distinct_ids: 'x', group_type: 5, group_type_index: 'x',
-    ids: { a: 1 }, user_uuid: 7, role_id: [], scopes: 'x', label: [], feature_flags_access_level: 'x', access_level: 'x',
-  }],
+  [
+    'wrong types everywhere',
+    {
+      key: 123,
+      name: {},
+      filters: 'x',
+      active: 'maybe',
+      deleted: [],
+      version: 'abc',
+      tags: 'x',
+      evaluation_tags: 5,
+      ensure_experience_continuity: {},
+      is_static: 'x',
+      distinct_ids: 'x',
+      group_type: 5,
+      group_type_index: 'x',
+      ids: { a: 1 },
+      user_uuid: 7,
+      role_id: [],
+      scopes: 'x',
+      label: [],
+      feature_flags_access_level: 'x',
+      access_level: 'x',
+    },
+  ],
   ['huge strings', { key: huge, name: huge, group_type: huge, description: huge }],
   ['deeply nested filters', { key: 'deep-filters', filters: JSON.parse(deep(50)) }],
 ];
 const NUL_BODY = {
-  key: nul, name: nul, description: nul, group_type: nul, label: nul, user_uuid: nul, role_id: nul,
-  distinct_ids: [nul], scopes: [nul], tags: [nul],
+  key: nul,
+  name: nul,
+  description: nul,
+  group_type: nul,
+  label: nul,
+  user_uuid: nul,
+  role_id: nul,
+  distinct_ids: [nul],
+  scopes: [nul],
+  tags: [nul],
   filters: { groups: [{ properties: [{ key: nul, type: 'person', value: nul, operator: 'exact' }], rollout_percentage: 50 }] },
 };
 
@@ -122,13 +150,9 @@ describe('hostile bodies on every write route', () => {
   it('refuses malformed JSON, wrong shapes, NUL bytes and oversized bodies without writing', async () => {
     const before = await fingerprint();
     for (const route of writeRoutes()) {
-      const send = (body: string, type = 'application/json') =>
-        t.api(route.method, route.path).set('Content-Type', type).send(body);
+      const send = (body: string, type = 'application/json') => t.api(route.method, route.path).set('Content-Type', type).send(body);
       for (const [label, body] of MALFORMED) assertRefused(await send(body), `${route.method} ${route.path} ${label}`);
-      assertRefused(
-        await send(JSON.stringify({ key: 'x', name: 'y'.repeat(BODY_LIMIT + 10) })),
-        `${route.method} ${route.path} oversized`,
-      );
+      assertRefused(await send(JSON.stringify({ key: 'x', name: 'y'.repeat(BODY_LIMIT + 10) })), `${route.method} ${route.path} oversized`);
       if (route.sdk) continue; // SDK endpoints decode leniently (PostHog replaces rather than rejects).
       if (!route.takesBody) continue; // Actions without a body ignore its content, as in PostHog.
       for (const [label, body] of WRONG_SHAPES) {
@@ -165,7 +189,14 @@ describe('hostile query strings', () => {
       const res = await t.api('get', `/api/projects/1/feature_flags/?order=${encodeURIComponent(order)}`);
       assertRefused(res, `order=${order}`);
     }
-    for (const query of ['limit=-1', 'limit=abc', 'offset=-5', `limit=${'9'.repeat(40)}`, 'created_by_id=abc', `tags=${encodeURIComponent('["' + nul + '"]')}`]) {
+    for (const query of [
+      'limit=-1',
+      'limit=abc',
+      'offset=-5',
+      `limit=${'9'.repeat(40)}`,
+      'created_by_id=abc',
+      `tags=${encodeURIComponent('["' + nul + '"]')}`,
+    ]) {
       const res = await t.api('get', `/api/projects/1/feature_flags/?${query}`);
       expect(res.status, query).toBeLessThan(500);
     }

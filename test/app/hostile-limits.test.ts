@@ -24,7 +24,12 @@ function expectEnvelope(res: Probed, status: number, expected: Record<string, un
   expect(res.worstProbeMs, `an ordinary /flags took ${res.worstProbeMs} ms`).toBeLessThan(STALL_MS);
 }
 
-const tooMany = (max: number, attr: string) => ({ type: 'validation_error', code: 'max_length', detail: `Ensure this field has no more than ${max} elements.`, attr });
+const tooMany = (max: number, attr: string) => ({
+  type: 'validation_error',
+  code: 'max_length',
+  detail: `Ensure this field has no more than ${max} elements.`,
+  attr,
+});
 
 beforeAll(async () => {
   t = await createTestApp();
@@ -37,7 +42,10 @@ describe('tags', () => {
   it('refuses 200,000 tags in one create before looking at them', async () => {
     const tags = Array.from({ length: 200_000 }, (_, i) => `tag-${i}`);
     expectEnvelope(await sendWhileProbing(t.baseUrl, api('post', '/api/projects/1/feature_flags/', { key: 'many-tags', tags })), 400, tooMany(100, 'tags'));
-    const evaluationTags = await sendWhileProbing(t.baseUrl, api('post', '/api/projects/1/feature_flags/', { key: 'many-tags', tags: ['a'], evaluation_tags: tags }));
+    const evaluationTags = await sendWhileProbing(
+      t.baseUrl,
+      api('post', '/api/projects/1/feature_flags/', { key: 'many-tags', tags: ['a'], evaluation_tags: tags }),
+    );
     expectEnvelope(evaluationTags, 400, tooMany(100, 'evaluation_tags'));
     const [{ n }] = await t.sql<{ n: number }>("select count(*)::int as n from feature_flags where key = 'many-tags'");
     expect(n).toBe(0);
@@ -53,7 +61,9 @@ describe('tags', () => {
   });
 
   it('refuses more than 100 analytics dashboards in one request', async () => {
-    const res = await t.api('post', '/api/projects/1/feature_flags/').send({ key: 'many-dashboards', analytics_dashboards: Array.from({ length: 100_001 }, (_, i) => i + 1) });
+    const res = await t
+      .api('post', '/api/projects/1/feature_flags/')
+      .send({ key: 'many-dashboards', analytics_dashboards: Array.from({ length: 100_001 }, (_, i) => i + 1) });
     expect(res.status).toBe(400);
     expect(res.body).toEqual(tooMany(100, 'analytics_dashboards'));
   });
@@ -75,8 +85,16 @@ describe('ids', () => {
 
   it('refuses filters over 1 MB (100,000 dependencies) before looking them up', async () => {
     const properties = Array.from({ length: 100_000 }, (_, i) => dependsOn(2_000_000 + i));
-    const res = await sendWhileProbing(t.baseUrl, api('post', '/api/projects/1/feature_flags/', { key: 'many-deps', filters: { groups: [{ properties, rollout_percentage: 100 }] } }));
-    expectEnvelope(res, 400, { type: 'validation_error', code: 'max_length', detail: 'Filters are too large (at most 1048576 bytes as JSON).', attr: 'filters' });
+    const res = await sendWhileProbing(
+      t.baseUrl,
+      api('post', '/api/projects/1/feature_flags/', { key: 'many-deps', filters: { groups: [{ properties, rollout_percentage: 100 }] } }),
+    );
+    expectEnvelope(res, 400, {
+      type: 'validation_error',
+      code: 'max_length',
+      detail: 'Filters are too large (at most 1048576 bytes as JSON).',
+      attr: 'filters',
+    });
   });
 });
 
@@ -92,9 +110,14 @@ describe('distinct ids', () => {
       expect(res.json().flags.continuity.enabled).toBe(true);
       expect(res.json().errorsWhileComputingFlags).toBe(false);
     }
-    const orphans = await t.sql<{ n: number }>('select count(*)::int as n from persons p where not exists (select 1 from person_distinct_ids d where d.person_id = p.id)');
+    const orphans = await t.sql<{ n: number }>(
+      'select count(*)::int as n from persons p where not exists (select 1 from person_distinct_ids d where d.person_id = p.id)',
+    );
     expect(orphans[0].n).toBe(0);
-    const ids = await t.sql<{ distinct_id: string }>('select distinct_id from person_distinct_ids where distinct_id = $1 or distinct_id = $2', ['continuity-user', anon.slice(0, 200)]);
+    const ids = await t.sql<{ distinct_id: string }>('select distinct_id from person_distinct_ids where distinct_id = $1 or distinct_id = $2', [
+      'continuity-user',
+      anon.slice(0, 200),
+    ]);
     expect(ids.length).toBe(2);
     const overrides = await t.sql<{ hash_key: string }>("select hash_key from flag_hash_key_overrides where feature_flag_key = 'continuity'");
     expect(overrides.length).toBe(2);
@@ -103,16 +126,19 @@ describe('distinct ids', () => {
 });
 
 describe('racing creates', () => {
-  it.skipIf(!process.env.DATABASE_URL)('answers every loser of a race on one key with the sequential duplicate answer (PostgreSQL; PGlite runs one transaction at a time, so it cannot race)', async () => {
-    const duplicate = { type: 'validation_error', code: 'unique', detail: 'There is already a feature flag with this key.', attr: 'key' };
-    for (let round = 0; round < 10; round++) {
-      const answers = await Promise.all(Array.from({ length: 8 }, () => t.api('post', '/api/projects/1/feature_flags/').send({ key: `raced-${round}` })));
-      const statuses = answers.map((a) => a.status).sort();
-      expect(statuses, JSON.stringify(answers.map((a) => a.body))).toEqual([201, 400, 400, 400, 400, 400, 400, 400]);
-      for (const a of answers) if (a.status === 400) expect(a.body).toEqual(duplicate);
-    }
-    const sequential = await t.api('post', '/api/projects/1/feature_flags/').send({ key: 'raced-0' });
-    expect(sequential.status).toBe(400);
-    expect(sequential.body).toEqual(duplicate);
-  });
+  it.skipIf(!process.env.DATABASE_URL)(
+    'answers every loser of a race on one key with the sequential duplicate answer (PostgreSQL; PGlite runs one transaction at a time, so it cannot race)',
+    async () => {
+      const duplicate = { type: 'validation_error', code: 'unique', detail: 'There is already a feature flag with this key.', attr: 'key' };
+      for (let round = 0; round < 10; round++) {
+        const answers = await Promise.all(Array.from({ length: 8 }, () => t.api('post', '/api/projects/1/feature_flags/').send({ key: `raced-${round}` })));
+        const statuses = answers.map((a) => a.status).sort();
+        expect(statuses, JSON.stringify(answers.map((a) => a.body))).toEqual([201, 400, 400, 400, 400, 400, 400, 400]);
+        for (const a of answers) if (a.status === 400) expect(a.body).toEqual(duplicate);
+      }
+      const sequential = await t.api('post', '/api/projects/1/feature_flags/').send({ key: 'raced-0' });
+      expect(sequential.status).toBe(400);
+      expect(sequential.body).toEqual(duplicate);
+    },
+  );
 });

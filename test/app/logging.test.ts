@@ -44,7 +44,12 @@ describe('log lines', { shuffle: false }, () => {
     let failure: unknown;
     try {
       // A second project with project 1's token: a unique violation that quotes the token in its detail.
-      await insertProject(t.ctx.db, { organizationId: t.boot.organization.id, name: `big ${'x'.repeat(3_000_000)} ${secret}`, apiToken: PROJECT_TOKEN, secretApiToken: secret });
+      await insertProject(t.ctx.db, {
+        organizationId: t.boot.organization.id,
+        name: `big ${'x'.repeat(3_000_000)} ${secret}`,
+        apiToken: PROJECT_TOKEN,
+        secretApiToken: secret,
+      });
     } catch (err) {
       failure = err;
     }
@@ -55,7 +60,13 @@ describe('log lines', { shuffle: false }, () => {
 
     t.app.log.error({ err: failure, projectId: 1 }, 'capture: events could not be stored');
     t.app.log.error(failure as Error);
-    t.app.log.warn({ attempt: { request: { headers: { authorization: `Bearer ${ADMIN_KEY}`, cookie: 'session=abc' } }, tokens: [SECRET_TOKEN, `key=${ADMIN_KEY}`] }, note: `secret is ${PAYLOAD_SECRET}` }, `retrying with ${SECRET_TOKEN}`);
+    t.app.log.warn(
+      {
+        attempt: { request: { headers: { authorization: `Bearer ${ADMIN_KEY}`, cookie: 'session=abc' } }, tokens: [SECRET_TOKEN, `key=${ADMIN_KEY}`] },
+        note: `secret is ${PAYLOAD_SECRET}`,
+      },
+      `retrying with ${SECRET_TOKEN}`,
+    );
     t.app.log.error({ err: new Error(`unexpected value ${ADMIN_KEY} in ${'y'.repeat(100_000)}`) }, 'boom');
 
     expectClean([secret, SECRET_TOKEN, PROJECT_TOKEN, ADMIN_KEY, PAYLOAD_SECRET, 'session=abc']);
@@ -87,7 +98,9 @@ describe('log lines', { shuffle: false }, () => {
       await down.database.close();
       const res = await down.http.get('/api/feature_flag/local_evaluation').set('Authorization', `Bearer ${UNKNOWN_SECRET}`);
       expect(res.status).toBeGreaterThanOrEqual(500);
-      const capture = await down.http.post('/batch/').send({ api_key: PROJECT_TOKEN, batch: [{ event: 'x', distinct_id: 'u1', properties: { leaked: SECRET_TOKEN, big: 'z'.repeat(200_000) } }] });
+      const capture = await down.http
+        .post('/batch/')
+        .send({ api_key: PROJECT_TOKEN, batch: [{ event: 'x', distinct_id: 'u1', properties: { leaked: SECRET_TOKEN, big: 'z'.repeat(200_000) } }] });
       expect(capture.status).toBeGreaterThanOrEqual(500);
       await down.http.get(`/flags/definitions?token=${PROJECT_TOKEN}&personal_api_key=${ADMIN_KEY}`).set('Authorization', `Bearer ${UNKNOWN_SECRET}`);
 

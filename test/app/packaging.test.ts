@@ -97,7 +97,9 @@ function parseYamlSubset(text: string): Yaml {
 
 describe('the YAML subset reader', () => {
   it('reads mappings, sequences, quoted and flow scalars, and comments', () => {
-    const doc = parseYamlSubset(['a:', '  b: "x: y" # note', "  c: 'it''s'", '  d:', '    - one', '    - "two"', '  e: ["CMD", "x"]', 'f:', 'g: plain#text'].join('\n'));
+    const doc = parseYamlSubset(
+      ['a:', '  b: "x: y" # note', "  c: 'it''s'", '  d:', '    - one', '    - "two"', '  e: ["CMD", "x"]', 'f:', 'g: plain#text'].join('\n'),
+    );
     expect(doc).toEqual({ a: { b: 'x: y', c: "it's", d: ['one', 'two'], e: ['CMD', 'x'] }, f: null, g: 'plain#text' });
   });
 
@@ -120,8 +122,7 @@ describe('docker-compose.yml and .env.example', () => {
   ) as Record<string, string>;
   // What the flaghost container sees: the .env file, then compose's own environment, with ${…}
   // substituted from the same .env (as docker compose does).
-  const substitute = (value: string, vars: Record<string, string>) =>
-    value.replace(/\$\{(\w+)(?::[-?][^}]*)?\}/g, (_m, name: string) => vars[name] ?? '');
+  const substitute = (value: string, vars: Record<string, string>) => value.replace(/\$\{(\w+)(?::[-?][^}]*)?\}/g, (_m, name: string) => vars[name] ?? '');
   const containerEnv = (vars: Record<string, string>) => ({
     ...vars,
     ...Object.fromEntries(Object.entries(flaghost.environment as Record<string, string>).map(([k, v]) => [k, substitute(v, vars)])),
@@ -167,7 +168,14 @@ describe('docker-compose.yml and .env.example', () => {
     expect(() => loadConfig(containerEnv(example))).toThrow(/still the example value/);
     const secrets = Object.keys(example).filter((name) => example[name].includes('ChangeMe'));
     expect(secrets.sort()).toEqual(
-      ['FLAGHOST_INIT_ADMIN_PASSWORD', 'FLAGHOST_INIT_PERSONAL_API_KEY', 'FLAGHOST_INIT_PROJECT_TOKEN', 'FLAGHOST_INIT_SECRET_TOKEN', 'FLAGHOST_SECRET_KEY', 'POSTGRES_PASSWORD'].sort(),
+      [
+        'FLAGHOST_INIT_ADMIN_PASSWORD',
+        'FLAGHOST_INIT_PERSONAL_API_KEY',
+        'FLAGHOST_INIT_PROJECT_TOKEN',
+        'FLAGHOST_INIT_SECRET_TOKEN',
+        'FLAGHOST_SECRET_KEY',
+        'POSTGRES_PASSWORD',
+      ].sort(),
     );
     const real: Record<string, string> = {
       ...example,
@@ -211,16 +219,26 @@ describe('Dockerfile', () => {
     expect(froms.length).toBeGreaterThanOrEqual(2);
     const depsStage = /\sAS\s+(\S+)$/i.exec(froms[0].args)?.[1];
     expect(depsStage).toBeTruthy();
-    const depsRun = instructions.slice(0, lastFrom).filter((i) => i.op === 'RUN').map((i) => i.args).join(' ');
+    const depsRun = instructions
+      .slice(0, lastFrom)
+      .filter((i) => i.op === 'RUN')
+      .map((i) => i.args)
+      .join(' ');
     expect(depsRun).toMatch(/npm ci\b.*--omit=dev/);
     expect(args('COPY')).toContain(`--from=${depsStage} /app/node_modules ./node_modules`);
     expect(args('RUN').join(' ')).not.toMatch(/npm (ci|install)/);
   });
 
   it('copies what the server and the CLI need at run time, and no sources', () => {
-    const copied = args('COPY').filter((a) => !a.startsWith('--from')).flatMap((a) => a.split(' ').slice(0, -1));
+    const copied = args('COPY')
+      .filter((a) => !a.startsWith('--from'))
+      .flatMap((a) => a.split(' ').slice(0, -1));
     for (const item of ['package.json', 'package-lock.json', 'migrations', 'bin']) expect(copied).toContain(item);
-    for (const item of ['src', 'tsconfig.json', 'web', 'scripts']) expect(copied.some((c) => c === item || c.startsWith(`${item}/`)), item).toBe(false);
+    for (const item of ['src', 'tsconfig.json', 'web', 'scripts'])
+      expect(
+        copied.some((c) => c === item || c.startsWith(`${item}/`)),
+        item,
+      ).toBe(false);
   });
 
   it('builds the console and the server in a build stage and copies dist/ from it', () => {
@@ -245,7 +263,12 @@ describe('Dockerfile', () => {
     const pkg = JSON.parse(read('package.json'));
     const scripts = [...pkg.scripts.prepare.matchAll(/node (scripts\/\S+)/g)].map((m) => m[1]);
     expect(scripts).toEqual(['scripts/build-console.mjs', 'scripts/build-server.mjs']);
-    const depsCopies = instructions.slice(0, instructions.findIndex((i, n) => n > 0 && i.op === 'FROM')).filter((i) => i.op === 'COPY');
+    const depsCopies = instructions
+      .slice(
+        0,
+        instructions.findIndex((i, n) => n > 0 && i.op === 'FROM'),
+      )
+      .filter((i) => i.op === 'COPY');
     const copied = depsCopies.flatMap((i) => i.args.split(' ').slice(0, -1));
     for (const script of scripts) expect(copied).toContain(script);
   });
@@ -287,7 +310,10 @@ describe('Dockerfile', () => {
 
 describe('.dockerignore and package.json', () => {
   it('.dockerignore keeps local state out and what the image and its build need in', () => {
-    const entries = read('.dockerignore').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+    const entries = read('.dockerignore')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'));
     for (const item of ['node_modules', 'data', '.git', 'dist', 'scripts']) expect(entries).toContain(item);
     for (const item of ['src', 'migrations', 'bin', 'web', 'package.json', 'package-lock.json', 'tsconfig.json']) expect(entries).not.toContain(item);
     for (const item of ['!scripts/build-console.mjs', '!scripts/build-server.mjs']) expect(entries).toContain(item);

@@ -69,11 +69,24 @@ describe('README', () => {
       await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
       const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'flaghost-chromium-'));
       try {
-        const { stdout } = await run(CHROMIUM, [
-          '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-          '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`, '--virtual-time-budget=15000', '--dump-dom',
-          `http://127.0.0.1:${(site.address() as { port: number }).port}/`,
-        ], { encoding: 'utf8', timeout: 60_000 });
+        const { stdout } = await run(
+          CHROMIUM,
+          [
+            '--headless',
+            '--no-sandbox',
+            '--disable-gpu',
+            '--disable-quic',
+            '--no-first-run',
+            '--disable-background-networking',
+            '--disable-component-update',
+            '--disable-sync',
+            `--user-data-dir=${profile}`,
+            '--virtual-time-budget=15000',
+            '--dump-dom',
+            `http://127.0.0.1:${(site.address() as { port: number }).port}/`,
+          ],
+          { encoding: 'utf8', timeout: 60_000 },
+        );
         expect(stdout).toContain('data-checkout="{&quot;color&quot;:&quot;blue&quot;}"');
       } finally {
         site.close();

@@ -122,13 +122,24 @@ describe('flaghost server process', () => {
         await new Promise((resolve) => socket.once('connect', resolve).once('close', resolve));
       }
       const post = (p: string, body: unknown, headers: Record<string, string> = {}) =>
-        fetch(`${url}${p}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body), signal: AbortSignal.timeout(15_000) });
+        fetch(`${url}${p}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...headers },
+          body: JSON.stringify(body),
+          signal: AbortSignal.timeout(15_000),
+        });
       const flags = await post('/flags?v=2', { api_key: token, distinct_id: 'someone' });
       expect(flags.status).toBe(200);
       // Writes and reads across many tables: the database still opens the files it needs.
       const auth = { authorization: `Bearer ${key}` };
       expect((await post('/api/projects/1/feature_flags/', { key: 'under-pressure' }, auth)).status).toBe(201);
-      for (const p of ['/api/projects/1/feature_flags/', '/api/projects/1/cohorts/', '/api/projects/1/persons/', '/api/projects/1/feature_flags/activity/', '/api/organizations/@current/roles/']) {
+      for (const p of [
+        '/api/projects/1/feature_flags/',
+        '/api/projects/1/cohorts/',
+        '/api/projects/1/persons/',
+        '/api/projects/1/feature_flags/activity/',
+        '/api/organizations/@current/roles/',
+      ]) {
         expect((await fetch(`${url}${p}`, { headers: auth, signal: AbortSignal.timeout(15_000) })).status, p).toBe(200);
       }
       expect(s.output()).not.toMatch(/EMFILE|too many open files|"level":50/i);

@@ -48,7 +48,11 @@ async function slowestFlagsAnswer(url: string, during: Promise<unknown>): Promis
   let slowest = 0;
   do {
     const started = performance.now();
-    const res = await fetch(`${url}/flags?v=2`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ api_key: TOKEN, distinct_id: 'probe', person_properties: { plan: 'free' } }) });
+    const res = await fetch(`${url}/flags?v=2`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ api_key: TOKEN, distinct_id: 'probe', person_properties: { plan: 'free' } }),
+    });
     await res.arrayBuffer();
     slowest = Math.max(slowest, performance.now() - started);
     await new Promise((r) => setTimeout(r, 20));
@@ -98,21 +102,32 @@ describe('flaghost backup and restore, embedded database', { timeout: 300_000 },
     await slowestFlagsAnswer(url, Promise.resolve());
     const quiet = { out: () => undefined, err: () => undefined };
     const slowest = await slowestFlagsAnswer(url, main(['backup', '--out', path.join(dir, 'second.tar.gz')], quiet, processEnv(source)));
-    console.log(`backup: ${(backup.out.bytes / 1e6).toFixed(1)} MB in ${(backup.ms / 1000).toFixed(1)} s (CLI process included); the database was held ${blocked} ms for the copy; slowest /flags answer during a second backup: ${slowest.toFixed(0)} ms`);
+    console.log(
+      `backup: ${(backup.out.bytes / 1e6).toFixed(1)} MB in ${(backup.ms / 1000).toFixed(1)} s (CLI process included); the database was held ${blocked} ms for the copy; slowest /flags answer during a second backup: ${slowest.toFixed(0)} ms`,
+    );
     expect(slowest).toBeLessThan(1000);
 
     // No server may run on the directory a restore writes into.
     const busy = await cli(source, ['restore', file]);
     expect(busy.code).toBe(1);
-    expect(busy.err.error).toBe(`A flaghost server (pid ${server.child.pid}) is running on ${source.FLAGHOST_DATA_DIR}: stop it before restoring (a restore replaces the database under it).`);
+    expect(busy.err.error).toBe(
+      `A flaghost server (pid ${server.child.pid}) is running on ${source.FLAGHOST_DATA_DIR}: stop it before restoring (a restore replaces the database under it).`,
+    );
     expect(await server.stop()).toBe(0);
 
     const restored = await cli(target, ['restore', file]);
     expect(restored.code, restored.stderr).toBe(0);
     console.log(`restore: ${(restored.ms / 1000).toFixed(1)} s (CLI process included)`);
-    expect(restored.out).toMatchObject({ restored: true, data_dir: target.FLAGHOST_DATA_DIR, replaced_existing_database: false, payload_key: 'secret.key restored' });
+    expect(restored.out).toMatchObject({
+      restored: true,
+      data_dir: target.FLAGHOST_DATA_DIR,
+      replaced_existing_database: false,
+      payload_key: 'secret.key restored',
+    });
     expect(restored.out.counts).toEqual(backup.out.counts);
-    expect(fs.readFileSync(path.join(target.FLAGHOST_DATA_DIR, 'secret.key'), 'utf8')).toBe(fs.readFileSync(path.join(source.FLAGHOST_DATA_DIR, 'secret.key'), 'utf8'));
+    expect(fs.readFileSync(path.join(target.FLAGHOST_DATA_DIR, 'secret.key'), 'utf8')).toBe(
+      fs.readFileSync(path.join(source.FLAGHOST_DATA_DIR, 'secret.key'), 'utf8'),
+    );
 
     const again = startServer(target);
     const url2 = await again.url();
@@ -124,9 +139,12 @@ describe('flaghost backup and restore, embedded database', { timeout: 300_000 },
     const restoredWritten = written(after.flags);
     expect(restoredWritten.length).toBeGreaterThanOrEqual(acknowledgedBefore);
     expect([...restoredWritten].sort()).toEqual(created.slice(0, restoredWritten.length).sort());
-    const createdActivity = after.flagActivity.filter((a: { activity: string; detail: { name: string } }) => a.activity === 'created' && a.detail.name.startsWith('written-'));
+    const createdActivity = after.flagActivity.filter(
+      (a: { activity: string; detail: { name: string } }) => a.activity === 'created' && a.detail.name.startsWith('written-'),
+    );
     expect(createdActivity).toHaveLength(restoredWritten.length);
-    const without = <T extends { key?: string; detail?: { name: string } }>(items: T[]) => items.filter((i) => !(i.key ?? i.detail?.name ?? '').startsWith('written-'));
+    const without = <T extends { key?: string; detail?: { name: string } }>(items: T[]) =>
+      items.filter((i) => !(i.key ?? i.detail?.name ?? '').startsWith('written-'));
     expect({ ...after, flags: without(after.flags), flagActivity: without(after.flagActivity), decisions: undefined }).toEqual({
       ...before,
       flags: without(before.flags),
@@ -141,7 +159,9 @@ describe('flaghost backup and restore, embedded database', { timeout: 300_000 },
   it('restore refuses a directory that holds a database without --force, and a damaged file; --force replaces only once the restore succeeded', async () => {
     const refused = await cli(target, ['restore', file]);
     expect(refused.code).toBe(1);
-    expect(refused.err.error).toBe(`${target.FLAGHOST_DATA_DIR} already holds a flaghost database (${path.join(target.FLAGHOST_DATA_DIR, 'pglite')}). Restore into an empty directory, or pass --force to replace it.`);
+    expect(refused.err.error).toBe(
+      `${target.FLAGHOST_DATA_DIR} already holds a flaghost database (${path.join(target.FLAGHOST_DATA_DIR, 'pglite')}). Restore into an empty directory, or pass --force to replace it.`,
+    );
 
     // A backup made without a server (the CLI opens the database), with one more flag.
     const server = startServer(target);
@@ -170,7 +190,9 @@ describe('flaghost backup and restore, embedded database', { timeout: 300_000 },
     expect(fs.readdirSync(target.FLAGHOST_DATA_DIR).sort()).toEqual(['pglite', 'pglite.synced', 'secret.key']);
     const check = startServer(target);
     const url2 = await check.url();
-    const keys = (await (await fetch(`${url2}/api/projects/1/feature_flags/?limit=1000`, { headers: { authorization: `Bearer ${KEY}` } })).json()) as { results: Array<{ key: string }> };
+    const keys = (await (await fetch(`${url2}/api/projects/1/feature_flags/?limit=1000`, { headers: { authorization: `Bearer ${KEY}` } })).json()) as {
+      results: Array<{ key: string }>;
+    };
     expect(keys.results.map((f) => f.key)).not.toContain('after-restore');
     expect(await check.stop()).toBe(0);
 
@@ -189,7 +211,7 @@ describe('flaghost backup and restore, embedded database', { timeout: 300_000 },
 const POSTGRES = Boolean(process.env.DATABASE_URL);
 const run = promisify(execFile);
 
-describe.skipIf(!POSTGRES)('backups on PostgreSQL: the README\'s pg_dump and pg_restore', { timeout: 300_000 }, () => {
+describe.skipIf(!POSTGRES)("backups on PostgreSQL: the README's pg_dump and pg_restore", { timeout: 300_000 }, () => {
   it('a dump taken while flaghost runs restores into a fresh database that flaghost starts on with everything intact', async () => {
     const secret = { FLAGHOST_SECRET_KEY: 'pg-backup-secret-0123456789abcdef' };
     const original = await freshPostgres(process.env.DATABASE_URL!);

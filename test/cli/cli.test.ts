@@ -86,7 +86,7 @@ async function openApp(env: Record<string, string>) {
   const database = await openDatabase(config.database);
   const app = await buildApp({ config, database });
   await app.services.start();
-  const query = async (text: string, params: unknown[] = []) => ((await (database.db as any).$client.query(text, params)).rows as any[]);
+  const query = async (text: string, params: unknown[] = []) => (await (database.db as any).$client.query(text, params)).rows as any[];
   return {
     app,
     query,
@@ -115,7 +115,20 @@ describe('flaghost CLI command line', () => {
       expect(r.stdout).toMatch(/Usage: flaghost/);
       expect(r.stderr).toBe('');
     });
-    for (const cmd of ['users create', 'keys create', 'keys list', 'keys revoke', 'projects create', 'projects list', 'organizations create', 'organizations list', 'init', 'reset-admin-key', 'backup --out FILE', 'restore FILE']) {
+    for (const cmd of [
+      'users create',
+      'keys create',
+      'keys list',
+      'keys revoke',
+      'projects create',
+      'projects list',
+      'organizations create',
+      'organizations list',
+      'init',
+      'reset-admin-key',
+      'backup --out FILE',
+      'restore FILE',
+    ]) {
       expect(results[0].stdout).toContain(`flaghost ${cmd}`);
     }
     expect(results[3].stdout).toContain('--scopes');
@@ -146,9 +159,11 @@ describe('flaghost CLI command line', () => {
     });
   });
 
-  it('keys create rejects scopes outside PostHog\'s format', async () => {
+  it("keys create rejects scopes outside PostHog's format", async () => {
     const scopes = ['flags:write', 'feature_flag:delete', 'feature_flag', 'feature_flag:read:extra', '**', 'FEATURE_FLAG:read'];
-    const results = await Promise.all(scopes.map((scope) => cli(env, 'keys', 'create', '--email', 'bob@example.com', '--scopes', `feature_flag:read,${scope}`)));
+    const results = await Promise.all(
+      scopes.map((scope) => cli(env, 'keys', 'create', '--email', 'bob@example.com', '--scopes', `feature_flag:read,${scope}`)),
+    );
     results.forEach((r, i) => {
       expect(r.code, scopes[i]).toBe(1);
       expect(r.stdout).toBe('');
@@ -222,13 +237,20 @@ describe.each(targets)('flaghost CLI on %s', { timeout: 180_000 }, (kind) => {
 
     const first = await run('init');
     expect(first.code).toBe(0);
-    expect(first.out).toMatchObject({ initialised: true, admin_email: ADMIN_EMAIL, personal_api_key: ADMIN_KEY, project_token: PROJECT_TOKEN, secret_token: SECRET_TOKEN, project_id: 1 });
-    expect(first.stderr).toMatch(kind === 'pglite' ? `flaghost: embedded database in ${env.FLAGHOST_DATA_DIR} (FLAGHOST_DATA_DIR)` : /flaghost: PostgreSQL database/);
+    expect(first.out).toMatchObject({
+      initialised: true,
+      admin_email: ADMIN_EMAIL,
+      personal_api_key: ADMIN_KEY,
+      project_token: PROJECT_TOKEN,
+      secret_token: SECRET_TOKEN,
+      project_id: 1,
+    });
+    expect(first.stderr).toMatch(
+      kind === 'pglite' ? `flaghost: embedded database in ${env.FLAGHOST_DATA_DIR} (FLAGHOST_DATA_DIR)` : /flaghost: PostgreSQL database/,
+    );
     expect(first.stderr).toContain('Store the personal API key now');
     const projects = await run('projects', 'list');
-    expect(projects.out).toEqual([
-      expect.objectContaining({ id: 1, name: 'Default Project', api_token: PROJECT_TOKEN, secret_api_token: SECRET_TOKEN }),
-    ]);
+    expect(projects.out).toEqual([expect.objectContaining({ id: 1, name: 'Default Project', api_token: PROJECT_TOKEN, secret_api_token: SECRET_TOKEN })]);
     const again = await run('organizations', 'list');
     expect(again.code).toBe(0);
     expect(again.stderr.trim().split('\n')).toHaveLength(1);
@@ -278,7 +300,10 @@ describe.each(targets)('flaghost CLI on %s', { timeout: 180_000 }, (kind) => {
       expect(me.json().email).toBe('bob@example.com');
       const rows = await server.query('select secure_value, mask_value from personal_api_keys where id = $1', [r.out.id]);
       expect(rows).toEqual([{ secure_value: 'sha256$' + crypto.createHash('sha256').update(value).digest('hex'), mask_value: r.out.mask_value }]);
-      const leaked = await server.query('select count(*)::int as n from personal_api_keys where secure_value like $1 or mask_value = $2', [`%${value}%`, value]);
+      const leaked = await server.query('select count(*)::int as n from personal_api_keys where secure_value like $1 or mask_value = $2', [
+        `%${value}%`,
+        value,
+      ]);
       expect(leaked[0].n).toBe(0);
     } finally {
       await server.close();
@@ -351,7 +376,11 @@ describe.each(targets)('flaghost CLI on %s', { timeout: 180_000 }, (kind) => {
     const acmeProject = await run('projects', 'create', '--name', 'Acme app', '--organization', org.out.id);
     expect(acmeProject.out).toMatchObject({ id: 3, organization_id: org.out.id });
     const list = await run('projects', 'list');
-    expect(list.out.map((p: { id: number; name: string }) => [p.id, p.name])).toEqual([[1, 'Default Project'], [2, 'Web'], [3, 'Acme app']]);
+    expect(list.out.map((p: { id: number; name: string }) => [p.id, p.name])).toEqual([
+      [1, 'Default Project'],
+      [2, 'Web'],
+      [3, 'Acme app'],
+    ]);
 
     const user = await run('users', 'create', '--email', 'erin@acme.example', '--organization', org.out.id, '--level', 'owner');
     expect(user.out).toMatchObject({ organization_id: org.out.id, level: 'owner' });
@@ -378,7 +407,16 @@ describe.each(targets)('flaghost CLI on %s', { timeout: 180_000 }, (kind) => {
     expect((await run('keys', 'list', '--email', 'ivan@example.com')).out).toEqual([]);
 
     // Scoped to where the user is a member: created.
-    const own = await run('keys', 'create', '--email', 'hank@globex.example', '--projects', String(project.out.id), '--organizations', org.out.id.toUpperCase());
+    const own = await run(
+      'keys',
+      'create',
+      '--email',
+      'hank@globex.example',
+      '--projects',
+      String(project.out.id),
+      '--organizations',
+      org.out.id.toUpperCase(),
+    );
     expect(own.code).toBe(0);
     expect(own.out).toMatchObject({ scoped_teams: [project.out.id], scoped_organizations: [org.out.id] });
   });

@@ -46,7 +46,11 @@ describe('the CLI beside a server on the embedded database', { timeout: 180_000 
     const stat = fs.statSync(sock);
     expect(stat.isSocket()).toBe(true);
     expect(stat.mode & 0o777).toBe(0o600);
-    const tcp = await fetch(`${url}/command`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ argv: ['projects', 'list'] }) });
+    const tcp = await fetch(`${url}/command`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ argv: ['projects', 'list'] }),
+    });
     expect(tcp.status).toBe(404);
     expect(await tcp.text()).not.toContain('api_token');
   });
@@ -54,7 +58,9 @@ describe('the CLI beside a server on the embedded database', { timeout: 180_000 
   it('runs commands through the server in well under a second; a key it creates or revokes counts there at once', async () => {
     const created = await cli(env, ['keys', 'create', '--email', EMAIL, '--label', 'through the socket']);
     expect(created.code, created.stderr).toBe(0);
-    expect(created.stderr).toBe(`flaghost: embedded database in ${env.FLAGHOST_DATA_DIR} (FLAGHOST_DATA_DIR), through the server running on it (pid ${server.child.pid})\n`);
+    expect(created.stderr).toBe(
+      `flaghost: embedded database in ${env.FLAGHOST_DATA_DIR} (FLAGHOST_DATA_DIR), through the server running on it (pid ${server.child.pid})\n`,
+    );
     expect((await me(created.out.value)).status).toBe(200);
     const revoked = await cli(env, ['keys', 'revoke', created.out.id]);
     expect(revoked.out).toEqual({ id: created.out.id, revoked: true });
@@ -70,7 +76,9 @@ describe('the CLI beside a server on the embedded database', { timeout: 180_000 
     }
     const processes = [created.ms, revoked.ms];
     for (let i = 0; i < 3; i++) processes.push((await cli(env, ['projects', 'list'])).ms);
-    console.log(`through the socket: a command takes ${median(own).toFixed(0)} ms in the CLI (median of 5), ${median(processes).toFixed(0)} ms as a new process (median of 5, Node and tsx start-up included)`);
+    console.log(
+      `through the socket: a command takes ${median(own).toFixed(0)} ms in the CLI (median of 5), ${median(processes).toFixed(0)} ms as a new process (median of 5, Node and tsx start-up included)`,
+    );
     expect(median(own)).toBeLessThan(250);
     expect(median(processes)).toBeLessThan(2000);
   });
@@ -79,7 +87,11 @@ describe('the CLI beside a server on the embedded database', { timeout: 180_000 
     const user = await cli(env, ['users', 'create', '--email', 'dev@example.com', '--password-stdin'], { stdin: 'socket-password-1\n' });
     expect(user.code, user.stderr).toBe(0);
     expect(user.out).toMatchObject({ email: 'dev@example.com', has_password: true });
-    const login = await fetch(`${url}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'dev@example.com', password: 'socket-password-1' }) });
+    const login = await fetch(`${url}/api/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'dev@example.com', password: 'socket-password-1' }),
+    });
     expect(login.status).toBe(200);
     expect(user.stdout + user.stderr + server.output()).not.toContain('socket-password-1');
 
@@ -93,7 +105,7 @@ describe('the CLI beside a server on the embedded database', { timeout: 180_000 
     expect(usage.code).toBe(2);
   });
 
-  it('reset-admin-key: the new key works and the first start\'s key stops working; other keys stay', async () => {
+  it("reset-admin-key: the new key works and the first start's key stops working; other keys stay", async () => {
     expect((await me(KEY)).status).toBe(200);
     const other = await cli(env, ['keys', 'create', '--email', EMAIL, '--label', 'ci']);
     const reset = await cli(env, ['reset-admin-key']);

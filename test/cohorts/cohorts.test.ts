@@ -5,8 +5,9 @@ import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { createProject } from '../../src/access/organizations/admin.ts';
 import { loadPersonContext } from '../../src/persons/service.ts';
 
-const staticCohortsOf = async (db: Parameters<typeof loadPersonContext>[0], projectId: number, distinctId: string) =>
-  [...(await loadPersonContext(db, projectId, { distinctId })).staticCohortIds];
+const staticCohortsOf = async (db: Parameters<typeof loadPersonContext>[0], projectId: number, distinctId: string) => [
+  ...(await loadPersonContext(db, projectId, { distinctId })).staticCohortIds,
+];
 
 let t: TestApp;
 const P = '/api/projects/1/cohorts';
@@ -36,9 +37,26 @@ describe('create and retrieve', () => {
     const res = await create({ name: 'Power users', description: 'many logins', filters: props({ type: 'AND', values: [personFilter('plan', 'pro')] }) });
     expect(res.status).toBe(201);
     expect(Object.keys(res.body)).toEqual([
-      'id', 'name', 'description', 'groups', 'deleted', 'filters', 'query', 'version', 'pending_version', 'is_calculating',
-      'created_by', 'created_at', 'last_calculation', 'last_backfill_person_properties_at', 'errors_calculating',
-      'last_error_message', 'count', 'is_static', 'cohort_type', 'experiment_set',
+      'id',
+      'name',
+      'description',
+      'groups',
+      'deleted',
+      'filters',
+      'query',
+      'version',
+      'pending_version',
+      'is_calculating',
+      'created_by',
+      'created_at',
+      'last_calculation',
+      'last_backfill_person_properties_at',
+      'errors_calculating',
+      'last_error_message',
+      'count',
+      'is_static',
+      'cohort_type',
+      'experiment_set',
     ]);
     expect(res.body).toMatchObject({
       name: 'Power users',
@@ -82,7 +100,12 @@ describe('create and retrieve', () => {
       },
     });
     const badGroup = await create({ groups: [{ days: 3 }] });
-    expect(badGroup.body).toEqual({ type: 'validation_error', code: 'invalid_input', detail: 'Cohort group needs properties or action_id or event_id', attr: 'groups__0' });
+    expect(badGroup.body).toEqual({
+      type: 'validation_error',
+      code: 'invalid_input',
+      detail: 'Cohort group needs properties or action_id or event_id',
+      attr: 'groups__0',
+    });
   });
 
   it('accepts is_set without a value, behavioral criteria and read-only fields sent back', async () => {
@@ -119,23 +142,37 @@ describe('validation', () => {
   };
 
   it('checks the filters structure with PostHog messages', async () => {
-    await expectError({ filters: '[Slkasd=lkxcn]' }, { code: 'invalid_input', detail: "Must contain a 'properties' key with type and values", attr: 'filters__detail' });
+    await expectError(
+      { filters: '[Slkasd=lkxcn]' },
+      { code: 'invalid_input', detail: "Must contain a 'properties' key with type and values", attr: 'filters__detail' },
+    );
     await expectError({ filters: null }, { detail: "Must contain a 'properties' key with type and values" });
-    await expectError({ filters: props({ key: 'some_prop', value: 'v', type: 'person' }) }, { detail: 'Missing required keys for person filter: operator', attr: 'filters' });
-    await expectError({ filters: props({ key: 'some_prop', type: 'person', operator: 'exact' }) }, { detail: 'Missing required keys for person filter: value' });
+    await expectError(
+      { filters: props({ key: 'some_prop', value: 'v', type: 'person' }) },
+      { detail: 'Missing required keys for person filter: operator', attr: 'filters' },
+    );
+    await expectError(
+      { filters: props({ key: 'some_prop', type: 'person', operator: 'exact' }) },
+      { detail: 'Missing required keys for person filter: value' },
+    );
     await expectError(
       { filters: props({ type: 'AND', values: [personFilter('a', 'b'), { key: 'another_prop', type: 'person' }] }) },
       { detail: 'Missing required keys for person filter: value, operator' },
     );
     await expectError({ filters: props({ key: 'id', type: 'cohort' }) }, { detail: 'Missing required keys for cohort filter: value' });
-    await expectError({ filters: props({ key: '$pageview', type: 'behavioral', value: 'performed_event' }) }, { detail: 'Missing required keys for behavioral filter: event_type' });
+    await expectError(
+      { filters: props({ key: '$pageview', type: 'behavioral', value: 'performed_event' }) },
+      { detail: 'Missing required keys for behavioral filter: event_type' },
+    );
     const extra = await expectError({ filters: props({ ...behavioral, not_a_field: 123 }) }, { attr: 'filters' });
     expect(extra.body.detail).toContain('not_a_field');
     expect(extra.body.detail).toContain('Extra inputs are not permitted');
     const badOperatorValue = await expectError({ filters: props({ ...behavioral, operator: 'gte', operator_value: [5] }) }, {});
     expect(badOperatorValue.body.detail).toContain('operator_value');
     const badType = await expectError({ filters: props({ key: 'x', value: 1, type: 'event' }) }, {});
-    expect(badType.body.detail).toContain("Input tag 'event' found using 'type' does not match any of the expected tags: 'behavioral', 'cohort', 'person', 'AND', 'OR'");
+    expect(badType.body.detail).toContain(
+      "Input tag 'event' found using 'type' does not match any of the expected tags: 'behavioral', 'cohort', 'person', 'AND', 'OR'",
+    );
     const badGroup = await expectError({ filters: { properties: { type: 'XOR', values: [] } } }, {});
     expect(badGroup.body.detail).toContain("Input should be 'AND' or 'OR'");
     const badDate = await expectError({ filters: props(personFilter('signup', 'not a date', { operator: 'is_date_before' })) }, {});
@@ -152,7 +189,10 @@ describe('validation', () => {
     await expectError({ cohort_type: 'odd' }, { code: 'invalid_choice', detail: '"odd" is not a valid choice.', attr: 'cohort_type' });
     await expectError({ query: 'select 1' }, { detail: 'Query must be a dictionary.', attr: 'query' });
     await expectError({ query: { kind: 'EventsQuery' } }, { detail: 'Query must be an ActorsQuery or HogQLQuery. Got: EventsQuery', attr: 'query' });
-    await expectError({ query: { kind: 'HogQLQuery', query: 'select 1' } }, { detail: 'Cannot create a dynamic cohort with a query. Set is_static to true.', attr: null });
+    await expectError(
+      { query: { kind: 'HogQLQuery', query: 'select 1' } },
+      { detail: 'Cannot create a dynamic cohort with a query. Set is_static to true.', attr: null },
+    );
     await expectError({ distinct_ids: 'abc' }, { code: 'not_a_list', attr: 'distinct_ids' });
     const list = await t.api('post', P).send([1, 2]);
     expect(list.status).toBe(400);
@@ -235,7 +275,8 @@ describe('update, soft delete and activity', () => {
     expect(refused.body).toEqual({
       type: 'validation_error',
       code: 'invalid_input',
-      detail: 'This cohort is used in 1 active feature flag(s): This is a cohort-based flag. Please remove the cohort from these feature flags before deleting it.',
+      detail:
+        'This cohort is used in 1 active feature flag(s): This is a cohort-based flag. Please remove the cohort from these feature flags before deleting it.',
       attr: null,
     });
     await t.api('patch', `/api/projects/1/feature_flags/${flag.body.id}/`).send({ active: false });
@@ -322,9 +363,7 @@ describe('static cohorts', () => {
     expect(await personsWith('csv,3')).toHaveLength(1);
     expect(await personsWith('0')).toHaveLength(1);
 
-    const header = await t
-      .api('patch', `${P}/${res.body.id}`)
-      .attach('csv', Buffer.from('\ufeffdistinct_id\ncsv-4\n'), 'ids.csv');
+    const header = await t.api('patch', `${P}/${res.body.id}`).attach('csv', Buffer.from('\ufeffdistinct_id\ncsv-4\n'), 'ids.csv');
     expect(header.status).toBe(200);
     expect(header.body.count).toBe(5);
     expect(await personsWith('distinct_id')).toEqual([]);
@@ -346,7 +385,10 @@ describe('static cohorts', () => {
     const emails = await t.api('post', P).field('is_static', 'true').attach('csv', Buffer.from('email\nmail@example.com\nnobody@example.com\n'), 'e.csv');
     expect(emails.body.count).toBe(1);
     const uuid = (await t.sql<{ uuid: string }>('select uuid from persons where id = 900002'))[0].uuid;
-    const personIds = await t.api('post', P).field('is_static', 'true').attach('csv', Buffer.from(`id,person_id\n1,${uuid}\n`), 'p.csv');
+    const personIds = await t
+      .api('post', P)
+      .field('is_static', 'true')
+      .attach('csv', Buffer.from(`id,person_id\n1,${uuid}\n`), 'p.csv');
     expect(personIds.body.count).toBe(1);
   });
 
@@ -364,7 +406,9 @@ describe('static cohorts', () => {
     expect((await upload('distinct_id\n  \n')).body.detail).toBe(
       'CSV file contains no valid person IDs, distinct IDs, or email addresses. Please ensure your file has data rows with person IDs, distinct IDs, or email addresses.',
     );
-    expect((await upload(Buffer.from([0x61, 0xff, 0x0a]))).body.detail).toBe('CSV file encoding is not supported. Please save your file as UTF-8 and try again.');
+    expect((await upload(Buffer.from([0x61, 0xff, 0x0a]))).body.detail).toBe(
+      'CSV file encoding is not supported. Please save your file as UTF-8 and try again.',
+    );
 
     const noSource = await create({ name: 'nothing', is_static: true });
     expect(noSource.body).toEqual({

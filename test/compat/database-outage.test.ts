@@ -35,7 +35,12 @@ interface Response {
 }
 
 /** One HTTP request on a fresh socket; gives up after 15 s (what "hung" means here). */
-function request(instance: Instance, method: string, path: string, options: { body?: unknown; key?: string; headers?: Record<string, string> } = {}): Promise<Response> {
+function request(
+  instance: Instance,
+  method: string,
+  path: string,
+  options: { body?: unknown; key?: string; headers?: Record<string, string> } = {},
+): Promise<Response> {
   const text = options.body === undefined ? undefined : JSON.stringify(options.body);
   const headers: Record<string, string> = { ...options.headers };
   if (options.key) headers.authorization = `Bearer ${options.key}`;
@@ -76,7 +81,8 @@ async function startInstance(url: string, first: boolean): Promise<Instance> {
   const database = await openDatabase(config.database);
   if (first) await database.migrate();
   const app = await buildApp({ config, database });
-  if (first) await bootstrap(app.services.ctx, { adminEmail: 'admin@example.com', personalApiKey: ADMIN_KEY, projectToken: PROJECT_TOKEN, secretToken: SECRET_TOKEN });
+  if (first)
+    await bootstrap(app.services.ctx, { adminEmail: 'admin@example.com', personalApiKey: ADMIN_KEY, projectToken: PROJECT_TOKEN, secretToken: SECRET_TOKEN });
   await app.services.start();
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.address() as AddressInfo;
@@ -167,11 +173,17 @@ beforeAll(async () => {
   const cohort = await request(a, 'POST', '/api/projects/1/cohorts/', { key: ADMIN_KEY, body: { name: 'beta', is_static: true, distinct_ids: ['ada'] } });
   expect(cohort.status).toBe(201);
   await create({ key: 'plain', filters: { groups: [{ properties: [], rollout_percentage: 100 }] } });
-  await create({ key: 'by-email', filters: { groups: [{ properties: [{ key: 'email', value: 'example.com', operator: 'icontains', type: 'person' }], rollout_percentage: 100 }] } });
+  await create({
+    key: 'by-email',
+    filters: { groups: [{ properties: [{ key: 'email', value: 'example.com', operator: 'icontains', type: 'person' }], rollout_percentage: 100 }] },
+  });
   await create({ key: 'beta', filters: { groups: [{ properties: [{ key: 'id', type: 'cohort', value: cohort.body.id }], rollout_percentage: 100 }] } });
   await create({ key: 'sticky', ensure_experience_continuity: true, filters: { groups: [{ properties: [], rollout_percentage: 100 }] } });
   const project = await createProject(a.app.services.ctx, { name: 'Second' });
-  const solo = await request(a, 'POST', `/api/projects/${project.id}/feature_flags/`, { key: ADMIN_KEY, body: { key: 'solo', filters: { groups: [{ properties: [], rollout_percentage: 0 }] } } });
+  const solo = await request(a, 'POST', `/api/projects/${project.id}/feature_flags/`, {
+    key: ADMIN_KEY,
+    body: { key: 'solo', filters: { groups: [{ properties: [], rollout_percentage: 0 }] } },
+  });
   expect(solo.status).toBe(201);
   second = { id: project.id, token: project.apiToken, soloId: solo.body.id };
   expect(await timeUntil(async () => (await listeners()) === 2, 5000)).toBeLessThan(Infinity);
@@ -247,7 +259,7 @@ describe.skipIf(!POSTGRES)('a database outage, on two instances', { shuffle: fal
     expect((await request(b, 'GET', `/array/${PROJECT_TOKEN}/config`)).status).toBe(200);
   });
 
-  it('stopped: management requests fail fast with 503 in PostHog\'s envelope; capture answers 503', async () => {
+  it("stopped: management requests fail fast with 503 in PostHog's envelope; capture answers 503", async () => {
     for (const instance of [a, b]) {
       for (const [method, path, body] of [
         ['GET', '/api/projects/1/feature_flags/', undefined],
@@ -296,7 +308,10 @@ describe.skipIf(!POSTGRES)('a database outage, on two instances', { shuffle: fal
     expect((await request(a, 'DELETE', `/api/personal_api_keys/${created.body.id}/`, { key: ADMIN_KEY })).status).toBe(204);
     expect(await timeUntil(async () => (await definitions(b, created.body.value)).status === 401, 1000)).toBeLessThanOrEqual(1000);
     // A change through A reaches B within a second (the periodic check is an hour away).
-    const patched = await request(a, 'PATCH', `/api/projects/1/feature_flags/${flagIds.plain}/`, { key: ADMIN_KEY, body: { filters: { groups: [{ properties: [], rollout_percentage: 0 }] } } });
+    const patched = await request(a, 'PATCH', `/api/projects/1/feature_flags/${flagIds.plain}/`, {
+      key: ADMIN_KEY,
+      body: { filters: { groups: [{ properties: [], rollout_percentage: 0 }] } },
+    });
     expect(patched.status).toBe(200);
     expect(await timeUntil(async () => (await flagsFor(b)).body.flags.plain.enabled === false, 1000)).toBeLessThanOrEqual(1000);
     for (const instance of [a, b]) {
@@ -320,7 +335,10 @@ describe.skipIf(!POSTGRES)('a database outage, on two instances', { shuffle: fal
     await locker.connect();
     await locker.query('begin');
     await locker.query('lock table cohorts in access exclusive mode');
-    const patched = await request(a, 'PATCH', `/api/projects/${second.id}/feature_flags/${second.soloId}/`, { key: ADMIN_KEY, body: { filters: { groups: [{ properties: [], rollout_percentage: 100 }] } } });
+    const patched = await request(a, 'PATCH', `/api/projects/${second.id}/feature_flags/${second.soloId}/`, {
+      key: ADMIN_KEY,
+      body: { filters: { groups: [{ properties: [], rollout_percentage: 100 }] } },
+    });
     expect(patched.status).toBe(200);
     await new Promise((r) => setTimeout(r, 200));
     await cluster.kill();
@@ -345,7 +363,9 @@ describe.skipIf(!POSTGRES)('a database outage, on two instances', { shuffle: fal
     cluster.start();
     await recovered();
     for (const instance of [a, b]) {
-      expect(await timeUntil(async () => (await secondFlags(instance)).body.flags.solo.enabled === true, 5000), 'the acknowledged write').toBeLessThan(Infinity);
+      expect(await timeUntil(async () => (await secondFlags(instance)).body.flags.solo.enabled === true, 5000), 'the acknowledged write').toBeLessThan(
+        Infinity,
+      );
     }
   });
 
@@ -357,7 +377,9 @@ describe.skipIf(!POSTGRES)('a database outage, on two instances', { shuffle: fal
       const answers = await Promise.all([
         ...Array.from({ length: 10 }, (_, i) => flagsFor(i % 2 ? a : b)),
         ...[a, b].map((instance) => request(instance, 'GET', '/api/projects/1/feature_flags/', { key: ADMIN_KEY })),
-        ...[a, b].map((instance) => request(instance, 'POST', '/batch/', { body: { api_key: PROJECT_TOKEN, batch: [{ event: 'clicked', distinct_id: 'ada' }] } })),
+        ...[a, b].map((instance) =>
+          request(instance, 'POST', '/batch/', { body: { api_key: PROJECT_TOKEN, batch: [{ event: 'clicked', distinct_id: 'ada' }] } }),
+        ),
       ]);
       const flags = answers.slice(0, 10);
       const failures = answers.slice(10);
@@ -384,7 +406,10 @@ describe.skipIf(!POSTGRES)('a database outage, on two instances', { shuffle: fal
       cluster.thaw();
     }
     await recovered();
-    const patched = await request(a, 'PATCH', `/api/projects/1/feature_flags/${flagIds.plain}/`, { key: ADMIN_KEY, body: { filters: { groups: [{ properties: [], rollout_percentage: 100 }] } } });
+    const patched = await request(a, 'PATCH', `/api/projects/1/feature_flags/${flagIds.plain}/`, {
+      key: ADMIN_KEY,
+      body: { filters: { groups: [{ properties: [], rollout_percentage: 100 }] } },
+    });
     expect(patched.status).toBe(200);
     expect(await timeUntil(async () => (await flagsFor(b)).body.flags.plain.enabled === true, 1000)).toBeLessThanOrEqual(1000);
   });

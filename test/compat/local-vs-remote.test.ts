@@ -3,7 +3,19 @@
 // properties, groups and group properties.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, PROJECT_TOKEN, type TestApp } from '../helpers/app.ts';
-import { cohortFilters, createCohort, createFlag, createGroupType, dependsOn, inCohort, person, remoteClient, sdkClient, type Json, type SdkClient } from '../helpers/sdk.ts';
+import {
+  cohortFilters,
+  createCohort,
+  createFlag,
+  createGroupType,
+  dependsOn,
+  inCohort,
+  person,
+  remoteClient,
+  sdkClient,
+  type Json,
+  type SdkClient,
+} from '../helpers/sdk.ts';
 
 const N = 1200;
 let t: TestApp;
@@ -11,13 +23,29 @@ let local: SdkClient;
 let remote: SdkClient;
 
 const FLAG_KEYS = [
-  'lr-boolean', 'lr-multivariate', 'lr-group', 'lr-person', 'lr-cohort', 'lr-dependent', 'lr-group-variant',
-  'lr-semver', 'lr-date', 'lr-regex', 'lr-holdout', 'lr-early-exit', 'lr-not-in-cohort', 'lr-negated-cohort', 'lr-device', 'lr-on-variant',
+  'lr-boolean',
+  'lr-multivariate',
+  'lr-group',
+  'lr-person',
+  'lr-cohort',
+  'lr-dependent',
+  'lr-group-variant',
+  'lr-semver',
+  'lr-date',
+  'lr-regex',
+  'lr-holdout',
+  'lr-early-exit',
+  'lr-not-in-cohort',
+  'lr-negated-cohort',
+  'lr-device',
+  'lr-on-variant',
 ];
 
 /** JSON with sorted object keys (the two answers build their maps in different orders). */
 const canonical = (value: unknown): string =>
-  JSON.stringify(value, (_key, v) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v));
+  JSON.stringify(value, (_key, v) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v,
+  );
 
 interface Subject {
   distinctId: string;
@@ -52,7 +80,10 @@ beforeAll(async () => {
     { key: 'b', rollout_percentage: 33 },
     { key: 'c', rollout_percentage: 33 },
   ];
-  const boolean = await createFlag(t, { key: 'lr-boolean', filters: { groups: [{ properties: [], rollout_percentage: 35 }], payloads: { true: { on: true } } } });
+  const boolean = await createFlag(t, {
+    key: 'lr-boolean',
+    filters: { groups: [{ properties: [], rollout_percentage: 35 }], payloads: { true: { on: true } } },
+  });
   await createFlag(t, {
     key: 'lr-multivariate',
     filters: {
@@ -105,25 +136,63 @@ beforeAll(async () => {
       ],
     },
   });
-  await createFlag(t, { key: 'lr-date', filters: { groups: [{ properties: [person('signed_up', '2024-03-15', 'is_date_after')], rollout_percentage: 100 }, { properties: [person('signed_up', '2023-02-01T00:00:00Z', 'is_date_before')], rollout_percentage: 50 }] } });
-  await createFlag(t, { key: 'lr-regex', filters: { groups: [{ properties: [person('email', '^u[0-9]*[05]@', 'regex')], rollout_percentage: 100 }, { properties: [person('email', 'corp\\.com$', 'not_regex')], rollout_percentage: 30 }] } });
+  await createFlag(t, {
+    key: 'lr-date',
+    filters: {
+      groups: [
+        { properties: [person('signed_up', '2024-03-15', 'is_date_after')], rollout_percentage: 100 },
+        { properties: [person('signed_up', '2023-02-01T00:00:00Z', 'is_date_before')], rollout_percentage: 50 },
+      ],
+    },
+  });
+  await createFlag(t, {
+    key: 'lr-regex',
+    filters: {
+      groups: [
+        { properties: [person('email', '^u[0-9]*[05]@', 'regex')], rollout_percentage: 100 },
+        { properties: [person('email', 'corp\\.com$', 'not_regex')], rollout_percentage: 30 },
+      ],
+    },
+  });
   await createFlag(t, {
     key: 'lr-holdout',
-    filters: { groups: [{ properties: [], rollout_percentage: 80 }], multivariate: { variants }, holdout: { id: 7, exclusion_percentage: 20 }, payloads: { a: { v: 'a' } } },
+    filters: {
+      groups: [{ properties: [], rollout_percentage: 80 }],
+      multivariate: { variants },
+      holdout: { id: 7, exclusion_percentage: 20 },
+      payloads: { a: { v: 'a' } },
+    },
   });
   await createFlag(t, {
     key: 'lr-early-exit',
-    filters: { early_exit: true, groups: [{ properties: [], rollout_percentage: 40 }, { properties: [person('plan', ['pro', 'free'])], rollout_percentage: 100 }] },
+    filters: {
+      early_exit: true,
+      groups: [
+        { properties: [], rollout_percentage: 40 },
+        { properties: [person('plan', ['pro', 'free'])], rollout_percentage: 100 },
+      ],
+    },
   });
   await createFlag(t, { key: 'lr-not-in-cohort', filters: { groups: [{ properties: [inCohort(young.id, 'not_in')], rollout_percentage: 100 }] } });
   const negated = await createCohort(t, {
     name: 'not free, not in JP',
-    filters: cohortFilters({ type: 'AND', values: [person('plan', 'free', 'exact', { negation: true }), person('country', 'JP', 'exact', { negation: true })] }),
+    filters: cohortFilters({
+      type: 'AND',
+      values: [person('plan', 'free', 'exact', { negation: true }), person('country', 'JP', 'exact', { negation: true })],
+    }),
   });
   await createFlag(t, { key: 'lr-negated-cohort', filters: { groups: [{ properties: [inCohort(negated.id)], rollout_percentage: 100 }] } });
   await createFlag(t, { key: 'lr-device', bucketing_identifier: 'device_id', filters: { groups: [{ properties: [], rollout_percentage: 50 }] } });
   const multivariate = (await t.api('get', '/api/projects/1/feature_flags/?search=lr-multivariate')).body.results[0];
-  await createFlag(t, { key: 'lr-on-variant', filters: { groups: [{ properties: [dependsOn(multivariate.id, 'b')], rollout_percentage: 100 }, { properties: [dependsOn(multivariate.id, false)], rollout_percentage: 50 }] } });
+  await createFlag(t, {
+    key: 'lr-on-variant',
+    filters: {
+      groups: [
+        { properties: [dependsOn(multivariate.id, 'b')], rollout_percentage: 100 },
+        { properties: [dependsOn(multivariate.id, false)], rollout_percentage: 50 },
+      ],
+    },
+  });
 
   local = sdkClient(t);
   remote = remoteClient(t);
@@ -182,13 +251,19 @@ describe('local evaluation equals remote evaluation', () => {
   it('agrees with direct /flags?v=2 POSTs as a Python client would send them', async () => {
     for (let i = 0; i < 50; i++) {
       const s = subject(i * 7);
-      const res = await t.http
-        .post('/flags/?v=2')
-        .set('User-Agent', 'posthog-python/6.0.0')
-        .send({ api_key: PROJECT_TOKEN, distinct_id: s.distinctId, groups: s.groups, person_properties: s.personProperties, group_properties: s.groupProperties, geoip_disable: true });
+      const res = await t.http.post('/flags/?v=2').set('User-Agent', 'posthog-python/6.0.0').send({
+        api_key: PROJECT_TOKEN,
+        distinct_id: s.distinctId,
+        groups: s.groups,
+        person_properties: s.personProperties,
+        group_properties: s.groupProperties,
+        geoip_disable: true,
+      });
       expect(res.status).toBe(200);
       const localFlags = await local.client.getAllFlags(s.distinctId, { ...s, onlyEvaluateLocally: true });
-      const remoteFlags = Object.fromEntries(Object.entries(res.body.flags as Record<string, Json>).map(([k, f]) => [k, f.enabled ? (f.variant ?? true) : false]));
+      const remoteFlags = Object.fromEntries(
+        Object.entries(res.body.flags as Record<string, Json>).map(([k, f]) => [k, f.enabled ? (f.variant ?? true) : false]),
+      );
       expect(remoteFlags, s.distinctId).toEqual(localFlags);
     }
   });

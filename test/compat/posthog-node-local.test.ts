@@ -27,7 +27,10 @@ let local: SdkClient;
 const flags: Record<string, Json> = {};
 const local1 = { onlyEvaluateLocally: true };
 
-const vectors = JSON.parse(fs.readFileSync(new URL('../evaluation/vectors/simple_flag_45.json', import.meta.url), 'utf8')) as { results: boolean[]; true_count: number };
+const vectors = JSON.parse(fs.readFileSync(new URL('../evaluation/vectors/simple_flag_45.json', import.meta.url), 'utf8')) as {
+  results: boolean[];
+  true_count: number;
+};
 
 const VARIANTS = [
   { key: 'first-variant', rollout_percentage: 50 },
@@ -101,7 +104,10 @@ beforeAll(async () => {
     ensure_experience_continuity: true,
     filters: { groups: [{ properties: [], rollout_percentage: 50 }] },
   });
-  flags.notSet = await createFlag(t, { key: 'not-set-flag', filters: { groups: [{ properties: [person('nickname', 'is_not_set', 'is_not_set')], rollout_percentage: 100 }] } });
+  flags.notSet = await createFlag(t, {
+    key: 'not-set-flag',
+    filters: { groups: [{ properties: [person('nickname', 'is_not_set', 'is_not_set')], rollout_percentage: 100 }] },
+  });
 
   local = sdkClient(t);
   expect(await local.client.waitForLocalEvaluationReady(10_000)).toBe(true);
@@ -157,7 +163,9 @@ describe('local evaluation with a personal API key', () => {
   it('group flags read the group type mapping and group properties', async () => {
     const big = { groups: { company: 'acme' }, groupProperties: { company: { employees: 500 } }, ...local1 };
     expect(await local.client.getFeatureFlag('group-flag', 'u1', big)).toBe(true);
-    expect(await local.client.getFeatureFlag('group-flag', 'u1', { groups: { company: 'tiny' }, groupProperties: { company: { employees: 5 } }, ...local1 })).toBe(false);
+    expect(
+      await local.client.getFeatureFlag('group-flag', 'u1', { groups: { company: 'tiny' }, groupProperties: { company: { employees: 5 } }, ...local1 }),
+    ).toBe(false);
     expect(await local.client.getFeatureFlag('group-flag', 'u1', local1)).toBe(false);
   });
 
@@ -278,7 +286,9 @@ describe('local evaluation with the project secret key', () => {
         expect(await c.client.waitForLocalEvaluationReady(10_000)).toBe(true);
         expect(await c.client.getFeatureFlag('multivariate-flag', 'distinct_id_2', local1)).toBe('first-variant');
         expect(await c.client.getFeatureFlag('cohort-flag', 'u', { personProperties: { country: 'DE', age: 20 }, ...local1 })).toBe(true);
-        expect(await c.client.getFeatureFlag('group-flag', 'u', { groups: { company: 'a' }, groupProperties: { company: { employees: 100 } }, ...local1 })).toBe(true);
+        expect(
+          await c.client.getFeatureFlag('group-flag', 'u', { groups: { company: 'a' }, groupProperties: { company: { employees: 100 } }, ...local1 }),
+        ).toBe(true);
         expect(c.errors).toEqual([]);
       } finally {
         await c.client.shutdown();
@@ -357,7 +367,17 @@ describe('evaluation contexts in local evaluation', () => {
     const on = { groups: [{ properties: [], rollout_percentage: 100 }] };
     await createFlag(t, { key: 'ctx-web', tags: ['web'], evaluation_tags: ['web'], filters: on });
     await createFlag(t, { key: 'ctx-mobile', tags: ['mobile'], evaluation_tags: ['mobile'], filters: on });
-    await createFlag(t, { key: 'ctx-needs-mobile', filters: { groups: [{ properties: [dependsOn((await t.api('get', '/api/projects/1/feature_flags/?search=ctx-mobile')).body.results[0].id, false)], rollout_percentage: 100 }] } });
+    await createFlag(t, {
+      key: 'ctx-needs-mobile',
+      filters: {
+        groups: [
+          {
+            properties: [dependsOn((await t.api('get', '/api/projects/1/feature_flags/?search=ctx-mobile')).body.results[0].id, false)],
+            rollout_percentage: 100,
+          },
+        ],
+      },
+    });
     const c = sdkClient(t, { evaluationContexts: ['web'] });
     try {
       expect(await c.client.waitForLocalEvaluationReady(10_000)).toBe(true);
@@ -366,8 +386,16 @@ describe('evaluation contexts in local evaluation', () => {
       expect('ctx-mobile' in all).toBe(false);
       // A dependency filtered out by context counts as false, locally as on the server.
       expect(all['ctx-needs-mobile']).toBe(true);
-      const remote = await t.http.post('/flags?v=2').send({ token: PROJECT_TOKEN, distinct_id: 'ctx-user', evaluation_contexts: ['web'], flag_keys_to_evaluate: ['ctx-web', 'ctx-mobile', 'ctx-needs-mobile'] });
-      expect(Object.fromEntries(Object.entries(remote.body.flags as Record<string, Json>).map(([k, f]) => [k, f.enabled]))).toEqual({ 'ctx-web': true, 'ctx-needs-mobile': true });
+      const remote = await t.http.post('/flags?v=2').send({
+        token: PROJECT_TOKEN,
+        distinct_id: 'ctx-user',
+        evaluation_contexts: ['web'],
+        flag_keys_to_evaluate: ['ctx-web', 'ctx-mobile', 'ctx-needs-mobile'],
+      });
+      expect(Object.fromEntries(Object.entries(remote.body.flags as Record<string, Json>).map(([k, f]) => [k, f.enabled]))).toEqual({
+        'ctx-web': true,
+        'ctx-needs-mobile': true,
+      });
       expect(c.errors).toEqual([]);
     } finally {
       await c.client.shutdown();
@@ -405,7 +433,9 @@ describe('stored persons and groups from captured events', () => {
   });
 
   it('/flags reads stored group properties (SDK 3.1)', async () => {
-    const res = await t.http.post('/flags?v=2').send({ token: PROJECT_TOKEN, distinct_id: 'anyone', groups: { company: 'stored-co' }, flag_keys_to_evaluate: ['group-flag'] });
+    const res = await t.http
+      .post('/flags?v=2')
+      .send({ token: PROJECT_TOKEN, distinct_id: 'anyone', groups: { company: 'stored-co' }, flag_keys_to_evaluate: ['group-flag'] });
     expect(res.body.flags['group-flag'].enabled).toBe(true);
   });
 
@@ -416,7 +446,9 @@ describe('stored persons and groups from captured events', () => {
       const byAnon = flagHash('continuity-flag', anon) <= 0.5;
       if (byAnon === flagHash('continuity-flag', id) <= 0.5) continue;
       checked++;
-      const first = await t.http.post('/flags?v=2').send({ token: PROJECT_TOKEN, distinct_id: id, $anon_distinct_id: anon, flag_keys_to_evaluate: ['continuity-flag'] });
+      const first = await t.http
+        .post('/flags?v=2')
+        .send({ token: PROJECT_TOKEN, distinct_id: id, $anon_distinct_id: anon, flag_keys_to_evaluate: ['continuity-flag'] });
       expect(first.body.flags['continuity-flag'].enabled).toBe(byAnon);
       const later = await t.http.post('/flags?v=2').send({ token: PROJECT_TOKEN, distinct_id: id, flag_keys_to_evaluate: ['continuity-flag'] });
       expect(later.body.flags['continuity-flag'].enabled).toBe(byAnon);

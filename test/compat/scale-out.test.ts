@@ -36,7 +36,13 @@ async function newListener(before: number[]): Promise<number> {
 }
 
 async function flagValue(baseUrl: string, key: string, distinctId = 'scale-user'): Promise<boolean | string | undefined> {
-  const res = await rawRequest(baseUrl, 'POST', '/flags/?v=2', { 'content-type': 'application/json' }, JSON.stringify({ token: PROJECT_TOKEN, distinct_id: distinctId, flag_keys_to_evaluate: [key] }));
+  const res = await rawRequest(
+    baseUrl,
+    'POST',
+    '/flags/?v=2',
+    { 'content-type': 'application/json' },
+    JSON.stringify({ token: PROJECT_TOKEN, distinct_id: distinctId, flag_keys_to_evaluate: [key] }),
+  );
   const flag = JSON.parse(res.body.toString()).flags[key] as Json | undefined;
   return flag === undefined ? undefined : flag.enabled ? (flag.variant ?? true) : false;
 }
@@ -80,17 +86,23 @@ describe.skipIf(!POSTGRES)('scale-out on PostgreSQL', () => {
   it('a flag created and edited through A is served by B without waiting for its periodic check (LISTEN/NOTIFY)', async () => {
     // Warm B's snapshot so that it has something to go stale.
     expect(await flagValue(b.baseUrl, 'scale-flag')).toBeUndefined();
-    const etag = (await rawRequest(b.baseUrl, 'GET', `/flags/definitions?token=${PROJECT_TOKEN}`, { authorization: `Bearer ${ADMIN_KEY}` })).headers.etag as string;
+    const etag = (await rawRequest(b.baseUrl, 'GET', `/flags/definitions?token=${PROJECT_TOKEN}`, { authorization: `Bearer ${ADMIN_KEY}` })).headers
+      .etag as string;
 
     const flag = await createFlag(t, { key: 'scale-flag', filters: { groups: [{ properties: [], rollout_percentage: 100 }] } });
     expect(await timeUntil(async () => (await flagValue(b.baseUrl, 'scale-flag')) === true, NOTIFIED_MS)).toBeLessThanOrEqual(NOTIFIED_MS);
     expect(await timeUntil(async () => (await definitionsFlag(b.baseUrl, 'scale-flag')) !== undefined, NOTIFIED_MS)).toBeLessThanOrEqual(NOTIFIED_MS);
-    const changed = await rawRequest(b.baseUrl, 'GET', `/flags/definitions?token=${PROJECT_TOKEN}`, { authorization: `Bearer ${ADMIN_KEY}`, 'if-none-match': etag });
+    const changed = await rawRequest(b.baseUrl, 'GET', `/flags/definitions?token=${PROJECT_TOKEN}`, {
+      authorization: `Bearer ${ADMIN_KEY}`,
+      'if-none-match': etag,
+    });
     expect(changed.status).toBe(200);
 
     await patchFlag(t, flag.id, { filters: { groups: [{ properties: [], rollout_percentage: 0 }] } });
     expect(await timeUntil(async () => (await flagValue(b.baseUrl, 'scale-flag')) === false, NOTIFIED_MS)).toBeLessThanOrEqual(NOTIFIED_MS);
-    expect(await timeUntil(async () => (await definitionsFlag(b.baseUrl, 'scale-flag'))?.filters.groups[0].rollout_percentage === 0, NOTIFIED_MS)).toBeLessThanOrEqual(NOTIFIED_MS);
+    expect(
+      await timeUntil(async () => (await definitionsFlag(b.baseUrl, 'scale-flag'))?.filters.groups[0].rollout_percentage === 0, NOTIFIED_MS),
+    ).toBeLessThanOrEqual(NOTIFIED_MS);
 
     await patchFlag(t, flag.id, { active: false });
     expect(await timeUntil(async () => (await flagValue(b.baseUrl, 'scale-flag')) === undefined, NOTIFIED_MS)).toBeLessThanOrEqual(NOTIFIED_MS);
@@ -104,9 +116,13 @@ describe.skipIf(!POSTGRES)('scale-out on PostgreSQL', () => {
       body: JSON.stringify({ key: 'made-on-b', filters: { groups: [{ properties: [], rollout_percentage: 100 }] } }),
     });
     expect(res.status).toBe(201);
-    for (const app of [t, c]) expect(await timeUntil(async () => (await flagValue(app.baseUrl, 'made-on-b')) === true, NOTIFIED_MS)).toBeLessThanOrEqual(NOTIFIED_MS);
+    for (const app of [t, c])
+      expect(await timeUntil(async () => (await flagValue(app.baseUrl, 'made-on-b')) === true, NOTIFIED_MS)).toBeLessThanOrEqual(NOTIFIED_MS);
     const etags = await Promise.all(
-      [t, b, c].map(async (app) => (await rawRequest(app.baseUrl, 'GET', `/flags/definitions?token=${PROJECT_TOKEN}`, { authorization: `Bearer ${ADMIN_KEY}` })).headers.etag),
+      [t, b, c].map(
+        async (app) =>
+          (await rawRequest(app.baseUrl, 'GET', `/flags/definitions?token=${PROJECT_TOKEN}`, { authorization: `Bearer ${ADMIN_KEY}` })).headers.etag,
+      ),
     );
     expect(new Set(etags).size).toBe(1);
   });
@@ -130,11 +146,14 @@ describe.skipIf(!POSTGRES)('scale-out on PostgreSQL', () => {
     // so no listener and no reconnect can report it, and only a periodic check finds it. (Which of
     // reconnect and periodic check comes first after a killed listener is a race the clock decides.)
     const flag = await createFlag(t, { key: 'missed-notification', filters: { groups: [{ properties: [], rollout_percentage: 100 }] } });
-    for (const app of [b, c]) expect(await timeUntil(async () => (await flagValue(app.baseUrl, 'missed-notification')) === true, NOTIFIED_MS)).toBeLessThanOrEqual(NOTIFIED_MS);
+    for (const app of [b, c])
+      expect(await timeUntil(async () => (await flagValue(app.baseUrl, 'missed-notification')) === true, NOTIFIED_MS)).toBeLessThanOrEqual(NOTIFIED_MS);
     await t.sql('update feature_flags set active = false where id = $1', [flag.id]);
     await t.sql('update projects set revision = revision + 1 where id = 1');
     expect(await timeUntil(async () => (await flagValue(c.baseUrl, 'missed-notification')) === undefined, NOTIFIED_MS)).toBeLessThanOrEqual(NOTIFIED_MS);
-    expect(await timeUntil(async () => (await definitionsFlag(c.baseUrl, 'missed-notification'))?.active === false, NOTIFIED_MS)).toBeLessThanOrEqual(NOTIFIED_MS);
+    expect(await timeUntil(async () => (await definitionsFlag(c.baseUrl, 'missed-notification'))?.active === false, NOTIFIED_MS)).toBeLessThanOrEqual(
+      NOTIFIED_MS,
+    );
     expect(await flagValue(b.baseUrl, 'missed-notification')).toBe(true);
     // The next notified change brings B up to date too: it rebuilds from the database, not from the notification.
     await patchFlag(t, flag.id, { name: 'noticed' });

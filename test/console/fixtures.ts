@@ -24,27 +24,41 @@ export async function seedFlags(t: TestApp, now = new Date()): Promise<Seeded> {
         { properties: [{ key: 'email', type: 'person', operator: 'icontains', value: '@example.com' }], rollout_percentage: 100 },
         { properties: [], rollout_percentage: 25 },
       ],
-      multivariate: { variants: [{ key: 'control', rollout_percentage: 50 }, { key: 'redesign', rollout_percentage: 50 }] },
+      multivariate: {
+        variants: [
+          { key: 'control', rollout_percentage: 50 },
+          { key: 'redesign', rollout_percentage: 50 },
+        ],
+      },
       payloads: { redesign: '{"color": "blue"}' },
     },
   });
   expect(checkout.status).toBe(201);
   // One edit, so the flag's history shows a field-level change.
-  const edited = await t.api('patch', `/api/projects/1/feature_flags/${checkout.body.id}/`).send({ name: 'The redesigned checkout flow, now on mobile too', tags: ['checkout', 'web', 'mobile'] });
+  const edited = await t
+    .api('patch', `/api/projects/1/feature_flags/${checkout.body.id}/`)
+    .send({ name: 'The redesigned checkout flow, now on mobile too', tags: ['checkout', 'web', 'mobile'] });
   expect(edited.status).toBe(200);
   const banner = await t.api('post', '/api/projects/1/feature_flags/').send({
     key: 'promo-banner',
     name: 'Spring promotion banner',
     tags: ['marketing'],
-    filters: { groups: [{ properties: [{ key: 'id', type: 'cohort', operator: 'in', value: cohort.body.id }], rollout_percentage: 50 }], payloads: { true: '{"text": "20% off"}' } },
+    filters: {
+      groups: [{ properties: [{ key: 'id', type: 'cohort', operator: 'in', value: cohort.body.id }], rollout_percentage: 50 }],
+      payloads: { true: '{"text": "20% off"}' },
+    },
   });
   expect(banner.status).toBe(201);
   const dependent = await t.api('post', '/api/projects/1/feature_flags/').send({
     key: 'checkout-upsell',
-    filters: { groups: [{ properties: [{ key: String(checkout.body.id), type: 'flag', operator: 'flag_evaluates_to', value: 'redesign' }], rollout_percentage: 100 }] },
+    filters: {
+      groups: [{ properties: [{ key: String(checkout.body.id), type: 'flag', operator: 'flag_evaluates_to', value: 'redesign' }], rollout_percentage: 100 }],
+    },
   });
   expect(dependent.status).toBe(201);
-  const old = await t.api('post', '/api/projects/1/feature_flags/').send({ key: 'legacy-search', active: false, filters: { groups: [{ properties: [], rollout_percentage: 100 }] } });
+  const old = await t
+    .api('post', '/api/projects/1/feature_flags/')
+    .send({ key: 'legacy-search', active: false, filters: { groups: [{ properties: [], rollout_percentage: 100 }] } });
   expect(old.status).toBe(201);
   // Calls over the last days so the usage chart has lines.
   const batch = [];

@@ -45,7 +45,12 @@ const CHECKOUT_FILTERS = {
     { properties: [{ key: 'email', type: 'person', operator: 'icontains', value: '@example.com' }], rollout_percentage: 100, variant: null },
     { properties: [{ key: '$app_version', type: 'person', operator: 'semver_gte', value: '2.1.0' }], rollout_percentage: 30, variant: 'redesign' },
   ],
-  multivariate: { variants: [{ key: 'control', rollout_percentage: 70 }, { key: 'redesign', rollout_percentage: 30 }] },
+  multivariate: {
+    variants: [
+      { key: 'control', rollout_percentage: 70 },
+      { key: 'redesign', rollout_percentage: 30 },
+    ],
+  },
   payloads: { control: { color: 'grey' }, redesign: { color: 'blue' } },
 };
 
@@ -81,7 +86,12 @@ describe.skipIf(!hasChromium)('the console in a browser', () => {
     await expect.poll(() => page.locator('.topbar').textContent()).toContain('Default');
     expect(await page.getByLabel('Project').inputValue()).toBe('1');
     // The list has loaded: the boolean flags other tests made, or the empty state of either kind.
-    await page.getByRole('table').or(page.getByRole('button', { name: 'Clear filters' })).or(page.getByRole('link', { name: 'Create your first flag' })).first().waitFor();
+    await page
+      .getByRole('table')
+      .or(page.getByRole('button', { name: 'Clear filters' }))
+      .or(page.getByRole('link', { name: 'Create your first flag' }))
+      .first()
+      .waitFor();
     await visitor.close();
   }, 90_000);
 

@@ -22,10 +22,21 @@ describe.skipIf(!hasChromium)('single sign-on in the browser', () => {
     issuerServer = http.createServer((req, res) => provider.callback()(req, res));
     await new Promise<void>((resolve) => issuerServer.listen(0, '127.0.0.1', resolve));
     const issuer = `http://127.0.0.1:${(issuerServer.address() as AddressInfo).port}`;
-    t = await createTestApp({ env: { FLAGHOST_OIDC_ISSUER: issuer, FLAGHOST_OIDC_CLIENT_ID: 'console-test', FLAGHOST_OIDC_CLIENT_SECRET: 'console-test-client-secret' } });
+    t = await createTestApp({
+      env: { FLAGHOST_OIDC_ISSUER: issuer, FLAGHOST_OIDC_CLIENT_ID: 'console-test', FLAGHOST_OIDC_CLIENT_SECRET: 'console-test-client-secret' },
+    });
     provider = new Provider(issuer, {
-      clients: [{ client_id: 'console-test', client_secret: 'console-test-client-secret', redirect_uris: [`${t.baseUrl}/complete/oidc/`], grant_types: ['authorization_code'], response_types: ['code'] }],
-      findAccount: async (_ctx, sub) => (sub === 'admin' ? { accountId: sub, claims: async () => ({ sub, email: ADMIN_EMAIL, email_verified: true }) } : undefined),
+      clients: [
+        {
+          client_id: 'console-test',
+          client_secret: 'console-test-client-secret',
+          redirect_uris: [`${t.baseUrl}/complete/oidc/`],
+          grant_types: ['authorization_code'],
+          response_types: ['code'],
+        },
+      ],
+      findAccount: async (_ctx, sub) =>
+        sub === 'admin' ? { accountId: sub, claims: async () => ({ sub, email: ADMIN_EMAIL, email_verified: true }) } : undefined,
       claims: { openid: ['sub'], email: ['email', 'email_verified'] },
       cookies: { keys: ['console-sso-test-key'] },
       features: { devInteractions: { enabled: true } },

@@ -31,7 +31,16 @@ afterAll(async () => {
 
 describe('console pages', () => {
   it('answers index.html, never cached, for every console path a browser opens', async () => {
-    for (const url of ['/', '/login', '/login/', '/signup/0b7c1f0e-aaaa', '/reset/uuid/token', '/project/1/flags', '/project/1/flags/3/edit', '/settings/members']) {
+    for (const url of [
+      '/',
+      '/login',
+      '/login/',
+      '/signup/0b7c1f0e-aaaa',
+      '/reset/uuid/token',
+      '/project/1/flags',
+      '/project/1/flags/3/edit',
+      '/settings/members',
+    ]) {
       const res = await t.http.get(url).set('accept', HTML);
       expect(res.status, url).toBe(200);
       expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
@@ -43,7 +52,13 @@ describe('console pages', () => {
   });
 
   it('keeps the JSON 404 for clients that do not ask for HTML, and for paths that are not the console', async () => {
-    for (const [url, accept] of [['/', 'application/json'], ['/project/1/flags', '*/*'], ['/nope', HTML], ['/api/nope', HTML], ['/api/projects/1/nope/', HTML]]) {
+    for (const [url, accept] of [
+      ['/', 'application/json'],
+      ['/project/1/flags', '*/*'],
+      ['/nope', HTML],
+      ['/api/nope', HTML],
+      ['/api/projects/1/nope/', HTML],
+    ]) {
       const res = await t.http.get(url).set('accept', accept);
       expect(res.status, url).toBe(404);
       expect(res.headers['content-type']).toMatch(/^application\/json/);
@@ -76,11 +91,15 @@ describe('console assets', () => {
     expect(plain.headers['content-type']).toBe('text/javascript; charset=utf-8');
     expect(plain.headers['content-encoding']).toBeUndefined();
     expect(plain.text).toBe(SCRIPT);
-    const gz = await t.http.get('/assets/index-abc123.js').set('accept-encoding', 'gzip, br').buffer(true).parse((res, done) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => done(null, Buffer.concat(chunks)));
-    });
+    const gz = await t.http
+      .get('/assets/index-abc123.js')
+      .set('accept-encoding', 'gzip, br')
+      .buffer(true)
+      .parse((res, done) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => done(null, Buffer.concat(chunks)));
+      });
     expect(gz.headers['content-encoding']).toBe('gzip');
     expect(Number(gz.headers['content-length'])).toBeLessThan(SCRIPT.length / 4);
     const css = await t.http.get('/assets/index-def456.css');

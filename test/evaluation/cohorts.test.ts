@@ -7,7 +7,12 @@ function inCohort(id: number, operator?: string) {
   return { key: 'id', type: 'cohort', value: id, ...(operator ? { operator } : {}) };
 }
 
-function evaluate(cohorts: CohortDefinition[], props: Record<string, unknown>, filter: Record<string, unknown> = inCohort(1), extra: Partial<EvaluationRequest> = {}) {
+function evaluate(
+  cohorts: CohortDefinition[],
+  props: Record<string, unknown>,
+  filter: Record<string, unknown> = inCohort(1),
+  extra: Partial<EvaluationRequest> = {},
+) {
   const p = project([flag('cohort-flag', { groups: [{ properties: [filter], rollout_percentage: 100 }] })], cohorts);
   return evaluateFlags(p, { distinctId: 'user', personProperties: props, ...extra })[0];
 }
@@ -36,10 +41,7 @@ describe('dynamic cohorts', () => {
   it('accepts the definitions-payload form {type, values} and deeper nesting', () => {
     const bare = cohort(1, {
       type: 'AND',
-      values: [
-        { type: 'OR', values: [person('a', 1), { type: 'AND', values: [person('b', 2), person('c', 3)] }] },
-        person('d', 4),
-      ],
+      values: [{ type: 'OR', values: [person('a', 1), { type: 'AND', values: [person('b', 2), person('c', 3)] }] }, person('d', 4)],
     });
     expect(isMember([bare], { a: 1, d: 4 })).toBe(true);
     expect(isMember([bare], { b: 2, c: 3, d: 4 })).toBe(true);
@@ -53,10 +55,7 @@ describe('dynamic cohorts', () => {
       stored('OR', [
         {
           type: 'AND',
-          values: [
-            person('email', '^.*@example.com$', 'regex'),
-            person('email', 'excluded.user', 'icontains', { negation: true }),
-          ],
+          values: [person('email', '^.*@example.com$', 'regex'), person('email', 'excluded.user', 'icontains', { negation: true })],
         },
       ]),
     );
@@ -153,7 +152,10 @@ describe('static and behavioral cohorts', () => {
     const behavioral = cohort(
       1,
       stored('OR', [
-        { type: 'OR', values: [{ key: '$pageview', type: 'behavioral', value: 'performed_event', event_type: 'events', time_value: 30, time_interval: 'day' }] },
+        {
+          type: 'OR',
+          values: [{ key: '$pageview', type: 'behavioral', value: 'performed_event', event_type: 'events', time_value: 30, time_interval: 'day' }],
+        },
         { type: 'OR', values: [person('plan', 'pro')] },
       ]),
     );
@@ -176,9 +178,7 @@ describe('missing cohorts and flag-level cohort filters', () => {
   });
 
   it('evaluates cohort filters after the other filters of the condition', () => {
-    const p = project([
-      flag('f', { groups: [{ properties: [inCohort(99), person('plan', 'pro')], rollout_percentage: 100 }] }),
-    ]);
+    const p = project([flag('f', { groups: [{ properties: [inCohort(99), person('plan', 'pro')], rollout_percentage: 100 }] })]);
     // the property filter fails first, so the missing cohort is never looked at
     expect(evaluateFlags(p, { distinctId: 'u', personProperties: { plan: 'free' } })[0]).toMatchObject({
       enabled: false,

@@ -47,15 +47,19 @@ describe('flags and group types', () => {
 
   it('copies the top-level flag fields', () => {
     const [f] = build([
-      flag('x', { groups: [] }, {
-        projectId: 9,
-        ensureExperienceContinuity: true,
-        hasEncryptedPayloads: true,
-        version: null,
-        evaluationRuntime: 'server',
-        bucketingIdentifier: 'device_id',
-        evaluationTags: ['web'],
-      }),
+      flag(
+        'x',
+        { groups: [] },
+        {
+          projectId: 9,
+          ensureExperienceContinuity: true,
+          hasEncryptedPayloads: true,
+          version: null,
+          evaluationRuntime: 'server',
+          bucketingIdentifier: 'device_id',
+          evaluationTags: ['web'],
+        },
+      ),
     ]).flags;
     expect(f).toMatchObject({
       team_id: 9,
@@ -193,7 +197,15 @@ describe('cohort expansion without send_cohorts', () => {
   it('turns an AND of person properties into one condition set, keeping the rollout', () => {
     const filters = expand({ properties: { type: 'AND', values: [{ type: 'AND', values: [props.a, props.b] }] } }, only());
     expect(filters).toEqual({
-      groups: [{ properties: [{ key: 'a', type: 'person', value: 1 }, { key: 'b', operator: 'icontains', type: 'person', value: 'x' }], rollout_percentage: 40 }],
+      groups: [
+        {
+          properties: [
+            { key: 'a', type: 'person', value: 1 },
+            { key: 'b', operator: 'icontains', type: 'person', value: 'x' },
+          ],
+          rollout_percentage: 40,
+        },
+      ],
       payloads: { true: '1' },
     });
   });
@@ -208,11 +220,25 @@ describe('cohort expansion without send_cohorts', () => {
 
   it('turns an OR of ANDs into one condition set per branch', () => {
     const filters = expand(
-      { properties: { type: 'OR', values: [{ type: 'AND', values: [props.a, props.b] }, { type: 'AND', values: [props.c] }] } },
+      {
+        properties: {
+          type: 'OR',
+          values: [
+            { type: 'AND', values: [props.a, props.b] },
+            { type: 'AND', values: [props.c] },
+          ],
+        },
+      },
       only(25),
     );
     expect(filters.groups).toEqual([
-      { properties: [{ key: 'a', type: 'person', value: 1 }, { key: 'b', operator: 'icontains', type: 'person', value: 'x' }], rollout_percentage: 25 },
+      {
+        properties: [
+          { key: 'a', type: 'person', value: 1 },
+          { key: 'b', operator: 'icontains', type: 'person', value: 'x' },
+        ],
+        rollout_percentage: 25,
+      },
       { properties: [{ key: 'c', type: 'person', value: true }], rollout_percentage: 25 },
     ]);
   });
@@ -223,7 +249,10 @@ describe('cohort expansion without send_cohorts', () => {
   });
 
   it('keeps other condition sets first and uses the last condition set’s rollout (PostHog quirk)', () => {
-    const groups = [{ properties: [inCohort(1)], rollout_percentage: 10 }, { properties: [props.c], rollout_percentage: 90 }];
+    const groups = [
+      { properties: [inCohort(1)], rollout_percentage: 10 },
+      { properties: [props.c], rollout_percentage: 90 },
+    ];
     const filters = expand({ properties: { type: 'AND', values: [{ type: 'AND', values: [props.a] }] } }, groups);
     expect(filters.groups).toEqual([
       { properties: [props.c], rollout_percentage: 90 },
@@ -232,12 +261,46 @@ describe('cohort expansion without send_cohorts', () => {
   });
 
   it.each([
-    ['an AND of ORs', { properties: { type: 'AND', values: [{ type: 'OR', values: [props.a, props.b] }, { type: 'OR', values: [props.c, props.a] }] } }, only()],
+    [
+      'an AND of ORs',
+      {
+        properties: {
+          type: 'AND',
+          values: [
+            { type: 'OR', values: [props.a, props.b] },
+            { type: 'OR', values: [props.c, props.a] },
+          ],
+        },
+      },
+      only(),
+    ],
     ['a negated property', { properties: { type: 'AND', values: [{ type: 'AND', values: [{ ...props.a, negation: true }] }] } }, only()],
-    ['a behavioral filter', { properties: { type: 'AND', values: [{ type: 'AND', values: [props.a, { key: '$pageview', type: 'behavioral', value: 'performed_event', event_type: 'events', time_value: 1, time_interval: 'day' }] }] } }, only()],
+    [
+      'a behavioral filter',
+      {
+        properties: {
+          type: 'AND',
+          values: [
+            {
+              type: 'AND',
+              values: [props.a, { key: '$pageview', type: 'behavioral', value: 'performed_event', event_type: 'events', time_value: 1, time_interval: 'day' }],
+            },
+          ],
+        },
+      },
+      only(),
+    ],
     ['an empty cohort', { properties: { type: 'AND', values: [] } }, only()],
-    ['a variant override anywhere', { properties: { type: 'AND', values: [{ type: 'AND', values: [props.a] }] } }, [...only(), { properties: [], rollout_percentage: 100, variant: 'x' }]],
-    ['a cohort sharing its condition set', { properties: { type: 'AND', values: [{ type: 'AND', values: [props.a] }] } }, [{ properties: [inCohort(1), props.b], rollout_percentage: 100 }]],
+    [
+      'a variant override anywhere',
+      { properties: { type: 'AND', values: [{ type: 'AND', values: [props.a] }] } },
+      [...only(), { properties: [], rollout_percentage: 100, variant: 'x' }],
+    ],
+    [
+      'a cohort sharing its condition set',
+      { properties: { type: 'AND', values: [{ type: 'AND', values: [props.a] }] } },
+      [{ properties: [inCohort(1), props.b], rollout_percentage: 100 }],
+    ],
   ])('leaves conditions unchanged for %s', (_name, cohortFilters, groups) => {
     const filters = expand(cohortFilters as Record<string, unknown>, groups as unknown[]);
     expect(filters.groups).toEqual(groups);
@@ -245,10 +308,7 @@ describe('cohort expansion without send_cohorts', () => {
 
   it('does not expand when two cohorts are involved (directly or nested)', () => {
     const simple = { properties: { type: 'AND', values: [{ type: 'AND', values: [props.a] }] } };
-    const two = build(
-      [flag('f', { groups: [{ properties: [inCohort(1)] }, { properties: [inCohort(2)] }] })],
-      [cohort(1, simple), cohort(2, simple)],
-    );
+    const two = build([flag('f', { groups: [{ properties: [inCohort(1)] }, { properties: [inCohort(2)] }] })], [cohort(1, simple), cohort(2, simple)]);
     expect(two.flags[0].filters.groups).toEqual([{ properties: [inCohort(1)] }, { properties: [inCohort(2)] }]);
     const nested = build(
       [flag('f', { groups: [{ properties: [inCohort(1)] }] })],
@@ -261,7 +321,10 @@ describe('cohort expansion without send_cohorts', () => {
     const groups = [{ properties: [inCohort(7)], rollout_percentage: 100 }];
     const stat = build([flag('f', { groups })], [cohort(7, {}, { isStatic: true })]);
     expect(stat.flags[0].filters.groups).toEqual(groups);
-    const deleted = build([flag('f', { groups })], [cohort(7, { properties: { type: 'AND', values: [{ type: 'AND', values: [props.a] }] } }, { deleted: true })]);
+    const deleted = build(
+      [flag('f', { groups })],
+      [cohort(7, { properties: { type: 'AND', values: [{ type: 'AND', values: [props.a] }] } }, { deleted: true })],
+    );
     expect(deleted.flags[0].filters.groups).toEqual(groups);
   });
 });

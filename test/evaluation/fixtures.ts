@@ -31,12 +31,7 @@ export function person(key: string, value: unknown, operator?: string, extra: Re
   return { key, value, type: 'person', ...(operator ? { operator } : {}), ...extra };
 }
 
-export function project(
-  flags: FlagDefinition[],
-  cohorts: CohortDefinition[] = [],
-  groupTypes: GroupTypeDefinition[] = [],
-  timezone?: string,
-) {
+export function project(flags: FlagDefinition[], cohorts: CohortDefinition[] = [], groupTypes: GroupTypeDefinition[] = [], timezone?: string) {
   return compileProject({ flags, cohorts, groupTypes, timezone });
 }
 

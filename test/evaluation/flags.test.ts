@@ -4,7 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { evaluateFlags, flagHash, holdoutHash, type EvaluationRequest, type FlagDefinition } from '../../src/evaluation/index.js';
 import { flag, person, project, rollout } from './fixtures.js';
 
-const COMPANY = [{ groupType: 'company', groupTypeIndex: 0 }, { groupType: 'project', groupTypeIndex: 1 }];
+const COMPANY = [
+  { groupType: 'company', groupTypeIndex: 0 },
+  { groupType: 'project', groupTypeIndex: 1 },
+];
 
 function run(flags: FlagDefinition[], request: Partial<EvaluationRequest> = {}) {
   const p = project(flags, [], COMPANY);
@@ -62,7 +65,12 @@ describe('reasons and priorities', () => {
 });
 
 describe('variants and payloads', () => {
-  const variants = { variants: [{ key: 'control', rollout_percentage: 50 }, { key: 'test', rollout_percentage: 50 }] };
+  const variants = {
+    variants: [
+      { key: 'control', rollout_percentage: 50 },
+      { key: 'test', rollout_percentage: 50 },
+    ],
+  };
   const payloads = { control: '{"color":"blue"}', test: '{"color":"red"}', true: '"plain"' };
 
   it('picks the variant from the variant hash and returns its stored payload unchanged', () => {
@@ -79,9 +87,7 @@ describe('variants and payloads', () => {
   });
 
   it('evaluates conditions in stored order (no variant-override reordering)', () => {
-    const r = one(
-      { groups: [rollout(100, { variant: 'control' }), rollout(100, { variant: 'test' })], multivariate: variants },
-    );
+    const r = one({ groups: [rollout(100, { variant: 'control' }), rollout(100, { variant: 'test' })], multivariate: variants });
     expect(r).toMatchObject({ variant: 'control', reason: { conditionIndex: 0 } });
   });
 
@@ -121,8 +127,12 @@ describe('group flags and mixed targeting', () => {
 
   it('buckets rollout and variants on the group key', () => {
     const f = { aggregation_group_type_index: 0, groups: [rollout(50)] };
-    const inKey = (() => { for (let i = 0; ; i++) if (flagHash('f', `org-${i}`) <= 0.5) return `org-${i}`; })();
-    const outKey = (() => { for (let i = 0; ; i++) if (flagHash('f', `org-${i}`) > 0.5) return `org-${i}`; })();
+    const inKey = (() => {
+      for (let i = 0; ; i++) if (flagHash('f', `org-${i}`) <= 0.5) return `org-${i}`;
+    })();
+    const outKey = (() => {
+      for (let i = 0; ; i++) if (flagHash('f', `org-${i}`) > 0.5) return `org-${i}`;
+    })();
     for (const distinctId of ['a', 'b', 'c']) {
       expect(one(f, { distinctId, groups: { company: inKey } }).enabled).toBe(true);
       expect(one(f, { distinctId, groups: { company: outKey } }).enabled).toBe(false);
@@ -133,7 +143,11 @@ describe('group flags and mixed targeting', () => {
     const mixed = {
       aggregation_group_type_index: null,
       groups: [
-        { aggregation_group_type_index: 0, properties: [{ key: 'size', value: 10, operator: 'gt', type: 'group', group_type_index: 0 }], rollout_percentage: 100 },
+        {
+          aggregation_group_type_index: 0,
+          properties: [{ key: 'size', value: 10, operator: 'gt', type: 'group', group_type_index: 0 }],
+          rollout_percentage: 100,
+        },
         { aggregation_group_type_index: null, properties: [person('plan', 'pro')], rollout_percentage: 100 },
       ],
     };
@@ -158,7 +172,10 @@ describe('group flags and mixed targeting', () => {
   });
 
   it('an explicit null condition aggregation means person on a group flag', () => {
-    const f = { aggregation_group_type_index: 0, groups: [{ aggregation_group_type_index: null, properties: [person('plan', 'pro')], rollout_percentage: 100 }] };
+    const f = {
+      aggregation_group_type_index: 0,
+      groups: [{ aggregation_group_type_index: null, properties: [person('plan', 'pro')], rollout_percentage: 100 }],
+    };
     expect(one(f, { personProperties: { plan: 'pro' } }).enabled).toBe(true);
   });
 });
@@ -217,7 +234,12 @@ describe('filters shared between flags', () => {
 describe('holdout', () => {
   const filters = (pct: unknown) => ({
     groups: [rollout(100)],
-    multivariate: { variants: [{ key: 'control', rollout_percentage: 50 }, { key: 'test', rollout_percentage: 50 }] },
+    multivariate: {
+      variants: [
+        { key: 'control', rollout_percentage: 50 },
+        { key: 'test', rollout_percentage: 50 },
+      ],
+    },
     holdout: { id: 7, exclusion_percentage: pct },
     payloads: { 'holdout-7': '"held"' },
   });
@@ -304,7 +326,15 @@ describe('early-access gates', () => {
 });
 
 describe('bucketing identifiers', () => {
-  const half = { groups: [rollout(50)], multivariate: { variants: [{ key: 'a', rollout_percentage: 50 }, { key: 'b', rollout_percentage: 50 }] } };
+  const half = {
+    groups: [rollout(50)],
+    multivariate: {
+      variants: [
+        { key: 'a', rollout_percentage: 50 },
+        { key: 'b', rollout_percentage: 50 },
+      ],
+    },
+  };
 
   it('device_id flags bucket on the device id', () => {
     for (const device of ['dev-1', 'dev-2', 'dev-3', 'dev-4']) {
@@ -337,9 +367,7 @@ describe('bucketing identifiers', () => {
     };
     for (const anon of ['anon-1', 'anon-2', 'anon-3', 'anon-4']) {
       expect(results({ distinctId: 'identified', anonDistinctId: anon })).toEqual(results({ distinctId: anon }, false));
-      expect(results({ distinctId: 'identified', anonDistinctId: 'other', hashKeyOverrides: { f: anon } })).toEqual(
-        results({ distinctId: anon }, false),
-      );
+      expect(results({ distinctId: 'identified', anonDistinctId: 'other', hashKeyOverrides: { f: anon } })).toEqual(results({ distinctId: anon }, false));
       // without continuity the anon id is ignored
       expect(results({ distinctId: anon, anonDistinctId: 'zzz' }, false)).toEqual(results({ distinctId: anon }, false));
     }
@@ -441,12 +469,10 @@ describe('flag dependencies', () => {
       { groups: { company: 'acme' } },
     );
     expect(r['person-flag'].enabled).toBe(true);
-    const without = run(
-      [
-        flag('company-flag', { aggregation_group_type_index: 0, groups: [rollout(100)] }, { id: 60 }),
-        flag('person-flag', { groups: [{ properties: [dep(60, true)] }] }, { id: 61 }),
-      ],
-    );
+    const without = run([
+      flag('company-flag', { aggregation_group_type_index: 0, groups: [rollout(100)] }, { id: 60 }),
+      flag('person-flag', { groups: [{ properties: [dep(60, true)] }] }, { id: 61 }),
+    ]);
     expect(without['person-flag'].enabled).toBe(false);
   });
 });
@@ -473,7 +499,12 @@ describe('purity', () => {
     const p = project([
       flag('mv', {
         groups: [rollout(100)],
-        multivariate: { variants: [{ key: 'a', rollout_percentage: 50 }, { key: 'b', rollout_percentage: 50 }] },
+        multivariate: {
+          variants: [
+            { key: 'a', rollout_percentage: 50 },
+            { key: 'b', rollout_percentage: 50 },
+          ],
+        },
         payloads: { a: '"pa"', b: '"pb"' },
       }),
       flag('plan', { groups: [{ properties: [person('plan', 'pro')], rollout_percentage: 100 }] }),

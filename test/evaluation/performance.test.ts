@@ -13,18 +13,33 @@ function realisticFlags(count: number): FlagDefinition[] {
       kind === 0
         ? [{ properties: [person('email', '@example.com', 'icontains')], rollout_percentage: 50 }]
         : kind === 1
-          ? [{ properties: [person('plan', ['pro', 'enterprise']), person('country', 'US')], rollout_percentage: 100 }, { properties: [], rollout_percentage: 10 }]
+          ? [
+              { properties: [person('plan', ['pro', 'enterprise']), person('country', 'US')], rollout_percentage: 100 },
+              { properties: [], rollout_percentage: 10 },
+            ]
           : kind === 2
             ? [{ properties: [person('email', '^[a-z]+\\.[a-z]+@example\\.com$', 'regex')], rollout_percentage: 80 }]
             : kind === 3
               ? [{ properties: [person('app_version', '2.0.0', 'semver_gte'), person('signup', '-30d', 'is_date_after')], rollout_percentage: 100 }]
               : [{ properties: [person('age', 18, 'gte')], rollout_percentage: 100 }];
     flags.push(
-      flag(`flag-${i}`, {
-        groups: conditions,
-        multivariate: i % 2 === 0 ? { variants: [{ key: 'control', rollout_percentage: 50 }, { key: 'test', rollout_percentage: 50 }] } : null,
-        payloads: { true: '{"on":true}', control: '"c"', test: '"t"' },
-      }, { id: i + 1 }),
+      flag(
+        `flag-${i}`,
+        {
+          groups: conditions,
+          multivariate:
+            i % 2 === 0
+              ? {
+                  variants: [
+                    { key: 'control', rollout_percentage: 50 },
+                    { key: 'test', rollout_percentage: 50 },
+                  ],
+                }
+              : null,
+          payloads: { true: '{"on":true}', control: '"c"', test: '"t"' },
+        },
+        { id: i + 1 },
+      ),
     );
   }
   return flags;

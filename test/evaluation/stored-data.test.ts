@@ -12,7 +12,10 @@ const flags = [
   flag('dynamic', { groups: [{ properties: [inCohort(1)], rollout_percentage: 100 }] }),
   flag('static', { groups: [{ properties: [inCohort(2)], rollout_percentage: 100 }] }),
   flag('via-dynamic', { groups: [{ properties: [inCohort(3)], rollout_percentage: 100 }] }),
-  flag('company', { aggregation_group_type_index: 0, groups: [{ properties: [{ key: 'size', value: 10, operator: 'gt', type: 'group', group_type_index: 0 }], rollout_percentage: 100 }] }),
+  flag('company', {
+    aggregation_group_type_index: 0,
+    groups: [{ properties: [{ key: 'size', value: 10, operator: 'gt', type: 'group', group_type_index: 0 }], rollout_percentage: 100 }],
+  }),
   flag('off', { groups: [rollout(100)] }, { active: false }),
 ];
 const cohorts = [
@@ -54,13 +57,22 @@ describe('failed flags', () => {
       failedFlags: new Map([['static', error]]),
     });
     const byKey = Object.fromEntries(results.map((r) => [r.key, r]));
-    expect(byKey.static).toMatchObject({ enabled: false, variant: null, failed: true, reason: { code: 'database_unavailable', conditionIndex: null, description: 'database unavailable' } });
+    expect(byKey.static).toMatchObject({
+      enabled: false,
+      variant: null,
+      failed: true,
+      reason: { code: 'database_unavailable', conditionIndex: null, description: 'database unavailable' },
+    });
     expect(byKey.static.payload).toBeUndefined();
     expect(byKey['by-email']).toMatchObject({ enabled: true, reason: { code: 'condition_match' } });
     expect(byKey['by-email'].failed).toBeUndefined();
     // Another code for the same flag gets its own reason.
     const timeout = { code: 'timeout:client_timeout', description: 'Timeout: client_timeout' };
     const again = evaluateFlags(compiled, { distinctId: 'ada', failedFlags: new Map([['static', timeout]]) });
-    expect(again.find((r) => r.key === 'static')!.reason).toEqual({ code: 'timeout:client_timeout', conditionIndex: null, description: 'Timeout: client_timeout' });
+    expect(again.find((r) => r.key === 'static')!.reason).toEqual({
+      code: 'timeout:client_timeout',
+      conditionIndex: null,
+      description: 'Timeout: client_timeout',
+    });
   });
 });

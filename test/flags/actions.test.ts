@@ -53,9 +53,7 @@ describe('activity', () => {
       expect((await t.api('post', `${base}/`).send({ key: `flag-${i}` })).status).toBe(201);
     }
     const first = await t.api('get', `${base}/activity`);
-    expect(first.body.results.map((e: { detail: { name: string } }) => e.detail.name)).toEqual(
-      Array.from({ length: 10 }, (_, i) => `flag-${14 - i}`),
-    );
+    expect(first.body.results.map((e: { detail: { name: string } }) => e.detail.name)).toEqual(Array.from({ length: 10 }, (_, i) => `flag-${14 - i}`));
     expect(first.body.next).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:\\d+/api/projects/${project.id}/feature_flags/activity\\?page=2&limit=10$`));
     expect(first.body.previous).toBeNull();
     expect(first.body.total_count).toBe(15);
@@ -91,10 +89,9 @@ describe('activity', () => {
     const { createOrganization } = await import('../../src/access/organizations/admin.ts');
     const org = await createOrganization(t.ctx, 'Other org');
     const foreign = await createProject(t.ctx, { name: 'Foreign', organizationId: org.id });
-    const [row] = await t.sql<{ id: number }>(
-      "insert into feature_flags (project_id, key, filters) values ($1, 'foreign-flag', '{}'::jsonb) returning id",
-      [foreign.id],
-    );
+    const [row] = await t.sql<{ id: number }>("insert into feature_flags (project_id, key, filters) values ($1, 'foreign-flag', '{}'::jsonb) returning id", [
+      foreign.id,
+    ]);
     expect((await t.api('get', `${P}/${row.id}/activity`)).status).toBe(404);
     expect((await t.api('get', `${P}/${row.id}`)).status).toBe(404);
     expect((await t.api('get', `/api/projects/${foreign.id}/feature_flags/`)).status).toBe(403);
@@ -123,17 +120,36 @@ describe('status', () => {
 
     await check({ key: 'status-disabled', active: false }, { called: 1 }, { status: 'active', reason: 'Flag is disabled (not evaluated for staleness)' });
     await check(
-      { key: 'status-variant', filters: { groups: [{ properties: [], rollout_percentage: 100 }], multivariate: { variants: [{ key: 'test', rollout_percentage: 100 }] } } },
+      {
+        key: 'status-variant',
+        filters: { groups: [{ properties: [], rollout_percentage: 100 }], multivariate: { variants: [{ key: 'test', rollout_percentage: 100 }] } },
+      },
       { created: 31 },
       { status: 'stale', reason: 'This flag will always use the variant "test"' },
     );
     const empty = await create({ key: 'status-empty' });
     await t.sql("update feature_flags set filters = '{}'::jsonb, created_at = $2 where id = $1", [empty.id, daysAgo(40)]);
     expect((await t.api('get', `${P}/${empty.id}/status`)).body).toEqual({ status: 'stale', reason: 'This boolean flag will always evaluate to "true"' });
-    await check({ key: 'status-young', filters: { groups: [{ properties: [], rollout_percentage: 100 }] } }, { created: 29 }, { status: 'active', reason: 'Flag has no usage data yet' });
-    await check({ key: 'status-called-old', filters: { groups: [{ rollout_percentage: 50 }] } }, { created: 60, called: 35 }, { status: 'stale', reason: 'Flag has not been called in 35 days' });
-    await check({ key: 'status-called-yesterday', filters: { groups: [{ rollout_percentage: 100 }] } }, { created: 60, called: 1 }, { status: 'active', reason: 'Flag was last called 1 day ago' });
-    await check({ key: 'status-called-today', filters: { groups: [{ rollout_percentage: 100 }] } }, { created: 60, called: 0 }, { status: 'active', reason: 'Flag was called today' });
+    await check(
+      { key: 'status-young', filters: { groups: [{ properties: [], rollout_percentage: 100 }] } },
+      { created: 29 },
+      { status: 'active', reason: 'Flag has no usage data yet' },
+    );
+    await check(
+      { key: 'status-called-old', filters: { groups: [{ rollout_percentage: 50 }] } },
+      { created: 60, called: 35 },
+      { status: 'stale', reason: 'Flag has not been called in 35 days' },
+    );
+    await check(
+      { key: 'status-called-yesterday', filters: { groups: [{ rollout_percentage: 100 }] } },
+      { created: 60, called: 1 },
+      { status: 'active', reason: 'Flag was last called 1 day ago' },
+    );
+    await check(
+      { key: 'status-called-today', filters: { groups: [{ rollout_percentage: 100 }] } },
+      { created: 60, called: 0 },
+      { status: 'active', reason: 'Flag was called today' },
+    );
     const stale = await t.api('get', `${P}/?active=STALE`);
     expect(stale.body.results.map((f: { key: string }) => f.key).sort()).toEqual(['status-called-old', 'status-empty', 'status-variant']);
   });

@@ -53,11 +53,38 @@ describe('create', () => {
     expect(res.body.last_modified_by).toEqual(res.body.created_by);
     expect(res.body.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
     expect(Object.keys(res.body)).toEqual([
-      'id', 'name', 'key', 'filters', 'deleted', 'active', 'created_by', 'created_at', 'updated_at', 'version',
-      'last_modified_by', 'is_simple_flag', 'rollout_percentage', 'ensure_experience_continuity', 'experiment_set',
-      'surveys', 'features', 'rollback_conditions', 'performed_rollback', 'can_edit', 'tags', 'evaluation_tags',
-      'usage_dashboard', 'analytics_dashboards', 'has_enriched_analytics', 'user_access_level', 'is_remote_configuration',
-      'has_encrypted_payloads', 'status', 'evaluation_runtime', 'bucketing_identifier', 'last_called_at',
+      'id',
+      'name',
+      'key',
+      'filters',
+      'deleted',
+      'active',
+      'created_by',
+      'created_at',
+      'updated_at',
+      'version',
+      'last_modified_by',
+      'is_simple_flag',
+      'rollout_percentage',
+      'ensure_experience_continuity',
+      'experiment_set',
+      'surveys',
+      'features',
+      'rollback_conditions',
+      'performed_rollback',
+      'can_edit',
+      'tags',
+      'evaluation_tags',
+      'usage_dashboard',
+      'analytics_dashboards',
+      'has_enriched_analytics',
+      'user_access_level',
+      'is_remote_configuration',
+      'has_encrypted_payloads',
+      'status',
+      'evaluation_runtime',
+      'bucketing_identifier',
+      'last_called_at',
     ]);
   });
 
@@ -119,9 +146,10 @@ describe('retrieve', () => {
 describe('update', () => {
   it('cases 35/36: PATCH by a second user keeps created_by, sets last_modified_by', async () => {
     const res = await create({ key: 'patched', name: 'first' });
-    const patched = await t
-      .api('patch', `${P}/${res.body.id}`, second.key)
-      .send({ name: 'Updated name', filters: { groups: [{ rollout_percentage: 65, properties: [{ key: 'email', type: 'person', value: '@posthog.com', operator: 'icontains' }] }] } });
+    const patched = await t.api('patch', `${P}/${res.body.id}`, second.key).send({
+      name: 'Updated name',
+      filters: { groups: [{ rollout_percentage: 65, properties: [{ key: 'email', type: 'person', value: '@posthog.com', operator: 'icontains' }] }] },
+    });
     expect(patched.status).toBe(200);
     expect(patched.body.name).toBe('Updated name');
     expect(patched.body.version).toBe(2);
@@ -211,10 +239,7 @@ describe('update', () => {
 
   it('case 46: form-encoded PATCH', async () => {
     const res = await create({ key: 'form', name: 'original', filters: { groups: [{ rollout_percentage: 30 }] } });
-    const patched = await t
-      .api('patch', `${P}/${res.body.id}/`)
-      .type('form')
-      .send('active=False&name=replaced');
+    const patched = await t.api('patch', `${P}/${res.body.id}/`).type('form').send('active=False&name=replaced');
     expect(patched.status).toBe(200);
     expect(patched.body.active).toBe(false);
     expect(patched.body.name).toBe('replaced');
@@ -259,11 +284,16 @@ describe('concurrency', () => {
     const id = res.body.id;
     const bodies = Array.from({ length: 50 }, (_, i) => {
       switch (i % 5) {
-        case 0: return { name: `name-${i}` };
-        case 1: return { rollback_conditions: [{ i }] };
-        case 2: return { ensure_experience_continuity: i % 2 === 0 };
-        case 3: return { has_enriched_analytics: i % 2 === 0 };
-        default: return { evaluation_runtime: i % 2 === 0 ? 'server' : 'client' };
+        case 0:
+          return { name: `name-${i}` };
+        case 1:
+          return { rollback_conditions: [{ i }] };
+        case 2:
+          return { ensure_experience_continuity: i % 2 === 0 };
+        case 3:
+          return { has_enriched_analytics: i % 2 === 0 };
+        default:
+          return { evaluation_runtime: i % 2 === 0 ? 'server' : 'client' };
       }
     });
     const results = await Promise.all(bodies.map((body) => t.api('patch', `${P}/${id}`).send(body)));

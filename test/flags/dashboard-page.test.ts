@@ -46,7 +46,7 @@ afterAll(async () => {
 });
 
 describe('access', () => {
-  it('needs a personal API key with dashboard:read on the dashboard\'s project; failures are HTML pages', async () => {
+  it("needs a personal API key with dashboard:read on the dashboard's project; failures are HTML pages", async () => {
     const anonymous = await t.http.get(`/dashboards/${dashboardId}`);
     expect(anonymous.status).toBe(401);
     expect(anonymous.headers['content-type']).toMatch(/^text\/html/);
@@ -80,11 +80,24 @@ describe.skipIf(!hasChromium)('in headless Chromium', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flaghost-chromium-'));
     const file = path.join(dir, 'dashboard.png');
     try {
-      await promisify(execFile)(CHROMIUM, [
-        '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync', `--user-data-dir=${path.join(dir, 'profile')}`, `--screenshot=${file}`,
-        '--window-size=1200,800', `${t.baseUrl}/dashboards/${dashboardId}?personal_api_key=${ADMIN_KEY}`,
-      ], { timeout: 60_000 });
+      await promisify(execFile)(
+        CHROMIUM,
+        [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-quic',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+          `--user-data-dir=${path.join(dir, 'profile')}`,
+          `--screenshot=${file}`,
+          '--window-size=1200,800',
+          `${t.baseUrl}/dashboards/${dashboardId}?personal_api_key=${ADMIN_KEY}`,
+        ],
+        { timeout: 60_000 },
+      );
       const png = PNG.sync.read(fs.readFileSync(file));
       expect([png.width, png.height]).toEqual([1200, 800]);
       const [r, g, b] = [1, 3, 5].map((i) => parseInt(SERIES_COLORS[0].slice(i, i + 2), 16));

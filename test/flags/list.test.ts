@@ -27,7 +27,15 @@ beforeAll(async () => {
   await create({ key: 'green_button', active: false, tags: ['docs'], evaluation_tags: ['docs'] });
   await create({
     key: 'multi',
-    filters: { groups: [{ rollout_percentage: 100 }], multivariate: { variants: [{ key: 'a', rollout_percentage: 50 }, { key: 'b', rollout_percentage: 50 }] } },
+    filters: {
+      groups: [{ rollout_percentage: 100 }],
+      multivariate: {
+        variants: [
+          { key: 'a', rollout_percentage: 50 },
+          { key: 'b', rollout_percentage: 50 },
+        ],
+      },
+    },
     evaluation_runtime: 'server',
   });
   await create({ key: 'remote', is_remote_configuration: true, filters: { groups: [{ rollout_percentage: 100 }], payloads: { true: '{"a": 1}' } } });
@@ -74,7 +82,12 @@ describe('list', () => {
     expect(keysOf(await t.api('get', `${P}/?tags=${encodeURIComponent('["marketing","docs"]')}`))).toEqual(['green_button', 'blue_button']);
     expect((await t.api('get', `${P}/?tags=not-json`)).body.count).toBe(6);
     expect((await t.api('get', `${P}/?tags=[]`)).body.count).toBe(6);
-    expect(keysOf(await t.api('get', `${P}/?excluded_properties=${encodeURIComponent('["red_button","multi"]')}`))).toEqual(['remote', 'green_button', 'orange_button', 'blue_button']);
+    expect(keysOf(await t.api('get', `${P}/?excluded_properties=${encodeURIComponent('["red_button","multi"]')}`))).toEqual([
+      'remote',
+      'green_button',
+      'orange_button',
+      'blue_button',
+    ]);
     expect(keysOf(await t.api('get', `${P}/?has_evaluation_tags=true`))).toEqual(['green_button']);
     expect((await t.api('get', `${P}/?has_evaluation_tags=no`)).body.count).toBe(5);
   });
@@ -92,7 +105,9 @@ describe('list', () => {
     expect(keysOf(first)).toEqual(['blue_button', 'green_button']);
     expect(first.body.next).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/api\/projects\/1\/feature_flags\/\?limit=2&offset=2&order=key$/);
     expect(first.body.previous).toBeNull();
-    const second = await t.http.get(new URL(first.body.next).pathname + new URL(first.body.next).search).set('Authorization', `Bearer ${t.boot.personalApiKey}`);
+    const second = await t.http
+      .get(new URL(first.body.next).pathname + new URL(first.body.next).search)
+      .set('Authorization', `Bearer ${t.boot.personalApiKey}`);
     expect(keysOf(second)).toEqual(['multi', 'orange_button']);
     expect(second.body.previous).toMatch(/\/feature_flags\/\?limit=2&order=key$/);
     const third = await t.api('get', `${P}/?limit=2&offset=4&order=key`);
@@ -144,7 +159,10 @@ describe('list', () => {
     const called = await make({ key: 'called-long-ago', filters: { groups: [{ rollout_percentage: 50 }] } });
     const recent = await make({ key: 'called-recently', filters: { groups: [{ rollout_percentage: 100 }] } });
     const partial = await make({ key: 'old-partial', filters: { groups: [{ rollout_percentage: 50 }] } });
-    const withProps = await make({ key: 'old-props', filters: { groups: [{ rollout_percentage: 100, properties: [{ key: 'email', type: 'person', value: 'x', operator: 'exact' }] }] } });
+    const withProps = await make({
+      key: 'old-props',
+      filters: { groups: [{ rollout_percentage: 100, properties: [{ key: 'email', type: 'person', value: 'x', operator: 'exact' }] }] },
+    });
     const variant = await make({
       key: 'old-variant',
       filters: { groups: [{ rollout_percentage: 100 }], multivariate: { variants: [{ key: 'test', rollout_percentage: 100 }] } },

@@ -35,11 +35,15 @@ describe('encrypted payloads', () => {
     const viaKey = await t.api('get', `${P}/secret-config/remote_config`);
     expect(viaKey.status).toBe(200);
     expect(viaKey.body).toBe('{"password": "hunter2"}');
-    const viaSecret = await t.http.get(`/api/projects/@current/feature_flags/secret-config/remote_config?token=${PROJECT_TOKEN}`).set('Authorization', `Bearer ${SECRET_TOKEN}`);
+    const viaSecret = await t.http
+      .get(`/api/projects/@current/feature_flags/secret-config/remote_config?token=${PROJECT_TOKEN}`)
+      .set('Authorization', `Bearer ${SECRET_TOKEN}`);
     expect(viaSecret.status).toBe(200);
     expect(viaSecret.body).toBe('{"password": "hunter2"}');
 
-    const kept = await t.api('patch', `${P}/${res.body.id}`).send({ filters: { groups: [{ rollout_percentage: 100 }], payloads: { true: '********* (encrypted)' } } });
+    const kept = await t
+      .api('patch', `${P}/${res.body.id}`)
+      .send({ filters: { groups: [{ rollout_percentage: 100 }], payloads: { true: '********* (encrypted)' } } });
     expect(kept.status).toBe(200);
     expect(kept.body.filters.payloads.true).toBe('{"password": "hunter2"}');
     const [after] = await t.sql<{ filters: { payloads: { true: string } } }>('select filters from feature_flags where id = $1', [res.body.id]);
@@ -119,7 +123,11 @@ describe('browser config and capture', () => {
     expect((await t.http.post('/batch/').send(batch)).status).toBe(200);
     const gz = zlib.gzipSync(JSON.stringify(batch));
     // fetch sends the bytes as they are (like posthog-node's gzip /batch/).
-    const gzipped = await fetch(`${t.baseUrl}/batch/`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' }, body: gz });
+    const gzipped = await fetch(`${t.baseUrl}/batch/`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' },
+      body: gz,
+    });
     expect(gzipped.status).toBe(200);
     const browser = zlib.gzipSync(JSON.stringify([{ event: '$pageview', properties: { token: PROJECT_TOKEN, distinct_id: 'b' } }]));
     const js = await fetch(`${t.baseUrl}/e/?compression=gzip-js`, { method: 'POST', headers: { 'Content-Type': 'text/plain' }, body: browser });

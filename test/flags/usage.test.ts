@@ -57,10 +57,21 @@ describe('usage drives staleness (case 70)', () => {
     const calledYesterday = await createFlag({ key: 's-called-yesterday', filters: hundred }, ago(60));
     const calledToday = await createFlag({ key: 's-called-today', filters: fifty }, ago(60));
     const disabled = await createFlag({ key: 's-disabled', filters: hundred, active: false }, ago(60));
-    const variant = await createFlag({
-      key: 's-variant',
-      filters: { ...hundred, multivariate: { variants: [{ key: 'test', rollout_percentage: 100 }, { key: 'control', rollout_percentage: 0 }] } },
-    }, ago(31));
+    const variant = await createFlag(
+      {
+        key: 's-variant',
+        filters: {
+          ...hundred,
+          multivariate: {
+            variants: [
+              { key: 'test', rollout_percentage: 100 },
+              { key: 'control', rollout_percentage: 0 },
+            ],
+          },
+        },
+      },
+      ago(31),
+    );
     const empty = await createFlag({ key: 's-empty' }, ago(31));
     const young = await createFlag({ key: 's-young', filters: hundred }, ago(29));
     const deleted = await createFlag({ key: 's-deleted', filters: hundred }, ago(60));
@@ -106,7 +117,11 @@ describe('create_static_cohort_for_flag (case 73)', () => {
       { event: '$set', distinct_id: 'person2', properties: { $set: { key: 'value2' } } },
       { event: '$set', distinct_id: 'person3', properties: { $set: { other: 'value' } } },
     ]);
-    const flag = await createFlag({ key: 'some-feature', name: 'some feature', filters: { groups: [{ properties: [{ key: 'key', value: 'value', type: 'person' }] }] } });
+    const flag = await createFlag({
+      key: 'some-feature',
+      name: 'some feature',
+      filters: { groups: [{ properties: [{ key: 'key', value: 'value', type: 'person' }] }] },
+    });
     clock = new Date('2021-01-01T00:00:00.000Z');
     const res = await t.api('post', `${P}/${flag.id}/create_static_cohort_for_flag`).send({});
     clock = NOW;
@@ -121,7 +136,9 @@ describe('create_static_cohort_for_flag (case 73)', () => {
       created_by: { email: 'admin@example.com' },
     });
     const members = await t.sql<{ distinct_id: string }>(
-      `select d.distinct_id from cohort_members m join person_distinct_ids d on d.person_id = m.person_id where m.cohort_id = $1`, [res.body.cohort.id]);
+      `select d.distinct_id from cohort_members m join person_distinct_ids d on d.person_id = m.person_id where m.cohort_id = $1`,
+      [res.body.cohort.id],
+    );
     expect(members).toEqual([{ distinct_id: 'person1' }]);
     // The cohort is an ordinary static cohort from now on.
     const cohort = await t.api('get', `/api/projects/1/cohorts/${res.body.cohort.id}/`);
@@ -147,7 +164,8 @@ describe('create_static_cohort_for_flag (case 73)', () => {
     // crowd-0 keeps the value of an earlier anonymous id (experience continuity).
     const [crowd0] = await t.sql<{ person_id: number }>(`select person_id::int as person_id from person_distinct_ids where distinct_id = 'crowd-0'`);
     const compiled = (await t.app.services.snapshots.forProject(1))!.compiled;
-    const value = (id: string) => evaluateFlags(compiled, { distinctId: id, personProperties: { crowd: true }, runtime: 'all', flagKeys: ['crowd-half'] })[0].enabled;
+    const value = (id: string) =>
+      evaluateFlags(compiled, { distinctId: id, personProperties: { crowd: true }, runtime: 'all', flagKeys: ['crowd-half'] })[0].enabled;
     let anon = 'anon-0';
     for (let i = 1; value(anon) === value('crowd-0'); i++) anon = `anon-${i}`;
     await t.sql(`insert into flag_hash_key_overrides values (1, $1, 'crowd-half', $2)`, [crowd0.person_id, anon]);
@@ -166,7 +184,9 @@ describe('create_static_cohort_for_flag (case 73)', () => {
     expect(res.status).toBe(201);
     expect(res.body.cohort.count).toBe(expected.size);
     const members = await t.sql<{ distinct_id: string }>(
-      `select d.distinct_id from cohort_members m join person_distinct_ids d on d.person_id = m.person_id where m.cohort_id = $1`, [res.body.cohort.id]);
+      `select d.distinct_id from cohort_members m join person_distinct_ids d on d.person_id = m.person_id where m.cohort_id = $1`,
+      [res.body.cohort.id],
+    );
     expect(new Set(members.map((m) => m.distinct_id))).toEqual(expected);
     // Other work ran between the pages of persons.
     expect(turns).toBeGreaterThan(3);
@@ -196,7 +216,10 @@ describe('usage dashboards (case 72)', () => {
       filters: { date_from: '-30d' },
       created_by: { email: 'admin@example.com' },
     });
-    expect(dashboard.body.tiles.map((tile: Json) => tile.insight.name)).toEqual(['Feature Flag Called Total Volume', 'Feature Flag calls made by unique users']);
+    expect(dashboard.body.tiles.map((tile: Json) => tile.insight.name)).toEqual([
+      'Feature Flag Called Total Volume',
+      'Feature Flag calls made by unique users',
+    ]);
     expect(dashboard.body.tiles[0].insight.filters).toMatchObject({
       events: [{ id: '$feature_flag_called' }],
       breakdown: '$feature_flag_response',
@@ -218,7 +241,10 @@ describe('usage dashboards (case 72)', () => {
     ]);
     const res = await t.api('get', `/api/projects/1/dashboards/${flag.usage_dashboard}`);
     const [calls, users] = res.body.tiles.map((tile: Json) => tile.insight.result);
-    expect(calls.map((s: Json) => [s.breakdown_value, s.count])).toEqual([['true', 4], ['false', 1]]);
+    expect(calls.map((s: Json) => [s.breakdown_value, s.count])).toEqual([
+      ['true', 4],
+      ['false', 1],
+    ]);
     const days = calls[0].days;
     expect(days).toHaveLength(31);
     expect(days[0]).toBe('2024-02-19');
@@ -234,7 +260,7 @@ describe('usage dashboards (case 72)', () => {
     expect(users[0].action).toMatchObject({ id: '$feature_flag_called', math: 'dau' });
   });
 
-  it('POST /dashboard makes a new usage dashboard; it fails with PostHog\'s body when the dashboard cannot be written', async () => {
+  it("POST /dashboard makes a new usage dashboard; it fails with PostHog's body when the dashboard cannot be written", async () => {
     const flag = await createFlag({ key: 'regen-flag', has_enriched_analytics: true });
     const res = await t.api('post', `${P}/${flag.id}/dashboard`);
     expect(res.status).toBe(200);
@@ -257,7 +283,7 @@ describe('usage dashboards (case 72)', () => {
     expect((await t.api('post', `${P}/99999/dashboard`)).status).toBe(404);
   });
 
-  it('enrich_usage_dashboard: PostHog\'s errors, then the enriched tiles once', async () => {
+  it("enrich_usage_dashboard: PostHog's errors, then the enriched tiles once", async () => {
     const plain = await createFlag({ key: 'enrich-flag' });
     const enrich = (id: number) => t.api('post', `${P}/${id}/enrich_usage_dashboard`);
     expect((await enrich(plain.id)).body).toEqual({ success: false, error: 'No enriched analytics available for this feature flag' });
@@ -283,7 +309,7 @@ describe('usage dashboards (case 72)', () => {
     expect((await enrich(none.id)).body).toEqual({ success: false, error: 'Usage dashboard not found' });
   });
 
-  it('scoped personal API keys cannot call the dashboard and cohort actions; other projects\' dashboards are 404', async () => {
+  it("scoped personal API keys cannot call the dashboard and cohort actions; other projects' dashboards are 404", async () => {
     const flag = await createFlag({ key: 'scoped-flag' });
     const scoped = await t.userWithKey({ email: 'scoped@example.com', level: 'admin', scopes: ['feature_flag:write', 'dashboard:read'] });
     for (const action of ['dashboard', 'enrich_usage_dashboard', 'create_static_cohort_for_flag']) {
@@ -301,9 +327,15 @@ describe('usage dashboards (case 72)', () => {
 describe('evaluation_reasons', () => {
   it('uses the stored person properties and static cohorts of the distinct id', async () => {
     await capture([{ event: '$identify', distinct_id: 'reasons-user', properties: { $set: { email: 'r@example.com' } } }]);
-    await createFlag({ key: 'by-email', filters: { groups: [{ properties: [{ key: 'email', value: 'r@example.com', type: 'person' }], rollout_percentage: 100 }] } });
+    await createFlag({
+      key: 'by-email',
+      filters: { groups: [{ properties: [{ key: 'email', value: 'r@example.com', type: 'person' }], rollout_percentage: 100 }] },
+    });
     const cohort = await t.api('post', '/api/projects/1/cohorts/').send({ name: 'vip', is_static: true, distinct_ids: ['reasons-user'] });
-    await createFlag({ key: 'by-cohort', filters: { groups: [{ properties: [{ key: 'id', value: cohort.body.id, type: 'cohort' }], rollout_percentage: 100 }] } });
+    await createFlag({
+      key: 'by-cohort',
+      filters: { groups: [{ properties: [{ key: 'id', value: cohort.body.id, type: 'cohort' }], rollout_percentage: 100 }] },
+    });
     const res = await t.api('get', `${P}/evaluation_reasons?distinct_id=reasons-user`);
     expect(res.body['by-email']).toEqual({ value: true, evaluation: { reason: 'condition_match', condition_index: 0 } });
     expect(res.body['by-cohort']).toEqual({ value: true, evaluation: { reason: 'condition_match', condition_index: 0 } });

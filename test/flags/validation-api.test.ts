@@ -45,7 +45,10 @@ async function refused(request: () => supertest.Test, body: unknown, status = 40
   expect(await snapshot()).toBe(before);
 }
 
-const post = (body: unknown, path = `${P}/`) => () => t.api('post', path).send(body as object);
+const post =
+  (body: unknown, path = `${P}/`) =>
+  () =>
+    t.api('post', path).send(body as object);
 const patch = (id: number, body: unknown) => () => t.api('patch', `${P}/${id}/`).send(body as object);
 async function create(body: Record<string, unknown>) {
   const res = await t.api('post', `${P}/`).send(body);
@@ -173,7 +176,8 @@ describe('filters validation', () => {
 
   it('case 15: in / not_in on cohorts', async () => {
     const cohort = await seedCohort('people', cohortFilters({ key: 'email', type: 'person', value: '@posthog.com', operator: 'icontains' }));
-    for (const operator of ['in', 'not_in']) await create({ key: `cohort-${operator}`, filters: groups({ key: 'id', type: 'cohort', value: cohort.id, operator }) });
+    for (const operator of ['in', 'not_in'])
+      await create({ key: `cohort-${operator}`, filters: groups({ key: 'id', type: 'cohort', value: cohort.id, operator }) });
   });
 
   const variants = (...pcts: number[]) => ({
@@ -182,7 +186,10 @@ describe('filters validation', () => {
 
   it('case 16/17: variants sum to 100', async () => {
     await create({ key: 'mv-ok', filters: { groups: [{ properties: [], rollout_percentage: null }], multivariate: variants(50, 25, 25) } });
-    for (const pcts of [[50, 25, 0], [50, 25, 50]]) {
+    for (const pcts of [
+      [50, 25, 0],
+      [50, 25, 50],
+    ]) {
       await refused(
         post({ key: 'mv-bad', filters: { groups: [{ properties: [], rollout_percentage: null }], multivariate: variants(...pcts) } }),
         ve('invalid_input', 'Invalid variant definitions: Variant rollout percentages must sum to 100.', 'filters'),
@@ -277,8 +284,14 @@ describe('filters validation', () => {
       post({ key: 'no-value', filters: groups({ key: 'email', type: 'person', operator: 'exact' }) }),
       ve('invalid_input', 'Value must be set for property type person & operator exact', 'filters'),
     );
-    await refused(post({ key: 'odd-type', filters: groups({ key: 'email', type: 'nope', value: 1 }) }), ve('invalid_input', 'Invalid property type: nope', 'filters'));
-    await refused(post({ key: 'nul', filters: groups(person({ value: 'a\u0000b' })) }), ve('null_characters_not_allowed', 'Null characters are not allowed.', 'filters'));
+    await refused(
+      post({ key: 'odd-type', filters: groups({ key: 'email', type: 'nope', value: 1 }) }),
+      ve('invalid_input', 'Invalid property type: nope', 'filters'),
+    );
+    await refused(
+      post({ key: 'nul', filters: groups(person({ value: 'a\u0000b' })) }),
+      ve('null_characters_not_allowed', 'Null characters are not allowed.', 'filters'),
+    );
     await refused(post({ key: 'nul\u0000key' }), ve('null_characters_not_allowed', 'Null characters are not allowed.', 'key'));
     await refused(post({ key: 'nul-tag', tags: ['a\u0000'] }), ve('null_characters_not_allowed', 'Null characters are not allowed.', 'tags'));
   });
@@ -312,7 +325,10 @@ describe('filters validation', () => {
     await refused(
       post({
         key: 'bad-group-regex',
-        filters: { aggregation_group_type_index: 0, groups: [{ properties: [{ key: 'v', type: 'group', group_type_index: 0, operator: 'regex', value: '2.3.9{0-9}{1}' }], variant: null }] },
+        filters: {
+          aggregation_group_type_index: 0,
+          groups: [{ properties: [{ key: 'v', type: 'group', group_type_index: 0, operator: 'regex', value: '2.3.9{0-9}{1}' }], variant: null }],
+        },
       }),
       cannot,
     );
@@ -350,7 +366,10 @@ describe('flag dependencies', () => {
   });
 
   it('case 32: non-existent flag', async () => {
-    await refused(post({ key: 'dep-missing', filters: groups(dependsOn(99999)) }), ve('invalid_input', 'Flag dependency references non-existent flag with ID 99999', 'filters'));
+    await refused(
+      post({ key: 'dep-missing', filters: groups(dependsOn(99999)) }),
+      ve('invalid_input', 'Flag dependency references non-existent flag with ID 99999', 'filters'),
+    );
   });
 
   it('case 33: a key instead of an id', async () => {
@@ -377,21 +396,37 @@ describe('flag dependencies', () => {
     const child = await create({ key: 'dep-child', filters: groups(dependsOn(base.id)) });
     await refused(
       patch(base.id, { active: false }),
-      ve('invalid_input', `Cannot disable this feature flag because other flags depend on it: dep-child (ID: ${child.id}). Please update or disable the dependent flags first.`, null),
+      ve(
+        'invalid_input',
+        `Cannot disable this feature flag because other flags depend on it: dep-child (ID: ${child.id}). Please update or disable the dependent flags first.`,
+        null,
+      ),
     );
     await refused(
       patch(base.id, { deleted: true }),
-      ve('invalid_input', `Cannot delete this feature flag because other flags depend on it: dep-child (ID: ${child.id}). Please update or delete the dependent flags first.`, null),
+      ve(
+        'invalid_input',
+        `Cannot delete this feature flag because other flags depend on it: dep-child (ID: ${child.id}). Please update or delete the dependent flags first.`,
+        null,
+      ),
     );
     expect((await t.api('patch', `${P}/${child.id}/`).send({ active: false })).status).toBe(200);
     expect((await t.api('patch', `${P}/${base.id}/`).send({ active: false })).status).toBe(200);
     await refused(
       patch(child.id, { active: true }),
-      ve('invalid_input', `Cannot enable this feature flag because it depends on disabled flags: dep-base (ID: ${base.id}). Please enable the dependency flags first.`, null),
+      ve(
+        'invalid_input',
+        `Cannot enable this feature flag because it depends on disabled flags: dep-base (ID: ${base.id}). Please enable the dependency flags first.`,
+        null,
+      ),
     );
     await refused(
       post({ key: 'dep-on-disabled', filters: groups(dependsOn(base.id)) }),
-      ve('invalid_input', `Cannot create dependency on disabled flag 'dep-base' (ID: ${base.id}). Flag dependencies must reference active flags only.`, 'filters'),
+      ve(
+        'invalid_input',
+        `Cannot create dependency on disabled flag 'dep-base' (ID: ${base.id}). Flag dependencies must reference active flags only.`,
+        'filters',
+      ),
     );
   });
 });
@@ -422,7 +457,11 @@ describe('evaluation tags (case 80)', () => {
       const flag = await create({ key: 'has-context', tags: ['web'], evaluation_tags: ['web'] });
       await refused(
         patch(flag.id, { evaluation_tags: [] }),
-        ve('invalid_input', 'Cannot remove all evaluation context tags. At least one tag is required because this flag already has evaluation tags and the team requires them.', null),
+        ve(
+          'invalid_input',
+          'Cannot remove all evaluation context tags. At least one tag is required because this flag already has evaluation tags and the team requires them.',
+          null,
+        ),
       );
       await create({ key: 'survey-flag', creation_context: 'surveys' });
     } finally {

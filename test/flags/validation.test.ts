@@ -52,12 +52,18 @@ let seq = 0;
 const uniqueKey = (prefix: string) => `${prefix}-${++seq}`;
 
 async function seedFlag(key: string, extra: Partial<typeof featureFlags.$inferInsert> = {}): Promise<FeatureFlagRow> {
-  const [row] = await t.ctx.db.insert(featureFlags).values({ projectId: project.id, key, ...extra }).returning();
+  const [row] = await t.ctx.db
+    .insert(featureFlags)
+    .values({ projectId: project.id, key, ...extra })
+    .returning();
   return row;
 }
 
 async function seedCohort(name: string, filters: Record<string, unknown>, extra: Partial<typeof cohorts.$inferInsert> = {}) {
-  const [row] = await t.ctx.db.insert(cohorts).values({ projectId: project.id, name, filters, ...extra }).returning();
+  const [row] = await t.ctx.db
+    .insert(cohorts)
+    .values({ projectId: project.id, name, filters, ...extra })
+    .returning();
   return row;
 }
 
@@ -90,11 +96,15 @@ describe('request body', () => {
 
   it('reports the first field in serializer order, object-level errors after every field', async () => {
     expect(await rejection({ name: null, key: 'bad key' })).toEqual(ve('null', 'This field may not be null.', 'name'));
-    expect(await rejection({ key: 'bad key', filters: [] })).toEqual(ve('invalid_key', 'Only letters, numbers, hyphens (-) & underscores (_) are allowed.', 'key'));
+    expect(await rejection({ key: 'bad key', filters: [] })).toEqual(
+      ve('invalid_key', 'Only letters, numbers, hyphens (-) & underscores (_) are allowed.', 'key'),
+    );
     expect(await rejection({ key: uniqueKey('o'), filters: 5, active: 'maybe' })).toEqual(
       ve('not_a_dict', 'Expected a dictionary of items but got type "int".', 'filters'),
     );
-    expect(await rejection({ key: uniqueKey('o'), evaluation_runtime: 'x', active: 'maybe' })).toEqual(ve('invalid_input', 'Must be a valid boolean.', 'active'));
+    expect(await rejection({ key: uniqueKey('o'), evaluation_runtime: 'x', active: 'maybe' })).toEqual(
+      ve('invalid_input', 'Must be a valid boolean.', 'active'),
+    );
     expect(await rejection({ key: uniqueKey('o'), tags: ['a'], evaluation_tags: ['b'], bucketing_identifier: 'x' })).toEqual(
       ve('invalid_choice', '"x" is not a valid choice.', 'bucketing_identifier'),
     );
@@ -148,8 +158,25 @@ describe('other fields (API 3.3)', () => {
   });
 
   it('DRF booleans; nullable ones accept null', async () => {
-    const ok = await validate({ key: uniqueKey('b'), active: 'False', deleted: 0, ensure_experience_continuity: null, has_enriched_analytics: 'yes', is_remote_configuration: 'on', has_encrypted_payloads: '0', performed_rollback: true });
-    expect(ok.values).toMatchObject({ active: false, deleted: false, ensureExperienceContinuity: null, hasEnrichedAnalytics: true, isRemoteConfiguration: true, hasEncryptedPayloads: false, performedRollback: true });
+    const ok = await validate({
+      key: uniqueKey('b'),
+      active: 'False',
+      deleted: 0,
+      ensure_experience_continuity: null,
+      has_enriched_analytics: 'yes',
+      is_remote_configuration: 'on',
+      has_encrypted_payloads: '0',
+      performed_rollback: true,
+    });
+    expect(ok.values).toMatchObject({
+      active: false,
+      deleted: false,
+      ensureExperienceContinuity: null,
+      hasEnrichedAnalytics: true,
+      isRemoteConfiguration: true,
+      hasEncryptedPayloads: false,
+      performedRollback: true,
+    });
     expect(await rejection({ key: uniqueKey('b'), active: null })).toEqual(ve('null', 'This field may not be null.', 'active'));
     expect(await rejection({ key: uniqueKey('b'), deleted: 2 })).toEqual(ve('invalid_input', 'Must be a valid boolean.', 'deleted'));
     expect(await rejection({ key: uniqueKey('b'), _should_create_usage_dashboard: 'perhaps' })).toEqual(
@@ -179,13 +206,19 @@ describe('other fields (API 3.3)', () => {
       expect((await validate({ key: uniqueKey('e'), evaluation_runtime: runtime })).values.evaluationRuntime).toBe(runtime);
     }
     expect((await validate({ key: uniqueKey('e'), evaluation_runtime: null })).values.evaluationRuntime).toBe('all');
-    expect(await rejection({ key: uniqueKey('e'), evaluation_runtime: 'both' })).toEqual(ve('invalid_choice', '"both" is not a valid choice.', 'evaluation_runtime'));
+    expect(await rejection({ key: uniqueKey('e'), evaluation_runtime: 'both' })).toEqual(
+      ve('invalid_choice', '"both" is not a valid choice.', 'evaluation_runtime'),
+    );
     expect((await validate({ key: uniqueKey('e'), bucketing_identifier: 'device_id' })).values.bucketingIdentifier).toBe('device_id');
-    expect(await rejection({ key: uniqueKey('e'), bucketing_identifier: 'email' })).toEqual(ve('invalid_choice', '"email" is not a valid choice.', 'bucketing_identifier'));
+    expect(await rejection({ key: uniqueKey('e'), bucketing_identifier: 'email' })).toEqual(
+      ve('invalid_choice', '"email" is not a valid choice.', 'bucketing_identifier'),
+    );
     const created = await validate({ key: uniqueKey('e'), creation_context: 'surveys' });
     expect(created.creationContext).toBe('surveys');
     expect(created.values.creationContext).toBe('surveys');
-    expect(await rejection({ key: uniqueKey('e'), creation_context: ['x'] })).toEqual(ve('invalid_choice', `"['x']" is not a valid choice.`, 'creation_context'));
+    expect(await rejection({ key: uniqueKey('e'), creation_context: ['x'] })).toEqual(
+      ve('invalid_choice', `"['x']" is not a valid choice.`, 'creation_context'),
+    );
   });
 
   it('rollback_conditions: any JSON, stored verbatim, but storable', async () => {
@@ -200,7 +233,9 @@ describe('other fields (API 3.3)', () => {
     expect((await validate({ key: uniqueKey('t'), tags: [' App ', 'app', 'DOCS'] })).values.tags).toEqual(['app', 'docs']);
     expect(await rejection({ key: uniqueKey('t'), tags: 'app' })).toEqual(ve('not_a_list', 'Expected a list of items but got type "str".', 'tags'));
     expect(await rejection({ key: uniqueKey('t'), tags: [5] })).toEqual(ve('invalid_input', 'Not a valid string.', 'tags'));
-    expect(await rejection({ key: uniqueKey('t'), tags: ['x'.repeat(256)] })).toEqual(ve('max_length', 'Ensure this field has no more than 255 characters.', 'tags'));
+    expect(await rejection({ key: uniqueKey('t'), tags: ['x'.repeat(256)] })).toEqual(
+      ve('max_length', 'Ensure this field has no more than 255 characters.', 'tags'),
+    );
   });
 
   it('case 7: analytics_dashboards of the same project only', async () => {
@@ -254,7 +289,9 @@ describe('filters (API 3.2)', () => {
     expect(await rejection({ key: existing.key, filters: { multivariate: null } }, 'update', existing)).toEqual(
       ve('invalid_input', 'Filters are not valid (groups must be a list)', 'filters'),
     );
-    expect(await rejection({ key: uniqueKey('g'), filters: { groups: 'abc' } })).toEqual(ve('invalid_input', 'Filters are not valid (groups must be a list)', 'filters'));
+    expect(await rejection({ key: uniqueKey('g'), filters: { groups: 'abc' } })).toEqual(
+      ve('invalid_input', 'Filters are not valid (groups must be a list)', 'filters'),
+    );
     expect(await rejection({ key: uniqueKey('g'), filters: { groups: [5] } })).toEqual(
       ve('invalid_input', 'Filters are not valid (each condition set must be an object)', 'filters'),
     );
@@ -349,8 +386,21 @@ describe('filters (API 3.2)', () => {
     expect(await rejection({ key: uniqueKey('dt'), filters: groups(person({ key: 'joined', operator: 'is_date_after', value: '1234-02-993284' })) })).toEqual(
       ve('invalid_date', 'Invalid date value: 1234-02-993284', 'filters'),
     );
-    for (const value of ['-30d', '6h', '2w', '-1m', '1y', '2024-01-31', '2024-02-29T10:00:00Z', '2024-01-01 12:30:00.123+02:00', '2024/01/31', 'January 5, 2024']) {
-      expect((await validate({ key: uniqueKey('dt'), filters: groups(person({ key: 'joined', operator: 'is_date_before', value })) })).values.filters).toBeDefined();
+    for (const value of [
+      '-30d',
+      '6h',
+      '2w',
+      '-1m',
+      '1y',
+      '2024-01-31',
+      '2024-02-29T10:00:00Z',
+      '2024-01-01 12:30:00.123+02:00',
+      '2024/01/31',
+      'January 5, 2024',
+    ]) {
+      expect(
+        (await validate({ key: uniqueKey('dt'), filters: groups(person({ key: 'joined', operator: 'is_date_before', value })) })).values.filters,
+      ).toBeDefined();
     }
   });
 
@@ -418,7 +468,10 @@ describe('filters (API 3.2)', () => {
   });
 
   it('case 19: a group variant override must be a variant', async () => {
-    const filters = { groups: [{ properties: [], rollout_percentage: 50, variant: 'unknown-variant' }], multivariate: { variants: [{ key: 'a', rollout_percentage: 100 }] } };
+    const filters = {
+      groups: [{ properties: [], rollout_percentage: 50, variant: 'unknown-variant' }],
+      multivariate: { variants: [{ key: 'a', rollout_percentage: 100 }] },
+    };
     const message = ve('invalid_input', 'Filters are not valid (variant override does not exist)', 'filters');
     expect(await rejection({ key: uniqueKey('vo'), filters })).toEqual(message);
     const existing = await seedFlag(uniqueKey('vo'));
@@ -439,7 +492,9 @@ describe('filters (API 3.2)', () => {
     expect(await rejection(payload(null))).toEqual(ve('invalid_input', 'Payloads must be passed as a dictionary', 'filters'));
     const stored = (await validate(payload({ true: { key: 'value' } }))).values.filters as { payloads: Record<string, unknown> };
     expect(stored.payloads.true).toBe('{"key": "value"}');
-    const nested = (await validate(payload({ true: { a: 'é', b: [1, 2.5, 1e-7], c: null, d: { e: false } } }))).values.filters as { payloads: Record<string, unknown> };
+    const nested = (await validate(payload({ true: { a: 'é', b: [1, 2.5, 1e-7], c: null, d: { e: false } } }))).values.filters as {
+      payloads: Record<string, unknown>;
+    };
     expect(nested.payloads.true).toBe('{"a": "\\u00e9", "b": [1, 2.5, 1e-07], "c": null, "d": {"e": false}}');
   });
 
@@ -456,7 +511,10 @@ describe('filters (API 3.2)', () => {
     const cannot = ve('invalid_input', "Can't evaluate flag - please check release conditions", null);
     const regex = person({ operator: 'regex', value: '2.3.9{0-9}{1}' });
     expect(await rejection({ key: uniqueKey('rx'), filters: groups(regex) })).toEqual(cannot);
-    const groupFlag = { aggregation_group_type_index: 0, groups: [{ properties: [{ key: 'v', type: 'group', group_type_index: 0, operator: 'not_regex', value: '2.3.9{0-9}{1}' }] }] };
+    const groupFlag = {
+      aggregation_group_type_index: 0,
+      groups: [{ properties: [{ key: 'v', type: 'group', group_type_index: 0, operator: 'not_regex', value: '2.3.9{0-9}{1}' }] }],
+    };
     expect(await rejection({ key: uniqueKey('rx'), filters: groupFlag })).toEqual(cannot);
     expect((await validate({ key: uniqueKey('rx'), filters: groups(person({ operator: 'regex', value: '^2\\.3\\.9[0-9]$' })) })).values.filters).toBeDefined();
     const existing = await seedFlag(uniqueKey('rx'));
@@ -467,9 +525,13 @@ describe('filters (API 3.2)', () => {
     for (const value of ['(a{255}){255}', '((a|b){99}){50}', '(a|b)*'.repeat(300), 'x'.repeat(20_000)]) {
       expect(await rejection({ key: uniqueKey('rx'), filters: groups(person({ operator: 'regex', value })) })).toEqual(cannot);
     }
-    expect((await validate({ key: uniqueKey('rx'), filters: groups(person({ operator: 'regex', value: '^([a-z0-9]+\\.)*[a-z]{2,}$' })) })).values.filters).toBeDefined();
+    expect(
+      (await validate({ key: uniqueKey('rx'), filters: groups(person({ operator: 'regex', value: '^([a-z0-9]+\\.)*[a-z]{2,}$' })) })).values.filters,
+    ).toBeDefined();
     // the field error wins over the create-time check
-    expect(await rejection({ key: uniqueKey('rx'), filters: groups(regex), tags: 5 })).toEqual(ve('not_a_list', 'Expected a list of items but got type "int".', 'tags'));
+    expect(await rejection({ key: uniqueKey('rx'), filters: groups(regex), tags: 5 })).toEqual(
+      ve('not_a_list', 'Expected a list of items but got type "int".', 'tags'),
+    );
   });
 });
 
@@ -505,13 +567,20 @@ describe('flag dependencies (API 3.6)', () => {
     expect(await rejection({ key: uniqueKey('ref'), filters: groups(dependsOn(deleted.id)) })).toEqual(
       ve('invalid_input', `Flag dependency references non-existent flag with ID ${deleted.id}`, 'filters'),
     );
-    const [foreign] = await t.ctx.db.insert(featureFlags).values({ projectId: otherProject.id, key: uniqueKey('foreign') }).returning();
+    const [foreign] = await t.ctx.db
+      .insert(featureFlags)
+      .values({ projectId: otherProject.id, key: uniqueKey('foreign') })
+      .returning();
     expect(await rejection({ key: uniqueKey('ref'), filters: groups(dependsOn(foreign.id)) })).toEqual(
       ve('invalid_input', `Flag dependency references non-existent flag with ID ${foreign.id}`, 'filters'),
     );
     const off = await seedFlag(uniqueKey('off'), { active: false });
     expect(await rejection({ key: uniqueKey('ref'), filters: groups(dependsOn(off.id)) })).toEqual(
-      ve('invalid_input', `Cannot create dependency on disabled flag '${off.key}' (ID: ${off.id}). Flag dependencies must reference active flags only.`, 'filters'),
+      ve(
+        'invalid_input',
+        `Cannot create dependency on disabled flag '${off.key}' (ID: ${off.id}). Flag dependencies must reference active flags only.`,
+        'filters',
+      ),
     );
     expect(await rejection({ key: uniqueKey('ref'), filters: groups({ ...dependsOn(1), key: '' }) })).toEqual(
       ve('invalid_input', "Flag dependencies must reference flag IDs (integers), not flag keys. Invalid reference: ''", 'filters'),
@@ -548,12 +617,23 @@ describe('checkStateTransition (API 3.6)', () => {
     await seedFlag(uniqueKey('inactive-dep'), { active: false, filters: groups(dependsOn(base.id)) });
     await seedFlag(uniqueKey('deleted-dep'), { deleted: true, filters: groups(dependsOn(base.id)) });
     const sorted = [...dependents].sort((x, y) => (x.key < y.key ? -1 : 1));
-    const listed = `${sorted.slice(0, 5).map((f) => `${f.key} (ID: ${f.id})`).join(', ')}, and 2 more`;
+    const listed = `${sorted
+      .slice(0, 5)
+      .map((f) => `${f.key} (ID: ${f.id})`)
+      .join(', ')}, and 2 more`;
     expect(await transition(base, false, false)).toEqual(
-      ve('invalid_input', `Cannot disable this feature flag because other flags depend on it: ${listed}. Please update or disable the dependent flags first.`, null),
+      ve(
+        'invalid_input',
+        `Cannot disable this feature flag because other flags depend on it: ${listed}. Please update or disable the dependent flags first.`,
+        null,
+      ),
     );
     expect(await transition(base, true, true)).toEqual(
-      ve('invalid_input', `Cannot delete this feature flag because other flags depend on it: ${listed}. Please update or delete the dependent flags first.`, null),
+      ve(
+        'invalid_input',
+        `Cannot delete this feature flag because other flags depend on it: ${listed}. Please update or delete the dependent flags first.`,
+        null,
+      ),
     );
     expect(await transition(base, true, false)).toBe('ok');
   });
@@ -605,11 +685,17 @@ describe('evaluation tags (API 3.4, case 80)', () => {
     expect(await rejection({ key: uniqueKey('rq') }, 'create', undefined, strict)).toEqual(
       ve('invalid_input', 'At least one evaluation context tag is required to create a new feature flag.', null),
     );
-    expect((await validate({ key: uniqueKey('rq'), tags: ['web'], evaluation_tags: ['web'] }, 'create', undefined, strict)).values.evaluationTags).toEqual(['web']);
+    expect((await validate({ key: uniqueKey('rq'), tags: ['web'], evaluation_tags: ['web'] }, 'create', undefined, strict)).values.evaluationTags).toEqual([
+      'web',
+    ]);
     expect((await validate({ key: uniqueKey('rq'), creation_context: 'surveys' }, 'create', undefined, strict)).values.key).toBeDefined();
     const tagged = await seedFlag(uniqueKey('rq'), { tags: ['web'], evaluationTags: ['web'] });
     expect(await rejection({ evaluation_tags: [] }, 'partial_update', tagged, strict)).toEqual(
-      ve('invalid_input', 'Cannot remove all evaluation context tags. At least one tag is required because this flag already has evaluation tags and the team requires them.', null),
+      ve(
+        'invalid_input',
+        'Cannot remove all evaluation context tags. At least one tag is required because this flag already has evaluation tags and the team requires them.',
+        null,
+      ),
     );
     expect((await validate({ name: 'x' }, 'partial_update', tagged, strict)).values).toEqual({ name: 'x' });
     const untagged = await seedFlag(uniqueKey('rq'));
@@ -621,7 +707,16 @@ describe('conflict-detection inputs', () => {
   it('validated holds snake_case values of the fields sent; version and original_flag pass through', async () => {
     const existing = await seedFlag(uniqueKey('vf'));
     const out = await validate(
-      { name: 'n', active: 'true', version: '2', original_flag: { name: 'old' }, filters: groups(person({})), tags: ['A'], evaluation_tags: ['a'], evaluation_runtime: 'server' },
+      {
+        name: 'n',
+        active: 'true',
+        version: '2',
+        original_flag: { name: 'old' },
+        filters: groups(person({})),
+        tags: ['A'],
+        evaluation_tags: ['a'],
+        evaluation_runtime: 'server',
+      },
       'partial_update',
       existing,
     );

@@ -23,7 +23,8 @@ afterAll(async () => {
   await t?.close();
 });
 
-const revision = async (projectId: number) => Number((await t.sql<{ revision: string }>('select revision from projects where id = $1', [projectId]))[0].revision);
+const revision = async (projectId: number) =>
+  Number((await t.sql<{ revision: string }>('select revision from projects where id = $1', [projectId]))[0].revision);
 
 describe('groups_types', () => {
   it('lists nothing at first, as a bare array', async () => {
@@ -65,13 +66,33 @@ describe('groups_types', () => {
     const P = await projectWith([{ group_type: 'company' }, { group_type: 'project' }, { group_type: 'instance', group_type_index: 3 }]);
     const dupName = await t.api('post', P).send({ group_type: 'company' });
     expect(dupName.status).toBe(400);
-    expect(dupName.body).toEqual({ type: 'validation_error', code: 'unique', detail: 'group type mapping with this group type already exists.', attr: 'group_type' });
+    expect(dupName.body).toEqual({
+      type: 'validation_error',
+      code: 'unique',
+      detail: 'group type mapping with this group type already exists.',
+      attr: 'group_type',
+    });
     const dupIndex = await t.api('post', P).send({ group_type: 'other', group_type_index: 3 });
-    expect(dupIndex.body).toEqual({ type: 'validation_error', code: 'unique', detail: 'group type mapping with this group type index already exists.', attr: 'group_type_index' });
+    expect(dupIndex.body).toEqual({
+      type: 'validation_error',
+      code: 'unique',
+      detail: 'group type mapping with this group type index already exists.',
+      attr: 'group_type_index',
+    });
     const high = await t.api('post', P).send({ group_type: 'other', group_type_index: 5 });
-    expect(high.body).toEqual({ type: 'validation_error', code: 'max_value', detail: 'Ensure this value is less than or equal to 4.', attr: 'group_type_index' });
+    expect(high.body).toEqual({
+      type: 'validation_error',
+      code: 'max_value',
+      detail: 'Ensure this value is less than or equal to 4.',
+      attr: 'group_type_index',
+    });
     const low = await t.api('post', P).send({ group_type: 'other', group_type_index: -1 });
-    expect(low.body).toEqual({ type: 'validation_error', code: 'min_value', detail: 'Ensure this value is greater than or equal to 0.', attr: 'group_type_index' });
+    expect(low.body).toEqual({
+      type: 'validation_error',
+      code: 'min_value',
+      detail: 'Ensure this value is greater than or equal to 0.',
+      attr: 'group_type_index',
+    });
     const notInt = await t.api('post', P).send({ group_type: 'other', group_type_index: 'x' });
     expect(notInt.body).toMatchObject({ code: 'invalid_input', detail: 'A valid integer is required.', attr: 'group_type_index' });
     const missing = await t.api('post', P).send({});
@@ -97,7 +118,9 @@ describe('groups_types', () => {
     const res = await t.api('patch', `${P}/update_metadata`).send([{ group_type_index: 0, name_singular: 'Company', name_plural: 'Companies' }]);
     expect(res.status).toBe(200);
     expect(res.body[0]).toMatchObject({ group_type: 'company', name_singular: 'Company', name_plural: 'Companies' });
-    const missing = await t.api('patch', `${P}/update_metadata`).send([{ group_type_index: 1 }, { group_type_index: 4, name_plural: 'x' }, { group_type_index: 0 }]);
+    const missing = await t
+      .api('patch', `${P}/update_metadata`)
+      .send([{ group_type_index: 1 }, { group_type_index: 4, name_plural: 'x' }, { group_type_index: 0 }]);
     expect(missing.status).toBe(200);
     const unknownDelete = await t.api('delete', `${P}/9`);
     expect(unknownDelete.status).toBe(404);
@@ -137,7 +160,11 @@ describe('ensureGroupTypes', () => {
     // Every inserted row bumped the revision once; calls that inserted nothing did not.
     expect(await revision(project.id)).toBe(before + 5);
 
-    await ensureGroupTypes(t.ctx, project.id, rows.map((r) => r.group_type));
+    await ensureGroupTypes(
+      t.ctx,
+      project.id,
+      rows.map((r) => r.group_type),
+    );
     await ensureGroupTypes(t.ctx, project.id, ['type-new']);
     expect(await revision(project.id)).toBe(before + 5);
   });

@@ -29,7 +29,14 @@ export interface TestApp {
   /** Request with the admin key already set. */
   api: (method: 'get' | 'post' | 'patch' | 'put' | 'delete' | 'head' | 'options', path: string, key?: string) => supertest.Test;
   /** Creates a user (in the default organization unless given) and a key for them. */
-  userWithKey: (opts: { email: string; level?: MembershipLevelName; scopes?: string[] | null; organizationId?: string; scopedTeams?: number[]; scopedOrganizations?: string[] }) => Promise<{ key: string; userId: number }>;
+  userWithKey: (opts: {
+    email: string;
+    level?: MembershipLevelName;
+    scopes?: string[] | null;
+    organizationId?: string;
+    scopedTeams?: number[];
+    scopedOrganizations?: string[];
+  }) => Promise<{ key: string; userId: number }>;
   /** A raw SQL query against the test database (for asserting database state). */
   sql: <T = Record<string, unknown>>(text: string, params?: unknown[]) => Promise<T[]>;
   baseUrl: string;
@@ -55,7 +62,9 @@ export async function freshPostgres(adminUrl: string): Promise<{ url: string; dr
   };
 }
 
-export async function createTestApp(options: { now?: () => Date; env?: Record<string, string>; logger?: FastifyServerOptions['logger']; consoleDir?: string } = {}): Promise<TestApp> {
+export async function createTestApp(
+  options: { now?: () => Date; env?: Record<string, string>; logger?: FastifyServerOptions['logger']; consoleDir?: string } = {},
+): Promise<TestApp> {
   const adminUrl = process.env.DATABASE_URL;
   const pgDb = adminUrl ? await freshPostgres(adminUrl) : undefined;
   const config = loadConfig({

@@ -24,12 +24,25 @@ export async function launchBrowser(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }
 
 /** A context that records every request to a host other than the test server. */
-export async function newContext(browser: Browser, baseUrl: string, options: { colorScheme?: 'light' | 'dark'; width?: number } = {}): Promise<BrowserContext & { foreignRequests: string[] }> {
+export async function newContext(
+  browser: Browser,
+  baseUrl: string,
+  options: { colorScheme?: 'light' | 'dark'; width?: number } = {},
+): Promise<BrowserContext & { foreignRequests: string[] }> {
   const context = (await browser.newContext({
     baseURL: baseUrl,
     viewport: { width: options.width ?? 1440, height: 900 },
@@ -63,7 +76,12 @@ export async function seriousViolations(page: Page, options: { only?: string[] }
   const violations = await page.evaluate(async (only) => {
     const g = globalThis as unknown as { axe: { run: (ctx: unknown, opts: object) => Promise<{ violations: AxeViolation[] }> }; document: unknown };
     const result = await g.axe.run(g.document, { resultTypes: ['violations'], ...(only ? { runOnly: { type: 'rule', values: only } } : {}) });
-    return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => ({ target: n.target, html: n.html.slice(0, 160) })) }));
+    return result.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      nodes: v.nodes.slice(0, 3).map((n) => ({ target: n.target, html: n.html.slice(0, 160) })),
+    }));
   }, options.only);
   return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
 }

@@ -13,7 +13,12 @@ const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 /** The bin directory of the newest PostgreSQL installed the Debian way, else the one on PATH. */
 function binDir(): string {
   const base = '/usr/lib/postgresql';
-  const versions = fs.existsSync(base) ? fs.readdirSync(base).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a)) : [];
+  const versions = fs.existsSync(base)
+    ? fs
+        .readdirSync(base)
+        .filter((v) => /^\d+$/.test(v))
+        .sort((a, b) => Number(b) - Number(a))
+    : [];
   for (const v of versions) if (fs.existsSync(path.join(base, v, 'bin', 'pg_ctl'))) return path.join(base, v, 'bin');
   return execFileSync('pg_config', ['--bindir'], { encoding: 'utf8' }).trim();
 }
@@ -134,7 +139,11 @@ export class PgCluster {
     // A container's init may never reap the dead postmaster, and PostgreSQL takes a zombie for a
     // running server: drop its lock files, as a reboot after a crash would.
     if (pids.some(alive)) return;
-    for (const file of [path.join(this.dir, 'data', 'postmaster.pid'), path.join(this.dir, `.s.PGSQL.${this.port}.lock`), path.join(this.dir, `.s.PGSQL.${this.port}`)]) {
+    for (const file of [
+      path.join(this.dir, 'data', 'postmaster.pid'),
+      path.join(this.dir, `.s.PGSQL.${this.port}.lock`),
+      path.join(this.dir, `.s.PGSQL.${this.port}`),
+    ]) {
       fs.rmSync(file, { force: true });
     }
   }

@@ -7,13 +7,7 @@ export interface RawResponse {
   body: Buffer;
 }
 
-export function rawRequest(
-  baseUrl: string,
-  method: string,
-  path: string,
-  headers: Record<string, string> = {},
-  body?: Buffer | string,
-): Promise<RawResponse> {
+export function rawRequest(baseUrl: string, method: string, path: string, headers: Record<string, string> = {}, body?: Buffer | string): Promise<RawResponse> {
   const framed = body === undefined ? headers : { 'content-length': String(Buffer.byteLength(body)), ...headers };
   return new Promise((resolve, reject) => {
     // Content-Length always: node sends DELETE/OPTIONS bodies unframed otherwise.

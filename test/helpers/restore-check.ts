@@ -35,7 +35,12 @@ export async function seed(url: string, adminKey: string): Promise<Seeded> {
     key: 'checkout',
     filters: {
       groups: [{ properties: [{ key: 'id', type: 'cohort', value: cohort.id }], rollout_percentage: 100 }, { rollout_percentage: 30 }],
-      multivariate: { variants: [{ key: 'control', rollout_percentage: 50 }, { key: 'test', rollout_percentage: 50 }] },
+      multivariate: {
+        variants: [
+          { key: 'control', rollout_percentage: 50 },
+          { key: 'test', rollout_percentage: 50 },
+        ],
+      },
       payloads: { test: '{"color": "green"}' },
     },
   });

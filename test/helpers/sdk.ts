@@ -42,7 +42,12 @@ export const person = (key: string, value: unknown, operator = 'exact', extra: J
 /** Cohort membership filter. */
 export const inCohort = (id: number, operator?: 'in' | 'not_in'): Json => ({ key: 'id', type: 'cohort', value: id, ...(operator ? { operator } : {}) });
 /** Flag dependency filter (stored with the dependency's id as key). */
-export const dependsOn = (flagId: number, value: boolean | string = true): Json => ({ key: String(flagId), type: 'flag', value, operator: 'flag_evaluates_to' });
+export const dependsOn = (flagId: number, value: boolean | string = true): Json => ({
+  key: String(flagId),
+  type: 'flag',
+  value,
+  operator: 'flag_evaluates_to',
+});
 /** A dynamic cohort's stored filters: an OR of AND/OR groups. */
 export const cohortFilters = (...groups: Json[]): Json => ({ properties: { type: 'OR', values: groups } });
 

@@ -33,7 +33,9 @@ export function cookiesOf(setCookie: string[] | string | undefined): Record<stri
 
 /** POST /api/login on `baseUrl` (default: the test app); expects 200. */
 export async function signIn(t: TestApp, email: string, password: string, baseUrl?: string): Promise<SignedIn> {
-  const res = await supertest(baseUrl ?? t.app.server).post('/api/login').send({ email, password });
+  const res = await supertest(baseUrl ?? t.app.server)
+    .post('/api/login')
+    .send({ email, password });
   expect(res.status, JSON.stringify(res.body)).toBe(200);
   const setCookie = [res.headers['set-cookie'] ?? []].flat() as string[];
   const jar = cookiesOf(setCookie);
@@ -44,7 +46,8 @@ type Method = 'get' | 'post' | 'patch' | 'put' | 'delete';
 
 /** A request as the console makes it: cookie, X-CSRFToken and its own Origin. */
 export function asConsole(t: TestApp, s: SignedIn, method: Method, path: string, baseUrl?: string): supertest.Test {
-  return supertest(baseUrl ?? t.app.server)[method](path)
+  return supertest(baseUrl ?? t.app.server)
+    [method](path)
     .set('Cookie', s.cookie)
     .set('X-CSRFToken', s.csrftoken)
     .set('Origin', baseUrl ?? t.baseUrl);

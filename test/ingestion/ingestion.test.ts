@@ -26,7 +26,13 @@ afterAll(async () => {
 
 type Json = Record<string, any>;
 const uuid = () => crypto.randomUUID();
-const ev = (event: string, distinctId: string, properties: Json = {}, extra: Json = {}): Json => ({ event, distinct_id: distinctId, uuid: uuid(), properties, ...extra });
+const ev = (event: string, distinctId: string, properties: Json = {}, extra: Json = {}): Json => ({
+  event,
+  distinct_id: distinctId,
+  uuid: uuid(),
+  properties,
+  ...extra,
+});
 
 async function capture(batch: unknown[], path = '/batch/'): Promise<void> {
   const res = await t.http.post(path).send({ api_key: PROJECT_TOKEN, batch });
@@ -94,7 +100,9 @@ describe('persons from events', () => {
     expect((await personOf('user-a'))!.uuid).toBe(person!.uuid);
     const [row] = await t.sql<{ is_identified: boolean; n: number }>(
       `select p.is_identified, (select count(*)::int from persons q where q.project_id = 1 and q.id in (select person_id from person_distinct_ids where distinct_id in ('anon-a','user-a'))) as n
-       from persons p where p.uuid = $1`, [person!.uuid]);
+       from persons p where p.uuid = $1`,
+      [person!.uuid],
+    );
     expect(row).toEqual({ is_identified: true, n: 1 });
   });
 
@@ -133,10 +141,15 @@ describe('persons from events', () => {
     await capture([ev('$pageview', 'm-anon'), ev('$pageview', 'm-user')]);
     const cohort = await t.api('post', `${P}/cohorts/`).send({ name: 'Static', is_static: true, distinct_ids: ['m-anon'] });
     expect(cohort.status).toBe(201);
-    const ids = await t.sql<{ distinct_id: string; person_id: number }>(`select distinct_id, person_id::int as person_id from person_distinct_ids where distinct_id in ('m-anon','m-user')`);
+    const ids = await t.sql<{ distinct_id: string; person_id: number }>(
+      `select distinct_id, person_id::int as person_id from person_distinct_ids where distinct_id in ('m-anon','m-user')`,
+    );
     const anonPerson = ids.find((r) => r.distinct_id === 'm-anon')!.person_id;
     const userPerson = ids.find((r) => r.distinct_id === 'm-user')!.person_id;
-    await t.sql(`insert into flag_hash_key_overrides values (1, $1, 'k1', 'from-anon'), (1, $1, 'k2', 'from-anon'), (1, $2, 'k2', 'from-user')`, [anonPerson, userPerson]);
+    await t.sql(`insert into flag_hash_key_overrides values (1, $1, 'k1', 'from-anon'), (1, $1, 'k2', 'from-anon'), (1, $2, 'k2', 'from-user')`, [
+      anonPerson,
+      userPerson,
+    ]);
     await capture([ev('$identify', 'm-user', { $anon_distinct_id: 'm-anon' })]);
     expect(await t.sql(`select feature_flag_key, hash_key from flag_hash_key_overrides where person_id = $1 order by 1`, [userPerson])).toEqual([
       { feature_flag_key: 'k1', hash_key: 'from-anon' },
@@ -171,20 +184,18 @@ describe('flag usage', () => {
     expect(flag.status).toBe(201);
     const called = (distinctId: string, value: unknown, timestamp?: string) =>
       ev('$feature_flag_called', distinctId, { $feature_flag: 'usage-flag', $feature_flag_response: value }, timestamp ? { timestamp } : {});
-    await capture([
-      called('u1', true),
-      called('u1', true),
-      called('u2', false),
-      called('u3', 'variant-a'),
-      called('u4', true, '2024-06-30T09:00:00.000Z'),
-    ]);
+    await capture([called('u1', true), called('u1', true), called('u2', false), called('u3', 'variant-a'), called('u4', true, '2024-06-30T09:00:00.000Z')]);
     expect(await usage('usage-flag')).toEqual([
       { day: '2024-06-30', value: 'true', count: 1 },
       { day: '2024-07-01', value: 'false', count: 1 },
       { day: '2024-07-01', value: 'true', count: 2 },
       { day: '2024-07-01', value: 'variant-a', count: 1 },
     ]);
-    expect(await t.sql(`select to_char(day, 'YYYY-MM-DD') as day, count(*)::int as n from flag_usage_persons where flag_key = 'usage-flag' group by day order by day`)).toEqual([
+    expect(
+      await t.sql(
+        `select to_char(day, 'YYYY-MM-DD') as day, count(*)::int as n from flag_usage_persons where flag_key = 'usage-flag' group by day order by day`,
+      ),
+    ).toEqual([
       { day: '2024-06-30', n: 1 },
       { day: '2024-07-01', n: 3 },
     ]);
@@ -208,7 +219,9 @@ describe('flag usage', () => {
       batch: [ev('$feature_flag_called', 'skew', { $feature_flag: 'skew-flag', $feature_flag_response: true }, { timestamp: '2024-08-01T13:00:00.000Z' })],
     });
     expect(res.status).toBe(200);
-    await capture([ev('$feature_flag_called', 'future', { $feature_flag: 'future-flag', $feature_flag_response: true }, { timestamp: '2024-08-05T00:00:00.000Z' })]);
+    await capture([
+      ev('$feature_flag_called', 'future', { $feature_flag: 'future-flag', $feature_flag_response: true }, { timestamp: '2024-08-05T00:00:00.000Z' }),
+    ]);
     expect(await usage('skew-flag')).toEqual([{ day: '2024-08-01', value: 'true', count: 1 }]);
     expect(await usage('future-flag')).toEqual([{ day: '2024-08-01', value: 'true', count: 1 }]);
   });
@@ -230,13 +243,20 @@ describe('groups', () => {
       ev('$groupidentify', '$team_7', { $group_type: 'team', $group_key: 7, $group_set: { seats: 3 } }),
     ]);
     const types = await t.api('get', `${P}/groups_types/`);
-    expect(types.body.map((g: Json) => [g.group_type, g.group_type_index])).toEqual([['company', 0], ['team', 1]]);
+    expect(types.body.map((g: Json) => [g.group_type, g.group_type_index])).toEqual([
+      ['company', 0],
+      ['team', 1],
+    ]);
     expect(await t.sql(`select group_type_index, group_key, group_properties from groups order by group_type_index`)).toEqual([
       { group_type_index: 0, group_key: 'acme', group_properties: { name: 'Acme', size: 12 } },
       { group_type_index: 1, group_key: '7', group_properties: { seats: 3 } },
     ]);
     await capture([ev('$groupidentify', '$company_acme', { $group_type: 'company', $group_key: 'acme', $group_set: { plan: 'enterprise' } })]);
-    expect((await t.sql<{ group_properties: Json }>(`select group_properties from groups where group_key = 'acme'`))[0].group_properties).toEqual({ name: 'Acme', size: 12, plan: 'enterprise' });
+    expect((await t.sql<{ group_properties: Json }>(`select group_properties from groups where group_key = 'acme'`))[0].group_properties).toEqual({
+      name: 'Acme',
+      size: 12,
+      plan: 'enterprise',
+    });
     // A group identify is about the group: no person is created for its distinct id.
     expect(await personOf('$company_acme')).toBeUndefined();
   });
@@ -335,14 +355,22 @@ describe('durability', () => {
     const requests = Array.from({ length: 30 }, (_, i) =>
       other.http
         .post('/batch/')
-        .send({ api_key: PROJECT_TOKEN, batch: Array.from({ length: 50 }, (_, j) => ev('$feature_flag_called', `c-${i}-${j}`, { $feature_flag: 'close-flag', $feature_flag_response: true })) })
-        .then((res) => res.status, () => 0),
+        .send({
+          api_key: PROJECT_TOKEN,
+          batch: Array.from({ length: 50 }, (_, j) => ev('$feature_flag_called', `c-${i}-${j}`, { $feature_flag: 'close-flag', $feature_flag_response: true })),
+        })
+        .then(
+          (res) => res.status,
+          () => 0,
+        ),
     );
     // Close once the server has started receiving them.
     for (let i = 0; i < 400 && other.app.services.ingestion.stats(1).received === 0; i++) await new Promise((r) => setTimeout(r, 5));
     const submitted = other.app.services.ingestion.submit(1, {
       token: PROJECT_TOKEN,
-      events: [{ event: '$feature_flag_called', distinctId: 'direct', properties: { $feature_flag: 'close-flag', $feature_flag_response: true }, uuid: uuid() }],
+      events: [
+        { event: '$feature_flag_called', distinctId: 'direct', properties: { $feature_flag: 'close-flag', $feature_flag_response: true }, uuid: uuid() },
+      ],
       malformed: 0,
     });
     await other.app.close();

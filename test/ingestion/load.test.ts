@@ -21,7 +21,14 @@ function postGzip(body: Buffer): Promise<number> {
   const url = new URL(t.baseUrl);
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: url.hostname, port: url.port, path: '/batch/', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': body.length } },
+      {
+        host: url.hostname,
+        port: url.port,
+        path: '/batch/',
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': body.length },
+      },
       (res) => {
         res.resume();
         res.on('end', () => resolve(res.statusCode ?? 0));
@@ -54,7 +61,12 @@ it('ingests 100,000 events from parallel senders with duplicates: none lost, non
       }
       const flag = `load-flag-${n % FLAGS}`;
       const value = VALUES[n % VALUES.length];
-      const event = { event: '$feature_flag_called', distinct_id: user, uuid: crypto.randomUUID(), properties: { $feature_flag: flag, $feature_flag_response: value } };
+      const event = {
+        event: '$feature_flag_called',
+        distinct_id: user,
+        uuid: crypto.randomUUID(),
+        properties: { $feature_flag: flag, $feature_flag_response: value },
+      };
       batch.push(event);
       // Some events repeat inside their batch (SDK queue glitches).
       if (n % 97 === 0) batch.push({ ...event });
@@ -89,5 +101,7 @@ it('ingests 100,000 events from parallel senders with duplicates: none lost, non
   const stats = t.app.services.ingestion.stats(1);
   expect(stats.ingested).toBe(TOTAL);
   expect(stats.malformed).toBe(0);
-  console.log(`ingested ${TOTAL} events (+${stats.duplicates} duplicates) in ${seconds.toFixed(1)} s: ${Math.round(TOTAL / seconds)} events/s on ${t.database.kind}`);
+  console.log(
+    `ingested ${TOTAL} events (+${stats.duplicates} duplicates) in ${seconds.toFixed(1)} s: ${Math.round(TOTAL / seconds)} events/s on ${t.database.kind}`,
+  );
 }, 180_000);

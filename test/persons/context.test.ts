@@ -46,7 +46,7 @@ async function evaluate(distinctId: string, anonDistinctId?: string, personPrope
 }
 
 describe('stored context', () => {
-  it('returns the person\'s properties and created_at, its static cohorts and the requested groups by index', async () => {
+  it("returns the person's properties and created_at, its static cohorts and the requested groups by index", async () => {
     await capture([
       { event: '$set', distinct_id: 'ctx-user', properties: { $set: { email: 'ctx@example.com', plan: 'pro' } } },
       { event: '$groupidentify', distinct_id: 'ctx-user', properties: { $group_type: 'company', $group_key: 'acme', $group_set: { size: 50 } } },
@@ -100,11 +100,18 @@ describe('experience continuity (SDK 3.12)', () => {
     const signIn = await evaluate(user, anon);
     expect(signIn.get('sticky')!.enabled).toBe(true);
     // (Other tests write overrides for the same flag, for other people.)
-    expect(await t.sql(`select d.distinct_id, o.hash_key from flag_hash_key_overrides o join person_distinct_ids d on d.person_id = o.person_id
-                        where o.feature_flag_key = 'sticky' and d.distinct_id in ($1, $2) order by d.distinct_id`, [user, anon])).toEqual([
-      { distinct_id: user, hash_key: anon },
-      { distinct_id: anon, hash_key: anon },
-    ].sort((a, b) => (a.distinct_id < b.distinct_id ? -1 : 1)));
+    expect(
+      await t.sql(
+        `select d.distinct_id, o.hash_key from flag_hash_key_overrides o join person_distinct_ids d on d.person_id = o.person_id
+                        where o.feature_flag_key = 'sticky' and d.distinct_id in ($1, $2) order by d.distinct_id`,
+        [user, anon],
+      ),
+    ).toEqual(
+      [
+        { distinct_id: user, hash_key: anon },
+        { distinct_id: anon, hash_key: anon },
+      ].sort((a, b) => (a.distinct_id < b.distinct_id ? -1 : 1)),
+    );
     // 3. The $identify event merges the two persons; the override stays with the user.
     await capture([{ event: '$identify', distinct_id: user, properties: { $anon_distinct_id: anon } }]);
     // 4. Later requests carry only the user id: still the visitor's value. A flag without
@@ -117,7 +124,9 @@ describe('experience continuity (SDK 3.12)', () => {
     const context = await loadPersonContext(t.ctx.db, 1, { distinctId: user, anonDistinctId: 'another-device', continuityFlagKeys: ['sticky'] });
     expect(context.hashKeyOverrides).toEqual({ sticky: anon });
     // The new device's own person got its own (first) anon id.
-    expect((await loadPersonContext(t.ctx.db, 1, { distinctId: 'another-device', continuityFlagKeys: ['sticky'] })).hashKeyOverrides).toEqual({ sticky: 'another-device' });
+    expect((await loadPersonContext(t.ctx.db, 1, { distinctId: 'another-device', continuityFlagKeys: ['sticky'] })).hashKeyOverrides).toEqual({
+      sticky: 'another-device',
+    });
   });
 
   it('writes nothing without an anon id or without continuity flags', async () => {
@@ -130,13 +139,17 @@ describe('experience continuity (SDK 3.12)', () => {
 
   it('gives every concurrent request the same first anon id', async () => {
     const anons = Array.from({ length: 20 }, (_, i) => `race-anon-${i}`);
-    const contexts = await Promise.all(anons.map((a) => loadPersonContext(t.ctx.db, 1, { distinctId: 'race-user', anonDistinctId: a, continuityFlagKeys: ['sticky', 'other-key'] })));
+    const contexts = await Promise.all(
+      anons.map((a) => loadPersonContext(t.ctx.db, 1, { distinctId: 'race-user', anonDistinctId: a, continuityFlagKeys: ['sticky', 'other-key'] })),
+    );
     const winner = contexts[0].hashKeyOverrides.sticky;
     expect(anons).toContain(winner);
     for (const c of contexts) expect(c.hashKeyOverrides).toEqual({ sticky: winner, 'other-key': winner });
     expect(await t.sql(`select count(*)::int as n from person_distinct_ids where distinct_id = 'race-user'`)).toEqual([{ n: 1 }]);
-    expect(await t.sql(`select o.hash_key from flag_hash_key_overrides o join person_distinct_ids d on d.person_id = o.person_id
-                        where d.distinct_id = 'race-user' and o.feature_flag_key = 'sticky'`)).toEqual([{ hash_key: winner }]);
+    expect(
+      await t.sql(`select o.hash_key from flag_hash_key_overrides o join person_distinct_ids d on d.person_id = o.person_id
+                        where d.distinct_id = 'race-user' and o.feature_flag_key = 'sticky'`),
+    ).toEqual([{ hash_key: winner }]);
   });
 
   it('POST /flags keeps a continuity flag across identify, end to end over HTTP', async () => {

@@ -34,11 +34,18 @@ afterAll(async () => {
 });
 
 describe('list', () => {
-  it('lists newest first in PostHog\'s person shape', async () => {
+  it("lists newest first in PostHog's person shape", async () => {
     const res = await t.api('get', `${P}/`);
     expect(res.status).toBe(200);
     expect(Object.keys(res.body)).toEqual(['results', 'next', 'previous']);
-    expect(res.body.results.map((p: Json) => p.name)).toEqual(['Grace', 'p4@example.com', 'p3@example.com', 'p2@example.com', 'p1@example.com', 'p0@example.com']);
+    expect(res.body.results.map((p: Json) => p.name)).toEqual([
+      'Grace',
+      'p4@example.com',
+      'p3@example.com',
+      'p2@example.com',
+      'p1@example.com',
+      'p0@example.com',
+    ]);
     const p4 = res.body.results[1];
     expect(Object.keys(p4)).toEqual(['id', 'name', 'distinct_ids', 'properties', 'created_at', 'uuid', 'last_seen_at']);
     expect(p4).toMatchObject({
@@ -105,8 +112,14 @@ describe('retrieve and delete', () => {
     // A project of its own: the persons the other tests list stay as they are.
     const project = await createProject(t.ctx, { name: 'Deletions' });
     const P = `/api/projects/${project.id}/persons`;
-    await capture([0, 1].map((i) => ({ event: '$set', distinct_id: `d${i}`, properties: { $set: { email: `d${i}@example.com` } } })), project.apiToken);
-    await capture([{ event: '$feature_flag_called', distinct_id: 'd0', properties: { $feature_flag: 'deleted-person-flag', $feature_flag_response: true } }], project.apiToken);
+    await capture(
+      [0, 1].map((i) => ({ event: '$set', distinct_id: `d${i}`, properties: { $set: { email: `d${i}@example.com` } } })),
+      project.apiToken,
+    );
+    await capture(
+      [{ event: '$feature_flag_called', distinct_id: 'd0', properties: { $feature_flag: 'deleted-person-flag', $feature_flag_response: true } }],
+      project.apiToken,
+    );
     const cohort = await t.api('post', `/api/projects/${project.id}/cohorts/`).send({ name: 'Static', is_static: true, distinct_ids: ['d0', 'd1'] });
     expect(cohort.body.count).toBe(2);
     const [p3] = (await t.api('get', `${P}/?distinct_id=d0`)).body.results;

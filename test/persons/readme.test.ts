@@ -20,6 +20,8 @@ describe('README: People, usage and privacy', () => {
     expect(found.results).toHaveLength(1);
     expect(found.results[0]).toMatchObject({ name: 'ada@example.com', distinct_ids: ['anon-9f2c', 'user-123'], properties: { email: 'ada@example.com' } });
     expect(rest).toEqual([]); // DELETE answers 204 with no body
-    expect(await t.sql('select (select count(*)::int from persons) as persons, (select count(*)::int from person_distinct_ids) as ids')).toEqual([{ persons: 0, ids: 0 }]);
+    expect(await t.sql('select (select count(*)::int from persons) as persons, (select count(*)::int from person_distinct_ids) as ids')).toEqual([
+      { persons: 0, ids: 0 },
+    ]);
   });
 });

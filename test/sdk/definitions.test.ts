@@ -82,10 +82,19 @@ describe('URL spellings', () => {
 
 describe('authentication (case 62 and PostHog auth rules)', () => {
   it('401 without credentials, with or without a token', async () => {
-    for (const path of [`/api/feature_flag/local_evaluation?token=${PROJECT_TOKEN}`, '/api/feature_flag/local_evaluation', `/flags/definitions?token=${PROJECT_TOKEN}&send_cohorts`]) {
+    for (const path of [
+      `/api/feature_flag/local_evaluation?token=${PROJECT_TOKEN}`,
+      '/api/feature_flag/local_evaluation',
+      `/flags/definitions?token=${PROJECT_TOKEN}&send_cohorts`,
+    ]) {
       const res = await defs(path, null);
       expect(res.status, path).toBe(401);
-      expect(res.body).toEqual({ type: 'authentication_error', code: 'not_authenticated', detail: 'Authentication credentials were not provided.', attr: null });
+      expect(res.body).toEqual({
+        type: 'authentication_error',
+        code: 'not_authenticated',
+        detail: 'Authentication credentials were not provided.',
+        attr: null,
+      });
     }
   });
 
@@ -115,8 +124,17 @@ describe('authentication (case 62 and PostHog auth rules)', () => {
     const none = await t.userWithKey({ email: 'cohorts-only@example.com', scopes: ['cohort:read'] });
     const denied = await defs(`/flags/definitions?token=${PROJECT_TOKEN}`, none.key);
     expect(denied.status).toBe(403);
-    expect(denied.body).toEqual({ type: 'authentication_error', code: 'permission_denied', detail: "API key missing required scope 'feature_flag:read'", attr: null });
-    for (const [email, scopes] of [['reader@example.com', ['feature_flag:read']], ['writer@example.com', ['feature_flag:write']], ['star@example.com', ['*']]] as const) {
+    expect(denied.body).toEqual({
+      type: 'authentication_error',
+      code: 'permission_denied',
+      detail: "API key missing required scope 'feature_flag:read'",
+      attr: null,
+    });
+    for (const [email, scopes] of [
+      ['reader@example.com', ['feature_flag:read']],
+      ['writer@example.com', ['feature_flag:write']],
+      ['star@example.com', ['*']],
+    ] as const) {
       const { key } = await t.userWithKey({ email, scopes: [...scopes] });
       expect((await defs(`/flags/definitions?token=${PROJECT_TOKEN}&send_cohorts`, key)).status, email).toBe(200);
       expect((await defs('/api/projects/1/feature_flags/local_evaluation', key)).status, email).toBe(200);
@@ -149,10 +167,14 @@ describe('group types, cohorts and flag selection (cases 62–64)', () => {
   });
 
   it('case 63: a single simple cohort is expanded into person conditions without send_cohorts', async () => {
-    const cohort = await createCohort(t, {
-      name: 'simple',
-      filters: cohortFilters({ type: 'OR', values: [person('$some_prop', 'nomatchihope'), person('$some_prop2', 'nomatchihope2')] }),
-    }, project.id);
+    const cohort = await createCohort(
+      t,
+      {
+        name: 'simple',
+        filters: cohortFilters({ type: 'OR', values: [person('$some_prop', 'nomatchihope'), person('$some_prop2', 'nomatchihope2')] }),
+      },
+      project.id,
+    );
     await createFlag(t, { key: 'expanded', filters: { groups: [{ properties: [inCohort(cohort.id)], rollout_percentage: 20 }] } }, project.id);
 
     const plain = await get('');
@@ -160,23 +182,38 @@ describe('group types, cohorts and flag selection (cases 62–64)', () => {
     const groups = byKey(plain).expanded.filters.groups;
     expect(groups).toHaveLength(2);
     expect(groups[0]).toEqual({ properties: [expect.objectContaining({ key: '$some_prop', type: 'person', value: 'nomatchihope' })], rollout_percentage: 20 });
-    expect(groups[1]).toEqual({ properties: [expect.objectContaining({ key: '$some_prop2', type: 'person', value: 'nomatchihope2' })], rollout_percentage: 20 });
+    expect(groups[1]).toEqual({
+      properties: [expect.objectContaining({ key: '$some_prop2', type: 'person', value: 'nomatchihope2' })],
+      rollout_percentage: 20,
+    });
 
     const withCohorts = await get('&send_cohorts');
     expect(byKey(withCohorts).expanded.filters.groups).toEqual([{ properties: [inCohort(cohort.id)], rollout_percentage: 20 }]);
     expect(Object.keys(withCohorts.cohorts)).toEqual([String(cohort.id)]);
     expect(withCohorts.cohorts[String(cohort.id)]).toEqual({
       type: 'OR',
-      values: [{ type: 'OR', values: [expect.objectContaining({ key: '$some_prop', type: 'person', value: 'nomatchihope' }), expect.objectContaining({ key: '$some_prop2', type: 'person', value: 'nomatchihope2' })] }],
+      values: [
+        {
+          type: 'OR',
+          values: [
+            expect.objectContaining({ key: '$some_prop', type: 'person', value: 'nomatchihope' }),
+            expect.objectContaining({ key: '$some_prop2', type: 'person', value: 'nomatchihope2' }),
+          ],
+        },
+      ],
     });
   });
 
   it('case 64: send_cohorts lists referenced and nested dynamic cohorts only', async () => {
     const base = await createCohort(t, { name: 'base', filters: cohortFilters({ type: 'AND', values: [person('country', 'DE')] }) }, project.id);
-    const nested = await createCohort(t, {
-      name: 'nested',
-      filters: cohortFilters({ type: 'AND', values: [inCohort(base.id), person('age', '18', 'gte')] }),
-    }, project.id);
+    const nested = await createCohort(
+      t,
+      {
+        name: 'nested',
+        filters: cohortFilters({ type: 'AND', values: [inCohort(base.id), person('age', '18', 'gte')] }),
+      },
+      project.id,
+    );
     const fixed = await createCohort(t, { name: 'static', is_static: true, distinct_ids: ['a', 'b'] }, project.id);
     const doomed = await createCohort(t, { name: 'doomed', filters: cohortFilters({ type: 'AND', values: [person('x', 'y')] }) }, project.id);
     const foreign = await createCohort(t, { name: 'foreign', filters: cohortFilters({ type: 'AND', values: [person('x', 'y')] }) }, other.id);
@@ -212,16 +249,35 @@ describe('group types, cohorts and flag selection (cases 62–64)', () => {
     expect(ids).not.toContain('99999');
     expect(body.cohorts[String(nested.id)]).toEqual({
       type: 'OR',
-      values: [{ type: 'AND', values: [expect.objectContaining({ key: 'id', type: 'cohort', value: base.id }), expect.objectContaining({ key: 'age', operator: 'gte', value: '18' })] }],
+      values: [
+        {
+          type: 'AND',
+          values: [
+            expect.objectContaining({ key: 'id', type: 'cohort', value: base.id }),
+            expect.objectContaining({ key: 'age', operator: 'gte', value: '18' }),
+          ],
+        },
+      ],
     });
-    expect(body.cohorts[String(base.id)]).toEqual({ type: 'OR', values: [{ type: 'AND', values: [expect.objectContaining({ key: 'country', value: 'DE' })] }] });
+    expect(body.cohorts[String(base.id)]).toEqual({
+      type: 'OR',
+      values: [{ type: 'AND', values: [expect.objectContaining({ key: 'country', value: 'DE' })] }],
+    });
   });
 
   it('serves inactive flags with active:false, leaves out deleted and remote-configuration flags', async () => {
     await createFlag(t, { key: 'switched-off', active: false, filters: { groups: [{ properties: [], rollout_percentage: 100 }] } }, project.id);
     const gone = await createFlag(t, { key: 'gone', filters: { groups: [{ properties: [], rollout_percentage: 100 }] } }, project.id);
     await patchFlag(t, gone.id, { deleted: true }, project.id);
-    await createFlag(t, { key: 'remote-config', is_remote_configuration: true, filters: { groups: [{ properties: [], rollout_percentage: 100 }], payloads: { true: '{"a": 1}' } } }, project.id);
+    await createFlag(
+      t,
+      {
+        key: 'remote-config',
+        is_remote_configuration: true,
+        filters: { groups: [{ properties: [], rollout_percentage: 100 }], payloads: { true: '{"a": 1}' } },
+      },
+      project.id,
+    );
     for (const query of ['', '&send_cohorts']) {
       const flags = byKey(await get(query));
       expect(flags['switched-off']).toMatchObject({ active: false, deleted: false });
@@ -234,10 +290,14 @@ describe('group types, cohorts and flag selection (cases 62–64)', () => {
   it('rewrites flag dependencies to keys with their dependency_chain', async () => {
     const root = await createFlag(t, { key: 'dep-root', filters: { groups: [{ properties: [person('beta', 'yes')], rollout_percentage: 100 }] } }, project.id);
     const middle = await createFlag(t, { key: 'dep-middle', filters: { groups: [{ properties: [dependsOn(root.id)], rollout_percentage: 100 }] } }, project.id);
-    await createFlag(t, {
-      key: 'dep-leaf',
-      filters: { groups: [{ properties: [dependsOn(middle.id, false), person('plan', 'pro')], rollout_percentage: 50 }] },
-    }, project.id);
+    await createFlag(
+      t,
+      {
+        key: 'dep-leaf',
+        filters: { groups: [{ properties: [dependsOn(middle.id, false), person('plan', 'pro')], rollout_percentage: 50 }] },
+      },
+      project.id,
+    );
     for (const query of ['', '&send_cohorts']) {
       const flags = byKey(await get(query));
       expect(flags['dep-middle'].filters.groups[0].properties).toEqual([
@@ -360,7 +420,10 @@ describe('transport: gzip, HEAD and OPTIONS', () => {
 
   it('OPTIONS answers 204 on every SDK spelling, with CORS for a browser origin', async () => {
     for (const spelling of SPELLINGS) {
-      const res = await rawRequest(t.baseUrl, 'OPTIONS', `${spelling}?token=${PROJECT_TOKEN}`, { origin: 'https://app.example.com', 'access-control-request-method': 'GET' });
+      const res = await rawRequest(t.baseUrl, 'OPTIONS', `${spelling}?token=${PROJECT_TOKEN}`, {
+        origin: 'https://app.example.com',
+        'access-control-request-method': 'GET',
+      });
       expect(res.status, spelling).toBe(204);
       expect(res.body.length).toBe(0);
       expect(res.headers['access-control-allow-origin']).toBe('https://app.example.com');

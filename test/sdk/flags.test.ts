@@ -25,7 +25,11 @@ const CONFIG_KEYS = {
   hasFeatureFlags: true,
 };
 
-const post = (path: string, body: unknown, ua = NODE_UA) => t.http.post(path).set('User-Agent', ua).send(body as object);
+const post = (path: string, body: unknown, ua = NODE_UA) =>
+  t.http
+    .post(path)
+    .set('User-Agent', ua)
+    .send(body as object);
 const flagsOf = (body: Json): Record<string, Json> => body.flags;
 /** A request body for project 1 that only evaluates these keys. */
 const only = (keys: string[], extra: Json = {}) => ({ token: PROJECT_TOKEN, distinct_id: 'someone', flag_keys_to_evaluate: keys, ...extra });
@@ -35,17 +39,28 @@ beforeAll(async () => {
   await createGroupType(t, 'company');
   const all100 = { groups: [{ properties: [], rollout_percentage: 100 }] };
   flags.on = await createFlag(t, { key: 'always-on', filters: { ...all100, payloads: { true: { hello: 'world' } } } });
-  flags.pro = await createFlag(t, { key: 'pro-only', filters: { groups: [{ properties: [person('plan', 'pro')], rollout_percentage: 100 }], payloads: { true: '"pro payload"' } } });
+  flags.pro = await createFlag(t, {
+    key: 'pro-only',
+    filters: { groups: [{ properties: [person('plan', 'pro')], rollout_percentage: 100 }], payloads: { true: '"pro payload"' } },
+  });
   flags.half = await createFlag(t, { key: 'half', filters: { groups: [{ properties: [], rollout_percentage: 50 }] } });
   flags.variants = await createFlag(t, {
     key: 'variants',
     filters: {
       groups: [{ properties: [], rollout_percentage: 100 }],
-      multivariate: { variants: [{ key: 'control', rollout_percentage: 50 }, { key: 'test', rollout_percentage: 50 }] },
+      multivariate: {
+        variants: [
+          { key: 'control', rollout_percentage: 50 },
+          { key: 'test', rollout_percentage: 50 },
+        ],
+      },
       payloads: { control: { c: 1 }, test: { t: 2 } },
     },
   });
-  flags.group = await createFlag(t, { key: 'company-half', filters: { aggregation_group_type_index: 0, groups: [{ properties: [], rollout_percentage: 50 }] } });
+  flags.group = await createFlag(t, {
+    key: 'company-half',
+    filters: { aggregation_group_type_index: 0, groups: [{ properties: [], rollout_percentage: 50 }] },
+  });
   flags.inactive = await createFlag(t, { key: 'inactive', active: false, filters: all100 });
   flags.dependent = await createFlag(t, { key: 'needs-pro', filters: { groups: [{ properties: [dependsOn(flags.pro.id)], rollout_percentage: 100 }] } });
   flags.server = await createFlag(t, { key: 'server-only', evaluation_runtime: 'server', filters: all100 });
@@ -53,7 +68,11 @@ beforeAll(async () => {
   flags.web = await createFlag(t, { key: 'web-tagged', tags: ['web', 'docs'], evaluation_tags: ['web'], filters: all100 });
   flags.mobile = await createFlag(t, { key: 'mobile-tagged', tags: ['mobile'], evaluation_tags: ['mobile'], filters: all100 });
   flags.survey = await createFlag(t, { key: 'survey-targeting-abc', filters: all100 });
-  flags.continuity = await createFlag(t, { key: 'continuity', ensure_experience_continuity: true, filters: { groups: [{ properties: [], rollout_percentage: 50 }] } });
+  flags.continuity = await createFlag(t, {
+    key: 'continuity',
+    ensure_experience_continuity: true,
+    filters: { groups: [{ properties: [], rollout_percentage: 50 }] },
+  });
   const members = await createCohort(t, { name: 'members', is_static: true, distinct_ids: ['member-1'] });
   flags.static = await createFlag(t, { key: 'static-members', filters: { groups: [{ properties: [inCohort(members.id)], rollout_percentage: 100 }] } });
 });
@@ -92,7 +111,10 @@ describe('response shapes', () => {
     expect(['control', 'test']).toContain(variant.variant);
     expect(variant.metadata.payload).toBe(variant.variant === 'control' ? '{"c": 1}' : '{"t": 2}');
     expect(flagsOf(body).inactive).toBeUndefined();
-    expect(flagsOf(body)['company-half']).toMatchObject({ enabled: false, reason: { code: 'no_group_type', condition_index: 0, description: 'No group type' } });
+    expect(flagsOf(body)['company-half']).toMatchObject({
+      enabled: false,
+      reason: { code: 'no_group_type', condition_index: 0, description: 'No group type' },
+    });
     expect(flagsOf(body)['needs-pro']).toMatchObject({ enabled: false, reason: { code: 'no_condition_match' } });
     expect(flagsOf(body).half.reason.code).toBe(flagHash('half', 'user-1') <= 0.5 ? 'condition_match' : 'out_of_rollout_bound');
   });
@@ -110,7 +132,12 @@ describe('response shapes', () => {
   });
 
   it('legacy v1 (/flags?v=1): every flag in featureFlags, payloads of enabled flags only', async () => {
-    const res = await post('/flags?v=1', { token: PROJECT_TOKEN, distinct_id: 'user-1', person_properties: { plan: 'pro' }, flag_keys_to_evaluate: ['always-on', 'pro-only', 'inactive', 'company-half', 'variants'] });
+    const res = await post('/flags?v=1', {
+      token: PROJECT_TOKEN,
+      distinct_id: 'user-1',
+      person_properties: { plan: 'pro' },
+      flag_keys_to_evaluate: ['always-on', 'pro-only', 'inactive', 'company-half', 'variants'],
+    });
     expect(res.status).toBe(200);
     expect(Object.keys(res.body).sort()).toEqual(['errorsWhileComputingFlags', 'evaluatedAt', 'featureFlagPayloads', 'featureFlags', 'requestId']);
     expect(res.body.featureFlags).toEqual({ 'always-on': true, 'pro-only': true, 'company-half': false, variants: expect.stringMatching(/^(control|test)$/) });
@@ -122,7 +149,12 @@ describe('response shapes', () => {
   });
 
   it('/decide v1, v2, v3 and v4', async () => {
-    const body = { token: PROJECT_TOKEN, distinct_id: 'user-1', person_properties: { plan: 'free' }, flag_keys_to_evaluate: ['always-on', 'pro-only', 'variants'] };
+    const body = {
+      token: PROJECT_TOKEN,
+      distinct_id: 'user-1',
+      person_properties: { plan: 'free' },
+      flag_keys_to_evaluate: ['always-on', 'pro-only', 'variants'],
+    };
     const v1 = await post('/decide/', body);
     expect(v1.status).toBe(200);
     expect(v1.body).toMatchObject(CONFIG_KEYS);
@@ -169,7 +201,10 @@ describe('response shapes', () => {
 
   it('reports failed flags and errorsWhileComputingFlags (a cohort that no longer exists)', async () => {
     const broken = await createFlag(t, { key: 'broken-cohort', filters: { groups: [{ properties: [], rollout_percentage: 100 }] } });
-    await t.sql('update feature_flags set filters = $1 where id = $2', [JSON.stringify({ groups: [{ properties: [inCohort(424242)], rollout_percentage: 100 }] }), broken.id]);
+    await t.sql('update feature_flags set filters = $1 where id = $2', [
+      JSON.stringify({ groups: [{ properties: [inCohort(424242)], rollout_percentage: 100 }] }),
+      broken.id,
+    ]);
     t.ctx.changes.projectChanged(1);
     const res = await eventually(async () => {
       const r = await post('/flags?v=2', only(['broken-cohort', 'always-on']));
@@ -186,7 +221,13 @@ describe('methods', () => {
   it('GET answers minimal config and no flags in the shape of v; HEAD 200 empty; OPTIONS 204; PUT 405', async () => {
     const get = await t.http.get('/flags');
     expect(get.status).toBe(200);
-    expect(get.body).toMatchObject({ ...CONFIG_KEYS, hasFeatureFlags: false, flags: {}, errorsWhileComputingFlags: false, requestId: expect.stringMatching(UUID) });
+    expect(get.body).toMatchObject({
+      ...CONFIG_KEYS,
+      hasFeatureFlags: false,
+      flags: {},
+      errorsWhileComputingFlags: false,
+      requestId: expect.stringMatching(UUID),
+    });
     const getV1 = await t.http.get('/flags?v=1');
     expect(getV1.body).toMatchObject({ featureFlags: {}, featureFlagPayloads: {} });
     expect((await t.http.get('/decide/')).body).toMatchObject({ ...CONFIG_KEYS, hasFeatureFlags: false, featureFlags: [] });
@@ -237,7 +278,11 @@ describe('body decoding', () => {
   it('lenient JSON: NaN and ±Infinity become null; invalid UTF-8 is replaced', async () => {
     const lenient = `{"token": "${PROJECT_TOKEN}", "distinct_id": "nan", "person_properties": {"a": NaN, "b": Infinity, "c": -Infinity, "s": "NaN"}, "flag_keys_to_evaluate": ["always-on"]}`;
     ok(await send('/flags/?v=2', { 'content-type': 'application/json' }, lenient));
-    const bytes = Buffer.concat([Buffer.from(`{"token": "${PROJECT_TOKEN}", "distinct_id": "bad-`), Buffer.from([0xff, 0xfe]), Buffer.from('", "flag_keys_to_evaluate": ["always-on"]}')]);
+    const bytes = Buffer.concat([
+      Buffer.from(`{"token": "${PROJECT_TOKEN}", "distinct_id": "bad-`),
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from('", "flag_keys_to_evaluate": ["always-on"]}'),
+    ]);
     ok(await send('/flags/?v=2', { 'content-type': 'application/json' }, bytes));
   });
 
@@ -312,10 +357,23 @@ describe('request fields', () => {
   });
 
   it('the server adds distinct_id to person properties; a distinct_id sent in person_properties wins', async () => {
-    const flag = await createFlag(t, { key: 'by-distinct-id', filters: { groups: [{ properties: [person('distinct_id', 'alice')], rollout_percentage: 100 }] } });
-    expect((await post('/flags?v=2', { token: PROJECT_TOKEN, distinct_id: 'alice', flag_keys_to_evaluate: ['by-distinct-id'] })).body.flags['by-distinct-id'].enabled).toBe(true);
-    expect((await post('/flags?v=2', { token: PROJECT_TOKEN, distinct_id: 'bob', flag_keys_to_evaluate: ['by-distinct-id'] })).body.flags['by-distinct-id'].enabled).toBe(false);
-    const overridden = await post('/flags?v=2', { token: PROJECT_TOKEN, distinct_id: 'bob', person_properties: { distinct_id: 'alice' }, flag_keys_to_evaluate: ['by-distinct-id'] });
+    const flag = await createFlag(t, {
+      key: 'by-distinct-id',
+      filters: { groups: [{ properties: [person('distinct_id', 'alice')], rollout_percentage: 100 }] },
+    });
+    expect(
+      (await post('/flags?v=2', { token: PROJECT_TOKEN, distinct_id: 'alice', flag_keys_to_evaluate: ['by-distinct-id'] })).body.flags['by-distinct-id']
+        .enabled,
+    ).toBe(true);
+    expect(
+      (await post('/flags?v=2', { token: PROJECT_TOKEN, distinct_id: 'bob', flag_keys_to_evaluate: ['by-distinct-id'] })).body.flags['by-distinct-id'].enabled,
+    ).toBe(false);
+    const overridden = await post('/flags?v=2', {
+      token: PROJECT_TOKEN,
+      distinct_id: 'bob',
+      person_properties: { distinct_id: 'alice' },
+      flag_keys_to_evaluate: ['by-distinct-id'],
+    });
     expect(overridden.body.flags['by-distinct-id'].enabled).toBe(true);
     await t.api('patch', `/api/projects/1/feature_flags/${flag.id}/`).send({ deleted: true });
   });
@@ -331,11 +389,16 @@ describe('request fields', () => {
   });
 
   it('static cohorts are answered from membership', async () => {
-    expect((await post('/flags?v=2', { token: PROJECT_TOKEN, distinct_id: 'member-1', flag_keys_to_evaluate: ['static-members'] })).body.flags['static-members']).toMatchObject({
+    expect(
+      (await post('/flags?v=2', { token: PROJECT_TOKEN, distinct_id: 'member-1', flag_keys_to_evaluate: ['static-members'] })).body.flags['static-members'],
+    ).toMatchObject({
       enabled: true,
       reason: { code: 'condition_match' },
     });
-    expect((await post('/flags?v=2', { token: PROJECT_TOKEN, distinct_id: 'member-2', flag_keys_to_evaluate: ['static-members'] })).body.flags['static-members'].enabled).toBe(false);
+    expect(
+      (await post('/flags?v=2', { token: PROJECT_TOKEN, distinct_id: 'member-2', flag_keys_to_evaluate: ['static-members'] })).body.flags['static-members']
+        .enabled,
+    ).toBe(false);
   });
 
   it('disable_flags returns no flags, config still when asked', async () => {
@@ -348,7 +411,10 @@ describe('request fields', () => {
 
 describe('which flags are evaluated', () => {
   const keysFor = async (headers: Record<string, string>, extra: Json = {}) => {
-    const res = await t.http.post('/flags?v=2').set(headers).send({ token: PROJECT_TOKEN, distinct_id: 'rt', flag_keys_to_evaluate: ['server-only', 'client-only', 'always-on'], ...extra });
+    const res = await t.http
+      .post('/flags?v=2')
+      .set(headers)
+      .send({ token: PROJECT_TOKEN, distinct_id: 'rt', flag_keys_to_evaluate: ['server-only', 'client-only', 'always-on'], ...extra });
     expect(res.status).toBe(200);
     return Object.keys(res.body.flags).sort();
   };
@@ -367,7 +433,10 @@ describe('which flags are evaluated', () => {
   });
 
   it('runtime-filtered and inactive dependencies count as false', async () => {
-    const gated = await createFlag(t, { key: 'needs-client-flag', filters: { groups: [{ properties: [dependsOn(flags.client.id, false)], rollout_percentage: 100 }] } });
+    const gated = await createFlag(t, {
+      key: 'needs-client-flag',
+      filters: { groups: [{ properties: [dependsOn(flags.client.id, false)], rollout_percentage: 100 }] },
+    });
     const res = await post('/flags?v=2', only(['needs-client-flag']));
     expect(res.body.flags['needs-client-flag'].enabled).toBe(true);
     expect(res.body.flags['client-only']).toBeUndefined();
@@ -451,7 +520,11 @@ describe('group types and CORS', () => {
 
   it('answers a browser Origin with CORS headers, and preflights with 204', async () => {
     const origin = 'https://shop.example.com';
-    const res = await t.http.post('/flags/?v=2').set('Origin', origin).set('User-Agent', 'Mozilla/5.0 Firefox/128.0').send(only(['always-on']));
+    const res = await t.http
+      .post('/flags/?v=2')
+      .set('Origin', origin)
+      .set('User-Agent', 'Mozilla/5.0 Firefox/128.0')
+      .send(only(['always-on']));
     expect(res.status).toBe(200);
     expect(res.headers['access-control-allow-origin']).toBe(origin);
     expect(res.headers['access-control-allow-credentials']).toBe('true');
@@ -471,7 +544,10 @@ describe('group types and CORS', () => {
     const unknown = await t.http.post('/flags/?v=2').set('Origin', origin).send({ token: 'phc_unknown0000000000000000', distinct_id: 'x' });
     expect(unknown.status).toBe(401);
     expect(unknown.headers['access-control-allow-origin']).toBe(origin);
-    const bad = await t.http.post('/flags/?v=2&compression=zstd').set('Origin', origin).send(only(['always-on']));
+    const bad = await t.http
+      .post('/flags/?v=2&compression=zstd')
+      .set('Origin', origin)
+      .send(only(['always-on']));
     expect(bad.status).toBe(400);
     expect(bad.headers['access-control-allow-origin']).toBe(origin);
   });

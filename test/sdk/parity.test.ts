@@ -56,11 +56,19 @@ const value = (v: Value) => (typeof v === 'function' ? v() : v);
 const bearer = (name: string) => ({ authorization: () => `Bearer ${keys[name]}` });
 const REQUEST_ID = '0b9f4b1e-3c55-4f7e-9a43-5d0a1c2b3e4f';
 const ORIGIN = 'https://app.example.com';
-const flagsBody = (extra: Record<string, unknown> = {}) => JSON.stringify({ token: PROJECT_TOKEN, distinct_id: 'user-1', person_properties: { plan: 'pro' }, ...extra });
+const flagsBody = (extra: Record<string, unknown> = {}) =>
+  JSON.stringify({ token: PROJECT_TOKEN, distinct_id: 'user-1', person_properties: { plan: 'pro' }, ...extra });
 const JSON_TYPE = { 'content-type': 'application/json' };
 const FORM_TYPE = { 'content-type': 'application/x-www-form-urlencoded' };
 const b64 = (text: string) => Buffer.from(text).toString('base64');
-const defs = (path: string, headers: Record<string, Value>, status: number, hot: boolean, name = path): Case => ({ name, method: 'GET', path, headers, status, hot });
+const defs = (path: string, headers: Record<string, Value>, status: number, hot: boolean, name = path): Case => ({
+  name,
+  method: 'GET',
+  path,
+  headers,
+  status,
+  hot,
+});
 const post = (name: string, path: string, headers: Record<string, Value>, body: Buffer | string | undefined, status: number): Case => ({
   name,
   method: 'POST',
@@ -92,8 +100,11 @@ const CASES: Case[] = [
   defs(`/flags/definitions?${T}`, bearer('cohortReader'), 403, true, 'key scoped to cohort:read'),
   defs(`/flags/definitions?${T}`, bearer('otherTeam'), 403, true, 'key scoped to another project'),
   defs(`/flags/definitions?${T}`, { authorization: () => `Bearer ${keys.otherSecret}` }, 403, true, "another project's secret"),
-  { ...defs('', bearer('noKeysMember'), 403, true, 'organization refuses personal API keys to members'), path: () => `/flags/definitions?token=${strictToken}` },
-  { ...defs('', bearer('admin'), 403, true, "a project of an organization the user is not in"), path: () => `/flags/definitions?token=${strictToken}` },
+  {
+    ...defs('', bearer('noKeysMember'), 403, true, 'organization refuses personal API keys to members'),
+    path: () => `/flags/definitions?token=${strictToken}`,
+  },
+  { ...defs('', bearer('admin'), 403, true, 'a project of an organization the user is not in'), path: () => `/flags/definitions?token=${strictToken}` },
   defs(`/flags/definitions?${T}`, bearer('revoked'), 401, true, 'revoked key'),
   defs(`/flags/definitions?${T}`, bearer('inactive'), 401, true, "a deactivated user's key"),
   defs(`/flags/definitions?${T}`, { authorization: 'Bearer phx_unknownkey000000000000000000000000' }, 401, true, 'unknown personal key'),
@@ -153,7 +164,17 @@ const CASES: Case[] = [
 ];
 
 /** The headers a client acts on; transport framing (length, chunking, connection) is not compared. */
-const COMPARED = ['content-type', 'content-encoding', 'cache-control', 'etag', 'vary', 'retry-after', 'allow', 'access-control-allow-origin', 'access-control-allow-credentials'];
+const COMPARED = [
+  'content-type',
+  'content-encoding',
+  'cache-control',
+  'etag',
+  'vary',
+  'retry-after',
+  'allow',
+  'access-control-allow-origin',
+  'access-control-allow-credentials',
+];
 
 interface Answer {
   status: number;

@@ -89,8 +89,18 @@ export function App() {
   const session = useMemo<Session | null>(() => (me ? { me, refresh, signOut } : null), [me, refresh, signOut]);
 
   if (isPublic) return <main className="auth-layout">{publicPage(pathname, refresh)}</main>;
-  if (error) return <main className="auth-layout"><ErrorState error={error} retry={() => void refresh()} /></main>;
-  if (!session) return <main className="auth-layout"><Spinner /></main>;
+  if (error)
+    return (
+      <main className="auth-layout">
+        <ErrorState error={error} retry={() => void refresh()} />
+      </main>
+    );
+  if (!session)
+    return (
+      <main className="auth-layout">
+        <Spinner />
+      </main>
+    );
   return (
     <SessionContext.Provider value={session}>
       <Shell>{signedInPage(pathname, session.me)}</Shell>

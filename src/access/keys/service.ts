@@ -4,16 +4,7 @@
 import type { Db } from '../../platform/db/index.ts';
 import { transact, type AppContext } from '../../platform/context.ts';
 import type { RequestAuth } from '../auth.ts';
-import {
-  countKeysOfUser,
-  deleteKey,
-  findKeyOfUser,
-  insertKey,
-  listKeysOfUser,
-  lockKeysOfUser,
-  updateKey,
-  type PersonalApiKey,
-} from './repository.ts';
+import { countKeysOfUser, deleteKey, findKeyOfUser, insertKey, listKeysOfUser, lockKeysOfUser, updateKey, type PersonalApiKey } from './repository.ts';
 import { listMembershipsOfUser, type User } from '../organizations/users-repository.ts';
 import { listProjectsOfOrganizations } from '../organizations/projects-repository.ts';
 import { toPersonalApiKey, type PersonalApiKeyOut, type PersonalApiKeyWrite } from './schemas.ts';
@@ -63,7 +54,8 @@ async function checkScoping(db: Db, user: User, body: PersonalApiKeyWrite): Prom
     out.scopedTeams = [...new Set(body.scoped_teams)];
   }
   if (body.scoped_organizations !== undefined) {
-    if (!body.scoped_organizations.every((id) => UUID.test(id))) throw new ValidationError('Invalid organization UUID', 'invalid_input', 'scoped_organizations');
+    if (!body.scoped_organizations.every((id) => UUID.test(id)))
+      throw new ValidationError('Invalid organization UUID', 'invalid_input', 'scoped_organizations');
     const ids = body.scoped_organizations.map(canonicalUuid);
     if (await scopingOutsideMemberships(db, user.id, { organizations: ids })) {
       throw new ValidationError(SCOPED_ORGANIZATIONS_NOT_MEMBER, 'invalid_input', 'scoped_organizations');

@@ -14,24 +14,9 @@ import {
   type Organization,
   type Project,
 } from './projects-repository.ts';
-import {
-  findUserByEmail,
-  insertUser,
-  MembershipLevel,
-  updateUser,
-  upsertMembership,
-  type MembershipLevelName,
-  type User,
-} from './users-repository.ts';
+import { findUserByEmail, insertUser, MembershipLevel, updateUser, upsertMembership, type MembershipLevelName, type User } from './users-repository.ts';
 import { deleteKey, findKeyById, insertKey, listKeysOfUser, type PersonalApiKey } from '../keys/repository.ts';
-import {
-  generateKeyId,
-  generatePersonalApiKey,
-  generateProjectToken,
-  generateSecretToken,
-  hashKeyValue,
-  maskKeyValue,
-} from '../tokens.ts';
+import { generateKeyId, generatePersonalApiKey, generateProjectToken, generateSecretToken, hashKeyValue, maskKeyValue } from '../tokens.ts';
 import { findInvalidScope, invalidScopeMessage } from '../scopes.ts';
 import { SCOPED_ORGANIZATIONS_NOT_MEMBER, SCOPED_TEAMS_NOT_MEMBER, scopingOutsideMemberships } from '../keys/service.ts';
 import { createSetupToken, setPasswordIn } from '../sign-in/accounts.ts';
@@ -52,11 +37,7 @@ export async function createOrganization(ctx: AppContext, name: string): Promise
   return transact(ctx, (tx) => insertOrganization(tx, { name }));
 }
 
-export async function createProjectIn(
-  tx: Db,
-  organizationId: string,
-  input: { name: string; apiToken?: string; secretApiToken?: string },
-): Promise<Project> {
+export async function createProjectIn(tx: Db, organizationId: string, input: { name: string; apiToken?: string; secretApiToken?: string }): Promise<Project> {
   return insertProject(tx, {
     organizationId,
     name: input.name,
@@ -161,7 +142,10 @@ export async function createKey(ctx: AppContext, input: NewKeyInput): Promise<{ 
     const user = await findUserByEmail(tx, input.email);
     if (!user) throw new AdminError(`No user with email ${input.email}.`);
     // A key scoped to a project or organization its owner is not in would be refused everywhere.
-    const outside = await scopingOutsideMemberships(tx, user.id, { teams: input.scopedTeams ?? undefined, organizations: input.scopedOrganizations ?? undefined });
+    const outside = await scopingOutsideMemberships(tx, user.id, {
+      teams: input.scopedTeams ?? undefined,
+      organizations: input.scopedOrganizations ?? undefined,
+    });
     if (outside) throw new AdminError(outside === 'scoped_teams' ? SCOPED_TEAMS_NOT_MEMBER : SCOPED_ORGANIZATIONS_NOT_MEMBER);
     return createKeyIn(tx, user, input);
   });

@@ -68,7 +68,10 @@ export async function ignoredInitVariables(ctx: AppContext, init: InitConfig): P
   if (init.adminPassword) {
     const admin = await findUserByEmail(db, init.adminEmail ?? DEFAULT_ADMIN_EMAIL);
     if (!admin || !(await verifyPassword(init.adminPassword, admin.passwordHash))) {
-      ignored.push({ variable: 'FLAGHOST_INIT_ADMIN_PASSWORD', reason: `it is not the admin's password; ${AFTERWARDS}. Set one with \`flaghost users set-password\`.` });
+      ignored.push({
+        variable: 'FLAGHOST_INIT_ADMIN_PASSWORD',
+        reason: `it is not the admin's password; ${AFTERWARDS}. Set one with \`flaghost users set-password\`.`,
+      });
     }
   }
   if (init.personalApiKey && !(await findKeyWithUserByHash(db, hashKeyValue(init.personalApiKey)))) {
@@ -81,7 +84,10 @@ export async function ignoredInitVariables(ctx: AppContext, init: InitConfig): P
     ignored.push({ variable: 'FLAGHOST_INIT_PROJECT_TOKEN', reason: `no project has this token; ${AFTERWARDS}. \`flaghost projects list\` shows the tokens.` });
   }
   if (init.secretToken && !(await findProjectBySecretToken(db, init.secretToken))) {
-    ignored.push({ variable: 'FLAGHOST_INIT_SECRET_TOKEN', reason: `no project has this secret token; ${AFTERWARDS}. \`flaghost projects list\` shows the tokens.` });
+    ignored.push({
+      variable: 'FLAGHOST_INIT_SECRET_TOKEN',
+      reason: `no project has this secret token; ${AFTERWARDS}. \`flaghost projects list\` shows the tokens.`,
+    });
   }
   return ignored;
 }

@@ -8,14 +8,18 @@ import type { ZodFastify } from '../../platform/http/openapi.ts';
 
 export async function organizationMemberRoutes(app: ZodFastify): Promise<void> {
   const { ctx } = app.services;
-  app.get('/api/organizations/:organization_id/members', {
-    config: { access: { scope: 'organization_member:read', project: 'none', organization: 'param' } },
-    schema: {
-      tags: ['access control'],
-      summary: 'Members of an organization, by level then newest first',
-      params: OrganizationParams,
-      querystring: z.looseObject({ limit: z.string().optional(), offset: z.string().optional() }),
-      response: { 200: paginatedSchema(OrganizationMemberSchema) },
+  app.get(
+    '/api/organizations/:organization_id/members',
+    {
+      config: { access: { scope: 'organization_member:read', project: 'none', organization: 'param' } },
+      schema: {
+        tags: ['access control'],
+        summary: 'Members of an organization, by level then newest first',
+        params: OrganizationParams,
+        querystring: z.looseObject({ limit: z.string().optional(), offset: z.string().optional() }),
+        response: { 200: paginatedSchema(OrganizationMemberSchema) },
+      },
     },
-  }, async (request) => listOrganizationMembers(ctx, request.auth, request.query, absoluteUrl(request, ctx.config.publicUrl)));
+    async (request) => listOrganizationMembers(ctx, request.auth, request.query, absoluteUrl(request, ctx.config.publicUrl)),
+  );
 }

@@ -81,7 +81,11 @@ export const MeSchema = z
   })
   .meta({ id: 'User' });
 
-const slugify = (name: string) => name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'organization';
+const slugify = (name: string) =>
+  name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '') || 'organization';
 
 export function toProjectBasic(project: Project): z.infer<typeof ProjectBasicSchema> {
   return {

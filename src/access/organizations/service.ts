@@ -5,10 +5,7 @@ import { listMembersOfOrganization, listMembershipsOfUser, type Membership, type
 import { toMe, toOrganization, toOrganizationBasic } from './schemas.ts';
 
 export async function describeOrganization(ctx: AppContext, org: Organization, membership: Membership | undefined) {
-  const [projects, members] = await Promise.all([
-    listProjectsOfOrganizations(ctx.db, [org.id]),
-    listMembersOfOrganization(ctx.db, org.id),
-  ]);
+  const [projects, members] = await Promise.all([listProjectsOfOrganizations(ctx.db, [org.id]), listMembersOfOrganization(ctx.db, org.id)]);
   return toOrganization(org, membership, projects, members.length);
 }
 
@@ -22,18 +19,32 @@ export async function currentOrganizationOf(ctx: AppContext, user: User): Promis
 
 export async function describeMe(ctx: AppContext, user: User) {
   const memberships = await listMembershipsOfUser(ctx.db, user.id);
-  const orgs = await listOrganizations(ctx.db, memberships.map((m) => m.organizationId));
-  const projects = await listProjectsOfOrganizations(ctx.db, orgs.map((o) => o.id));
+  const orgs = await listOrganizations(
+    ctx.db,
+    memberships.map((m) => m.organizationId),
+  );
+  const projects = await listProjectsOfOrganizations(
+    ctx.db,
+    orgs.map((o) => o.id),
+  );
   const current = await currentOrganizationOf(ctx, user);
   const team = projects.find((p) => p.id === user.currentProjectId) ?? projects.find((p) => p.organizationId === current?.org.id);
   const organization = current ? await describeOrganization(ctx, current.org, current.membership) : null;
-  const basics = orgs.map((o) => toOrganizationBasic(o, memberships.find((m) => m.organizationId === o.id)));
+  const basics = orgs.map((o) =>
+    toOrganizationBasic(
+      o,
+      memberships.find((m) => m.organizationId === o.id),
+    ),
+  );
   return toMe(user, team, organization, basics);
 }
 
 /** Projects of every organization the user belongs to, narrowed to a key's scoped projects. */
 export async function projectsVisibleTo(ctx: AppContext, user: User, scopedTeams: number[] | null): Promise<Project[]> {
   const memberships = await listMembershipsOfUser(ctx.db, user.id);
-  const projects = await listProjectsOfOrganizations(ctx.db, memberships.map((m) => m.organizationId));
+  const projects = await listProjectsOfOrganizations(
+    ctx.db,
+    memberships.map((m) => m.organizationId),
+  );
   return scopedTeams?.length ? projects.filter((p) => scopedTeams.includes(p.id)) : projects;
 }

@@ -10,13 +10,20 @@ export const MembershipLevel = { member: 1, admin: 8, owner: 15 } as const;
 export type MembershipLevelName = keyof typeof MembershipLevel;
 
 export async function findUserByEmail(db: Db, email: string): Promise<User | undefined> {
-  const [row] = await db.select().from(users).where(eq(sql`lower(${users.email})`, email.toLowerCase())).limit(1);
+  const [row] = await db
+    .select()
+    .from(users)
+    .where(eq(sql`lower(${users.email})`, email.toLowerCase()))
+    .limit(1);
   return row;
 }
 
 export async function findUsersByIds(db: Db, ids: number[]): Promise<Map<number, User>> {
   if (!ids.length) return new Map();
-  const rows = await db.select().from(users).where(inArray(users.id, [...new Set(ids)]));
+  const rows = await db
+    .select()
+    .from(users)
+    .where(inArray(users.id, [...new Set(ids)]));
   return new Map(rows.map((u) => [u.id, u]));
 }
 

@@ -40,7 +40,11 @@ export async function flagAccessResolver(db: Db, auth: RequestAuth, flags: Featu
   const roleLevel = Math.max(0, ...policy.roles.map((r) => r.level));
   const effective = organizationLevel >= CAN_ALWAYS_EDIT ? CAN_ALWAYS_EDIT : roleLevel || organizationLevel;
   if (effective >= CAN_ALWAYS_EDIT) return (f) => (isCreator(auth, f) ? MANAGER : EDITOR);
-  const shared = await flagsSharedWithRoles(db, others.map((f) => f.id), policy.roles.map((r) => r.id));
+  const shared = await flagsSharedWithRoles(
+    db,
+    others.map((f) => f.id),
+    policy.roles.map((r) => r.id),
+  );
   return (f) => (isCreator(auth, f) ? MANAGER : shared.has(f.id) ? EDITOR : VIEWER);
 }
 

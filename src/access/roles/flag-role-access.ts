@@ -42,13 +42,22 @@ async function present(ctx: AppContext, auth: RequestAuth, flag: FeatureFlagRow,
   if (!rows.length) return [];
   const [[flagOut], roles] = await Promise.all([
     presentFlags(ctx, ctx.db, auth, [flag]),
-    findRolesByIds(ctx.db, rows.map((r) => r.roleId)).then((found) => presentRoles(ctx.db, found)),
+    findRolesByIds(
+      ctx.db,
+      rows.map((r) => r.roleId),
+    ).then((found) => presentRoles(ctx.db, found)),
   ]);
   const byId = new Map(roles.map((r) => [r.id, r]));
   return rows.map((row) => toFlagRoleAccess(row, flagOut, byId.get(row.roleId)!));
 }
 
-export async function listRoleAccess(ctx: AppContext, auth: RequestAuth, flagId: string, query: Record<string, unknown>, url: URL): Promise<Paginated<FlagRoleAccessOut>> {
+export async function listRoleAccess(
+  ctx: AppContext,
+  auth: RequestAuth,
+  flagId: string,
+  query: Record<string, unknown>,
+  url: URL,
+): Promise<Paginated<FlagRoleAccessOut>> {
   const flag = await flagOf(ctx.db, auth, flagId);
   const { limit, offset } = parseLimitOffset(query);
   const { count, rows } = await listFlagRoleAccess(ctx.db, flag.id, { limit, offset });

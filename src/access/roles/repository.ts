@@ -31,7 +31,11 @@ export async function listRoles(db: Db, organizationId: string, page: { limit: n
 }
 
 export async function findRole(db: Db, organizationId: string, id: string): Promise<Role | undefined> {
-  const [row] = await db.select().from(roles).where(and(eq(roles.organizationId, organizationId), eq(roles.id, id))).limit(1);
+  const [row] = await db
+    .select()
+    .from(roles)
+    .where(and(eq(roles.organizationId, organizationId), eq(roles.id, id)))
+    .limit(1);
   return row;
 }
 
@@ -39,7 +43,11 @@ export async function findRole(db: Db, organizationId: string, id: string): Prom
 export async function findRoleByName(db: Db, organizationId: string, name: string, exceptId?: string): Promise<Role | undefined> {
   const conditions = [eq(roles.organizationId, organizationId), eq(sql`lower(${roles.name})`, name.toLowerCase())];
   if (exceptId) conditions.push(ne(roles.id, exceptId));
-  const [row] = await db.select().from(roles).where(and(...conditions)).limit(1);
+  const [row] = await db
+    .select()
+    .from(roles)
+    .where(and(...conditions))
+    .limit(1);
   return row;
 }
 
@@ -90,7 +98,11 @@ export async function listRoleMembersPage(db: Db, roleId: string, page: { limit:
 }
 
 export async function findRoleMembership(db: Db, roleId: string, id: string): Promise<RoleMembership | undefined> {
-  const [row] = await db.select().from(roleMemberships).where(and(eq(roleMemberships.roleId, roleId), eq(roleMemberships.id, id))).limit(1);
+  const [row] = await db
+    .select()
+    .from(roleMemberships)
+    .where(and(eq(roleMemberships.roleId, roleId), eq(roleMemberships.id, id)))
+    .limit(1);
   return row;
 }
 
@@ -118,7 +130,11 @@ export async function findActiveMemberByUuid(db: Db, organizationId: string, uui
 // ---------------------------------------------------------------------------------------------
 // Organization resource access
 
-export async function listResourceAccess(db: Db, organizationId: string, page: { limit: number; offset: number }): Promise<{ count: number; rows: ResourceAccess[] }> {
+export async function listResourceAccess(
+  db: Db,
+  organizationId: string,
+  page: { limit: number; offset: number },
+): Promise<{ count: number; rows: ResourceAccess[] }> {
   const where = eq(organizationResourceAccess.organizationId, organizationId);
   const [total] = await db.select({ n: count() }).from(organizationResourceAccess).where(where);
   const rows = await db
@@ -143,7 +159,11 @@ export async function findResourceAccess(db: Db, organizationId: string, id: num
 export async function findResourceAccessByResource(db: Db, organizationId: string, resource: string, exceptId?: number): Promise<ResourceAccess | undefined> {
   const conditions = [eq(organizationResourceAccess.organizationId, organizationId), eq(organizationResourceAccess.resource, resource)];
   if (exceptId !== undefined) conditions.push(ne(organizationResourceAccess.id, exceptId));
-  const [row] = await db.select().from(organizationResourceAccess).where(and(...conditions)).limit(1);
+  const [row] = await db
+    .select()
+    .from(organizationResourceAccess)
+    .where(and(...conditions))
+    .limit(1);
   return row;
 }
 
@@ -164,7 +184,11 @@ export async function deleteResourceAccess(db: Db, id: number): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Feature-flag role access
 
-export async function listFlagRoleAccess(db: Db, featureFlagId: number, page: { limit: number; offset: number }): Promise<{ count: number; rows: FlagRoleAccess[] }> {
+export async function listFlagRoleAccess(
+  db: Db,
+  featureFlagId: number,
+  page: { limit: number; offset: number },
+): Promise<{ count: number; rows: FlagRoleAccess[] }> {
   const where = eq(featureFlagRoleAccess.featureFlagId, featureFlagId);
   const [total] = await db.select({ n: count() }).from(featureFlagRoleAccess).where(where);
   const rows = await db
@@ -209,7 +233,10 @@ export async function flagsOfRoles(db: Db, roleIds: string[]): Promise<Array<{ r
 
 export async function findRolesByIds(db: Db, ids: string[]): Promise<Role[]> {
   if (!ids.length) return [];
-  return db.select().from(roles).where(inArray(roles.id, [...new Set(ids)]));
+  return db
+    .select()
+    .from(roles)
+    .where(inArray(roles.id, [...new Set(ids)]));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -259,5 +286,8 @@ export async function flagsSharedWithRoles(db: Db, flagIds: number[], roleIds: s
 export async function findSoftDeletedFlagsWithKey(db: Db, projectId: number, key: string, exceptId?: number) {
   const conditions = [eq(featureFlags.projectId, projectId), eq(featureFlags.key, key), eq(featureFlags.deleted, true)];
   if (exceptId !== undefined) conditions.push(ne(featureFlags.id, exceptId));
-  return db.select().from(featureFlags).where(and(...conditions));
+  return db
+    .select()
+    .from(featureFlags)
+    .where(and(...conditions));
 }

@@ -105,10 +105,7 @@ export function toRoleMembership(row: RoleMemberRow): z.infer<typeof RoleMembers
   };
 }
 
-export function toRole(
-  role: Role,
-  extras: { users: Map<number, User>; members: RoleMemberRow[]; flags: Array<{ id: number; key: string }> },
-): RoleOut {
+export function toRole(role: Role, extras: { users: Map<number, User>; members: RoleMemberRow[]; flags: Array<{ id: number; key: string }> }): RoleOut {
   const creator = role.createdById === null ? undefined : extras.users.get(role.createdById);
   return {
     id: role.id,
@@ -188,5 +185,5 @@ export function toFlagRoleAccess(row: FlagRoleAccess, flag: FeatureFlagOut, role
 }
 
 export const FlagRoleAccessBody = z
-  .object({ role_id: drfUuid().meta({ description: 'A role of the flag\'s organization' }) })
+  .object({ role_id: drfUuid().meta({ description: "A role of the flag's organization" }) })
   .meta({ id: 'FeatureFlagRoleAccessCreate' });

@@ -29,13 +29,7 @@ import {
   type Role,
 } from './repository.ts';
 import { findUsersByIds, listMembersOfOrganization } from '../organizations/users-repository.ts';
-import {
-  toOrganizationMember,
-  toResourceAccess,
-  toRole,
-  toRoleMembership,
-  type RoleOut,
-} from './schemas.ts';
+import { toOrganizationMember, toResourceAccess, toRole, toRoleMembership, type RoleOut } from './schemas.ts';
 import { isUniqueViolation } from '../../platform/db/errors.ts';
 import { NotFoundError, ValidationError } from '../../platform/errors.ts';
 import { limitOffsetLinks, parseLimitOffset, type Paginated } from '../../platform/pagination.ts';
@@ -56,7 +50,13 @@ export async function listOrganizationMembers(ctx: AppContext, auth: RequestAuth
   const all = (await listMembersOfOrganization(ctx.db, requireOrganization(auth).id))
     .filter((m) => m.user.isActive)
     .sort((a, b) => a.membership.level - b.membership.level || b.membership.joinedAt.getTime() - a.membership.joinedAt.getTime());
-  return page(url, all.length, all.slice(offset, offset + limit).map((m) => toOrganizationMember(m.membership, m.user)), limit, offset);
+  return page(
+    url,
+    all.length,
+    all.slice(offset, offset + limit).map((m) => toOrganizationMember(m.membership, m.user)),
+    limit,
+    offset,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -69,7 +69,10 @@ export async function presentRoles(db: Db, rows: Role[]): Promise<RoleOut[]> {
   const [members, flags, creators] = await Promise.all([
     listMembersOfRoles(db, ids),
     flagsOfRoles(db, ids),
-    findUsersByIds(db, rows.map((r) => r.createdById).filter((id): id is number => id !== null)),
+    findUsersByIds(
+      db,
+      rows.map((r) => r.createdById).filter((id): id is number => id !== null),
+    ),
   ]);
   return rows.map((role) =>
     toRole(role, {
@@ -86,7 +89,9 @@ async function presentRole(db: Db, role: Role): Promise<RoleOut> {
 
 /** The role of the request's organization, or 404 (a role of another organization does not exist here). */
 export async function roleOf(db: Db, auth: RequestAuth, id: string): Promise<Role> {
-  const role = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id) ? await findRole(db, requireOrganization(auth).id, id.toLowerCase()) : undefined;
+  const role = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)
+    ? await findRole(db, requireOrganization(auth).id, id.toLowerCase())
+    : undefined;
   if (!role) throw new NotFoundError();
   return role;
 }
@@ -122,15 +127,27 @@ export async function createRole(ctx: AppContext, auth: RequestAuth, body: { nam
   const role = await roleWrite(ctx, async (tx, changes) => {
     await assertRoleNameFree(tx, organizationId, body.name);
     // PostHog starts a role at the organization's level for flags; an explicit level wins here.
-    const level = body.feature_flags_access_level ?? (await findResourceAccessByResource(tx, organizationId, FEATURE_FLAGS_RESOURCE))?.accessLevel ?? CAN_ALWAYS_EDIT;
-    const created = await insertRole(tx, { organizationId, name: body.name, featureFlagsAccessLevel: level, createdById: requireUser(auth).id, createdAt: ctx.now() });
+    const level =
+      body.feature_flags_access_level ?? (await findResourceAccessByResource(tx, organizationId, FEATURE_FLAGS_RESOURCE))?.accessLevel ?? CAN_ALWAYS_EDIT;
+    const created = await insertRole(tx, {
+      organizationId,
+      name: body.name,
+      featureFlagsAccessLevel: level,
+      createdById: requireUser(auth).id,
+      createdAt: ctx.now(),
+    });
     changes.authChanged();
     return created;
   });
   return presentRole(ctx.db, role);
 }
 
-export async function updateRoleById(ctx: AppContext, auth: RequestAuth, id: string, body: { name?: string; feature_flags_access_level?: number }): Promise<RoleOut> {
+export async function updateRoleById(
+  ctx: AppContext,
+  auth: RequestAuth,
+  id: string,
+  body: { name?: string; feature_flags_access_level?: number },
+): Promise<RoleOut> {
   const role = await roleWrite(ctx, async (tx, changes) => {
     const existing = await roleOf(tx, auth, id);
     if (body.name !== undefined) await assertRoleNameFree(tx, existing.organizationId, body.name, existing.id);

@@ -19,29 +19,39 @@ const MeUpdateBody = z.looseObject({
 
 export async function accountRoutes(app: ZodFastify): Promise<void> {
   const { ctx } = app.services;
-  app.patch('/api/users/@me', {
-    config: { access: { scope: 'user:write', project: 'none' } },
-    schema: {
-      tags: ['identity'],
-      summary: "Update the authenticated user's names or password (password: current_password required when one is set)",
-      body: MeUpdateBody,
-      response: { 200: MeSchema },
+  app.patch(
+    '/api/users/@me',
+    {
+      config: { access: { scope: 'user:write', project: 'none' } },
+      schema: {
+        tags: ['identity'],
+        summary: "Update the authenticated user's names or password (password: current_password required when one is set)",
+        body: MeUpdateBody,
+        response: { 200: MeSchema },
+      },
     },
-  }, async (request) => {
-    const body = request.body;
-    const auth = request.auth;
-    let user = requireUser(auth);
-    if (body.password !== undefined) {
-      await changeOwnPassword(ctx, user, { password: body.password, current_password: body.current_password }, auth.principal.kind === 'session' ? auth.principal.session.id : undefined);
-    }
-    const names: { firstName?: string; lastName?: string } = {};
-    if (body.first_name !== undefined) names.firstName = body.first_name;
-    if (body.last_name !== undefined) names.lastName = body.last_name;
-    if (Object.keys(names).length) await transact(ctx, async (tx, changes) => {
-      await updateUser(tx, user.id, names);
-      changes.authChanged();
-    });
-    user = (await findUsersByIds(ctx.db, [user.id])).get(user.id) ?? user;
-    return describeMe(ctx, user);
-  });
+    async (request) => {
+      const body = request.body;
+      const auth = request.auth;
+      let user = requireUser(auth);
+      if (body.password !== undefined) {
+        await changeOwnPassword(
+          ctx,
+          user,
+          { password: body.password, current_password: body.current_password },
+          auth.principal.kind === 'session' ? auth.principal.session.id : undefined,
+        );
+      }
+      const names: { firstName?: string; lastName?: string } = {};
+      if (body.first_name !== undefined) names.firstName = body.first_name;
+      if (body.last_name !== undefined) names.lastName = body.last_name;
+      if (Object.keys(names).length)
+        await transact(ctx, async (tx, changes) => {
+          await updateUser(tx, user.id, names);
+          changes.authChanged();
+        });
+      user = (await findUsersByIds(ctx.db, [user.id])).get(user.id) ?? user;
+      return describeMe(ctx, user);
+    },
+  );
 }

@@ -13,7 +13,10 @@ export function readCookie(request: { headers: IncomingHttpHeaders }, name: stri
   for (const part of header.split(';')) {
     const eq = part.indexOf('=');
     if (eq < 0 || part.slice(0, eq).trim() !== name) continue;
-    const value = part.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1');
+    const value = part
+      .slice(eq + 1)
+      .trim()
+      .replace(/^"(.*)"$/, '$1');
     return value === '' ? undefined : value;
   }
   return undefined;

@@ -63,40 +63,52 @@ export async function organizationInviteRoutes(app: ZodFastify): Promise<void> {
   const access = (scope: string): { access: RouteAccess } => ({ access: { scope, project: 'none', organization: 'param', adminWrites: ADMIN_WRITES } });
   const base = '/api/organizations/:organization_id/invites';
 
-  app.get(base, {
-    config: access('organization_member:read'),
-    schema: {
-      tags,
-      summary: "The organization's pending invites, newest first",
-      params: OrganizationParams,
-      querystring: z.looseObject({ limit: z.string().optional(), offset: z.string().optional() }),
-      response: { 200: paginatedSchema(InviteSchema) },
+  app.get(
+    base,
+    {
+      config: access('organization_member:read'),
+      schema: {
+        tags,
+        summary: "The organization's pending invites, newest first",
+        params: OrganizationParams,
+        querystring: z.looseObject({ limit: z.string().optional(), offset: z.string().optional() }),
+        response: { 200: paginatedSchema(InviteSchema) },
+      },
     },
-  }, async (request) => {
-    const all = await listInvites(ctx, request.auth);
-    const { limit, offset } = parseLimitOffset(request.query);
-    const links = limitOffsetLinks(absoluteUrl(request, ctx.config.publicUrl), all.length, limit, offset);
-    return { count: all.length, ...links, results: all.slice(offset, offset + limit) };
-  });
-
-  app.post(base, {
-    config: access('organization_member:write'),
-    schema: {
-      tags,
-      summary: 'Invite an email at a level (admins); the invitee signs up at /signup/<id>',
-      params: OrganizationParams,
-      body: InviteBody,
-      response: { 201: InviteSchema },
+    async (request) => {
+      const all = await listInvites(ctx, request.auth);
+      const { limit, offset } = parseLimitOffset(request.query);
+      const links = limitOffsetLinks(absoluteUrl(request, ctx.config.publicUrl), all.length, limit, offset);
+      return { count: all.length, ...links, results: all.slice(offset, offset + limit) };
     },
-  }, async (request, reply) => reply.code(201).send(await createInvite(ctx, request.auth, request.body)));
+  );
 
-  app.delete(`${base}/:id`, {
-    config: access('organization_member:write'),
-    schema: { tags, summary: 'Revoke an invite (admins)', params: InviteParams, response: { 204: z.null() } },
-  }, async (request, reply) => {
-    await revokeInvite(ctx, request.auth, request.params.id);
-    return reply.code(204).send(null);
-  });
+  app.post(
+    base,
+    {
+      config: access('organization_member:write'),
+      schema: {
+        tags,
+        summary: 'Invite an email at a level (admins); the invitee signs up at /signup/<id>',
+        params: OrganizationParams,
+        body: InviteBody,
+        response: { 201: InviteSchema },
+      },
+    },
+    async (request, reply) => reply.code(201).send(await createInvite(ctx, request.auth, request.body)),
+  );
+
+  app.delete(
+    `${base}/:id`,
+    {
+      config: access('organization_member:write'),
+      schema: { tags, summary: 'Revoke an invite (admins)', params: InviteParams, response: { 204: z.null() } },
+    },
+    async (request, reply) => {
+      await revokeInvite(ctx, request.auth, request.params.id);
+      return reply.code(204).send(null);
+    },
+  );
 }
 
 /** The signed-in session, if the request has one (the invite routes work without one too). */
@@ -109,41 +121,57 @@ export async function signupRoutes(app: ZodFastify): Promise<void> {
   const { ctx, authenticator } = app.services;
   const tags = ['sign-in'];
 
-  app.get('/api/signup/:invite_id', {
-    schema: {
-      tags,
-      summary: 'What an invite is for (the invite page checks it first); 400 when unknown, used or expired',
-      security: [],
-      params: SignupParams,
-      response: { 200: z.object({ id: z.string(), target_email: z.string(), first_name: z.string(), organization_name: z.string() }) },
-    },
-  }, async (request) => describeInvite(ctx, request.params.invite_id, (await sessionOf(authenticator, request))?.user));
-
-  app.post('/api/signup/:invite_id', {
-    schema: {
-      tags,
-      summary: 'Accept an invite: a new person sets first_name and password and is signed in (201)',
-      security: [],
-      params: SignupParams,
-      body: SignupBody,
-      response: {
-        201: z.object({ id: z.number(), uuid: z.string(), distinct_id: z.string(), first_name: z.string(), last_name: z.string(), email: z.string(), redirect_url: z.string() }),
+  app.get(
+    '/api/signup/:invite_id',
+    {
+      schema: {
+        tags,
+        summary: 'What an invite is for (the invite page checks it first); 400 when unknown, used or expired',
+        security: [],
+        params: SignupParams,
+        response: { 200: z.object({ id: z.string(), target_email: z.string(), first_name: z.string(), organization_name: z.string() }) },
       },
     },
-  }, async (request, reply) => {
-    const principal = await sessionOf(authenticator, request);
-    if (principal) checkCsrf(request, principal.session, ctx.config.publicUrl);
-    else checkOrigin(request, ctx.config.publicUrl, false);
-    const { user, session } = await acceptInvite(ctx, request.params.invite_id, request.body, clientOf(request), principal?.user);
-    if (session) setSessionCookies(request, reply, session.token, session.csrfToken, ctx.config.sessions.maxAgeMs);
-    return reply.code(201).send({
-      id: user.id,
-      uuid: user.uuid,
-      distinct_id: user.distinctId,
-      first_name: user.firstName,
-      last_name: user.lastName,
-      email: user.email,
-      redirect_url: '/',
-    });
-  });
+    async (request) => describeInvite(ctx, request.params.invite_id, (await sessionOf(authenticator, request))?.user),
+  );
+
+  app.post(
+    '/api/signup/:invite_id',
+    {
+      schema: {
+        tags,
+        summary: 'Accept an invite: a new person sets first_name and password and is signed in (201)',
+        security: [],
+        params: SignupParams,
+        body: SignupBody,
+        response: {
+          201: z.object({
+            id: z.number(),
+            uuid: z.string(),
+            distinct_id: z.string(),
+            first_name: z.string(),
+            last_name: z.string(),
+            email: z.string(),
+            redirect_url: z.string(),
+          }),
+        },
+      },
+    },
+    async (request, reply) => {
+      const principal = await sessionOf(authenticator, request);
+      if (principal) checkCsrf(request, principal.session, ctx.config.publicUrl);
+      else checkOrigin(request, ctx.config.publicUrl, false);
+      const { user, session } = await acceptInvite(ctx, request.params.invite_id, request.body, clientOf(request), principal?.user);
+      if (session) setSessionCookies(request, reply, session.token, session.csrfToken, ctx.config.sessions.maxAgeMs);
+      return reply.code(201).send({
+        id: user.id,
+        uuid: user.uuid,
+        distinct_id: user.distinctId,
+        first_name: user.firstName,
+        last_name: user.lastName,
+        email: user.email,
+        redirect_url: '/',
+      });
+    },
+  );
 }

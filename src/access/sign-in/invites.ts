@@ -116,7 +116,13 @@ export interface SignupBody {
  * POST /api/signup/<id>/: a new person sets a password and is signed in; someone signed in as the
  * invited email joins the organization. The invite is used up either way.
  */
-export async function acceptInvite(ctx: AppContext, id: string, body: SignupBody, client: Client, signedIn?: User): Promise<{ user: User; session?: NewSession }> {
+export async function acceptInvite(
+  ctx: AppContext,
+  id: string,
+  body: SignupBody,
+  client: Client,
+  signedIn?: User,
+): Promise<{ user: User; session?: NewSession }> {
   const { invite } = await usableInvite(ctx, id, signedIn);
   if (!signedIn) {
     for (const attr of ['first_name', 'password'] as const) {

@@ -33,14 +33,16 @@ function providerConfig(config: OidcConfig): () => Promise<OidcClient.Configurat
   return () => {
     pending ??= import('openid-client')
       .then((module) => (oidc = module))
-      .then(() => oidc.discovery(
-        new URL(config.issuer),
-        config.clientId,
-        undefined,
-        config.clientSecret ? oidc.ClientSecretBasic(config.clientSecret) : oidc.None(),
-        // A provider on plain http is only reachable in tests and on private networks the admin chose.
-        { timeout: 10, ...(config.issuer.startsWith('http:') ? { execute: [oidc.allowInsecureRequests] } : {}) },
-      ))
+      .then(() =>
+        oidc.discovery(
+          new URL(config.issuer),
+          config.clientId,
+          undefined,
+          config.clientSecret ? oidc.ClientSecretBasic(config.clientSecret) : oidc.None(),
+          // A provider on plain http is only reachable in tests and on private networks the admin chose.
+          { timeout: 10, ...(config.issuer.startsWith('http:') ? { execute: [oidc.allowInsecureRequests] } : {}) },
+        ),
+      )
       .catch((err) => {
         pending = undefined;
         throw err;
@@ -52,11 +54,22 @@ function providerConfig(config: OidcConfig): () => Promise<OidcClient.Configurat
 const baseUrl = (ctx: AppContext, request: FastifyRequest) => ctx.config.publicUrl ?? `${request.protocol}://${request.host}`;
 
 function flowCookie(request: FastifyRequest, value: string, maxAge: number): string {
-  return [`${FLOW_COOKIE}=${value}`, `Path=${CALLBACK_PATH.slice(0, -1)}`, `Max-Age=${maxAge}`, 'HttpOnly', 'SameSite=Lax', ...(isHttps(request) ? ['Secure'] : [])].join('; ');
+  return [
+    `${FLOW_COOKIE}=${value}`,
+    `Path=${CALLBACK_PATH.slice(0, -1)}`,
+    `Max-Age=${maxAge}`,
+    'HttpOnly',
+    'SameSite=Lax',
+    ...(isHttps(request) ? ['Secure'] : []),
+  ].join('; ');
 }
 
 /** The user an OIDC identity signs in as: an existing active user with that email, or a new one. */
-async function userForIdentity(ctx: AppContext, config: OidcConfig, claims: { email?: unknown; email_verified?: unknown; given_name?: unknown; family_name?: unknown }): Promise<User> {
+async function userForIdentity(
+  ctx: AppContext,
+  config: OidcConfig,
+  claims: { email?: unknown; email_verified?: unknown; given_name?: unknown; family_name?: unknown },
+): Promise<User> {
   const email = typeof claims.email === 'string' ? claims.email.trim() : '';
   if (!email || claims.email_verified === false) throw new SignOnRefused('oidc_email_unverified');
   const existing = await findUserByEmail(ctx.db, email);
@@ -92,55 +105,68 @@ export async function oidcRoutes(app: FastifyInstance): Promise<void> {
   const tags = ['sign-in'];
   const fail = (reply: FastifyReply, code: string) => reply.redirect(`/login?error_code=${encodeURIComponent(code)}`, 302);
 
-  app.get('/login/oidc', {
-    schema: { tags, summary: 'Single sign-on: redirects to the OpenID Connect provider', security: [] },
-  }, async (request, reply) => {
-    if (!config || !provider) return fail(reply, 'improperly_configured_sso');
-    let configuration: OidcClient.Configuration;
-    try {
-      configuration = await provider();
-    } catch (err) {
-      request.log.warn({ err }, 'OIDC discovery failed');
-      return fail(reply, 'oidc_unavailable');
-    }
-    const state = oidc.randomState();
-    const nonce = oidc.randomNonce();
-    const verifier = oidc.randomPKCECodeVerifier();
-    const url = oidc.buildAuthorizationUrl(configuration, {
-      redirect_uri: `${baseUrl(ctx, request)}${CALLBACK_PATH}`,
-      scope: 'openid email profile',
-      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-      state,
-      nonce,
-    });
-    // The browser keeps the flow's secrets (httpOnly, only sent to the callback) for ten minutes.
-    reply.header('set-cookie', flowCookie(request, `${state}.${nonce}.${verifier}`, FLOW_TTL_SECONDS));
-    return reply.redirect(url.href, 302);
-  });
+  app.get(
+    '/login/oidc',
+    {
+      schema: { tags, summary: 'Single sign-on: redirects to the OpenID Connect provider', security: [] },
+    },
+    async (request, reply) => {
+      if (!config || !provider) return fail(reply, 'improperly_configured_sso');
+      let configuration: OidcClient.Configuration;
+      try {
+        configuration = await provider();
+      } catch (err) {
+        request.log.warn({ err }, 'OIDC discovery failed');
+        return fail(reply, 'oidc_unavailable');
+      }
+      const state = oidc.randomState();
+      const nonce = oidc.randomNonce();
+      const verifier = oidc.randomPKCECodeVerifier();
+      const url = oidc.buildAuthorizationUrl(configuration, {
+        redirect_uri: `${baseUrl(ctx, request)}${CALLBACK_PATH}`,
+        scope: 'openid email profile',
+        code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+        state,
+        nonce,
+      });
+      // The browser keeps the flow's secrets (httpOnly, only sent to the callback) for ten minutes.
+      reply.header('set-cookie', flowCookie(request, `${state}.${nonce}.${verifier}`, FLOW_TTL_SECONDS));
+      return reply.redirect(url.href, 302);
+    },
+  );
 
-  app.get('/complete/oidc', {
-    schema: { tags, summary: 'Single sign-on callback: signs the user in and redirects to the console', security: [] },
-  }, async (request, reply) => {
-    if (!config || !provider) return fail(reply, 'improperly_configured_sso');
-    reply.header('set-cookie', flowCookie(request, '', 0));
-    const [state, nonce, verifier] = (readCookie(request, FLOW_COOKIE) ?? '').split('.');
-    if (!state || !nonce || !verifier) return fail(reply, 'oidc_failed');
-    let started: NewSession;
-    try {
-      const configuration = await provider();
-      const current = new URL(request.url, `${baseUrl(ctx, request)}/`);
-      const tokens = await oidc.authorizationCodeGrant(configuration, current, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true });
-      const claims = tokens.claims()!;
-      const info = claims.email === undefined ? await oidc.fetchUserInfo(configuration, tokens.access_token, claims.sub) : claims;
-      const user = await userForIdentity(ctx, config, info as Record<string, unknown>);
-      started = await transact(ctx, (tx) => startSession(ctx, tx, user, clientOf(request)));
-    } catch (err) {
-      if (err instanceof SignOnRefused) return fail(reply, err.code);
-      request.log.warn({ err }, 'OIDC sign-in failed');
-      return fail(reply, 'oidc_failed');
-    }
-    setSessionCookies(request, reply, started.token, started.csrfToken, ctx.config.sessions.maxAgeMs);
-    return reply.redirect('/', 302);
-  });
+  app.get(
+    '/complete/oidc',
+    {
+      schema: { tags, summary: 'Single sign-on callback: signs the user in and redirects to the console', security: [] },
+    },
+    async (request, reply) => {
+      if (!config || !provider) return fail(reply, 'improperly_configured_sso');
+      reply.header('set-cookie', flowCookie(request, '', 0));
+      const [state, nonce, verifier] = (readCookie(request, FLOW_COOKIE) ?? '').split('.');
+      if (!state || !nonce || !verifier) return fail(reply, 'oidc_failed');
+      let started: NewSession;
+      try {
+        const configuration = await provider();
+        const current = new URL(request.url, `${baseUrl(ctx, request)}/`);
+        const tokens = await oidc.authorizationCodeGrant(configuration, current, {
+          pkceCodeVerifier: verifier,
+          expectedState: state,
+          expectedNonce: nonce,
+          idTokenExpected: true,
+        });
+        const claims = tokens.claims()!;
+        const info = claims.email === undefined ? await oidc.fetchUserInfo(configuration, tokens.access_token, claims.sub) : claims;
+        const user = await userForIdentity(ctx, config, info as Record<string, unknown>);
+        started = await transact(ctx, (tx) => startSession(ctx, tx, user, clientOf(request)));
+      } catch (err) {
+        if (err instanceof SignOnRefused) return fail(reply, err.code);
+        request.log.warn({ err }, 'OIDC sign-in failed');
+        return fail(reply, 'oidc_failed');
+      }
+      setSessionCookies(request, reply, started.token, started.csrfToken, ctx.config.sessions.maxAgeMs);
+      return reply.redirect('/', 302);
+    },
+  );
 }

@@ -51,11 +51,15 @@ export function lineChartSvg(title: string, days: string[], series: Series[]): s
     const points = s.data.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
     parts.push(`<polyline fill="none" stroke="${color}" stroke-width="2.5" stroke-linejoin="round" points="${points}"/>`);
     for (let i = 0; i < s.data.length; i++) {
-      parts.push(`<circle cx="${x(i).toFixed(1)}" cy="${y(s.data[i]).toFixed(1)}" r="3" fill="${color}"><title>${escapeHtml(`${s.label}: ${fmt(s.data[i])} on ${dayLabel(days[i])}`)}</title></circle>`);
+      parts.push(
+        `<circle cx="${x(i).toFixed(1)}" cy="${y(s.data[i]).toFixed(1)}" r="3" fill="${color}"><title>${escapeHtml(`${s.label}: ${fmt(s.data[i])} on ${dayLabel(days[i])}`)}</title></circle>`,
+      );
     }
   });
   if (!series.some((s) => s.count > 0)) {
-    parts.push(`<text x="${MARGIN.left + plotW / 2}" y="${MARGIN.top + plotH / 2}" text-anchor="middle" font-size="13" fill="#6b7280">No data in the last 30 days</text>`);
+    parts.push(
+      `<text x="${MARGIN.left + plotW / 2}" y="${MARGIN.top + plotH / 2}" text-anchor="middle" font-size="13" fill="#6b7280">No data in the last 30 days</text>`,
+    );
   }
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" role="img" aria-label="${escapeHtml(title)}">${parts.join('')}</svg>`;
 }
@@ -63,7 +67,10 @@ export function lineChartSvg(title: string, days: string[], series: Series[]): s
 function legend(series: Series[]): string {
   if (!series.length) return '';
   return `<ul class="legend">${series
-    .map((s, k) => `<li><span class="swatch" style="background:${SERIES_COLORS[k % SERIES_COLORS.length]}"></span>${escapeHtml(s.label)} <span class="total">${fmt(s.count)}</span></li>`)
+    .map(
+      (s, k) =>
+        `<li><span class="swatch" style="background:${SERIES_COLORS[k % SERIES_COLORS.length]}"></span>${escapeHtml(s.label)} <span class="total">${fmt(s.count)}</span></li>`,
+    )
     .join('')}</ul>`;
 }
 
@@ -84,7 +91,10 @@ function page(title: string, body: string): string {
 export function renderDashboardPage(view: DashboardView): string {
   const { dashboard, days } = view;
   const tiles = view.tiles
-    .map(({ tile, series }) => `<section><h2>${escapeHtml(tile.name)}</h2><p class="desc">${escapeHtml(tile.description)}</p>${legend(series)}${lineChartSvg(tile.name, days, series)}</section>`)
+    .map(
+      ({ tile, series }) =>
+        `<section><h2>${escapeHtml(tile.name)}</h2><p class="desc">${escapeHtml(tile.description)}</p>${legend(series)}${lineChartSvg(tile.name, days, series)}</section>`,
+    )
     .join('');
   const range = `${dayLabel(days[0])} – ${dayLabel(days[days.length - 1])} (UTC)`;
   return page(

@@ -12,7 +12,11 @@ export async function insertDashboard(db: Db, values: NewDashboardRow): Promise<
 }
 
 export async function findDashboard(db: Db, projectId: number, id: number): Promise<DashboardRow | undefined> {
-  const [row] = await db.select().from(dashboards).where(and(eq(dashboards.projectId, projectId), eq(dashboards.id, id))).limit(1);
+  const [row] = await db
+    .select()
+    .from(dashboards)
+    .where(and(eq(dashboards.projectId, projectId), eq(dashboards.id, id)))
+    .limit(1);
   return row;
 }
 

@@ -19,19 +19,23 @@ const IdParams = z.object({ id: z.string().meta({ description: 'Dashboard id' })
 /** The management API route (registered in the authenticated scope). */
 export async function dashboardRoutes(app: ZodFastify): Promise<void> {
   const { ctx } = app.services;
-  app.get('/api/projects/:project_id/dashboards/:id', {
-    config: { access: { scope: 'dashboard:read', project: 'param' } },
-    schema: {
-      tags: ['dashboards'],
-      summary: 'Retrieve a dashboard with the results of its tiles (usage of a flag over the last 30 days)',
-      params: ProjectParams.extend(IdParams.shape),
-      response: { 200: DashboardSchema },
+  app.get(
+    '/api/projects/:project_id/dashboards/:id',
+    {
+      config: { access: { scope: 'dashboard:read', project: 'param' } },
+      schema: {
+        tags: ['dashboards'],
+        summary: 'Retrieve a dashboard with the results of its tiles (usage of a flag over the last 30 days)',
+        params: ProjectParams.extend(IdParams.shape),
+        response: { 200: DashboardSchema },
+      },
     },
-  }, async (request) => {
-    const view = await dashboardView(ctx, requireProject(request.auth).id, idParam(request.params.id));
-    if (!view) throw new NotFoundError();
-    return presentDashboard(view);
-  });
+    async (request) => {
+      const view = await dashboardView(ctx, requireProject(request.auth).id, idParam(request.params.id));
+      if (!view) throw new NotFoundError();
+      return presentDashboard(view);
+    },
+  );
 }
 
 const PAGE_HEADERS = {
@@ -52,28 +56,32 @@ function sendPage(reply: FastifyReply, status: number, html: string): FastifyRep
  */
 export async function dashboardPageRoutes(app: ZodFastify): Promise<void> {
   const { ctx, authenticator } = app.services;
-  app.get('/dashboards/:id', {
-    schema: { tags: ['dashboards'], summary: 'The dashboard as an HTML page with SVG charts (?personal_api_key=…)', params: IdParams, security: [] },
-  }, async (request, reply) => {
-    try {
-      const auth = await authorize(authenticator, request, { scope: 'dashboard:read', project: 'none' });
-      const raw = request.params.id;
-      const dashboard = /^\d{1,9}$/.test(raw) ? await findDashboardAnyProject(ctx.db, Number(raw)) : undefined;
-      const project = dashboard ? await findProject(ctx.db, dashboard.projectId) : undefined;
-      const organization = project ? await findOrganization(ctx.db, project.organizationId) : undefined;
-      if (!dashboard || !project || !organization) throw new NotFoundError();
-      // A dashboard of a project the key cannot read is reported as missing (a refusal only: a
-      // database failure stays one).
-      await authorizeProjectAccess(authenticator, auth.principal, { project, organization }, { scope: 'dashboard:read' }).catch((error: unknown) => {
-        throw error instanceof ApiError ? new NotFoundError() : error;
-      });
-      const view = await dashboardView(ctx, project.id, dashboard.id);
-      if (!view) throw new NotFoundError();
-      return sendPage(reply, 200, renderDashboardPage(view));
-    } catch (error) {
-      if (!(error instanceof ApiError)) throw error;
-      const detail = (error.body as { detail?: string } | null)?.detail ?? 'Not found.';
-      return sendPage(reply, error.statusCode, renderErrorPage(error.statusCode, detail));
-    }
-  });
+  app.get(
+    '/dashboards/:id',
+    {
+      schema: { tags: ['dashboards'], summary: 'The dashboard as an HTML page with SVG charts (?personal_api_key=…)', params: IdParams, security: [] },
+    },
+    async (request, reply) => {
+      try {
+        const auth = await authorize(authenticator, request, { scope: 'dashboard:read', project: 'none' });
+        const raw = request.params.id;
+        const dashboard = /^\d{1,9}$/.test(raw) ? await findDashboardAnyProject(ctx.db, Number(raw)) : undefined;
+        const project = dashboard ? await findProject(ctx.db, dashboard.projectId) : undefined;
+        const organization = project ? await findOrganization(ctx.db, project.organizationId) : undefined;
+        if (!dashboard || !project || !organization) throw new NotFoundError();
+        // A dashboard of a project the key cannot read is reported as missing (a refusal only: a
+        // database failure stays one).
+        await authorizeProjectAccess(authenticator, auth.principal, { project, organization }, { scope: 'dashboard:read' }).catch((error: unknown) => {
+          throw error instanceof ApiError ? new NotFoundError() : error;
+        });
+        const view = await dashboardView(ctx, project.id, dashboard.id);
+        if (!view) throw new NotFoundError();
+        return sendPage(reply, 200, renderDashboardPage(view));
+      } catch (error) {
+        if (!(error instanceof ApiError)) throw error;
+        const detail = (error.body as { detail?: string } | null)?.detail ?? 'Not found.';
+        return sendPage(reply, error.statusCode, renderErrorPage(error.statusCode, detail));
+      }
+    },
+  );
 }

@@ -214,7 +214,13 @@ async function tileSeries(db: Db, projectId: number, tile: StoredTile, days: str
   const usage = await flagUsageByDay(db, projectId, tile.flagKey, from, to);
   if (tile.kind === 'feature_views' || tile.kind === 'feature_interactions') {
     const kind = tile.kind === 'feature_views' ? '$feature_view' : '$feature_interaction';
-    return [series(`${tile.kind === 'feature_views' ? 'Feature View' : 'Feature Interaction'} - Total`, null, usage.filter((r) => r.value === kind))];
+    return [
+      series(
+        `${tile.kind === 'feature_views' ? 'Feature View' : 'Feature Interaction'} - Total`,
+        null,
+        usage.filter((r) => r.value === kind),
+      ),
+    ];
   }
   // Calls by returned value, the most frequent value first (PostHog's breakdown order).
   const byValue = new Map<string, Array<{ day: string; count: number }>>();
@@ -222,9 +228,7 @@ async function tileSeries(db: Db, projectId: number, tile: StoredTile, days: str
     if (r.value === '$feature_view' || r.value === '$feature_interaction') continue;
     byValue.set(r.value, [...(byValue.get(r.value) ?? []), r]);
   }
-  return [...byValue]
-    .map(([value, rows]) => series(value, value, rows))
-    .sort((a, b) => b.count - a.count || (a.label < b.label ? -1 : 1));
+  return [...byValue].map(([value, rows]) => series(value, value, rows)).sort((a, b) => b.count - a.count || (a.label < b.label ? -1 : 1));
 }
 
 /** The dashboard with each tile's series; undefined when it does not exist in the project. */

@@ -10,7 +10,10 @@ import { projects } from './schema.ts';
  * revision and queues a notification that PostgreSQL delivers to every instance on commit.
  */
 export async function bumpProjectRevision(db: Db, projectId: number): Promise<void> {
-  await db.update(projects).set({ revision: sql`${projects.revision} + 1` }).where(eq(projects.id, projectId));
+  await db
+    .update(projects)
+    .set({ revision: sql`${projects.revision} + 1` })
+    .where(eq(projects.id, projectId));
   await db.execute(sql`select pg_notify(${changesChannel}, ${'project:' + projectId})`);
 }
 

@@ -95,7 +95,12 @@ function removeLeftovers(dataDir: string, prefix: string): void {
  * process that has the database open: the server (for `flaghost backup` on its socket) or the CLI.
  * `secretKeyFromEnv`: the server's payload key is FLAGHOST_SECRET_KEY, so secret.key is not its key.
  */
-export async function writeBackup(database: Database, dataDir: string, secretKeyFromEnv: boolean, out: Writable): Promise<{ manifest: BackupManifest; copyMs: number }> {
+export async function writeBackup(
+  database: Database,
+  dataDir: string,
+  secretKeyFromEnv: boolean,
+  out: Writable,
+): Promise<{ manifest: BackupManifest; copyMs: number }> {
   const files = database.embedded;
   if (!files) throw new BackupError('Backups of this kind are for the embedded database in a data directory.');
   // Only the process holding the data directory's lock writes here: older staging copies are leftovers.
@@ -257,7 +262,9 @@ export async function restoreBackup(file: string, config: DatabaseConfig, force:
   try {
     const existing = existingDatabase(dataDir);
     if (existing && !force) {
-      throw new RestoreRefusedError(`${dataDir} already holds a flaghost database (${existing}). Restore into an empty directory, or pass --force to replace it.`);
+      throw new RestoreRefusedError(
+        `${dataDir} already holds a flaghost database (${existing}). Restore into an empty directory, or pass --force to replace it.`,
+      );
     }
     removeLeftovers(dataDir, 'restore-staging-');
     fs.mkdirSync(staging, { mode: 0o700 });
@@ -272,7 +279,9 @@ export async function restoreBackup(file: string, config: DatabaseConfig, force:
     }
     const differ = Object.entries(manifest.counts).filter(([table, n]) => counts[table] !== n);
     if (differ.length) {
-      throw new BackupError(`The restored database differs from the backup's manifest (${differ.map(([t, n]) => `${t}: ${counts[t]} instead of ${n}`).join(', ')}); nothing was replaced.`);
+      throw new BackupError(
+        `The restored database differs from the backup's manifest (${differ.map(([t, n]) => `${t}: ${counts[t]} instead of ${n}`).join(', ')}); nothing was replaced.`,
+      );
     }
 
     const target = path.join(dataDir, PGLITE_NAME);

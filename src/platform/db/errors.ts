@@ -35,7 +35,10 @@ export class DatabaseUnavailableError extends Error {
 export class DatabaseTimeoutError extends Error {
   readonly code = 'database_timeout';
   /** What timed out, in PostHog's words: `client_timeout`, `pool_timeout`, `query_canceled`. */
-  constructor(readonly kind: string, message = `database timeout (${kind})`) {
+  constructor(
+    readonly kind: string,
+    message = `database timeout (${kind})`,
+  ) {
     super(message);
     this.name = 'DatabaseTimeoutError';
   }
@@ -70,7 +73,11 @@ export function databaseFailure(error: unknown): DatabaseFailure | undefined {
       }
     }
     if (message === 'Query read timeout') return { kind: 'timeout', what: 'client_timeout' };
-    if (message === 'timeout exceeded when trying to connect' || message === 'Connection terminated due to connection timeout' || message === 'timeout expired') {
+    if (
+      message === 'timeout exceeded when trying to connect' ||
+      message === 'Connection terminated due to connection timeout' ||
+      message === 'timeout expired'
+    ) {
       return { kind: 'timeout', what: 'pool_timeout' };
     }
     if (LOST_CONNECTION.test(message)) return { kind: 'unavailable' };

@@ -163,7 +163,8 @@ export class DatabaseMonitor implements DatabaseHealth {
     if (!this.available) return;
     this.available = false;
     // Whatever waits on the server now waits in vain: fail it so that requests can answer.
-    for (const operation of this.operations) destroySocket(operation.client, new DatabaseUnavailableError('database unavailable (the server stopped answering)'));
+    for (const operation of this.operations)
+      destroySocket(operation.client, new DatabaseUnavailableError('database unavailable (the server stopped answering)'));
     this.operations.clear();
     for (const listener of this.listeners) listener(false);
   }
@@ -230,7 +231,10 @@ export function monitoredPool(monitor: DatabaseMonitor, config: pg.PoolConfig): 
         });
       }
       const connected = super.connect();
-      connected.then(() => monitor.end(operation), (error: unknown) => monitor.end(operation, error));
+      connected.then(
+        () => monitor.end(operation),
+        (error: unknown) => monitor.end(operation, error),
+      );
       return connected;
     }
 

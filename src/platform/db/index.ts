@@ -157,7 +157,11 @@ async function openPglite(config: DatabaseConfig, options: OpenOptions): Promise
     dir = path.join(config.dataDir, 'pglite');
     try {
       // See src/platform/db/pglite-fs.ts: without these, nothing PGlite writes is ever flushed to disk.
-      client = new PGlite({ fs: config.embeddedFsync ? new DurableNodeFS(dir) : new NodeFS(dir), startParams: pgliteStartParams(config.embeddedFsync), ...load });
+      client = new PGlite({
+        fs: config.embeddedFsync ? new DurableNodeFS(dir) : new NodeFS(dir),
+        startParams: pgliteStartParams(config.embeddedFsync),
+        ...load,
+      });
     } catch (err) {
       lock.release();
       throw err;

@@ -40,15 +40,11 @@ const FALSE_VALUES = new Set(['f', 'F', 'n', 'N', 'no', 'No', 'NO', 'false', 'Fa
 
 /** DRF BooleanField: true/false, "true"/"False"/"1"/0… */
 export const drfBoolean = () =>
-  z
-    .preprocess((v) => (TRUE_VALUES.has(v as never) ? true : FALSE_VALUES.has(v as never) ? false : v), z.boolean())
-    .meta({ type: 'boolean' });
+  z.preprocess((v) => (TRUE_VALUES.has(v as never) ? true : FALSE_VALUES.has(v as never) ? false : v), z.boolean()).meta({ type: 'boolean' });
 
 /** DRF IntegerField: integers and integer strings. */
 export const drfInteger = () =>
-  z
-    .preprocess((v) => (typeof v === 'string' && /^\s*-?\d+\s*$/.test(v) ? Number(v) : v), z.number().int())
-    .meta({ type: 'integer' });
+  z.preprocess((v) => (typeof v === 'string' && /^\s*-?\d+\s*$/.test(v) ? Number(v) : v), z.number().int()).meta({ type: 'integer' });
 
 /** DRF CharField: strings only (numbers are stringified as DRF does), NUL bytes refused. */
 export const drfString = (opts: { max?: number; allowBlank?: boolean } = {}) => {

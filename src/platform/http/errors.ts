@@ -60,7 +60,9 @@ export function toApiError(error: unknown, bodyLimit: number): ApiError | undefi
   switch (fe.code) {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return new ParseError(`JSON parse error - ${fe.message.replace(/^Body is not valid JSON but content-type is set to 'application\/json'$/, 'invalid JSON')}`);
+      return new ParseError(
+        `JSON parse error - ${fe.message.replace(/^Body is not valid JSON but content-type is set to 'application\/json'$/, 'invalid JSON')}`,
+      );
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new PayloadTooLargeError(bodyLimit);
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
@@ -125,7 +127,10 @@ export function methodNotAllowedRoutes(app: FastifyInstance) {
       if (url === '*' || url.endsWith('*')) continue;
       const missing = ALL_METHODS.filter((m) => !methods.has(m));
       if (!missing.length) continue;
-      const allow = [...methods].filter((m) => m !== 'HEAD').concat(methods.has('GET') ? ['HEAD'] : []).join(', ');
+      const allow = [...methods]
+        .filter((m) => m !== 'HEAD')
+        .concat(methods.has('GET') ? ['HEAD'] : [])
+        .join(', ');
       instance.route({
         method: missing,
         url,

@@ -1,6 +1,14 @@
 // OpenAPI from the zod route schemas (@fastify/swagger), served at /api/schema/ with Swagger UI;
 // plus the zod validator (PostHog's first-error envelope) and a plain JSON serializer.
-import type { FastifyBaseLogger, FastifyInstance, FastifySchemaCompiler, FastifySerializerCompiler, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
+import type {
+  FastifyBaseLogger,
+  FastifyInstance,
+  FastifySchemaCompiler,
+  FastifySerializerCompiler,
+  RawReplyDefaultExpression,
+  RawRequestDefaultExpression,
+  RawServerDefault,
+} from 'fastify';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, jsonSchemaTransformObject, type ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -26,11 +34,13 @@ export function serviceValidated(schema: z.ZodType): z.ZodType<unknown, unknown>
   return schema;
 }
 
-export const zodValidatorCompiler: FastifySchemaCompiler<z.ZodType> = ({ schema }) => (data) => {
-  if (serviceValidatedSchemas.has(schema)) return { value: data };
-  const result = schema.safeParse(data, { reportInput: true });
-  return result.success ? { value: result.data } : { error: validationErrorFromZod(result.error) };
-};
+export const zodValidatorCompiler: FastifySchemaCompiler<z.ZodType> =
+  ({ schema }) =>
+  (data) => {
+    if (serviceValidatedSchemas.has(schema)) return { value: data };
+    const result = schema.safeParse(data, { reportInput: true });
+    return result.success ? { value: result.data } : { error: validationErrorFromZod(result.error) };
+  };
 
 /** Response schemas document the API; replies are plain JSON (no per-request re-validation). */
 export const zodSerializerCompiler: FastifySerializerCompiler<unknown> = () => (data) => JSON.stringify(data);

@@ -34,7 +34,10 @@ afterAll(async () => {
 
 async function failureOf(work: Promise<unknown>): Promise<{ error: unknown; ms: number }> {
   const started = performance.now();
-  const error = await work.then(() => undefined, (e: unknown) => e);
+  const error = await work.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   return { error, ms: performance.now() - started };
 }
 

@@ -19,7 +19,19 @@ export function jsonProblem(text: string): string | null {
   }
 }
 
-export function JsonEditor({ label, value, onChange, error, placeholder = '{"key": "value"}' }: { label: string; value: string; onChange: (text: string) => void; error?: string | null; placeholder?: string }) {
+export function JsonEditor({
+  label,
+  value,
+  onChange,
+  error,
+  placeholder = '{"key": "value"}',
+}: {
+  label: string;
+  value: string;
+  onChange: (text: string) => void;
+  error?: string | null;
+  placeholder?: string;
+}) {
   const id = useId();
   const problem = jsonProblem(value);
   const shown = problem ?? error ?? null;

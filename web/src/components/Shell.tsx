@@ -42,7 +42,9 @@ function UserMenu() {
       }}
     >
       <summary className="menu-trigger">
-        <span className="avatar" aria-hidden="true">{initials(me)}</span>
+        <span className="avatar" aria-hidden="true">
+          {initials(me)}
+        </span>
         <span className="menu-name">{userName(me)}</span>
         <span className="visually-hidden">, account menu</span>
       </summary>
@@ -51,8 +53,12 @@ function UserMenu() {
           <strong>{userName(me)}</strong>
           <span className="muted">{me.email}</span>
         </div>
-        <Link to="/settings/keys" className="menu-item">Personal API keys</Link>
-        <Link to="/settings/members" className="menu-item">{isAdmin(me) ? 'Members and invites' : 'Members'}</Link>
+        <Link to="/settings/keys" className="menu-item">
+          Personal API keys
+        </Link>
+        <Link to="/settings/members" className="menu-item">
+          {isAdmin(me) ? 'Members and invites' : 'Members'}
+        </Link>
         <button type="button" className="menu-item" onClick={() => void signOut()}>
           Sign out
         </button>
@@ -69,22 +75,25 @@ export function Shell({ children }: { children: ReactNode }) {
   const projects = me.organization?.teams ?? (me.team ? [me.team] : []);
   return (
     <div className="shell">
-      <a className="skip-link" href="#main">Skip to content</a>
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
       <header className="topbar">
         <Link to={projectId ? `/project/${projectId}/flags` : '/'} className="brand" aria-label="flaghost: feature flags">
           <Logo />
           <span className="brand-name">flaghost</span>
         </Link>
         <div className="topbar-context">
-          <span className="org-name" title="Organization">{me.organization?.name ?? 'No organization'}</span>
-          <span className="sep" aria-hidden="true">/</span>
-          <label className="visually-hidden" htmlFor="project-switcher">Project</label>
-          <select
-            id="project-switcher"
-            className="project-switcher"
-            value={projectId ?? ''}
-            onChange={(e) => navigate(`/project/${e.target.value}/flags`)}
-          >
+          <span className="org-name" title="Organization">
+            {me.organization?.name ?? 'No organization'}
+          </span>
+          <span className="sep" aria-hidden="true">
+            /
+          </span>
+          <label className="visually-hidden" htmlFor="project-switcher">
+            Project
+          </label>
+          <select id="project-switcher" className="project-switcher" value={projectId ?? ''} onChange={(e) => navigate(`/project/${e.target.value}/flags`)}>
             {projects.map((p) => (
               <option key={p.id} value={p.id}>
                 {p.name}

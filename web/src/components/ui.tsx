@@ -3,16 +3,36 @@ import { useEffect, useId, useRef, useState, type ButtonHTMLAttributes, type Rea
 
 type ButtonKind = 'primary' | 'secondary' | 'danger' | 'ghost';
 
-export function Button({ kind = 'secondary', busy, children, className, ...rest }: ButtonHTMLAttributes<HTMLButtonElement> & { kind?: ButtonKind; busy?: boolean }) {
+export function Button({
+  kind = 'secondary',
+  busy,
+  children,
+  className,
+  ...rest
+}: ButtonHTMLAttributes<HTMLButtonElement> & { kind?: ButtonKind; busy?: boolean }) {
   return (
-    <button type="button" className={`btn btn-${kind}${className ? ` ${className}` : ''}`} disabled={busy || rest.disabled} aria-busy={busy || undefined} {...rest}>
+    <button
+      type="button"
+      className={`btn btn-${kind}${className ? ` ${className}` : ''}`}
+      disabled={busy || rest.disabled}
+      aria-busy={busy || undefined}
+      {...rest}
+    >
       {busy ? <span className="spinner spinner-inline" aria-hidden="true" /> : null}
       {children}
     </button>
   );
 }
 
-export function Badge({ tone = 'neutral', children, title }: { tone?: 'neutral' | 'success' | 'warning' | 'danger' | 'info'; children: ReactNode; title?: string }) {
+export function Badge({
+  tone = 'neutral',
+  children,
+  title,
+}: {
+  tone?: 'neutral' | 'success' | 'warning' | 'danger' | 'info';
+  children: ReactNode;
+  title?: string;
+}) {
   return (
     <span className={`badge badge-${tone}`} title={title}>
       {children}
@@ -69,7 +89,19 @@ export function Alert({ tone = 'danger', children }: { tone?: 'danger' | 'warnin
 }
 
 /** A labelled control with its hint and error; the error is announced and tied to the control. */
-export function Field({ label, hint, error, children, id }: { label: ReactNode; hint?: ReactNode; error?: string | null; id?: string; children: (props: { id: string; 'aria-invalid'?: boolean; 'aria-describedby'?: string }) => ReactNode }) {
+export function Field({
+  label,
+  hint,
+  error,
+  children,
+  id,
+}: {
+  label: ReactNode;
+  hint?: ReactNode;
+  error?: string | null;
+  id?: string;
+  children: (props: { id: string; 'aria-invalid'?: boolean; 'aria-describedby'?: string }) => ReactNode;
+}) {
   const auto = useId();
   const controlId = id ?? auto;
   const described = [hint ? `${controlId}-hint` : '', error ? `${controlId}-error` : ''].filter(Boolean).join(' ') || undefined;
@@ -77,7 +109,11 @@ export function Field({ label, hint, error, children, id }: { label: ReactNode; 
     <div className={`field${error ? ' field-invalid' : ''}`}>
       <label htmlFor={controlId}>{label}</label>
       {children({ id: controlId, 'aria-invalid': error ? true : undefined, 'aria-describedby': described })}
-      {hint ? <p className="hint" id={`${controlId}-hint`}>{hint}</p> : null}
+      {hint ? (
+        <p className="hint" id={`${controlId}-hint`}>
+          {hint}
+        </p>
+      ) : null}
       {error ? (
         <p className="error-text" id={`${controlId}-error`} role="alert">
           {error}
@@ -88,7 +124,19 @@ export function Field({ label, hint, error, children, id }: { label: ReactNode; 
 }
 
 /** A modal dialog (the browser's <dialog>: focus kept inside, Escape closes). */
-export function Dialog({ open, title, onClose, children, footer }: { open: boolean; title: string; onClose: () => void; children: ReactNode; footer?: ReactNode }) {
+export function Dialog({
+  open,
+  title,
+  onClose,
+  children,
+  footer,
+}: {
+  open: boolean;
+  title: string;
+  onClose: () => void;
+  children: ReactNode;
+  footer?: ReactNode;
+}) {
   const ref = useRef<HTMLDialogElement>(null);
   const titleId = useId();
   useEffect(() => {
@@ -98,7 +146,16 @@ export function Dialog({ open, title, onClose, children, footer }: { open: boole
     if (!open && dialog.open) dialog.close();
   }, [open]);
   return (
-    <dialog ref={ref} className="dialog" aria-labelledby={titleId} onClose={onClose} onCancel={(e) => { e.preventDefault(); onClose(); }}>
+    <dialog
+      ref={ref}
+      className="dialog"
+      aria-labelledby={titleId}
+      onClose={onClose}
+      onCancel={(e) => {
+        e.preventDefault();
+        onClose();
+      }}
+    >
       {open ? (
         <>
           <h2 id={titleId}>{title}</h2>
@@ -111,7 +168,23 @@ export function Dialog({ open, title, onClose, children, footer }: { open: boole
 }
 
 /** A confirmation dialog whose action is async; its error is shown in the dialog. */
-export function ConfirmDialog({ open, title, children, confirmLabel, tone = 'primary', onConfirm, onClose }: { open: boolean; title: string; children: ReactNode; confirmLabel: string; tone?: 'primary' | 'danger'; onConfirm: () => Promise<void>; onClose: () => void }) {
+export function ConfirmDialog({
+  open,
+  title,
+  children,
+  confirmLabel,
+  tone = 'primary',
+  onConfirm,
+  onClose,
+}: {
+  open: boolean;
+  title: string;
+  children: ReactNode;
+  confirmLabel: string;
+  tone?: 'primary' | 'danger';
+  onConfirm: () => Promise<void>;
+  onClose: () => void;
+}) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
@@ -150,7 +223,24 @@ export function ConfirmDialog({ open, title, children, confirmLabel, tone = 'pri
 }
 
 /** Free-text values entered one at a time (Enter or comma adds, Backspace on empty removes). */
-export function ChipsInput({ values, onChange, placeholder, id, suggestions, ariaLabel, ...aria }: { values: string[]; onChange: (values: string[]) => void; placeholder?: string; id?: string; suggestions?: string[]; ariaLabel?: string; 'aria-invalid'?: boolean; 'aria-describedby'?: string }) {
+export function ChipsInput({
+  values,
+  onChange,
+  placeholder,
+  id,
+  suggestions,
+  ariaLabel,
+  ...aria
+}: {
+  values: string[];
+  onChange: (values: string[]) => void;
+  placeholder?: string;
+  id?: string;
+  suggestions?: string[];
+  ariaLabel?: string;
+  'aria-invalid'?: boolean;
+  'aria-describedby'?: string;
+}) {
   const [draft, setDraft] = useState('');
   const listId = useId();
   const add = (raw: string) => {
@@ -186,9 +276,11 @@ export function ChipsInput({ values, onChange, placeholder, id, suggestions, ari
       />
       {suggestions?.length ? (
         <datalist id={listId}>
-          {suggestions.filter((s) => !values.includes(s)).map((s) => (
-            <option key={s} value={s} />
-          ))}
+          {suggestions
+            .filter((s) => !values.includes(s))
+            .map((s) => (
+              <option key={s} value={s} />
+            ))}
         </datalist>
       ) : null}
     </div>

@@ -10,17 +10,31 @@ export function groupProblems(form: FlagForm): string[] {
   const problems: string[] = [];
   form.groups.forEach((g, i) => {
     const rollout = Number(g.rollout);
-    if (g.rollout.trim() === '' || !Number.isFinite(rollout) || rollout < 0 || rollout > 100) problems.push(`Condition set ${i + 1}: the rollout must be between 0 and 100 %.`);
+    if (g.rollout.trim() === '' || !Number.isFinite(rollout) || rollout < 0 || rollout > 100)
+      problems.push(`Condition set ${i + 1}: the rollout must be between 0 and 100 %.`);
     g.properties.forEach((p) => {
       const info = operatorInfo(p.type, p.operator);
-      if ((p.type === 'person' || p.type === 'group' || p.type === 'flag') && !p.key.trim()) problems.push(`Condition set ${i + 1}: a filter has no ${p.type === 'flag' ? 'flag' : 'property'}.`);
+      if ((p.type === 'person' || p.type === 'group' || p.type === 'flag') && !p.key.trim())
+        problems.push(`Condition set ${i + 1}: a filter has no ${p.type === 'flag' ? 'flag' : 'property'}.`);
       else if (valueProblem(info.kind, p.operator, p.value)) problems.push(`Condition set ${i + 1}: a filter's value is missing or invalid.`);
     });
   });
   return problems;
 }
 
-function ConditionSet({ group, index, count, form, update, remove, duplicate, cohorts, flags, groupMode, attempted }: {
+function ConditionSet({
+  group,
+  index,
+  count,
+  form,
+  update,
+  remove,
+  duplicate,
+  cohorts,
+  flags,
+  groupMode,
+  attempted,
+}: {
   group: FormGroup;
   index: number;
   count: number;
@@ -42,8 +56,12 @@ function ConditionSet({ group, index, count, form, update, remove, duplicate, co
       <div className="condition-head">
         <h3 id={`cond-${group.uid}`}>Condition set {index + 1}</h3>
         <div className="condition-actions">
-          <Button kind="ghost" className="btn-small" onClick={duplicate}>Duplicate</Button>
-          <Button kind="ghost" className="btn-small" onClick={remove} disabled={count === 1} aria-label={`Remove condition set ${index + 1}`}>Remove</Button>
+          <Button kind="ghost" className="btn-small" onClick={duplicate}>
+            Duplicate
+          </Button>
+          <Button kind="ghost" className="btn-small" onClick={remove} disabled={count === 1} aria-label={`Remove condition set ${index + 1}`}>
+            Remove
+          </Button>
         </div>
       </div>
       {group.properties.length === 0 ? (
@@ -67,29 +85,60 @@ function ConditionSet({ group, index, count, form, update, remove, duplicate, co
           ))}
         </div>
       )}
-      <Button kind="ghost" className="btn-small add-filter" onClick={() => update({ ...group, properties: [...group.properties, newProperty(groupMode ? 'group' : 'person')] })}>
+      <Button
+        kind="ghost"
+        className="btn-small add-filter"
+        onClick={() => update({ ...group, properties: [...group.properties, newProperty(groupMode ? 'group' : 'person')] })}
+      >
         + Add filter
       </Button>
       <div className="rollout">
         <label htmlFor={rolloutId}>Roll out to</label>
         <div className="rollout-controls">
-          <input type="range" min={0} max={100} step={1} aria-label={`Rollout of condition set ${index + 1} (slider)`} value={badRollout ? 0 : rollout} onChange={(e) => update({ ...group, rollout: e.target.value })} />
+          <input
+            type="range"
+            min={0}
+            max={100}
+            step={1}
+            aria-label={`Rollout of condition set ${index + 1} (slider)`}
+            value={badRollout ? 0 : rollout}
+            onChange={(e) => update({ ...group, rollout: e.target.value })}
+          />
           <span className="percent-input">
-            <input id={rolloutId} type="number" min={0} max={100} step="any" inputMode="decimal" value={group.rollout} aria-invalid={badRollout || undefined} aria-describedby={badRollout ? `${rolloutId}-error` : undefined} onChange={(e) => update({ ...group, rollout: e.target.value })} />
+            <input
+              id={rolloutId}
+              type="number"
+              min={0}
+              max={100}
+              step="any"
+              inputMode="decimal"
+              value={group.rollout}
+              aria-invalid={badRollout || undefined}
+              aria-describedby={badRollout ? `${rolloutId}-error` : undefined}
+              onChange={(e) => update({ ...group, rollout: e.target.value })}
+            />
             <span aria-hidden="true">%</span>
           </span>
           <span className="muted">of {subject} matching this set</span>
         </div>
-        {badRollout ? <p className="error-text" id={`${rolloutId}-error`}>Enter a percentage from 0 to 100.</p> : null}
+        {badRollout ? (
+          <p className="error-text" id={`${rolloutId}-error`}>
+            Enter a percentage from 0 to 100.
+          </p>
+        ) : null}
       </div>
       {form.multivariate ? (
         <div className="field field-inline">
           <label htmlFor={`variant-${group.uid}`}>Variant for this set</label>
           <select id={`variant-${group.uid}`} value={group.variant} onChange={(e) => update({ ...group, variant: e.target.value })}>
             <option value="">Split by percentages</option>
-            {form.variants.filter((v) => v.key.trim()).map((v) => (
-              <option key={v.uid} value={v.key}>Always {v.key}</option>
-            ))}
+            {form.variants
+              .filter((v) => v.key.trim())
+              .map((v) => (
+                <option key={v.uid} value={v.key}>
+                  Always {v.key}
+                </option>
+              ))}
           </select>
         </div>
       ) : null}
@@ -97,7 +146,15 @@ function ConditionSet({ group, index, count, form, update, remove, duplicate, co
   );
 }
 
-export function ConditionsEditor({ form, setForm, cohorts, flags, groupTypes, error, attempted }: {
+export function ConditionsEditor({
+  form,
+  setForm,
+  cohorts,
+  flags,
+  groupTypes,
+  error,
+  attempted,
+}: {
   form: FlagForm;
   setForm: (update: (f: FlagForm) => FlagForm) => void;
   cohorts: Cohort[];
@@ -124,15 +181,25 @@ export function ConditionsEditor({ form, setForm, cohorts, flags, groupTypes, er
         >
           <option value="">Users</option>
           {groupTypes.map((g) => (
-            <option key={g.group_type_index} value={g.group_type_index}>{g.name_plural || g.group_type}</option>
+            <option key={g.group_type_index} value={g.group_type_index}>
+              {g.name_plural || g.group_type}
+            </option>
           ))}
         </select>
       </div>
-      {error ? <p className="error-text section-error" role="alert" id="conditions-error">{error}</p> : null}
+      {error ? (
+        <p className="error-text section-error" role="alert" id="conditions-error">
+          {error}
+        </p>
+      ) : null}
       {form.groups.length === 0 ? <p className="muted">No condition sets: the flag is off for everyone. Add one to release it.</p> : null}
       {form.groups.map((g, i) => (
         <div key={g.uid}>
-          {i > 0 ? <div className="or-divider"><span>or</span></div> : null}
+          {i > 0 ? (
+            <div className="or-divider">
+              <span>or</span>
+            </div>
+          ) : null}
           <ConditionSet
             group={g}
             index={i}
@@ -144,7 +211,13 @@ export function ConditionsEditor({ form, setForm, cohorts, flags, groupTypes, er
             attempted={attempted}
             update={(next) => setGroups(form.groups.map((q) => (q.uid === g.uid ? next : q)))}
             remove={() => setGroups(form.groups.filter((q) => q.uid !== g.uid))}
-            duplicate={() => setGroups([...form.groups.slice(0, i + 1), { ...g, uid: uid(), properties: g.properties.map((p) => ({ ...p, uid: uid() })) }, ...form.groups.slice(i + 1)])}
+            duplicate={() =>
+              setGroups([
+                ...form.groups.slice(0, i + 1),
+                { ...g, uid: uid(), properties: g.properties.map((p) => ({ ...p, uid: uid() })) },
+                ...form.groups.slice(i + 1),
+              ])
+            }
           />
         </div>
       ))}

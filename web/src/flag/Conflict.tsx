@@ -19,7 +19,11 @@ export const COMPARED_FIELDS: Array<[keyof FeatureFlag & string, string]> = [
 
 /** A stable JSON text (object keys sorted) so equal values compare equal. */
 export function stable(value: unknown): string {
-  return JSON.stringify(value, (_k, v) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v)) ?? 'null';
+  return (
+    JSON.stringify(value, (_k, v) =>
+      v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v,
+    ) ?? 'null'
+  );
 }
 
 /** Normalised filters: absent, null and empty entries are the same thing to a person. */
@@ -33,11 +37,19 @@ function normalise(field: string, value: unknown): unknown {
     ...(g.description ? { description: g.description } : {}),
   }));
   const variants = (f.multivariate as { variants?: unknown[] } | null)?.variants ?? [];
-  return { ...f, groups, multivariate: variants.length ? f.multivariate : null, payloads: f.payloads ?? {}, aggregation_group_type_index: f.aggregation_group_type_index ?? null };
+  return {
+    ...f,
+    groups,
+    multivariate: variants.length ? f.multivariate : null,
+    payloads: f.payloads ?? {},
+    aggregation_group_type_index: f.aggregation_group_type_index ?? null,
+  };
 }
 
 export function changedFields(before: Record<string, unknown>, after: Record<string, unknown>): string[] {
-  return COMPARED_FIELDS.filter(([field]) => field in after && stable(normalise(field, before[field])) !== stable(normalise(field, after[field]))).map(([f]) => f);
+  return COMPARED_FIELDS.filter(([field]) => field in after && stable(normalise(field, before[field])) !== stable(normalise(field, after[field]))).map(
+    ([f]) => f,
+  );
 }
 
 const label = (field: string) => COMPARED_FIELDS.find(([f]) => f === field)?.[1] ?? field;
@@ -49,7 +61,15 @@ function show(field: string, value: unknown): string {
   return String(value);
 }
 
-export function ConflictDialog({ original, latest, mine, busy, onReload, onReapply, onClose }: {
+export function ConflictDialog({
+  original,
+  latest,
+  mine,
+  busy,
+  onReload,
+  onReapply,
+  onClose,
+}: {
   original: FeatureFlag;
   latest: FeatureFlag | null;
   mine: Record<string, unknown>;
@@ -76,7 +96,8 @@ export function ConflictDialog({ original, latest, mine, busy, onReload, onReapp
       }
     >
       <p>
-        {who} saved version {latest?.version ?? '?'} after you opened version {original.version ?? '?'}. Reload to start again from their version, or re-apply your changes on top of it.
+        {who} saved version {latest?.version ?? '?'} after you opened version {original.version ?? '?'}. Reload to start again from their version, or re-apply
+        your changes on top of it.
       </p>
       <h3 className="conflict-heading">Their changes</h3>
       {theirs.length ? (
@@ -85,8 +106,14 @@ export function ConflictDialog({ original, latest, mine, busy, onReload, onReapp
             <div key={field} className="conflict-item">
               <strong>{label(field)}</strong>
               <div className="diff">
-                <div><span className="diff-label">When you opened it</span><pre className="diff-before">{show(field, (original as unknown as Record<string, unknown>)[field])}</pre></div>
-                <div><span className="diff-label">Now</span><pre className="diff-after">{show(field, (latest as unknown as Record<string, unknown>)[field])}</pre></div>
+                <div>
+                  <span className="diff-label">When you opened it</span>
+                  <pre className="diff-before">{show(field, (original as unknown as Record<string, unknown>)[field])}</pre>
+                </div>
+                <div>
+                  <span className="diff-label">Now</span>
+                  <pre className="diff-after">{show(field, (latest as unknown as Record<string, unknown>)[field])}</pre>
+                </div>
               </div>
             </div>
           ))}

@@ -71,7 +71,9 @@ export function History({ projectId, flagId, refreshKey }: { projectId: number; 
           <li key={entry.id ?? i} className="timeline-item">
             <div className="timeline-head">
               <strong>{entry.user?.is_system ? 'System' : userName(entry.user ?? null)}</strong> {VERBS[entry.activity] ?? entry.activity}
-              <time dateTime={entry.created_at} title={dateTime(entry.created_at)} className="muted">{relativeTime(entry.created_at)}</time>
+              <time dateTime={entry.created_at} title={dateTime(entry.created_at)} className="muted">
+                {relativeTime(entry.created_at)}
+              </time>
             </div>
             {(entry.detail?.changes ?? []).length ? (
               <div className="changes">

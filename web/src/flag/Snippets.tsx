@@ -53,7 +53,13 @@ export function Snippets({ flag, token }: { flag: FeatureFlag; token: string }) 
       <h2 id="code-title">Use this flag in your code</h2>
       <div className="snippet-tabs" role="group" aria-label="Language">
         {all.map((s) => (
-          <button type="button" key={s.id} className={`pill${s.id === active ? ' is-active' : ''}`} aria-pressed={s.id === active} onClick={() => setActive(s.id)}>
+          <button
+            type="button"
+            key={s.id}
+            className={`pill${s.id === active ? ' is-active' : ''}`}
+            aria-pressed={s.id === active}
+            onClick={() => setActive(s.id)}
+          >
             {s.label}
           </button>
         ))}

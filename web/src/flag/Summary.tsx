@@ -10,12 +10,25 @@ function valueText(p: PropertyFilter): string {
 }
 
 function PropertyText({ p, flags, projectId }: { p: PropertyFilter; flags: FeatureFlag[]; projectId: number }) {
-  if (p.type === 'cohort') return <>{p.operator === 'not_in' ? 'not in cohort' : 'in cohort'} <strong>{p.cohort_name ?? `#${String(p.value)}`}</strong></>;
+  if (p.type === 'cohort')
+    return (
+      <>
+        {p.operator === 'not_in' ? 'not in cohort' : 'in cohort'} <strong>{p.cohort_name ?? `#${String(p.value)}`}</strong>
+      </>
+    );
   if (p.type === 'flag') {
     const dep = flags.find((f) => String(f.id) === String(p.key));
     return (
       <>
-        flag {dep ? <Link to={`/project/${projectId}/flags/${dep.id}`} className="mono">{dep.key}</Link> : <span className="mono">#{p.key}</span>} evaluates to <strong>{String(p.value)}</strong>
+        flag{' '}
+        {dep ? (
+          <Link to={`/project/${projectId}/flags/${dep.id}`} className="mono">
+            {dep.key}
+          </Link>
+        ) : (
+          <span className="mono">#{p.key}</span>
+        )}{' '}
+        evaluates to <strong>{String(p.value)}</strong>
       </>
     );
   }
@@ -23,19 +36,36 @@ function PropertyText({ p, flags, projectId }: { p: PropertyFilter; flags: Featu
   return (
     <>
       <span className="mono">{p.key}</span> {info.label}
-      {info.kind === 'none' ? null : <> <strong>{valueText(p)}</strong></>}
+      {info.kind === 'none' ? null : (
+        <>
+          {' '}
+          <strong>{valueText(p)}</strong>
+        </>
+      )}
     </>
   );
 }
 
-export function FlagSummary({ flag, flags, projectId, groupTypes }: { flag: FeatureFlag; flags: FeatureFlag[]; projectId: number; groupTypes: GroupType[]; cohorts?: Cohort[] }) {
+export function FlagSummary({
+  flag,
+  flags,
+  projectId,
+  groupTypes,
+}: {
+  flag: FeatureFlag;
+  flags: FeatureFlag[];
+  projectId: number;
+  groupTypes: GroupType[];
+  cohorts?: Cohort[];
+}) {
   const filters = flag.filters ?? {};
   const variants = filters.multivariate?.variants ?? [];
   const payloads = filters.payloads ?? {};
   const groups = filters.groups ?? [];
   const aggregation = filters.aggregation_group_type_index;
   const groupType = groupTypes.find((g) => g.group_type_index === aggregation);
-  const subject = aggregation === null || aggregation === undefined ? 'users' : groupType?.name_plural || groupType?.group_type || `groups (type ${aggregation})`;
+  const subject =
+    aggregation === null || aggregation === undefined ? 'users' : groupType?.name_plural || groupType?.group_type || `groups (type ${aggregation})`;
   return (
     <div className="summary">
       <section className="card" aria-labelledby="sum-values">
@@ -43,14 +73,23 @@ export function FlagSummary({ flag, flags, projectId, groupTypes }: { flag: Feat
         {variants.length ? (
           <table className="table compact">
             <thead>
-              <tr><th scope="col">Variant</th><th scope="col">Split</th><th scope="col">Payload</th></tr>
+              <tr>
+                <th scope="col">Variant</th>
+                <th scope="col">Split</th>
+                <th scope="col">Payload</th>
+              </tr>
             </thead>
             <tbody>
               {variants.map((v) => (
                 <tr key={v.key}>
-                  <td><span className="mono">{v.key}</span>{v.name ? <span className="muted"> · {v.name}</span> : null}</td>
+                  <td>
+                    <span className="mono">{v.key}</span>
+                    {v.name ? <span className="muted"> · {v.name}</span> : null}
+                  </td>
                   <td>{v.rollout_percentage} %</td>
-                  <td>{payloads[v.key] !== undefined ? <pre className="code-inline">{payloadText(payloads[v.key])}</pre> : <span className="muted">None</span>}</td>
+                  <td>
+                    {payloads[v.key] !== undefined ? <pre className="code-inline">{payloadText(payloads[v.key])}</pre> : <span className="muted">None</span>}
+                  </td>
                 </tr>
               ))}
             </tbody>
@@ -58,7 +97,9 @@ export function FlagSummary({ flag, flags, projectId, groupTypes }: { flag: Feat
         ) : (
           <dl className="details">
             <dt>Type</dt>
-            <dd>Boolean: <span className="mono">true</span> for matching {subject}, <span className="mono">false</span> otherwise</dd>
+            <dd>
+              Boolean: <span className="mono">true</span> for matching {subject}, <span className="mono">false</span> otherwise
+            </dd>
             <dt>Payload</dt>
             <dd>{payloads['true'] !== undefined ? <pre className="code-inline">{payloadText(payloads['true'])}</pre> : <span className="muted">None</span>}</dd>
           </dl>
@@ -74,7 +115,12 @@ export function FlagSummary({ flag, flags, projectId, groupTypes }: { flag: Feat
               <div className="condition-summary-head">
                 <span className="condition-index">Set {i + 1}</span>
                 <strong>{g.rollout_percentage ?? 100} %</strong> of {subject}
-                {g.variant ? <> get <span className="mono">{g.variant}</span></> : null}
+                {g.variant ? (
+                  <>
+                    {' '}
+                    get <span className="mono">{g.variant}</span>
+                  </>
+                ) : null}
               </div>
               {(g.properties ?? []).length ? (
                 <ul className="property-summary">

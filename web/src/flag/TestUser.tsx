@@ -65,33 +65,66 @@ export function TestUser({ flag, projectToken }: { flag: FeatureFlag; projectTok
     <div className="test-user">
       <form onSubmit={submit} className="card" noValidate>
         <h2>Test a user</h2>
-        <p className="muted section-intro">Evaluates this flag as an SDK would, with the properties below merged over what flaghost already knows about the person.</p>
-        {!flag.active || flag.deleted ? <Alert tone="warning">This flag is {flag.deleted ? 'deleted' : 'disabled'}: SDKs get no value for it (false).</Alert> : null}
-        <Field label="Distinct id">{(p) => <input {...p} className="mono" value={distinctId} placeholder="e.g. user-123" onChange={(e) => setDistinctId(e.target.value)} />}</Field>
+        <p className="muted section-intro">
+          Evaluates this flag as an SDK would, with the properties below merged over what flaghost already knows about the person.
+        </p>
+        {!flag.active || flag.deleted ? (
+          <Alert tone="warning">This flag is {flag.deleted ? 'deleted' : 'disabled'}: SDKs get no value for it (false).</Alert>
+        ) : null}
+        <Field label="Distinct id">
+          {(p) => <input {...p} className="mono" value={distinctId} placeholder="e.g. user-123" onChange={(e) => setDistinctId(e.target.value)} />}
+        </Field>
         <JsonEditor label="Person properties (JSON object)" value={properties} onChange={setProperties} />
-        {groupFlag ? <JsonEditor label='Groups (JSON, e.g. {"company": "acme"})' value={groups} onChange={setGroups} placeholder='{"company": "acme"}' /> : null}
+        {groupFlag ? (
+          <JsonEditor label='Groups (JSON, e.g. {"company": "acme"})' value={groups} onChange={setGroups} placeholder='{"company": "acme"}' />
+        ) : null}
         <fieldset className="radio-group inline">
           <legend>Evaluate as</legend>
-          <label><input type="radio" name="test-runtime" checked={runtime === 'server'} onChange={() => setRuntime('server')} /> a server SDK</label>
-          <label><input type="radio" name="test-runtime" checked={runtime === 'client'} onChange={() => setRuntime('client')} /> a browser or mobile SDK</label>
+          <label>
+            <input type="radio" name="test-runtime" checked={runtime === 'server'} onChange={() => setRuntime('server')} /> a server SDK
+          </label>
+          <label>
+            <input type="radio" name="test-runtime" checked={runtime === 'client'} onChange={() => setRuntime('client')} /> a browser or mobile SDK
+          </label>
         </fieldset>
         {error ? <Alert>{error}</Alert> : null}
-        <Button kind="primary" type="submit" busy={busy} disabled={!projectToken}>Evaluate</Button>
+        <Button kind="primary" type="submit" busy={busy} disabled={!projectToken}>
+          Evaluate
+        </Button>
       </form>
       {answer ? (
         <section className="card result" aria-live="polite" aria-labelledby="test-result">
-          <h2 id="test-result">Result for <span className="mono">{answer.distinctId}</span></h2>
+          <h2 id="test-result">
+            Result for <span className="mono">{answer.distinctId}</span>
+          </h2>
           {result ? (
             <dl className="details">
               <dt>Value</dt>
-              <dd><Badge tone={value === false ? 'neutral' : 'success'}><span className="mono" data-testid="test-value">{String(value)}</span></Badge></dd>
+              <dd>
+                <Badge tone={value === false ? 'neutral' : 'success'}>
+                  <span className="mono" data-testid="test-value">
+                    {String(value)}
+                  </span>
+                </Badge>
+              </dd>
               <dt>Reason</dt>
-              <dd data-testid="test-reason">{result.reason?.description ?? result.reason?.code ?? 'Unknown'}{result.reason?.code ? <span className="muted"> ({result.reason.code})</span> : null}</dd>
+              <dd data-testid="test-reason">
+                {result.reason?.description ?? result.reason?.code ?? 'Unknown'}
+                {result.reason?.code ? <span className="muted"> ({result.reason.code})</span> : null}
+              </dd>
               <dt>Payload</dt>
-              <dd>{result.metadata?.payload !== undefined && result.metadata?.payload !== null ? <pre className="code-inline">{payloadText(result.metadata.payload)}</pre> : <span className="muted">None</span>}</dd>
+              <dd>
+                {result.metadata?.payload !== undefined && result.metadata?.payload !== null ? (
+                  <pre className="code-inline">{payloadText(result.metadata.payload)}</pre>
+                ) : (
+                  <span className="muted">None</span>
+                )}
+              </dd>
             </dl>
           ) : (
-            <p>The flag was not evaluated: it is disabled, deleted, or limited to another runtime. SDKs treat it as <span className="mono">false</span>.</p>
+            <p>
+              The flag was not evaluated: it is disabled, deleted, or limited to another runtime. SDKs treat it as <span className="mono">false</span>.
+            </p>
           )}
         </section>
       ) : (

@@ -51,7 +51,10 @@ export function LineChart({ title, series }: { title: string; series: TrendSerie
           <ul className="legend">
             {series.map((s, k) => (
               // biome-ignore lint/suspicious/noArrayIndexKey: series k has colour k: its position is its identity
-              <li key={k}><span className="swatch" style={{ background: COLORS[k % COLORS.length] }} />{seriesName(title, s)} <span className="muted">{s.count.toLocaleString('en')}</span></li>
+              <li key={k}>
+                <span className="swatch" style={{ background: COLORS[k % COLORS.length] }} />
+                {seriesName(title, s)} <span className="muted">{s.count.toLocaleString('en')}</span>
+              </li>
             ))}
           </ul>
         ) : null}
@@ -60,15 +63,33 @@ export function LineChart({ title, series }: { title: string; series: TrendSerie
         {[0, 1, 2, 3, 4].map((g) => (
           <g key={g}>
             <line x1={M.left} x2={W - M.right} y1={y((top * g) / 4)} y2={y((top * g) / 4)} className="grid" />
-            <text x={M.left - 6} y={y((top * g) / 4)} dy="0.32em" textAnchor="end" className="axis">{Math.round((top * g) / 4).toLocaleString('en')}</text>
+            <text x={M.left - 6} y={y((top * g) / 4)} dy="0.32em" textAnchor="end" className="axis">
+              {Math.round((top * g) / 4).toLocaleString('en')}
+            </text>
           </g>
         ))}
-        {days.map((d, i) => ((days.length - 1 - i) % (W < 420 ? 14 : 7) === 0 ? <text key={d} x={x(i)} y={H - 8} textAnchor={i === days.length - 1 ? 'end' : i === 0 ? 'start' : 'middle'} className="axis">{shortDay(d)}</text> : null))}
+        {days.map((d, i) =>
+          (days.length - 1 - i) % (W < 420 ? 14 : 7) === 0 ? (
+            <text key={d} x={x(i)} y={H - 8} textAnchor={i === days.length - 1 ? 'end' : i === 0 ? 'start' : 'middle'} className="axis">
+              {shortDay(d)}
+            </text>
+          ) : null,
+        )}
         {series.map((s, k) => (
-          // biome-ignore lint/suspicious/noArrayIndexKey: series k has colour k: its position is its identity
-          <polyline key={k} fill="none" stroke={COLORS[k % COLORS.length]} strokeWidth="2.25" strokeLinejoin="round" points={s.data.map((v, i) => `${x(i)},${y(v)}`).join(' ')} />
+          <polyline
+            key={seriesName(title, s)}
+            fill="none"
+            stroke={COLORS[k % COLORS.length]}
+            strokeWidth="2.25"
+            strokeLinejoin="round"
+            points={s.data.map((v, i) => `${x(i)},${y(v)}`).join(' ')}
+          />
         ))}
-        {!total ? <text x={M.left + pw / 2} y={M.top + ph / 2} textAnchor="middle" className="chart-empty">No calls in the last 30 days</text> : null}
+        {!total ? (
+          <text x={M.left + pw / 2} y={M.top + ph / 2} textAnchor="middle" className="chart-empty">
+            No calls in the last 30 days
+          </text>
+        ) : null}
       </svg>
     </figure>
   );

@@ -17,9 +17,20 @@ export function variantProblems(form: FlagForm): string[] {
   return problems;
 }
 
-export function VariantsEditor({ form, setForm, variantsError, payloadError }: { form: FlagForm; setForm: (update: (f: FlagForm) => FlagForm) => void; variantsError: string | null; payloadError: string | null }) {
+export function VariantsEditor({
+  form,
+  setForm,
+  variantsError,
+  payloadError,
+}: {
+  form: FlagForm;
+  setForm: (update: (f: FlagForm) => FlagForm) => void;
+  variantsError: string | null;
+  payloadError: string | null;
+}) {
   const sum = variantSum(form);
-  const setVariant = (uid: string, patch: Partial<FormVariant>) => setForm((f) => ({ ...f, variants: f.variants.map((v) => (v.uid === uid ? { ...v, ...patch } : v)) }));
+  const setVariant = (uid: string, patch: Partial<FormVariant>) =>
+    setForm((f) => ({ ...f, variants: f.variants.map((v) => (v.uid === uid ? { ...v, ...patch } : v)) }));
   const renameVariant = (v: FormVariant, key: string) =>
     setForm((f) => ({
       ...f,
@@ -32,22 +43,36 @@ export function VariantsEditor({ form, setForm, variantsError, payloadError }: {
       <fieldset className="segmented">
         <legend>Served value</legend>
         <div className="segmented-options">
-        <label className={!form.multivariate ? 'is-checked' : ''}>
-          <input type="radio" name="flag-type" checked={!form.multivariate} onChange={() => setForm((f) => ({ ...f, multivariate: false, groups: f.groups.map((g) => ({ ...g, variant: '' })) }))} />
-          Boolean (on / off)
-        </label>
-        <label className={form.multivariate ? 'is-checked' : ''}>
-          <input type="radio" name="flag-type" checked={form.multivariate} onChange={() => setForm((f) => ({ ...f, multivariate: true }))} />
-          Multiple variants
-        </label>
+          <label className={!form.multivariate ? 'is-checked' : ''}>
+            <input
+              type="radio"
+              name="flag-type"
+              checked={!form.multivariate}
+              onChange={() => setForm((f) => ({ ...f, multivariate: false, groups: f.groups.map((g) => ({ ...g, variant: '' })) }))}
+            />
+            Boolean (on / off)
+          </label>
+          <label className={form.multivariate ? 'is-checked' : ''}>
+            <input type="radio" name="flag-type" checked={form.multivariate} onChange={() => setForm((f) => ({ ...f, multivariate: true }))} />
+            Multiple variants
+          </label>
         </div>
       </fieldset>
 
       {!form.multivariate ? (
-        <JsonEditor label="Payload when the flag is on (optional JSON)" value={form.booleanPayload} onChange={(booleanPayload) => setForm((f) => ({ ...f, booleanPayload }))} error={payloadError} />
+        <JsonEditor
+          label="Payload when the flag is on (optional JSON)"
+          value={form.booleanPayload}
+          onChange={(booleanPayload) => setForm((f) => ({ ...f, booleanPayload }))}
+          error={payloadError}
+        />
       ) : (
         <>
-          {variantsError ? <p className="error-text section-error" role="alert">{variantsError}</p> : null}
+          {variantsError ? (
+            <p className="error-text section-error" role="alert">
+              {variantsError}
+            </p>
+          ) : null}
           <ol className="variant-list">
             {form.variants.map((v, i) => {
               const badKey = v.key.trim() !== '' && !VARIANT_KEY.test(v.key.trim());
@@ -56,7 +81,14 @@ export function VariantsEditor({ form, setForm, variantsError, payloadError }: {
                   <div className="variant-fields">
                     <div className="field">
                       <label htmlFor={`vkey-${v.uid}`}>Variant {i + 1} key</label>
-                      <input id={`vkey-${v.uid}`} className="mono" value={v.key} placeholder="e.g. test" onChange={(e) => renameVariant(v, e.target.value)} aria-invalid={badKey || undefined} />
+                      <input
+                        id={`vkey-${v.uid}`}
+                        className="mono"
+                        value={v.key}
+                        placeholder="e.g. test"
+                        onChange={(e) => renameVariant(v, e.target.value)}
+                        aria-invalid={badKey || undefined}
+                      />
                       {badKey ? <p className="error-text">Use letters, numbers, hyphens and underscores.</p> : null}
                     </div>
                     <div className="field">
@@ -66,15 +98,44 @@ export function VariantsEditor({ form, setForm, variantsError, payloadError }: {
                     <div className="field field-percent">
                       <label htmlFor={`vroll-${v.uid}`}>Split</label>
                       <span className="percent-input">
-                        <input id={`vroll-${v.uid}`} type="number" min={0} max={100} step={1} inputMode="numeric" value={v.rollout} aria-invalid={sum !== 100 || undefined} aria-describedby="variant-sum" onChange={(e) => setVariant(v.uid, { rollout: e.target.value })} />
+                        <input
+                          id={`vroll-${v.uid}`}
+                          type="number"
+                          min={0}
+                          max={100}
+                          step={1}
+                          inputMode="numeric"
+                          value={v.rollout}
+                          aria-invalid={sum !== 100 || undefined}
+                          aria-describedby="variant-sum"
+                          onChange={(e) => setVariant(v.uid, { rollout: e.target.value })}
+                        />
                         <span aria-hidden="true">%</span>
                       </span>
                     </div>
-                    <button type="button" className="icon-button variant-remove" aria-label={`Remove variant ${v.key || i + 1}`} disabled={form.variants.length <= 1} onClick={() => setForm((f) => ({ ...f, variants: f.variants.filter((x) => x.uid !== v.uid), groups: f.groups.map((g) => (g.variant === v.key ? { ...g, variant: '' } : g)) }))}>
-                      <svg viewBox="0 0 20 20" aria-hidden="true"><path d="M5 5l10 10M15 5L5 15" stroke="currentColor" strokeWidth="1.8" strokeLinecap="round" /></svg>
+                    <button
+                      type="button"
+                      className="icon-button variant-remove"
+                      aria-label={`Remove variant ${v.key || i + 1}`}
+                      disabled={form.variants.length <= 1}
+                      onClick={() =>
+                        setForm((f) => ({
+                          ...f,
+                          variants: f.variants.filter((x) => x.uid !== v.uid),
+                          groups: f.groups.map((g) => (g.variant === v.key ? { ...g, variant: '' } : g)),
+                        }))
+                      }
+                    >
+                      <svg viewBox="0 0 20 20" aria-hidden="true">
+                        <path d="M5 5l10 10M15 5L5 15" stroke="currentColor" strokeWidth="1.8" strokeLinecap="round" />
+                      </svg>
                     </button>
                   </div>
-                  <JsonEditor label={`Payload for ${v.key || `variant ${i + 1}`} (optional JSON)`} value={v.payload} onChange={(payload) => setVariant(v.uid, { payload })} />
+                  <JsonEditor
+                    label={`Payload for ${v.key || `variant ${i + 1}`} (optional JSON)`}
+                    value={v.payload}
+                    onChange={(payload) => setVariant(v.uid, { payload })}
+                  />
                 </li>
               );
             })}
@@ -84,11 +145,22 @@ export function VariantsEditor({ form, setForm, variantsError, payloadError }: {
               {sum === 100 ? 'Split totals 100 %.' : `Split totals ${sum} %: it must total 100 %.`}
             </p>
             <div className="button-row">
-              <Button className="btn-small" onClick={() => setForm((f) => ({ ...f, variants: distributeEvenly(f.variants) }))}>Distribute evenly</Button>
-              <Button className="btn-small" onClick={() => setForm((f) => ({ ...f, variants: [...f.variants, newVariant(`variant-${f.variants.length + 1}`)] }))}>+ Add variant</Button>
+              <Button className="btn-small" onClick={() => setForm((f) => ({ ...f, variants: distributeEvenly(f.variants) }))}>
+                Distribute evenly
+              </Button>
+              <Button
+                className="btn-small"
+                onClick={() => setForm((f) => ({ ...f, variants: [...f.variants, newVariant(`variant-${f.variants.length + 1}`)] }))}
+              >
+                + Add variant
+              </Button>
             </div>
           </div>
-          {payloadError ? <p className="error-text" role="alert">{payloadError}</p> : null}
+          {payloadError ? (
+            <p className="error-text" role="alert">
+              {payloadError}
+            </p>
+          ) : null}
         </>
       )}
     </div>

@@ -168,7 +168,9 @@ export function bodyFromForm(form: FlagForm, original?: FeatureFlag): Record<str
   const filters: Filters = {
     ...(original?.filters ?? {}),
     groups,
-    multivariate: form.multivariate ? { variants: form.variants.map((v) => ({ key: v.key.trim(), name: v.name.trim() || undefined, rollout_percentage: Number(v.rollout) })) } : null,
+    multivariate: form.multivariate
+      ? { variants: form.variants.map((v) => ({ key: v.key.trim(), name: v.name.trim() || undefined, rollout_percentage: Number(v.rollout) })) }
+      : null,
     payloads,
     aggregation_group_type_index: groupIndex,
   };
@@ -207,5 +209,7 @@ export async function loadAllFlags(projectId: number, signal?: AbortSignal): Pro
 
 /** Flags with a condition on `flagId` (what the dependent-flags endpoint would answer). */
 export function dependentsOf(flagId: number, flags: FeatureFlag[]): FeatureFlag[] {
-  return flags.filter((f) => f.id !== flagId && (f.filters?.groups ?? []).some((g) => (g.properties ?? []).some((p) => p.type === 'flag' && String(p.key) === String(flagId))));
+  return flags.filter(
+    (f) => f.id !== flagId && (f.filters?.groups ?? []).some((g) => (g.properties ?? []).some((p) => p.type === 'flag' && String(p.key) === String(flagId))),
+  );
 }

@@ -25,13 +25,32 @@ const TABS: Array<[string, string]> = [
 ];
 
 function Usage({ projectId, flag, onFlag }: { projectId: number; flag: FeatureFlag; onFlag: () => void }) {
-  const dashboard = useResource((signal) => (flag.usage_dashboard ? api.get<Dashboard>(`/api/projects/${projectId}/dashboards/${flag.usage_dashboard}/`, { signal }) : Promise.resolve(null)), [projectId, flag.usage_dashboard]);
+  const dashboard = useResource(
+    (signal) =>
+      flag.usage_dashboard ? api.get<Dashboard>(`/api/projects/${projectId}/dashboards/${flag.usage_dashboard}/`, { signal }) : Promise.resolve(null),
+    [projectId, flag.usage_dashboard],
+  );
   const [busy, setBusy] = useState(false);
   if (!flag.usage_dashboard)
     return (
       <EmptyState
         title="No usage dashboard"
-        action={<Button busy={busy} onClick={async () => { setBusy(true); try { await api.post(flagsPath(projectId, `${flag.id}/dashboard/`)); onFlag(); } finally { setBusy(false); } }}>Create usage dashboard</Button>}
+        action={
+          <Button
+            busy={busy}
+            onClick={async () => {
+              setBusy(true);
+              try {
+                await api.post(flagsPath(projectId, `${flag.id}/dashboard/`));
+                onFlag();
+              } finally {
+                setBusy(false);
+              }
+            }}
+          >
+            Create usage dashboard
+          </Button>
+        }
       >
         Usage is charted from the $feature_flag_called events SDKs send.
       </EmptyState>
@@ -41,7 +60,9 @@ function Usage({ projectId, flag, onFlag }: { projectId: number; flag: FeatureFl
   return (
     <section className="card" aria-labelledby="usage-title">
       <h2 id="usage-title">Usage in the last 30 days</h2>
-      <p className="muted section-intro">Last called {relativeTime(flag.last_called_at).toLowerCase()}. Counts come from the $feature_flag_called events SDKs send.</p>
+      <p className="muted section-intro">
+        Last called {relativeTime(flag.last_called_at).toLowerCase()}. Counts come from the $feature_flag_called events SDKs send.
+      </p>
       <UsageCharts dashboard={dashboard.data} />
     </section>
   );
@@ -58,7 +79,9 @@ function Dependents({ projectId, flag, flags }: { projectId: number; flag: Featu
       <ul className="plain-list">
         {dependents.map((d) => (
           <li key={d.id}>
-            <Link to={`/project/${projectId}/flags/${d.id}`} className="mono">{d.key}</Link>
+            <Link to={`/project/${projectId}/flags/${d.id}`} className="mono">
+              {d.key}
+            </Link>
             {d.name ? <span className="muted"> · {d.name}</span> : null}
             <Badge tone={flagStatus(d).tone}>{flagStatus(d).label}</Badge>
           </li>
@@ -72,7 +95,10 @@ export function FlagPage({ projectId, flagId }: { projectId: number; flagId: num
   const flag = useResource((signal) => api.get<FeatureFlag>(flagsPath(projectId, `${flagId}/`), { signal }), [projectId, flagId]);
   const project = useResource((signal) => api.get<Project>(`/api/projects/${projectId}/`, { signal }), [projectId]);
   const flags = useResource((signal) => loadAllFlags(projectId, signal), [projectId, flag.data?.version]);
-  const groupTypes = useResource((signal) => api.get<GroupType[]>(`/api/projects/${projectId}/groups_types/`, { signal }).catch(() => [] as GroupType[]), [projectId]);
+  const groupTypes = useResource(
+    (signal) => api.get<GroupType[]>(`/api/projects/${projectId}/groups_types/`, { signal }).catch(() => [] as GroupType[]),
+    [projectId],
+  );
   const { search } = useLocation();
   const tab = TABS.some(([id]) => id === search.get('tab')) ? search.get('tab')! : 'overview';
   const [toggling, setToggling] = useState<FeatureFlag | null>(null);
@@ -81,13 +107,24 @@ export function FlagPage({ projectId, flagId }: { projectId: number; flagId: num
   const tabRefs = useRef<Array<HTMLButtonElement | null>>([]);
   useDocumentTitle(flag.data?.key ?? 'Flag');
 
-  if (flag.error) return <div className="page"><ErrorState error={flag.error} retry={flag.reload} /></div>;
-  if (!flag.data) return <div className="page"><Spinner label="Loading the flag…" /></div>;
+  if (flag.error)
+    return (
+      <div className="page">
+        <ErrorState error={flag.error} retry={flag.reload} />
+      </div>
+    );
+  if (!flag.data)
+    return (
+      <div className="page">
+        <Spinner label="Loading the flag…" />
+      </div>
+    );
   const f = flag.data;
   const status = flagStatus(f);
 
   const onTabKey = (event: KeyboardEvent, index: number) => {
-    const next = event.key === 'ArrowRight' ? index + 1 : event.key === 'ArrowLeft' ? index - 1 : event.key === 'Home' ? 0 : event.key === 'End' ? TABS.length - 1 : null;
+    const next =
+      event.key === 'ArrowRight' ? index + 1 : event.key === 'ArrowLeft' ? index - 1 : event.key === 'Home' ? 0 : event.key === 'End' ? TABS.length - 1 : null;
     if (next === null) return;
     event.preventDefault();
     const target = (next + TABS.length) % TABS.length;
@@ -117,7 +154,11 @@ export function FlagPage({ projectId, flagId }: { projectId: number; flagId: num
           <div className="flag-meta">
             <Badge tone={status.tone}>{status.label}</Badge>
             <Badge>{isMultivariate(f) ? 'Multivariate' : 'Boolean'}</Badge>
-            {f.tags.map((t) => <span className="tag" key={t}>{t}</span>)}
+            {f.tags.map((t) => (
+              <span className="tag" key={t}>
+                {t}
+              </span>
+            ))}
           </div>
           {f.name ? <p className="flag-description">{f.name}</p> : null}
         </div>
@@ -128,11 +169,17 @@ export function FlagPage({ projectId, flagId }: { projectId: number; flagId: num
                 <Switch checked={f.active} label={`${f.active ? 'Disable' : 'Enable'} ${f.key}`} disabled={!f.can_edit} onChange={() => setToggling(f)} />
                 <span>{f.active ? 'Enabled' : 'Disabled'}</span>
               </div>
-              <Link to={`/project/${projectId}/flags/${f.id}/edit`} className="btn btn-primary">Edit</Link>
-              <Button kind="danger" onClick={() => setDeleting(true)} disabled={!f.can_edit}>Delete</Button>
+              <Link to={`/project/${projectId}/flags/${f.id}/edit`} className="btn btn-primary">
+                Edit
+              </Link>
+              <Button kind="danger" onClick={() => setDeleting(true)} disabled={!f.can_edit}>
+                Delete
+              </Button>
             </>
           ) : (
-            <Button kind="primary" onClick={() => void restore()}>Restore</Button>
+            <Button kind="primary" onClick={() => void restore()}>
+              Restore
+            </Button>
           )}
         </div>
       </div>
@@ -143,7 +190,9 @@ export function FlagPage({ projectId, flagId }: { projectId: number; flagId: num
         {TABS.map(([id, label], i) => (
           <button
             key={id}
-            ref={(el) => { tabRefs.current[i] = el; }}
+            ref={(el) => {
+              tabRefs.current[i] = el;
+            }}
             type="button"
             role="tab"
             id={`tab-${id}`}
@@ -173,11 +222,23 @@ export function FlagPage({ projectId, flagId }: { projectId: number; flagId: num
                 <dt>Evaluation tags</dt>
                 <dd>{f.evaluation_tags.length ? f.evaluation_tags.join(', ') : <span className="muted">None</span>}</dd>
                 <dt>Last called</dt>
-                <dd>{f.last_called_at ? <time dateTime={f.last_called_at} title={dateTime(f.last_called_at)}>{relativeTime(f.last_called_at)}</time> : 'Never'}</dd>
+                <dd>
+                  {f.last_called_at ? (
+                    <time dateTime={f.last_called_at} title={dateTime(f.last_called_at)}>
+                      {relativeTime(f.last_called_at)}
+                    </time>
+                  ) : (
+                    'Never'
+                  )}
+                </dd>
                 <dt>Created</dt>
-                <dd>{dateTime(f.created_at)} by {userName(f.created_by)}</dd>
+                <dd>
+                  {dateTime(f.created_at)} by {userName(f.created_by)}
+                </dd>
                 <dt>Last changed</dt>
-                <dd>{dateTime(f.updated_at)} by {userName(f.last_modified_by)} (version {f.version ?? 0})</dd>
+                <dd>
+                  {dateTime(f.updated_at)} by {userName(f.last_modified_by)} (version {f.version ?? 0})
+                </dd>
               </dl>
             </section>
           </div>

@@ -44,14 +44,34 @@ function errorSlot(error: ServerError | null): string | null {
 
 export function FlagEditPage({ projectId, flagId }: { projectId: number; flagId?: number }) {
   const editing = flagId !== undefined;
-  const flag = useResource((signal) => (editing ? api.get<FeatureFlag>(flagsPath(projectId, `${flagId}/`), { signal }) : Promise.resolve(null)), [projectId, flagId]);
-  const cohorts = useResource(async (signal) => (await api.get<Page<Cohort>>(`/api/projects/${projectId}/cohorts/?limit=500`, { signal })).results.filter((c) => !c.deleted && !c.is_static), [projectId]);
-  const groupTypes = useResource((signal) => api.get<GroupType[]>(`/api/projects/${projectId}/groups_types/`, { signal }).catch(() => [] as GroupType[]), [projectId]);
+  const flag = useResource(
+    (signal) => (editing ? api.get<FeatureFlag>(flagsPath(projectId, `${flagId}/`), { signal }) : Promise.resolve(null)),
+    [projectId, flagId],
+  );
+  const cohorts = useResource(
+    async (signal) =>
+      (await api.get<Page<Cohort>>(`/api/projects/${projectId}/cohorts/?limit=500`, { signal })).results.filter((c) => !c.deleted && !c.is_static),
+    [projectId],
+  );
+  const groupTypes = useResource(
+    (signal) => api.get<GroupType[]>(`/api/projects/${projectId}/groups_types/`, { signal }).catch(() => [] as GroupType[]),
+    [projectId],
+  );
   const flags = useResource((signal) => loadAllFlags(projectId, signal), [projectId]);
   useDocumentTitle(editing ? `Edit ${flag.data?.key ?? 'flag'}` : 'New feature flag');
 
-  if (flag.error) return <div className="page"><ErrorState error={flag.error} retry={flag.reload} /></div>;
-  if (flag.loading) return <div className="page"><Spinner label="Loading the flag…" /></div>;
+  if (flag.error)
+    return (
+      <div className="page">
+        <ErrorState error={flag.error} retry={flag.reload} />
+      </div>
+    );
+  if (flag.loading)
+    return (
+      <div className="page">
+        <Spinner label="Loading the flag…" />
+      </div>
+    );
   return (
     <Editor
       key={flag.data?.id ?? 'new'}
@@ -65,7 +85,21 @@ export function FlagEditPage({ projectId, flagId }: { projectId: number; flagId?
   );
 }
 
-function Editor({ projectId, flag: initial, cohorts, groupTypes, flags, tagSuggestions }: { projectId: number; flag: FeatureFlag | null; cohorts: Cohort[]; groupTypes: GroupType[]; flags: FeatureFlag[]; tagSuggestions: string[] }) {
+function Editor({
+  projectId,
+  flag: initial,
+  cohorts,
+  groupTypes,
+  flags,
+  tagSuggestions,
+}: {
+  projectId: number;
+  flag: FeatureFlag | null;
+  cohorts: Cohort[];
+  groupTypes: GroupType[];
+  flags: FeatureFlag[];
+  tagSuggestions: string[];
+}) {
   const [flag, setFlag] = useState<FeatureFlag | null>(initial);
   const [form, setFormState] = useState<FlagForm>(() => (initial ? formFromFlag(initial) : emptyForm()));
   const [attempted, setAttempted] = useState(false);
@@ -89,7 +123,9 @@ function Editor({ projectId, flag: initial, cohorts, groupTypes, flags, tagSugge
   const slot = errorSlot(serverError);
   const errorFor = (name: string) => (slot === name ? serverError!.message : null);
   const keyError = keyProblem(form.key, attempted) ?? errorFor('key');
-  const payloadProblems = [form.booleanPayload, ...form.variants.map((v) => v.payload)].filter((_, i) => (form.multivariate ? i > 0 : i === 0)).some((t) => jsonProblem(t));
+  const payloadProblems = [form.booleanPayload, ...form.variants.map((v) => v.payload)]
+    .filter((_, i) => (form.multivariate ? i > 0 : i === 0))
+    .some((t) => jsonProblem(t));
   const badEvalTags = form.evaluationTags.filter((t) => !form.tags.includes(t));
   const problems = [
     ...(keyProblem(form.key, true) ? ['The key needs fixing.'] : []),
@@ -173,13 +209,40 @@ function Editor({ projectId, flag: initial, cohorts, groupTypes, flags, tagSugge
       <section className="card" aria-labelledby="sec-basics">
         <h2 id="sec-basics">Basics</h2>
         <Field label="Key" hint="Your code asks for the flag by this key. Letters, numbers, hyphens and underscores." error={keyError}>
-          {(p) => <input {...p} className="mono" autoComplete="off" spellCheck={false} value={form.key} placeholder="e.g. new-checkout" onChange={(e) => setForm((f) => ({ ...f, key: e.target.value }))} autoFocus={!flag} />}
+          {(p) => (
+            <input
+              {...p}
+              className="mono"
+              autoComplete="off"
+              spellCheck={false}
+              value={form.key}
+              placeholder="e.g. new-checkout"
+              onChange={(e) => setForm((f) => ({ ...f, key: e.target.value }))}
+              autoFocus={!flag}
+            />
+          )}
         </Field>
         <Field label="Description" error={errorFor('name')}>
-          {(p) => <textarea {...p} rows={2} value={form.name} placeholder="What this flag controls (optional)" onChange={(e) => setForm((f) => ({ ...f, name: e.target.value }))} />}
+          {(p) => (
+            <textarea
+              {...p}
+              rows={2}
+              value={form.name}
+              placeholder="What this flag controls (optional)"
+              onChange={(e) => setForm((f) => ({ ...f, name: e.target.value }))}
+            />
+          )}
         </Field>
         <Field label="Tags" hint="Press Enter after each tag." error={errorFor('tags')}>
-          {(p) => <ChipsInput {...p} values={form.tags} suggestions={tagSuggestions} placeholder="Add a tag" onChange={(tags) => setForm((f) => ({ ...f, tags: tags.map((t) => t.toLowerCase()) }))} />}
+          {(p) => (
+            <ChipsInput
+              {...p}
+              values={form.tags}
+              suggestions={tagSuggestions}
+              placeholder="Add a tag"
+              onChange={(tags) => setForm((f) => ({ ...f, tags: tags.map((t) => t.toLowerCase()) }))}
+            />
+          )}
         </Field>
         <div className="switch-field">
           <Switch checked={form.active} label="Enabled" onChange={(active) => setForm((f) => ({ ...f, active }))} />
@@ -195,7 +258,15 @@ function Editor({ projectId, flag: initial, cohorts, groupTypes, flags, tagSugge
       <section className="card" aria-labelledby="sec-conditions">
         <h2 id="sec-conditions">Release conditions</h2>
         <p className="muted section-intro">A user gets the flag when they match any condition set and fall within its rollout.</p>
-        <ConditionsEditor form={form} setForm={setForm} cohorts={cohorts} flags={flags} groupTypes={groupTypes} error={errorFor('filters')} attempted={attempted} />
+        <ConditionsEditor
+          form={form}
+          setForm={setForm}
+          cohorts={cohorts}
+          flags={flags}
+          groupTypes={groupTypes}
+          error={errorFor('filters')}
+          attempted={attempted}
+        />
       </section>
 
       <section className="card" aria-labelledby="sec-advanced">
@@ -216,20 +287,42 @@ function Editor({ projectId, flag: initial, cohorts, groupTypes, flags, tagSugge
         </label>
         <fieldset className="radio-group">
           <legend>Evaluation runtime</legend>
-          {([['all', 'Server and client'], ['server', 'Server only'], ['client', 'Client only']] as const).map(([value, text]) => (
+          {(
+            [
+              ['all', 'Server and client'],
+              ['server', 'Server only'],
+              ['client', 'Client only'],
+            ] as const
+          ).map(([value, text]) => (
             <label key={value}>
               <input type="radio" name="runtime" value={value} checked={form.runtime === value} onChange={() => setForm((f) => ({ ...f, runtime: value }))} />
               {text}
             </label>
           ))}
-          {errorFor('evaluation_runtime') ? <p className="error-text" role="alert">{errorFor('evaluation_runtime')}</p> : null}
+          {errorFor('evaluation_runtime') ? (
+            <p className="error-text" role="alert">
+              {errorFor('evaluation_runtime')}
+            </p>
+          ) : null}
         </fieldset>
         <Field
           label="Evaluation tags"
           hint="Only SDKs that send one of these evaluation contexts evaluate the flag. Each must also be a tag."
-          error={badEvalTags.length ? `Evaluation tags must be a subset of tags. Invalid evaluation tags: ${badEvalTags.sort().join(', ')}` : errorFor('evaluation_tags')}
+          error={
+            badEvalTags.length
+              ? `Evaluation tags must be a subset of tags. Invalid evaluation tags: ${badEvalTags.sort().join(', ')}`
+              : errorFor('evaluation_tags')
+          }
         >
-          {(p) => <ChipsInput {...p} values={form.evaluationTags} suggestions={form.tags} placeholder="Add an evaluation tag" onChange={(evaluationTags) => setForm((f) => ({ ...f, evaluationTags: evaluationTags.map((t) => t.toLowerCase()) }))} />}
+          {(p) => (
+            <ChipsInput
+              {...p}
+              values={form.evaluationTags}
+              suggestions={form.tags}
+              placeholder="Add an evaluation tag"
+              onChange={(evaluationTags) => setForm((f) => ({ ...f, evaluationTags: evaluationTags.map((t) => t.toLowerCase()) }))}
+            />
+          )}
         </Field>
       </section>
 
@@ -242,14 +335,26 @@ function Editor({ projectId, flag: initial, cohorts, groupTypes, flags, tagSugge
           <span />
         )}
         <div className="button-row">
-          <Link to={cancelTo} className="btn btn-secondary">Cancel</Link>
+          <Link to={cancelTo} className="btn btn-secondary">
+            Cancel
+          </Link>
           <Button kind="primary" type="submit" busy={saving}>
             {flag ? 'Save changes' : 'Create flag'}
           </Button>
         </div>
       </div>
 
-      {conflict && flag ? <ConflictDialog original={flag} latest={conflict.latest} mine={conflict.mine} busy={saving} onReload={reload} onReapply={() => void reapply()} onClose={() => setConflict(null)} /> : null}
+      {conflict && flag ? (
+        <ConflictDialog
+          original={flag}
+          latest={conflict.latest}
+          mine={conflict.mine}
+          busy={saving}
+          onReload={reload}
+          onReapply={() => void reapply()}
+          onClose={() => setConflict(null)}
+        />
+      ) : null}
     </form>
   );
 }

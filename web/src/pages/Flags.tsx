@@ -60,11 +60,13 @@ export function FlagsPage({ projectId }: { projectId: number }) {
   );
   // Tag choices come from the 500 newest flags: enough for a filter menu, cheap for big projects.
   const tags = useResource(
-    async (signal) => [...new Set((await api.get<Page<FeatureFlag>>(flagsPath(projectId) + query({ limit: 500 }), { signal })).results.flatMap((f) => f.tags))].sort(),
+    async (signal) =>
+      [...new Set((await api.get<Page<FeatureFlag>>(flagsPath(projectId) + query({ limit: 500 }), { signal })).results.flatMap((f) => f.tags))].sort(),
     [projectId],
   );
   const members = useResource(
-    (signal) => (me.organization ? api.get<Page<OrganizationMember>>(`/api/organizations/${me.organization.id}/members/?limit=200`, { signal }) : Promise.resolve(null)),
+    (signal) =>
+      me.organization ? api.get<Page<OrganizationMember>>(`/api/organizations/${me.organization.id}/members/?limit=200`, { signal }) : Promise.resolve(null),
     [me.organization?.id],
   );
   const [toggling, setToggling] = useState<FeatureFlag | null>(null);
@@ -88,16 +90,29 @@ export function FlagsPage({ projectId }: { projectId: number }) {
       </div>
 
       <div className="toolbar" role="search">
-        <label className="visually-hidden" htmlFor="flag-search">Search flags</label>
-        <input id="flag-search" type="search" className="toolbar-search" placeholder="Search by key or description" value={searchDraft} onChange={(e) => setSearchDraft(e.target.value)} />
-        <label className="visually-hidden" htmlFor="filter-status">Status</label>
+        <label className="visually-hidden" htmlFor="flag-search">
+          Search flags
+        </label>
+        <input
+          id="flag-search"
+          type="search"
+          className="toolbar-search"
+          placeholder="Search by key or description"
+          value={searchDraft}
+          onChange={(e) => setSearchDraft(e.target.value)}
+        />
+        <label className="visually-hidden" htmlFor="filter-status">
+          Status
+        </label>
         <select id="filter-status" value={filters.active} onChange={(e) => set({ active: e.target.value })}>
           <option value="">Any status</option>
           <option value="true">Enabled</option>
           <option value="false">Disabled</option>
           <option value="STALE">Stale</option>
         </select>
-        <label className="visually-hidden" htmlFor="filter-type">Type</label>
+        <label className="visually-hidden" htmlFor="filter-type">
+          Type
+        </label>
         <select id="filter-type" value={filters.type} onChange={(e) => set({ type: e.target.value })}>
           <option value="">Any type</option>
           <option value="boolean">Boolean</option>
@@ -105,25 +120,37 @@ export function FlagsPage({ projectId }: { projectId: number }) {
           <option value="remote_config">Remote config</option>
           <option value="experiment">Experiment</option>
         </select>
-        <label className="visually-hidden" htmlFor="filter-tag">Tag</label>
+        <label className="visually-hidden" htmlFor="filter-tag">
+          Tag
+        </label>
         <select id="filter-tag" value={filters.tag} onChange={(e) => set({ tag: e.target.value })}>
           <option value="">Any tag</option>
           {(tags.data ?? []).map((tag) => (
-            <option key={tag} value={tag}>{tag}</option>
+            <option key={tag} value={tag}>
+              {tag}
+            </option>
           ))}
           {filters.tag && !(tags.data ?? []).includes(filters.tag) ? <option value={filters.tag}>{filters.tag}</option> : null}
         </select>
-        <label className="visually-hidden" htmlFor="filter-creator">Created by</label>
+        <label className="visually-hidden" htmlFor="filter-creator">
+          Created by
+        </label>
         <select id="filter-creator" value={filters.created_by_id} onChange={(e) => set({ created_by_id: e.target.value })}>
           <option value="">Anyone</option>
           {(members.data?.results ?? []).map((m) => (
-            <option key={m.user.id} value={m.user.id}>{userName(m.user)}</option>
+            <option key={m.user.id} value={m.user.id}>
+              {userName(m.user)}
+            </option>
           ))}
         </select>
-        <label className="visually-hidden" htmlFor="sort">Sort</label>
+        <label className="visually-hidden" htmlFor="sort">
+          Sort
+        </label>
         <select id="sort" value={filters.order} onChange={(e) => set({ order: e.target.value })}>
           {SORTS.map(([value, label]) => (
-            <option key={value} value={value}>{label}</option>
+            <option key={value} value={value}>
+              {label}
+            </option>
           ))}
         </select>
       </div>
@@ -134,11 +161,27 @@ export function FlagsPage({ projectId }: { projectId: number }) {
         <Spinner label="Loading flags…" />
       ) : total === 0 ? (
         filtered ? (
-          <EmptyState title="No flags match these filters" action={<Button onClick={() => setSearch({ search: undefined, active: undefined, type: undefined, tag: undefined, created_by_id: undefined, page: undefined })}>Clear filters</Button>}>
+          <EmptyState
+            title="No flags match these filters"
+            action={
+              <Button
+                onClick={() => setSearch({ search: undefined, active: undefined, type: undefined, tag: undefined, created_by_id: undefined, page: undefined })}
+              >
+                Clear filters
+              </Button>
+            }
+          >
             Try another search or remove a filter.
           </EmptyState>
         ) : (
-          <EmptyState title="No feature flags yet" action={<Link to={`/project/${projectId}/flags/new`} className="btn btn-primary">Create your first flag</Link>}>
+          <EmptyState
+            title="No feature flags yet"
+            action={
+              <Link to={`/project/${projectId}/flags/new`} className="btn btn-primary">
+                Create your first flag
+              </Link>
+            }
+          >
             A flag turns a feature on for some of your users. Create one, then evaluate it with a PostHog SDK pointed at this server.
           </EmptyState>
         )
@@ -155,7 +198,9 @@ export function FlagsPage({ projectId }: { projectId: number }) {
                   <th scope="col">Status</th>
                   <th scope="col">Last called</th>
                   <th scope="col">Created by</th>
-                  <th scope="col"><span className="visually-hidden">Enabled</span></th>
+                  <th scope="col">
+                    <span className="visually-hidden">Enabled</span>
+                  </th>
                 </tr>
               </thead>
               <tbody>
@@ -164,18 +209,39 @@ export function FlagsPage({ projectId }: { projectId: number }) {
                   return (
                     <tr key={flag.id}>
                       <td data-label="Flag" className="cell-flag">
-                        <Link to={`/project/${projectId}/flags/${flag.id}`} className="flag-key">{flag.key}</Link>
+                        <Link to={`/project/${projectId}/flags/${flag.id}`} className="flag-key">
+                          {flag.key}
+                        </Link>
                         {flag.name ? <span className="muted flag-name">{flag.name}</span> : null}
                       </td>
                       <td data-label="Type">{isMultivariate(flag) ? 'Multivariate' : flag.is_remote_configuration ? 'Remote config' : 'Boolean'}</td>
                       <td data-label="Tags">
-                        {flag.tags.length ? <span className="tag-list">{flag.tags.map((t) => <span className="tag" key={t}>{t}</span>)}</span> : <span className="muted">—</span>}
+                        {flag.tags.length ? (
+                          <span className="tag-list">
+                            {flag.tags.map((t) => (
+                              <span className="tag" key={t}>
+                                {t}
+                              </span>
+                            ))}
+                          </span>
+                        ) : (
+                          <span className="muted">—</span>
+                        )}
                       </td>
-                      <td data-label="Status"><Badge tone={status.tone}>{status.label}</Badge></td>
-                      <td data-label="Last called" title={flag.last_called_at ?? undefined}>{relativeTime(flag.last_called_at)}</td>
+                      <td data-label="Status">
+                        <Badge tone={status.tone}>{status.label}</Badge>
+                      </td>
+                      <td data-label="Last called" title={flag.last_called_at ?? undefined}>
+                        {relativeTime(flag.last_called_at)}
+                      </td>
                       <td data-label="Created by">{flag.created_by ? userName(flag.created_by) : <span className="muted">—</span>}</td>
                       <td data-label="Enabled" className="cell-switch">
-                        <Switch checked={flag.active} label={`${flag.active ? 'Disable' : 'Enable'} ${flag.key}`} disabled={!flag.can_edit} onChange={() => setToggling(flag)} />
+                        <Switch
+                          checked={flag.active}
+                          label={`${flag.active ? 'Disable' : 'Enable'} ${flag.key}`}
+                          disabled={!flag.can_edit}
+                          onChange={() => setToggling(flag)}
+                        />
                       </td>
                     </tr>
                   );
@@ -184,10 +250,16 @@ export function FlagsPage({ projectId }: { projectId: number }) {
             </table>
           </div>
           <nav className="pagination" aria-label="Pages">
-            <span className="muted" aria-live="polite">{first}–{last} of {total}</span>
+            <span className="muted" aria-live="polite">
+              {first}–{last} of {total}
+            </span>
             <div className="pagination-buttons">
-              <Button disabled={filters.page <= 1} onClick={() => setSearch({ page: String(filters.page - 1) }, { replace: false })}>Previous</Button>
-              <Button disabled={last >= total} onClick={() => setSearch({ page: String(filters.page + 1) }, { replace: false })}>Next</Button>
+              <Button disabled={filters.page <= 1} onClick={() => setSearch({ page: String(filters.page - 1) }, { replace: false })}>
+                Previous
+              </Button>
+              <Button disabled={last >= total} onClick={() => setSearch({ page: String(filters.page + 1) }, { replace: false })}>
+                Next
+              </Button>
             </div>
           </nav>
         </>
@@ -204,7 +276,17 @@ export function FlagsPage({ projectId }: { projectId: number }) {
 }
 
 /** Asks before switching a flag on or off, naming it; the server's refusal shows in the dialog. */
-export function ToggleDialog({ flag, projectId, onClose, onDone }: { flag: FeatureFlag | null; projectId: number; onClose: () => void; onDone: (flag: FeatureFlag) => void }) {
+export function ToggleDialog({
+  flag,
+  projectId,
+  onClose,
+  onDone,
+}: {
+  flag: FeatureFlag | null;
+  projectId: number;
+  onClose: () => void;
+  onDone: (flag: FeatureFlag) => void;
+}) {
   const enabling = flag ? !flag.active : false;
   return (
     <ConfirmDialog

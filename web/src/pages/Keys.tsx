@@ -8,7 +8,11 @@ import type { PersonalApiKey } from '../types.ts';
 
 export function KeysPage() {
   useDocumentTitle('Personal API keys');
-  const keys = useResource((signal) => api.get<PersonalApiKey[] | { results: PersonalApiKey[] }>('/api/personal_api_keys/', { signal }).then((d) => (Array.isArray(d) ? d : d.results)), []);
+  const keys = useResource(
+    (signal) =>
+      api.get<PersonalApiKey[] | { results: PersonalApiKey[] }>('/api/personal_api_keys/', { signal }).then((d) => (Array.isArray(d) ? d : d.results)),
+    [],
+  );
   const [label, setLabel] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -36,19 +40,27 @@ export function KeysPage() {
       <div className="page-header">
         <div>
           <h1>Personal API keys</h1>
-          <p className="muted">Keys authenticate scripts and server SDKs (local evaluation) against the management API: <span className="mono">Authorization: Bearer phx_…</span></p>
+          <p className="muted">
+            Keys authenticate scripts and server SDKs (local evaluation) against the management API: <span className="mono">Authorization: Bearer phx_…</span>
+          </p>
         </div>
       </div>
       <form className="card inline-form" onSubmit={create} noValidate aria-labelledby="new-key-title">
         <h2 id="new-key-title">Create a key</h2>
         <div className="inline-form-row">
-          <Field label="Label" error={error}>{(p) => <input {...p} value={label} maxLength={40} onChange={(e) => setLabel(e.target.value)} placeholder="e.g. CI" />}</Field>
-          <Button kind="primary" type="submit" busy={busy}>Create key</Button>
+          <Field label="Label" error={error}>
+            {(p) => <input {...p} value={label} maxLength={40} onChange={(e) => setLabel(e.target.value)} placeholder="e.g. CI" />}
+          </Field>
+          <Button kind="primary" type="submit" busy={busy}>
+            Create key
+          </Button>
         </div>
       </form>
       {created?.value ? (
         <Alert tone="success">
-          <p>Key <strong>{created.label}</strong> created. Copy it now: it is shown only this once.</p>
+          <p>
+            Key <strong>{created.label}</strong> created. Copy it now: it is shown only this once.
+          </p>
           <div className="link-box">
             <code>{created.value}</code>
             <CopyButton text={created.value} />
@@ -57,21 +69,39 @@ export function KeysPage() {
       ) : null}
       <section className="card" aria-labelledby="keys-title">
         <h2 id="keys-title">Your keys</h2>
-        {keys.error ? <ErrorState error={keys.error} retry={keys.reload} /> : keys.loading && !keys.data ? <Spinner /> : !keys.data?.length ? (
+        {keys.error ? (
+          <ErrorState error={keys.error} retry={keys.reload} />
+        ) : keys.loading && !keys.data ? (
+          <Spinner />
+        ) : !keys.data?.length ? (
           <EmptyState title="No keys yet">Create one above for scripts and server-side SDKs.</EmptyState>
         ) : (
           <table className="table compact keys-table">
             <thead>
-              <tr><th scope="col">Label</th><th scope="col">Key</th><th scope="col">Scopes</th><th scope="col">Last used</th><th scope="col"><span className="visually-hidden">Actions</span></th></tr>
+              <tr>
+                <th scope="col">Label</th>
+                <th scope="col">Key</th>
+                <th scope="col">Scopes</th>
+                <th scope="col">Last used</th>
+                <th scope="col">
+                  <span className="visually-hidden">Actions</span>
+                </th>
+              </tr>
             </thead>
             <tbody>
               {keys.data.map((k) => (
                 <tr key={k.id}>
                   <td data-label="Label">{k.label || <span className="muted">No label</span>}</td>
-                  <td data-label="Key" className="mono">{k.mask_value}</td>
+                  <td data-label="Key" className="mono">
+                    {k.mask_value}
+                  </td>
                   <td data-label="Scopes">{k.scopes.join(', ')}</td>
                   <td data-label="Last used">{relativeTime(k.last_used_at)}</td>
-                  <td className="cell-actions"><Button kind="ghost" className="btn-small" onClick={() => setRevoking(k)}>Revoke</Button></td>
+                  <td className="cell-actions">
+                    <Button kind="ghost" className="btn-small" onClick={() => setRevoking(k)}>
+                      Revoke
+                    </Button>
+                  </td>
                 </tr>
               ))}
             </tbody>
@@ -89,7 +119,9 @@ export function KeysPage() {
           keys.reload();
         }}
       >
-        <p>Requests with <strong>{revoking?.label || revoking?.mask_value}</strong> are refused from now on.</p>
+        <p>
+          Requests with <strong>{revoking?.label || revoking?.mask_value}</strong> are refused from now on.
+        </p>
       </ConfirmDialog>
     </div>
   );

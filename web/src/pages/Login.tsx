@@ -72,15 +72,21 @@ export function LoginPage({ onSignedIn }: { onSignedIn: () => Promise<void> }) {
     <AuthCard title="Sign in" subtitle="Manage your feature flags.">
       <form onSubmit={submit} noValidate>
         {error ? <Alert>{error}</Alert> : null}
-        <Field label="Email">{(p) => <input {...p} type="email" autoComplete="email" required value={email} onChange={(e) => setEmail(e.target.value)} autoFocus />}</Field>
-        <Field label="Password">{(p) => <input {...p} type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />}</Field>
+        <Field label="Email">
+          {(p) => <input {...p} type="email" autoComplete="email" required value={email} onChange={(e) => setEmail(e.target.value)} autoFocus />}
+        </Field>
+        <Field label="Password">
+          {(p) => <input {...p} type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />}
+        </Field>
         <Button kind="primary" type="submit" busy={busy} className="btn-block">
           Sign in
         </Button>
       </form>
       {oidc ? (
         <>
-          <div className="divider"><span>or</span></div>
+          <div className="divider">
+            <span>or</span>
+          </div>
           <a className="btn btn-secondary btn-block" href="/login/oidc/">
             Sign in with SSO
           </a>

@@ -22,7 +22,11 @@ function InviteForm({ orgId, onInvited }: { orgId: string; onInvited: (invite: I
     setBusy(true);
     setError(null);
     try {
-      const invite = await api.post<Invite>(`/api/organizations/${orgId}/invites/`, { target_email: email.trim(), first_name: firstName.trim(), level: Number(level) });
+      const invite = await api.post<Invite>(`/api/organizations/${orgId}/invites/`, {
+        target_email: email.trim(),
+        first_name: firstName.trim(),
+        level: Number(level),
+      });
       onInvited(invite);
       setEmail('');
       setFirstName('');
@@ -38,8 +42,12 @@ function InviteForm({ orgId, onInvited }: { orgId: string; onInvited: (invite: I
       <h2 id="invite-title">Invite member</h2>
       {error && !['target_email', 'first_name', 'level'].includes(error.attr ?? '') ? <Alert>{error.message}</Alert> : null}
       <div className="form-grid">
-        <Field label="Email" error={fieldError('target_email')}>{(p) => <input {...p} type="email" autoComplete="off" value={email} onChange={(e) => setEmail(e.target.value)} placeholder="teammate@example.com" />}</Field>
-        <Field label="First name (optional)" error={fieldError('first_name')}>{(p) => <input {...p} value={firstName} onChange={(e) => setFirstName(e.target.value)} />}</Field>
+        <Field label="Email" error={fieldError('target_email')}>
+          {(p) => <input {...p} type="email" autoComplete="off" value={email} onChange={(e) => setEmail(e.target.value)} placeholder="teammate@example.com" />}
+        </Field>
+        <Field label="First name (optional)" error={fieldError('first_name')}>
+          {(p) => <input {...p} value={firstName} onChange={(e) => setFirstName(e.target.value)} />}
+        </Field>
         <Field label="Level" error={fieldError('level')}>
           {(p) => (
             <select {...p} value={level} onChange={(e) => setLevel(e.target.value)}>
@@ -49,7 +57,9 @@ function InviteForm({ orgId, onInvited }: { orgId: string; onInvited: (invite: I
           )}
         </Field>
       </div>
-      <Button kind="primary" type="submit" busy={busy}>Create invite link</Button>
+      <Button kind="primary" type="submit" busy={busy}>
+        Create invite link
+      </Button>
     </form>
   );
 }
@@ -60,11 +70,19 @@ export function MembersPage() {
   const orgId = me.organization?.id;
   const admin = isAdmin(me);
   const members = useResource((signal) => api.get<Page<OrganizationMember>>(`/api/organizations/${orgId}/members/?limit=500`, { signal }), [orgId]);
-  const invites = useResource((signal) => (admin ? api.get<Page<Invite>>(`/api/organizations/${orgId}/invites/?limit=500`, { signal }) : Promise.resolve(null)), [orgId, admin]);
+  const invites = useResource(
+    (signal) => (admin ? api.get<Page<Invite>>(`/api/organizations/${orgId}/invites/?limit=500`, { signal }) : Promise.resolve(null)),
+    [orgId, admin],
+  );
   const [created, setCreated] = useState<Invite | null>(null);
   const [revoking, setRevoking] = useState<Invite | null>(null);
 
-  if (!orgId) return <div className="page"><EmptyState title="No organization">Your account does not belong to an organization.</EmptyState></div>;
+  if (!orgId)
+    return (
+      <div className="page">
+        <EmptyState title="No organization">Your account does not belong to an organization.</EmptyState>
+      </div>
+    );
   return (
     <div className="page">
       <div className="page-header">
@@ -76,10 +94,18 @@ export function MembersPage() {
 
       {admin ? (
         <>
-          <InviteForm orgId={orgId} onInvited={(invite) => { setCreated(invite); invites.reload(); }} />
+          <InviteForm
+            orgId={orgId}
+            onInvited={(invite) => {
+              setCreated(invite);
+              invites.reload();
+            }}
+          />
           {created ? (
             <Alert tone="success">
-              <p>Invite created for <strong>{created.target_email}</strong>. Send them this link (valid for 3 days, usable once):</p>
+              <p>
+                Invite created for <strong>{created.target_email}</strong>. Send them this link (valid for 3 days, usable once):
+              </p>
               <div className="link-box">
                 <code data-testid="invite-link">{inviteLink(created.id)}</code>
                 <CopyButton text={inviteLink(created.id)} label="Copy link" />
@@ -88,19 +114,28 @@ export function MembersPage() {
           ) : null}
           <section className="card" aria-labelledby="pending-title">
             <h2 id="pending-title">Pending invites</h2>
-            {invites.error ? <ErrorState error={invites.error} retry={invites.reload} /> : invites.loading && !invites.data ? <Spinner /> : (invites.data?.results ?? []).length === 0 ? (
+            {invites.error ? (
+              <ErrorState error={invites.error} retry={invites.reload} />
+            ) : invites.loading && !invites.data ? (
+              <Spinner />
+            ) : (invites.data?.results ?? []).length === 0 ? (
               <p className="muted">No pending invites.</p>
             ) : (
               <ul className="plain-list invite-list">
                 {invites.data!.results.map((inv) => (
                   <li key={inv.id}>
                     <div>
-                      <strong>{inv.target_email}</strong> <Badge>{LEVELS[inv.level] ?? inv.level}</Badge> {inv.is_expired ? <Badge tone="warning">Expired</Badge> : null}
-                      <div className="muted small">Invited {relativeTime(inv.created_at)} by {userName(inv.created_by)}</div>
+                      <strong>{inv.target_email}</strong> <Badge>{LEVELS[inv.level] ?? inv.level}</Badge>{' '}
+                      {inv.is_expired ? <Badge tone="warning">Expired</Badge> : null}
+                      <div className="muted small">
+                        Invited {relativeTime(inv.created_at)} by {userName(inv.created_by)}
+                      </div>
                     </div>
                     <div className="button-row">
                       {!inv.is_expired ? <CopyButton text={inviteLink(inv.id)} label="Copy link" /> : null}
-                      <Button kind="ghost" className="btn-small" onClick={() => setRevoking(inv)}>Revoke</Button>
+                      <Button kind="ghost" className="btn-small" onClick={() => setRevoking(inv)}>
+                        Revoke
+                      </Button>
                     </div>
                   </li>
                 ))}
@@ -112,18 +147,32 @@ export function MembersPage() {
 
       <section className="card" aria-labelledby="members-title">
         <h2 id="members-title">Members</h2>
-        {members.error ? <ErrorState error={members.error} retry={members.reload} /> : members.loading && !members.data ? <Spinner /> : (
+        {members.error ? (
+          <ErrorState error={members.error} retry={members.reload} />
+        ) : members.loading && !members.data ? (
+          <Spinner />
+        ) : (
           <table className="table compact members-table">
             <thead>
-              <tr><th scope="col">Name</th><th scope="col">Email</th><th scope="col">Level</th><th scope="col">Joined</th></tr>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Email</th>
+                <th scope="col">Level</th>
+                <th scope="col">Joined</th>
+              </tr>
             </thead>
             <tbody>
               {members.data!.results.map((m) => (
                 <tr key={m.id}>
-                  <td data-label="Name">{userName(m.user)}{m.user.uuid === me.uuid ? <span className="muted"> (you)</span> : null}</td>
+                  <td data-label="Name">
+                    {userName(m.user)}
+                    {m.user.uuid === me.uuid ? <span className="muted"> (you)</span> : null}
+                  </td>
                   <td data-label="Email">{m.user.email}</td>
                   <td data-label="Level">{LEVELS[m.level] ?? m.level}</td>
-                  <td data-label="Joined" title={dateTime(m.joined_at)}>{relativeTime(m.joined_at)}</td>
+                  <td data-label="Joined" title={dateTime(m.joined_at)}>
+                    {relativeTime(m.joined_at)}
+                  </td>
                 </tr>
               ))}
             </tbody>
@@ -143,7 +192,9 @@ export function MembersPage() {
           invites.reload();
         }}
       >
-        <p>The link sent to <strong>{revoking?.target_email}</strong> stops working.</p>
+        <p>
+          The link sent to <strong>{revoking?.target_email}</strong> stops working.
+        </p>
       </ConfirmDialog>
     </div>
   );

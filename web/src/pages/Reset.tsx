@@ -17,13 +17,22 @@ export function ResetPage({ uuid, token, onSignedIn }: { uuid: string; token: st
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<{ attr: string | null; message: string } | null>(null);
 
-  if (check.loading) return <AuthCard title="Set your password"><Spinner label="Checking your link…" /></AuthCard>;
+  if (check.loading)
+    return (
+      <AuthCard title="Set your password">
+        <Spinner label="Checking your link…" />
+      </AuthCard>
+    );
   if (check.error) {
     return (
       <AuthCard title="This link does not work">
-        <Alert>{check.error instanceof ApiError && check.error.status === 400 ? 'The link has expired or was already used.' : (check.error as Error).message}</Alert>
+        <Alert>
+          {check.error instanceof ApiError && check.error.status === 400 ? 'The link has expired or was already used.' : (check.error as Error).message}
+        </Alert>
         <p className="muted">A password link is valid for 24 hours and works once.</p>
-        <a className="btn btn-secondary btn-block" href="/login">Go to sign in</a>
+        <a className="btn btn-secondary btn-block" href="/login">
+          Go to sign in
+        </a>
       </AuthCard>
     );
   }

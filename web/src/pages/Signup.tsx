@@ -23,14 +23,21 @@ export function SignupPage({ inviteId, onSignedIn }: { inviteId: string; onSigne
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<{ attr: string | null; message: string } | null>(null);
 
-  if (invite.loading) return <AuthCard title="Join flaghost"><Spinner label="Checking your invite…" /></AuthCard>;
+  if (invite.loading)
+    return (
+      <AuthCard title="Join flaghost">
+        <Spinner label="Checking your invite…" />
+      </AuthCard>
+    );
   if (invite.error || !invite.data) {
     const message = invite.error instanceof ApiError && invite.error.status !== 0 ? invite.error.message : 'The invite could not be loaded.';
     return (
       <AuthCard title="This invite link does not work">
         <Alert>{message}</Alert>
         <p className="muted">Invite links expire and can be used once. Ask an admin for a new one.</p>
-        <a className="btn btn-secondary btn-block" href="/login">Go to sign in</a>
+        <a className="btn btn-secondary btn-block" href="/login">
+          Go to sign in
+        </a>
       </AuthCard>
     );
   }
@@ -59,11 +66,24 @@ export function SignupPage({ inviteId, onSignedIn }: { inviteId: string; onSigne
   const fieldError = (attr: string) => (error?.attr === attr ? error.message : null);
 
   return (
-    <AuthCard title={`Join ${data.organization_name}`} subtitle={<>You were invited as <strong>{data.target_email}</strong>.</>}>
+    <AuthCard
+      title={`Join ${data.organization_name}`}
+      subtitle={
+        <>
+          You were invited as <strong>{data.target_email}</strong>.
+        </>
+      }
+    >
       <form onSubmit={submit} noValidate>
         {error && !['first_name', 'password'].includes(error.attr ?? '') ? <Alert>{error.message}</Alert> : null}
-        <Field label="First name" error={fieldError('first_name')}>{(p) => <input {...p} autoComplete="given-name" value={name} onChange={(e) => setFirstName(e.target.value)} autoFocus />}</Field>
-        <Field label="Password" hint={`At least ${MIN_PASSWORD} characters.`} error={fieldError('password') ?? (tooShort ? `Use at least ${MIN_PASSWORD} characters.` : null)}>
+        <Field label="First name" error={fieldError('first_name')}>
+          {(p) => <input {...p} autoComplete="given-name" value={name} onChange={(e) => setFirstName(e.target.value)} autoFocus />}
+        </Field>
+        <Field
+          label="Password"
+          hint={`At least ${MIN_PASSWORD} characters.`}
+          error={fieldError('password') ?? (tooShort ? `Use at least ${MIN_PASSWORD} characters.` : null)}
+        >
           {(p) => <input {...p} type="password" autoComplete="new-password" value={password} onChange={(e) => setPassword(e.target.value)} />}
         </Field>
         <Button kind="primary" type="submit" busy={busy} className="btn-block">

@@ -17,7 +17,6 @@ import {
 import { findUserByEmail, insertUser, MembershipLevel, updateUser, upsertMembership, type MembershipLevelName, type User } from './users-repository.ts';
 import { deleteKey, findKeyById, insertKey, listKeysOfUser, type PersonalApiKey } from '../keys/repository.ts';
 import { generateKeyId, generatePersonalApiKey, generateProjectToken, generateSecretToken, hashKeyValue, maskKeyValue } from '../tokens.ts';
-import { findInvalidScope, invalidScopeMessage } from '../scopes.ts';
 import { SCOPED_ORGANIZATIONS_NOT_MEMBER, SCOPED_TEAMS_NOT_MEMBER, scopingOutsideMemberships } from '../keys/service.ts';
 import { createSetupToken, setPasswordIn } from '../sign-in/accounts.ts';
 
@@ -106,12 +105,6 @@ export async function addMember(ctx: AppContext, input: { email: string; organiz
 }
 
 export { API_SCOPE_OBJECTS } from '../scopes.ts';
-
-/** Throws `Invalid scope: <s>` (PostHog's message) for the first scope outside that format. */
-export function validateScopes(scopes: readonly string[]): void {
-  const invalid = findInvalidScope(scopes);
-  if (invalid !== undefined) throw new AdminError(invalidScopeMessage(invalid));
-}
 
 export interface NewKeyInput {
   email: string;

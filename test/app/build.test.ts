@@ -125,8 +125,9 @@ describe('scripts/build-server.mjs', () => {
 describe('bin/flaghost.mjs', () => {
   const HELP = 'flaghost: administer a flaghost database.';
   const EDITED = 'flaghost: administer a flaghost database (edited).';
+  // The top-level help text lives in src/cli/parse.ts (the CLI's entry, src/cli.ts, imports it).
   const editHelp = (root: string) => {
-    const file = path.join(root, 'src/cli.ts');
+    const file = path.join(root, 'src/cli/parse.ts');
     fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(HELP, EDITED));
   };
 

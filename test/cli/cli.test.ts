@@ -190,275 +190,279 @@ describe('flaghost CLI command line', () => {
 const targets = ['pglite', ...(process.env.DATABASE_URL ? ['postgres'] : [])] as const;
 
 // Each command is a fresh process opening the database (~1–2 s on PGlite): allow for a busy machine.
-describe.each(targets)('flaghost CLI on %s', { timeout: 180_000 }, (kind) => {
-  let env: Record<string, string>;
-  let cleanup: () => Promise<void>;
-  const run = (...args: string[]) => cli(env, ...args);
+// An operator's session: the first test initialises the database the later commands work on, so the
+// tests keep their order when CI shuffles.
+describe('flaghost CLI sessions', { shuffle: false }, () => {
+  describe.each(targets)('flaghost CLI on %s', { timeout: 180_000 }, (kind) => {
+    let env: Record<string, string>;
+    let cleanup: () => Promise<void>;
+    const run = (...args: string[]) => cli(env, ...args);
 
-  beforeAll(async () => {
-    const init = {
-      FLAGHOST_INIT_ADMIN_EMAIL: ADMIN_EMAIL,
-      FLAGHOST_INIT_PERSONAL_API_KEY: ADMIN_KEY,
-      FLAGHOST_INIT_PROJECT_TOKEN: PROJECT_TOKEN,
-      FLAGHOST_INIT_SECRET_TOKEN: SECRET_TOKEN,
-    };
-    if (kind === 'postgres') {
-      const db = await freshPostgres(process.env.DATABASE_URL!);
-      env = { DATABASE_URL: db.url, ...init };
-      cleanup = db.drop;
-    } else {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flaghost-cli-'));
-      env = { FLAGHOST_DATA_DIR: path.join(dir, 'data'), ...init };
-      cleanup = async () => fs.rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    beforeAll(async () => {
+      const init = {
+        FLAGHOST_INIT_ADMIN_EMAIL: ADMIN_EMAIL,
+        FLAGHOST_INIT_PERSONAL_API_KEY: ADMIN_KEY,
+        FLAGHOST_INIT_PROJECT_TOKEN: PROJECT_TOKEN,
+        FLAGHOST_INIT_SECRET_TOKEN: SECRET_TOKEN,
+      };
+      if (kind === 'postgres') {
+        const db = await freshPostgres(process.env.DATABASE_URL!);
+        env = { DATABASE_URL: db.url, ...init };
+        cleanup = db.drop;
+      } else {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flaghost-cli-'));
+        env = { FLAGHOST_DATA_DIR: path.join(dir, 'data'), ...init };
+        cleanup = async () => fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
 
-  afterAll(async () => {
-    await cleanup?.();
-  });
+    afterAll(async () => {
+      await cleanup?.();
+    });
 
-  it('refuses a database that does not exist, creating nothing; init initialises it once, as the server does', async () => {
-    const refused = await run('projects', 'list');
-    expect(refused.code).toBe(1);
-    expect(refused.stdout).toBe('');
-    if (kind === 'pglite') {
-      expect(refused.err.error).toBe(
-        `No flaghost database in ${env.FLAGHOST_DATA_DIR} (FLAGHOST_DATA_DIR). Point FLAGHOST_DATA_DIR at the server's data directory (or set DATABASE_URL), or run \`flaghost init\` to create a new database there.`,
+    it('refuses a database that does not exist, creating nothing; init initialises it once, as the server does', async () => {
+      const refused = await run('projects', 'list');
+      expect(refused.code).toBe(1);
+      expect(refused.stdout).toBe('');
+      if (kind === 'pglite') {
+        expect(refused.err.error).toBe(
+          `No flaghost database in ${env.FLAGHOST_DATA_DIR} (FLAGHOST_DATA_DIR). Point FLAGHOST_DATA_DIR at the server's data directory (or set DATABASE_URL), or run \`flaghost init\` to create a new database there.`,
+        );
+        expect(fs.existsSync(env.FLAGHOST_DATA_DIR)).toBe(false);
+      } else {
+        const name = new URL(env.DATABASE_URL).pathname.slice(1);
+        expect(refused.stderr).toContain(`flaghost: PostgreSQL database ${name} on 127.0.0.1:5432 as postgres (DATABASE_URL)`);
+        expect(refused.err.error).toMatch(new RegExp(`^The PostgreSQL database ${name} .* holds no flaghost data yet\\. Run \`flaghost init\``));
+        // Nothing was created there: not even flaghost's tables.
+        const tables = await pgQuery(env.DATABASE_URL, "select count(*)::int as n from information_schema.tables where table_schema = 'public'");
+        expect(tables[0].n).toBe(0);
+      }
+
+      const first = await run('init');
+      expect(first.code).toBe(0);
+      expect(first.out).toMatchObject({
+        initialised: true,
+        admin_email: ADMIN_EMAIL,
+        personal_api_key: ADMIN_KEY,
+        project_token: PROJECT_TOKEN,
+        secret_token: SECRET_TOKEN,
+        project_id: 1,
+      });
+      expect(first.stderr).toMatch(
+        kind === 'pglite' ? `flaghost: embedded database in ${env.FLAGHOST_DATA_DIR} (FLAGHOST_DATA_DIR)` : /flaghost: PostgreSQL database/,
       );
-      expect(fs.existsSync(env.FLAGHOST_DATA_DIR)).toBe(false);
-    } else {
-      const name = new URL(env.DATABASE_URL).pathname.slice(1);
-      expect(refused.stderr).toContain(`flaghost: PostgreSQL database ${name} on 127.0.0.1:5432 as postgres (DATABASE_URL)`);
-      expect(refused.err.error).toMatch(new RegExp(`^The PostgreSQL database ${name} .* holds no flaghost data yet\\. Run \`flaghost init\``));
-      // Nothing was created there: not even flaghost's tables.
-      const tables = await pgQuery(env.DATABASE_URL, "select count(*)::int as n from information_schema.tables where table_schema = 'public'");
-      expect(tables[0].n).toBe(0);
-    }
+      expect(first.stderr).toContain('Store the personal API key now');
+      const projects = await run('projects', 'list');
+      expect(projects.out).toEqual([expect.objectContaining({ id: 1, name: 'Default Project', api_token: PROJECT_TOKEN, secret_api_token: SECRET_TOKEN })]);
+      const again = await run('organizations', 'list');
+      expect(again.code).toBe(0);
+      expect(again.stderr.trim().split('\n')).toHaveLength(1);
+      expect(again.out).toEqual([expect.objectContaining({ id: first.out.organization_id, name: 'Default' })]);
 
-    const first = await run('init');
-    expect(first.code).toBe(0);
-    expect(first.out).toMatchObject({
-      initialised: true,
-      admin_email: ADMIN_EMAIL,
-      personal_api_key: ADMIN_KEY,
-      project_token: PROJECT_TOKEN,
-      secret_token: SECRET_TOKEN,
-      project_id: 1,
-    });
-    expect(first.stderr).toMatch(
-      kind === 'pglite' ? `flaghost: embedded database in ${env.FLAGHOST_DATA_DIR} (FLAGHOST_DATA_DIR)` : /flaghost: PostgreSQL database/,
-    );
-    expect(first.stderr).toContain('Store the personal API key now');
-    const projects = await run('projects', 'list');
-    expect(projects.out).toEqual([expect.objectContaining({ id: 1, name: 'Default Project', api_token: PROJECT_TOKEN, secret_api_token: SECRET_TOKEN })]);
-    const again = await run('organizations', 'list');
-    expect(again.code).toBe(0);
-    expect(again.stderr.trim().split('\n')).toHaveLength(1);
-    expect(again.out).toEqual([expect.objectContaining({ id: first.out.organization_id, name: 'Default' })]);
-
-    // A second init changes nothing; the init values it was given are in effect, so none is named.
-    const second = await run('init');
-    expect(second.code).toBe(0);
-    expect(second.out).toEqual({ initialised: false, detail: 'The database was already initialised: nothing changed.', ignored_variables: [] });
-    const other = await cli({ ...env, FLAGHOST_INIT_PERSONAL_API_KEY: 'phx_anotherkey0000000000000000', FLAGHOST_INIT_ADMIN_EMAIL: ADMIN_EMAIL }, 'init');
-    expect(other.out.ignored_variables.map((i: { variable: string }) => i.variable)).toEqual(['FLAGHOST_INIT_PERSONAL_API_KEY']);
-    expect(other.stderr).toMatch(/flaghost: FLAGHOST_INIT_PERSONAL_API_KEY is ignored: no personal API key has this value/);
-    expect(other.stderr).not.toContain('phx_anotherkey');
-  });
-
-  it('users create', async () => {
-    const r = await run('users', 'create', '--email', 'bob@example.com', '--level', 'admin', '--first-name', 'Bob');
-    expect(r.code).toBe(0);
-    expect(r.out).toMatchObject({ email: 'bob@example.com', first_name: 'Bob', level: 'admin', membership_level: 8 });
-    expect(r.out.created_at).toMatch(/Z$/);
-    const member = await run('users', 'create', '--email', 'carol@example.com');
-    expect(member.out).toMatchObject({ email: 'carol@example.com', level: 'member', membership_level: 1 });
-
-    const dup = await run('users', 'create', '--email', 'BOB@example.com');
-    expect(dup.code).toBe(1);
-    expect(dup.err).toEqual({ error: 'A user with email BOB@example.com already exists.' });
-  });
-
-  it('keys create prints a working key once; the database holds only its sha256 hash', async () => {
-    const r = await run('keys', 'create', '--email', 'bob@example.com', '--scopes', 'feature_flag:read,user:read', '--projects', '1', '--label', 'ci');
-    expect(r.code).toBe(0);
-    const value: string = r.out.value;
-    expect(value).toMatch(/^phx_[A-Za-z0-9]{40,}$/);
-    expect(r.out).toMatchObject({
-      label: 'ci',
-      mask_value: `${value.slice(0, 4)}...${value.slice(-4)}`,
-      scopes: ['feature_flag:read', 'user:read'],
-      scoped_teams: [1],
-      scoped_organizations: null,
-      last_used_at: null,
+      // A second init changes nothing; the init values it was given are in effect, so none is named.
+      const second = await run('init');
+      expect(second.code).toBe(0);
+      expect(second.out).toEqual({ initialised: false, detail: 'The database was already initialised: nothing changed.', ignored_variables: [] });
+      const other = await cli({ ...env, FLAGHOST_INIT_PERSONAL_API_KEY: 'phx_anotherkey0000000000000000', FLAGHOST_INIT_ADMIN_EMAIL: ADMIN_EMAIL }, 'init');
+      expect(other.out.ignored_variables.map((i: { variable: string }) => i.variable)).toEqual(['FLAGHOST_INIT_PERSONAL_API_KEY']);
+      expect(other.stderr).toMatch(/flaghost: FLAGHOST_INIT_PERSONAL_API_KEY is ignored: no personal API key has this value/);
+      expect(other.stderr).not.toContain('phx_anotherkey');
     });
 
-    const server = await openApp(env);
-    try {
-      const me = await server.me(value);
-      expect(me.statusCode).toBe(200);
-      expect(me.json().email).toBe('bob@example.com');
-      const rows = await server.query('select secure_value, mask_value from personal_api_keys where id = $1', [r.out.id]);
-      expect(rows).toEqual([{ secure_value: 'sha256$' + crypto.createHash('sha256').update(value).digest('hex'), mask_value: r.out.mask_value }]);
-      const leaked = await server.query('select count(*)::int as n from personal_api_keys where secure_value like $1 or mask_value = $2', [
-        `%${value}%`,
-        value,
+    it('users create', async () => {
+      const r = await run('users', 'create', '--email', 'bob@example.com', '--level', 'admin', '--first-name', 'Bob');
+      expect(r.code).toBe(0);
+      expect(r.out).toMatchObject({ email: 'bob@example.com', first_name: 'Bob', level: 'admin', membership_level: 8 });
+      expect(r.out.created_at).toMatch(/Z$/);
+      const member = await run('users', 'create', '--email', 'carol@example.com');
+      expect(member.out).toMatchObject({ email: 'carol@example.com', level: 'member', membership_level: 1 });
+
+      const dup = await run('users', 'create', '--email', 'BOB@example.com');
+      expect(dup.code).toBe(1);
+      expect(dup.err).toEqual({ error: 'A user with email BOB@example.com already exists.' });
+    });
+
+    it('keys create prints a working key once; the database holds only its sha256 hash', async () => {
+      const r = await run('keys', 'create', '--email', 'bob@example.com', '--scopes', 'feature_flag:read,user:read', '--projects', '1', '--label', 'ci');
+      expect(r.code).toBe(0);
+      const value: string = r.out.value;
+      expect(value).toMatch(/^phx_[A-Za-z0-9]{40,}$/);
+      expect(r.out).toMatchObject({
+        label: 'ci',
+        mask_value: `${value.slice(0, 4)}...${value.slice(-4)}`,
+        scopes: ['feature_flag:read', 'user:read'],
+        scoped_teams: [1],
+        scoped_organizations: null,
+        last_used_at: null,
+      });
+
+      const server = await openApp(env);
+      try {
+        const me = await server.me(value);
+        expect(me.statusCode).toBe(200);
+        expect(me.json().email).toBe('bob@example.com');
+        const rows = await server.query('select secure_value, mask_value from personal_api_keys where id = $1', [r.out.id]);
+        expect(rows).toEqual([{ secure_value: 'sha256$' + crypto.createHash('sha256').update(value).digest('hex'), mask_value: r.out.mask_value }]);
+        const leaked = await server.query('select count(*)::int as n from personal_api_keys where secure_value like $1 or mask_value = $2', [
+          `%${value}%`,
+          value,
+        ]);
+        expect(leaked[0].n).toBe(0);
+      } finally {
+        await server.close();
+      }
+    });
+
+    it('keys create: full access by default and with *, project and organization scoping checked', async () => {
+      const full = await run('keys', 'create', '--email', 'carol@example.com');
+      expect(full.code).toBe(0);
+      expect(full.out.scopes).toEqual(['*']);
+      const star = await run('keys', 'create', '--email', 'carol@example.com', '--scopes', '*');
+      expect(star.out.scopes).toEqual(['*']);
+
+      const noProject = await run('keys', 'create', '--email', 'carol@example.com', '--projects', '999');
+      expect(noProject.code).toBe(1);
+      expect(noProject.err).toEqual({ error: 'Project 999 does not exist.' });
+      const noUser = await run('keys', 'create', '--email', 'nobody@example.com');
+      expect(noUser.code).toBe(1);
+      expect(noUser.err).toEqual({ error: 'No user with email nobody@example.com.' });
+    });
+
+    it('keys list shows masks, never values; keys revoke makes a key fail', async () => {
+      const created = await run('keys', 'create', '--email', 'bob@example.com', '--label', 'to revoke');
+      const value: string = created.out.value;
+      const listed = await run('keys', 'list', '--email', 'bob@example.com');
+      expect(listed.code).toBe(0);
+      expect(listed.stdout).not.toContain(value);
+      expect(listed.out.map((k: { label: string }) => k.label)).toEqual(['ci', 'to revoke']);
+      for (const key of listed.out) {
+        expect(Object.keys(key).sort()).toEqual(['created_at', 'id', 'label', 'last_used_at', 'mask_value', 'scoped_organizations', 'scoped_teams', 'scopes']);
+      }
+      expect(listed.out[1]).toMatchObject({ id: created.out.id, mask_value: created.out.mask_value, scopes: ['*'], scoped_teams: null });
+
+      const admin = await run('keys', 'list', '--email', ADMIN_EMAIL);
+      expect(admin.out).toEqual([expect.objectContaining({ label: 'Initial key', scopes: ['*'], mask_value: 'phx_...0000' })]);
+      expect(admin.stdout).not.toContain(ADMIN_KEY);
+
+      const revoked = await run('keys', 'revoke', created.out.id);
+      expect(revoked.code).toBe(0);
+      expect(revoked.out).toEqual({ id: created.out.id, revoked: true });
+      const after = await run('keys', 'list', '--email', 'bob@example.com');
+      expect(after.out.map((k: { id: string }) => k.id)).not.toContain(created.out.id);
+      const again = await run('keys', 'revoke', created.out.id);
+      expect(again.code).toBe(1);
+      expect(again.err).toEqual({ error: `No personal API key with id ${created.out.id}.` });
+
+      const server = await openApp(env);
+      try {
+        expect((await server.me(value)).statusCode).toBe(401);
+        expect((await server.me(ADMIN_KEY)).statusCode).toBe(200);
+      } finally {
+        await server.close();
+      }
+    });
+
+    it('projects and organizations create/list', async () => {
+      const project = await run('projects', 'create', '--name', 'Web');
+      expect(project.code).toBe(0);
+      expect(project.out).toMatchObject({ id: 2, name: 'Web' });
+      expect(project.out.api_token).toMatch(/^phc_[A-Za-z0-9]{40,}$/);
+      expect(project.out.secret_api_token).toMatch(/^phs_[A-Za-z0-9]{40,}$/);
+
+      const org = await run('organizations', 'create', '--name', 'Acme');
+      expect(org.code).toBe(0);
+      expect(org.out).toMatchObject({ name: 'Acme' });
+      expect(org.out.id).toMatch(/^[0-9a-f-]{36}$/);
+      const orgs = await run('organizations', 'list');
+      expect(orgs.out.map((o: { name: string }) => o.name)).toEqual(['Default', 'Acme']);
+
+      const acmeProject = await run('projects', 'create', '--name', 'Acme app', '--organization', org.out.id);
+      expect(acmeProject.out).toMatchObject({ id: 3, organization_id: org.out.id });
+      const list = await run('projects', 'list');
+      expect(list.out.map((p: { id: number; name: string }) => [p.id, p.name])).toEqual([
+        [1, 'Default Project'],
+        [2, 'Web'],
+        [3, 'Acme app'],
       ]);
-      expect(leaked[0].n).toBe(0);
-    } finally {
-      await server.close();
-    }
-  });
 
-  it('keys create: full access by default and with *, project and organization scoping checked', async () => {
-    const full = await run('keys', 'create', '--email', 'carol@example.com');
-    expect(full.code).toBe(0);
-    expect(full.out.scopes).toEqual(['*']);
-    const star = await run('keys', 'create', '--email', 'carol@example.com', '--scopes', '*');
-    expect(star.out.scopes).toEqual(['*']);
+      const user = await run('users', 'create', '--email', 'erin@acme.example', '--organization', org.out.id, '--level', 'owner');
+      expect(user.out).toMatchObject({ organization_id: org.out.id, level: 'owner' });
+      const key = await run('keys', 'create', '--email', 'erin@acme.example', '--organizations', org.out.id, '--scopes', 'feature_flag:write');
+      expect(key.out).toMatchObject({ scoped_organizations: [org.out.id], scopes: ['feature_flag:write'] });
 
-    const noProject = await run('keys', 'create', '--email', 'carol@example.com', '--projects', '999');
-    expect(noProject.code).toBe(1);
-    expect(noProject.err).toEqual({ error: 'Project 999 does not exist.' });
-    const noUser = await run('keys', 'create', '--email', 'nobody@example.com');
-    expect(noUser.code).toBe(1);
-    expect(noUser.err).toEqual({ error: 'No user with email nobody@example.com.' });
-  });
-
-  it('keys list shows masks, never values; keys revoke makes a key fail', async () => {
-    const created = await run('keys', 'create', '--email', 'bob@example.com', '--label', 'to revoke');
-    const value: string = created.out.value;
-    const listed = await run('keys', 'list', '--email', 'bob@example.com');
-    expect(listed.code).toBe(0);
-    expect(listed.stdout).not.toContain(value);
-    expect(listed.out.map((k: { label: string }) => k.label)).toEqual(['ci', 'to revoke']);
-    for (const key of listed.out) {
-      expect(Object.keys(key).sort()).toEqual(['created_at', 'id', 'label', 'last_used_at', 'mask_value', 'scoped_organizations', 'scoped_teams', 'scopes']);
-    }
-    expect(listed.out[1]).toMatchObject({ id: created.out.id, mask_value: created.out.mask_value, scopes: ['*'], scoped_teams: null });
-
-    const admin = await run('keys', 'list', '--email', ADMIN_EMAIL);
-    expect(admin.out).toEqual([expect.objectContaining({ label: 'Initial key', scopes: ['*'], mask_value: 'phx_...0000' })]);
-    expect(admin.stdout).not.toContain(ADMIN_KEY);
-
-    const revoked = await run('keys', 'revoke', created.out.id);
-    expect(revoked.code).toBe(0);
-    expect(revoked.out).toEqual({ id: created.out.id, revoked: true });
-    const after = await run('keys', 'list', '--email', 'bob@example.com');
-    expect(after.out.map((k: { id: string }) => k.id)).not.toContain(created.out.id);
-    const again = await run('keys', 'revoke', created.out.id);
-    expect(again.code).toBe(1);
-    expect(again.err).toEqual({ error: `No personal API key with id ${created.out.id}.` });
-
-    const server = await openApp(env);
-    try {
-      expect((await server.me(value)).statusCode).toBe(401);
-      expect((await server.me(ADMIN_KEY)).statusCode).toBe(200);
-    } finally {
-      await server.close();
-    }
-  });
-
-  it('projects and organizations create/list', async () => {
-    const project = await run('projects', 'create', '--name', 'Web');
-    expect(project.code).toBe(0);
-    expect(project.out).toMatchObject({ id: 2, name: 'Web' });
-    expect(project.out.api_token).toMatch(/^phc_[A-Za-z0-9]{40,}$/);
-    expect(project.out.secret_api_token).toMatch(/^phs_[A-Za-z0-9]{40,}$/);
-
-    const org = await run('organizations', 'create', '--name', 'Acme');
-    expect(org.code).toBe(0);
-    expect(org.out).toMatchObject({ name: 'Acme' });
-    expect(org.out.id).toMatch(/^[0-9a-f-]{36}$/);
-    const orgs = await run('organizations', 'list');
-    expect(orgs.out.map((o: { name: string }) => o.name)).toEqual(['Default', 'Acme']);
-
-    const acmeProject = await run('projects', 'create', '--name', 'Acme app', '--organization', org.out.id);
-    expect(acmeProject.out).toMatchObject({ id: 3, organization_id: org.out.id });
-    const list = await run('projects', 'list');
-    expect(list.out.map((p: { id: number; name: string }) => [p.id, p.name])).toEqual([
-      [1, 'Default Project'],
-      [2, 'Web'],
-      [3, 'Acme app'],
-    ]);
-
-    const user = await run('users', 'create', '--email', 'erin@acme.example', '--organization', org.out.id, '--level', 'owner');
-    expect(user.out).toMatchObject({ organization_id: org.out.id, level: 'owner' });
-    const key = await run('keys', 'create', '--email', 'erin@acme.example', '--organizations', org.out.id, '--scopes', 'feature_flag:write');
-    expect(key.out).toMatchObject({ scoped_organizations: [org.out.id], scopes: ['feature_flag:write'] });
-
-    const missingOrg = await run('projects', 'create', '--name', 'X', '--organization', '00000000-0000-0000-0000-000000000000');
-    expect(missingOrg.code).toBe(1);
-    expect(missingOrg.err).toEqual({ error: 'Organization 00000000-0000-0000-0000-000000000000 does not exist.' });
-  });
-
-  it('keys create refuses projects and organizations the user does not belong to, as the API does', async () => {
-    const org = await run('organizations', 'create', '--name', 'Globex');
-    const project = await run('projects', 'create', '--name', 'Globex app', '--organization', org.out.id);
-    await run('users', 'create', '--email', 'ivan@example.com');
-    await run('users', 'create', '--email', 'hank@globex.example', '--organization', org.out.id);
-
-    const foreignProject = await run('keys', 'create', '--email', 'ivan@example.com', '--projects', `1,${project.out.id}`);
-    expect(foreignProject.code).toBe(1);
-    expect(foreignProject.err).toEqual({ error: 'You must be a member of all teams that you are scoping the key to.' });
-    const foreignOrg = await run('keys', 'create', '--email', 'ivan@example.com', '--organizations', org.out.id);
-    expect(foreignOrg.code).toBe(1);
-    expect(foreignOrg.err).toEqual({ error: 'You must be a member of all organizations that you are scoping the key to.' });
-    expect((await run('keys', 'list', '--email', 'ivan@example.com')).out).toEqual([]);
-
-    // Scoped to where the user is a member: created.
-    const own = await run(
-      'keys',
-      'create',
-      '--email',
-      'hank@globex.example',
-      '--projects',
-      String(project.out.id),
-      '--organizations',
-      org.out.id.toUpperCase(),
-    );
-    expect(own.code).toBe(0);
-    expect(own.out).toMatchObject({ scoped_teams: [project.out.id], scoped_organizations: [org.out.id] });
-  });
-
-  if (kind === 'pglite') {
-    it('waits for a process that holds the data directory without answering on its socket, then says so', async () => {
-      const server = await openApp(env);
-      try {
-        // Another process: this one's own pid would count as the lock's (stale) owner.
-        const started = Date.now();
-        const r = await cliProcess(env, 'projects', 'list');
-        expect(Date.now() - started).toBeGreaterThanOrEqual(10_000);
-        expect(r.code).toBe(1);
-        expect(r.stdout).toBe('');
-        expect(r.stderr).toContain('does not answer on its socket yet; waiting up to 10 s');
-        expect(r.err.error).toContain(`is in use by another flaghost process (pid ${process.pid})`);
-        expect(r.err.error).toContain(`It does not answer on ${path.join(env.FLAGHOST_DATA_DIR, 'flaghost.sock')}`);
-      } finally {
-        await server.close();
-      }
-      const viaBin = await cliProcess(env, 'projects', 'list');
-      expect(viaBin.code).toBe(0);
-      expect(viaBin.out[0]).toMatchObject({ id: 1, name: 'Default Project' });
+      const missingOrg = await run('projects', 'create', '--name', 'X', '--organization', '00000000-0000-0000-0000-000000000000');
+      expect(missingOrg.code).toBe(1);
+      expect(missingOrg.err).toEqual({ error: 'Organization 00000000-0000-0000-0000-000000000000 does not exist.' });
     });
-  } else {
-    it('runs beside a live server; a revoked key stops working there at once', async () => {
-      const server = await openApp(env);
-      try {
-        const created = await run('keys', 'create', '--email', 'carol@example.com', '--label', 'live');
-        expect(created.code).toBe(0);
-        expect((await server.me(created.out.value)).statusCode).toBe(200);
-        expect((await run('keys', 'revoke', created.out.id)).code).toBe(0);
-        // The revocation reaches the server's auth cache by NOTIFY.
-        let status = 0;
-        for (let i = 0; i < 50 && status !== 401; i++) {
-          status = (await server.me(created.out.value)).statusCode;
-          if (status !== 401) await new Promise((r) => setTimeout(r, 100));
+
+    it('keys create refuses projects and organizations the user does not belong to, as the API does', async () => {
+      const org = await run('organizations', 'create', '--name', 'Globex');
+      const project = await run('projects', 'create', '--name', 'Globex app', '--organization', org.out.id);
+      await run('users', 'create', '--email', 'ivan@example.com');
+      await run('users', 'create', '--email', 'hank@globex.example', '--organization', org.out.id);
+
+      const foreignProject = await run('keys', 'create', '--email', 'ivan@example.com', '--projects', `1,${project.out.id}`);
+      expect(foreignProject.code).toBe(1);
+      expect(foreignProject.err).toEqual({ error: 'You must be a member of all teams that you are scoping the key to.' });
+      const foreignOrg = await run('keys', 'create', '--email', 'ivan@example.com', '--organizations', org.out.id);
+      expect(foreignOrg.code).toBe(1);
+      expect(foreignOrg.err).toEqual({ error: 'You must be a member of all organizations that you are scoping the key to.' });
+      expect((await run('keys', 'list', '--email', 'ivan@example.com')).out).toEqual([]);
+
+      // Scoped to where the user is a member: created.
+      const own = await run(
+        'keys',
+        'create',
+        '--email',
+        'hank@globex.example',
+        '--projects',
+        String(project.out.id),
+        '--organizations',
+        org.out.id.toUpperCase(),
+      );
+      expect(own.code).toBe(0);
+      expect(own.out).toMatchObject({ scoped_teams: [project.out.id], scoped_organizations: [org.out.id] });
+    });
+
+    if (kind === 'pglite') {
+      it('waits for a process that holds the data directory without answering on its socket, then says so', async () => {
+        const server = await openApp(env);
+        try {
+          // Another process: this one's own pid would count as the lock's (stale) owner.
+          const started = Date.now();
+          const r = await cliProcess(env, 'projects', 'list');
+          expect(Date.now() - started).toBeGreaterThanOrEqual(10_000);
+          expect(r.code).toBe(1);
+          expect(r.stdout).toBe('');
+          expect(r.stderr).toContain('does not answer on its socket yet; waiting up to 10 s');
+          expect(r.err.error).toContain(`is in use by another flaghost process (pid ${process.pid})`);
+          expect(r.err.error).toContain(`It does not answer on ${path.join(env.FLAGHOST_DATA_DIR, 'flaghost.sock')}`);
+        } finally {
+          await server.close();
         }
-        expect(status).toBe(401);
-      } finally {
-        await server.close();
-      }
-    });
-  }
+        const viaBin = await cliProcess(env, 'projects', 'list');
+        expect(viaBin.code).toBe(0);
+        expect(viaBin.out[0]).toMatchObject({ id: 1, name: 'Default Project' });
+      });
+    } else {
+      it('runs beside a live server; a revoked key stops working there at once', async () => {
+        const server = await openApp(env);
+        try {
+          const created = await run('keys', 'create', '--email', 'carol@example.com', '--label', 'live');
+          expect(created.code).toBe(0);
+          expect((await server.me(created.out.value)).statusCode).toBe(200);
+          expect((await run('keys', 'revoke', created.out.id)).code).toBe(0);
+          // The revocation reaches the server's auth cache by NOTIFY.
+          let status = 0;
+          for (let i = 0; i < 50 && status !== 401; i++) {
+            status = (await server.me(created.out.value)).statusCode;
+            if (status !== 401) await new Promise((r) => setTimeout(r, 100));
+          }
+          expect(status).toBe(401);
+        } finally {
+          await server.close();
+        }
+      });
+    }
+  });
 });

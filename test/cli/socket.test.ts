@@ -41,7 +41,9 @@ afterAll(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-describe('the CLI beside a server on the embedded database', { timeout: 180_000 }, () => {
+// One server's life: later tests read what earlier commands did (a reset key) and the last ones stop
+// and crash it, so the tests keep their order when CI shuffles.
+describe('the CLI beside a server on the embedded database', { timeout: 180_000, shuffle: false }, () => {
   it('the server listens on an owner-only socket in the data directory, and not for these commands on its TCP port', async () => {
     const stat = fs.statSync(sock);
     expect(stat.isSocket()).toBe(true);

@@ -1,6 +1,6 @@
 // /api/projects/:project_id/cohorts/… and the legacy /api/cohort/…: list, create, retrieve, update,
 // soft delete (DELETE is 405), activity; plus the multipart/form-data (CSV upload) and text/csv
-// body parsers these routes alone accept.
+// body parsers these routes accept.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { RouteAccess } from '../access/auth-hook.ts';
@@ -13,92 +13,21 @@ import { findCohort } from './repository.ts';
 import { absoluteUrl, absolutePathUrl } from '../platform/pagination.ts';
 import { serviceValidated, type ZodFastify } from '../platform/http/openapi.ts';
 import { requireProject } from '../access/require-auth.ts';
-import { ParseError, RawError } from '../platform/errors.ts';
+import { RawError } from '../platform/errors.ts';
+import { parseMultipart } from '../platform/http/multipart.ts';
+import { isFormContentType } from '../platform/http/body-parsers.ts';
 
-// ---------------------------------------------------------------------------------------------
-// multipart/form-data, bounded: Fastify's bodyLimit caps the bytes; these cap the structure.
+const isFormRequest = (request: FastifyRequest): boolean => isFormContentType(request.headers['content-type']);
 
-const MAX_PARTS = 1000; // Django's DATA_UPLOAD_MAX_NUMBER_FIELDS
-const MAX_PART_HEADER_BYTES = 8 * 1024;
-/** Fields that repeat to form a list (DRF reads them with QueryDict.getlist). */
-const LIST_FIELDS = new Set(['distinct_ids', '_create_static_person_ids']);
-const FILE_FIELDS = new Set(['csv']);
-
-const multipartError = (reason: string) => new ParseError(`Multipart form parse error - ${reason}`);
-
-function boundaryOf(contentType: string): string {
-  const match = /;\s*boundary=(?:"([^"]{1,200})"|([^\s;]{1,200}))/i.exec(contentType);
-  const boundary = match?.[1] ?? match?.[2];
-  if (!boundary) throw multipartError('Invalid boundary in multipart: None');
-  return boundary;
-}
-
-/** A header parameter such as name="x" or filename="a.csv" (quoted strings may escape quotes). */
-function headerParam(header: string, param: string): string | undefined {
-  const match = new RegExp(`;\\s*${param}=(?:"((?:[^"\\\\]|\\\\.)*)"|([^;\\s]*))`, 'i').exec(header);
-  if (!match) return undefined;
-  return match[1] !== undefined ? match[1].replace(/\\(.)/g, '$1') : match[2];
-}
-
-/**
- * Parses a multipart body into DRF-like request data: text fields by name (the last value wins,
- * list fields collect every value) and `csv` file parts as UploadedFile.
- */
-export function parseMultipart(body: Buffer, contentType: string): Record<string, unknown> {
-  const delimiter = Buffer.from(`--${boundaryOf(contentType)}`);
-  const out: Record<string, unknown> = Object.create(null);
-  let pos = body.indexOf(delimiter);
-  if (pos === -1) throw multipartError('no opening boundary');
-  let parts = 0;
-  for (;;) {
-    pos += delimiter.length;
-    if (body[pos] === 0x2d && body[pos + 1] === 0x2d) break; // closing "--boundary--"
-    if (body[pos] === 0x0d && body[pos + 1] === 0x0a) pos += 2;
-    else if (body[pos] === 0x0a) pos += 1;
-    else throw multipartError('malformed boundary line');
-    if (++parts > MAX_PARTS) throw multipartError(`more than ${MAX_PARTS} parts`);
-
-    let headerEnd = body.indexOf('\r\n\r\n', pos);
-    let bodyStart = headerEnd + 4;
-    const lfEnd = body.indexOf('\n\n', pos);
-    if (lfEnd !== -1 && (headerEnd === -1 || lfEnd < headerEnd)) {
-      headerEnd = lfEnd;
-      bodyStart = lfEnd + 2;
-    }
-    if (headerEnd === -1 || headerEnd - pos > MAX_PART_HEADER_BYTES) throw multipartError('part headers missing or too long');
-    const headers = body.subarray(pos, headerEnd).toString('utf8').split(/\r?\n/);
-    const next = body.indexOf(delimiter, bodyStart);
-    if (next === -1) throw multipartError('missing closing boundary');
-    let dataEnd = next;
-    if (body[dataEnd - 1] === 0x0a) dataEnd -= body[dataEnd - 2] === 0x0d ? 2 : 1;
-    const data = body.subarray(bodyStart, Math.max(bodyStart, dataEnd));
-    pos = next;
-
-    const disposition = headers.find((h) => /^content-disposition:/i.test(h));
-    if (!disposition) continue;
-    const name = headerParam(disposition, 'name');
-    if (name === undefined || name === '__proto__') continue;
-    const filename = headerParam(disposition, 'filename');
-    if (filename !== undefined) {
-      if (FILE_FIELDS.has(name)) {
-        const type = headers.find((h) => /^content-type:/i.test(h))?.replace(/^content-type:\s*/i, '') ?? 'application/octet-stream';
-        out[name] = new UploadedFile(filename, type, Buffer.from(data));
-      }
-      continue;
-    }
-    const value = data.toString('utf8');
-    if (LIST_FIELDS.has(name)) out[name] = [...((out[name] as string[] | undefined) ?? []), value];
-    else out[name] = value;
-  }
-  return { ...out };
-}
-
-/** Content types of bodies whose JSON fields arrive as text (DRF's HTML-form input). */
-const isFormRequest = (request: FastifyRequest): boolean =>
-  /^\s*(multipart\/form-data|application\/x-www-form-urlencoded)/i.test(request.headers['content-type'] ?? '');
+/** Fields that repeat to form a list (DRF reads them with QueryDict.getlist), and file fields. */
+const MULTIPART_FIELDS = {
+  listFields: new Set(['distinct_ids', '_create_static_person_ids']),
+  fileFields: new Set(['csv']),
+  file: (filename: string, type: string, data: Buffer) => new UploadedFile(filename, type, data),
+};
 
 function registerUploadParsers(app: FastifyInstance): void {
-  addBufferParser(app, 'multipart/form-data', (request, body) => parseMultipart(body, request.headers['content-type'] ?? ''));
+  addBufferParser(app, 'multipart/form-data', (request, body) => parseMultipart(body, request.headers['content-type'] ?? '', MULTIPART_FIELDS));
   // A bare CSV body: the file alone, for adding members to an existing static cohort.
   addBufferParser(app, ['text/csv', 'application/csv'], (request, body) => ({
     csv: new UploadedFile('upload.csv', request.headers['content-type'] ?? 'text/csv', body),

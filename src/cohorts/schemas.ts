@@ -8,6 +8,7 @@ import { drfBoolean, drfString, fail, parseOrThrow, pythonRepr, pythonTypeName }
 import { isoTime } from '../platform/time.ts';
 import { checkCohortFilters, isDict, legacyGroupsToFilters } from './filter-schemas.ts';
 import { ValidationError } from '../platform/errors.ts';
+import { parseFormJsonFields } from '../platform/http/body-parsers.ts';
 
 /** A file part of a multipart body (or a whole text/csv body), as the route hands it to the service. */
 export class UploadedFile {
@@ -141,17 +142,7 @@ export function parseCohortWrite(body: unknown, opts: { form: boolean; existingI
   if (!isDict(data)) {
     throw new ValidationError(`Invalid data. Expected a dictionary, but got ${pythonTypeName(data)}.`, 'invalid_input', null);
   }
-  const input: Record<string, unknown> = { ...data };
-  if (opts.form) {
-    for (const field of JSON_FORM_FIELDS) {
-      if (typeof input[field] !== 'string') continue;
-      try {
-        input[field] = JSON.parse(input[field] as string);
-      } catch {
-        throw new ValidationError('Value must be valid JSON.', 'invalid_input', field);
-      }
-    }
-  }
+  const input: Record<string, unknown> = opts.form ? parseFormJsonFields(data, JSON_FORM_FIELDS) : { ...data };
   for (const field of LIST_FIELDS) if (opts.form && typeof input[field] === 'string') input[field] = [input[field]];
 
   const requestedStatic = input.is_static === undefined ? undefined : coerceBoolean(input.is_static);

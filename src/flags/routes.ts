@@ -1,6 +1,12 @@
 // /api/projects/:project_id/feature_flags/… and the legacy /api/feature_flag/…: list, create,
-// retrieve, update, soft delete (DELETE is 405), activity, status, bulk_keys.
+// retrieve, update, soft delete (DELETE is 405), activity, status, bulk_keys. Writes take JSON,
+// urlencoded or multipart bodies.
+import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { addBufferParser } from '../platform/http/raw-body.ts';
+import { parseMultipart } from '../platform/http/multipart.ts';
+import { isFormContentType } from '../platform/http/body-parsers.ts';
+import { FORM_LIST_FIELDS } from './legacy-body.ts';
 import type { RouteAccess } from '../access/auth-hook.ts';
 import { FeatureFlagSchema } from './schemas.ts';
 import { FeatureFlagWriteBody } from './write-schema.ts';
@@ -47,8 +53,13 @@ const EvaluationReasonsSchema = z
   .meta({ id: 'EvaluationReasons' });
 const BulkKeysSchema = z.object({ keys: z.record(z.string(), z.string()), warning: z.string().optional() });
 
+/** Writes accept form data as DRF does: JSON fields as text (docs/compatibility.md#api-1.3). */
+const formOf = (request: FastifyRequest) => ({ form: isFormContentType(request.headers['content-type']) });
+const MULTIPART_FIELDS = { listFields: new Set<string>(FORM_LIST_FIELDS), fileFields: new Set<string>() };
+
 export async function featureFlagRoutes(app: ZodFastify, opts: FlagRoutesOptions): Promise<void> {
   const { ctx } = app.services;
+  addBufferParser(app, 'multipart/form-data', (request, body) => parseMultipart(body, request.headers['content-type'] ?? '', MULTIPART_FIELDS));
   // Fastify warns about a `params` key holding undefined: leave the key out on the legacy path.
   const params = opts.project === 'param' ? { params: ProjectParams } : {};
   const withId = opts.project === 'param' ? ProjectParams.extend(IdParams.shape) : IdParams;
@@ -73,7 +84,7 @@ export async function featureFlagRoutes(app: ZodFastify, opts: FlagRoutesOptions
       config: access('feature_flag:write'),
       schema: { tags, summary: 'Create a feature flag', ...params, body: FeatureFlagWriteBody, response: { 201: FeatureFlagSchema } },
     },
-    async (request, reply) => reply.code(201).send(await createFlag(ctx, request.auth, request.body)),
+    async (request, reply) => reply.code(201).send(await createFlag(ctx, request.auth, request.body, formOf(request))),
   );
 
   app.get(
@@ -151,7 +162,7 @@ export async function featureFlagRoutes(app: ZodFastify, opts: FlagRoutesOptions
         response: { 200: FeatureFlagSchema },
       },
     },
-    async (request) => updateFlagById(ctx, request.auth, idParam(request.params.id), request.body, 'partial_update'),
+    async (request) => updateFlagById(ctx, request.auth, idParam(request.params.id), request.body, 'partial_update', formOf(request)),
   );
 
   app.put(
@@ -160,7 +171,7 @@ export async function featureFlagRoutes(app: ZodFastify, opts: FlagRoutesOptions
       config: access('feature_flag:write'),
       schema: { tags, summary: 'Replace a feature flag', params: withId, body: FeatureFlagWriteBody, response: { 200: FeatureFlagSchema } },
     },
-    async (request) => updateFlagById(ctx, request.auth, idParam(request.params.id), request.body, 'update'),
+    async (request) => updateFlagById(ctx, request.auth, idParam(request.params.id), request.body, 'update', formOf(request)),
   );
 
   app.delete(

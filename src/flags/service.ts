@@ -8,6 +8,7 @@ import { diffFields, logActivity } from '../activity/service.ts';
 import { flagAccessResolver, assertCanEdit, assertCanReplaceDeleted } from '../access/roles/flag-access.ts';
 import { flagStatus } from './status.ts';
 import { checkStateTransition, validateFlagWrite, type WriteMode } from './validation.ts';
+import { fromLegacyBody } from './legacy-body.ts';
 import { storedFilters, visiblePayloads } from './payloads.ts';
 import { attachUsageDashboard } from './dashboards/service.ts';
 import type { PayloadCipher } from '../platform/payload-crypto.ts';
@@ -51,7 +52,7 @@ const ACTIVITY_FIELDS = [
 ] as const;
 
 /** The row as PostHog's model fields (snake_case), for activity diffs and conflict checks. */
-function modelFields(flag: FeatureFlagRow): Record<string, unknown> {
+export function modelFields(flag: FeatureFlagRow): Record<string, unknown> {
   return {
     key: flag.key,
     name: flag.name,
@@ -122,12 +123,17 @@ export async function getFlag(ctx: AppContext, auth: RequestAuth, id: number): P
   return presentFlag(ctx, auth, flag);
 }
 
-export async function createFlag(ctx: AppContext, auth: RequestAuth, body: unknown): Promise<FeatureFlagOut> {
+/** `form`: the body came as form data (multipart or urlencoded), whose JSON fields are text. */
+export interface WriteOptions {
+  form?: boolean;
+}
+
+export async function createFlag(ctx: AppContext, auth: RequestAuth, body: unknown, opts: WriteOptions = {}): Promise<FeatureFlagOut> {
   const project = requireProject(auth);
   const actorId = auth.user?.id ?? null;
   const now = ctx.now();
   const row = await transact(ctx, async (tx, changes) => {
-    const input = await validateFlagWrite(tx, { mode: 'create', project, body });
+    const input = await validateFlagWrite(tx, { mode: 'create', project, body: fromLegacyBody(body, { form: opts.form ?? false }) });
     const key = input.values.key!;
     // The (project, key) constraint: a soft-deleted flag with this key gives way to the new one.
     await assertCanReplaceDeleted(tx, auth, project.id, key);
@@ -203,6 +209,7 @@ export async function updateFlagById(
   id: number,
   body: unknown,
   mode: Exclude<WriteMode, 'create'>,
+  opts: WriteOptions = {},
 ): Promise<FeatureFlagOut> {
   const project = requireProject(auth);
   const actorId = auth.user?.id ?? null;
@@ -211,7 +218,7 @@ export async function updateFlagById(
     const existing = await findFlagForUpdate(tx, project.id, id);
     if (!existing) throw new NotFoundError();
     await assertCanEdit(tx, auth, existing);
-    const input = await validateFlagWrite(tx, { mode, project, body, existing });
+    const input = await validateFlagWrite(tx, { mode, project, body: fromLegacyBody(body, { form: opts.form ?? false, existing }), existing });
 
     if (input.version !== undefined && input.originalFlag && input.version !== (existing.version ?? 0)) {
       const current = { ...modelFields(existing), filters: normalizeFilters(existing.filters, existing.rolloutPercentage) };

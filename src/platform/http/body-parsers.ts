@@ -4,7 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import { ParseError, ValidationError } from '../errors.ts';
 import { MAX_JSON_DEPTH } from '../json.ts';
-import { JsonTooDeepError, parseJsonBytes } from '../bounded-json.ts';
+import { JsonTooDeepError, parseJsonBytes, parseJsonBytesSync } from '../bounded-json.ts';
 import { addBufferParser } from './raw-body.ts';
 
 /** Form bodies are parsed in one go, so they are kept small (JSON bodies are parsed in pieces). */
@@ -40,6 +40,30 @@ export function parseJsonBody(body: Uint8Array): unknown | Promise<unknown> {
         throw parseError(err);
       })
     : checked(parsed);
+}
+
+/** Whether a request's body came as form data (multipart or urlencoded), whose JSON fields are text. */
+export const isFormContentType = (contentType: string | undefined): boolean =>
+  /^\s*(multipart\/form-data|application\/x-www-form-urlencoded)/i.test(contentType ?? '');
+
+/**
+ * Form data carries JSON fields as text; DRF's JSONField parses them (the nesting bounded as for
+ * JSON bodies). Returns a copy of `input` with those fields parsed; a field that is not valid JSON
+ * answers 400 on that attribute.
+ */
+export function parseFormJsonFields(input: Record<string, unknown>, fields: readonly string[]): Record<string, unknown> {
+  const out = { ...input };
+  for (const field of fields) {
+    const text = out[field];
+    if (typeof text !== 'string') continue;
+    try {
+      out[field] = parseJsonBytesSync(Buffer.from(text, 'utf8'), { maxDepth: MAX_JSON_DEPTH });
+    } catch (err) {
+      if (!(err instanceof SyntaxError)) throw err;
+      throw new ValidationError('Value must be valid JSON.', 'invalid_input', field);
+    }
+  }
+  return out;
 }
 
 export function parseFormBody(text: string): Record<string, string> {

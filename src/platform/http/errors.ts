@@ -39,8 +39,8 @@ function apiErrorAnswer(error: ApiError): ErrorAnswer {
 }
 
 /** The answer to any thrown value; `unexpected` ones (a 500) are for the caller to log. */
-export function errorAnswer(error: unknown, bodyLimit: number): ErrorAnswer & { unexpected: boolean } {
-  const apiError = toApiError(error, bodyLimit);
+export function errorAnswer(error: unknown, bodyLimit: number, contentType?: string): ErrorAnswer & { unexpected: boolean } {
+  const apiError = toApiError(error, bodyLimit, contentType);
   return apiError ? { ...apiErrorAnswer(apiError), unexpected: false } : { ...SERVER_ERROR, unexpected: true };
 }
 
@@ -49,8 +49,11 @@ function sendErrorAnswer(reply: FastifyReply, answer: ErrorAnswer): FastifyReply
   return answer.body ? reply.send(answer.body) : reply.send();
 }
 
-/** Maps any thrown value to the ApiError the client sees. */
-export function toApiError(error: unknown, bodyLimit: number): ApiError | undefined {
+/** The request's content type as DRF names it in a 415 (the whole header, bounded). */
+const mediaTypeOf = (contentType: string | undefined): string => (contentType ? contentType.slice(0, 200) : 'unknown');
+
+/** Maps any thrown value to the ApiError the client sees; `contentType` is the request's header. */
+export function toApiError(error: unknown, bodyLimit: number, contentType?: string): ApiError | undefined {
   if (error instanceof ApiError) return error;
   if (error instanceof z.ZodError) return validationErrorFromZod(error);
   const fe = error as FastifyError & { validation?: unknown };
@@ -67,7 +70,7 @@ export function toApiError(error: unknown, bodyLimit: number): ApiError | undefi
       return new PayloadTooLargeError(bodyLimit);
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return new UnsupportedMediaTypeError(String(fe.message.match(/Unsupported Media Type: (.*)/)?.[1] ?? 'unknown'));
+      return new UnsupportedMediaTypeError(mediaTypeOf(contentType));
     case 'FST_ERR_BAD_URL':
     case 'FST_ERR_ASYNC_CONSTRAINT':
       return new NotFoundError();
@@ -98,7 +101,7 @@ export function toApiError(error: unknown, bodyLimit: number): ApiError | undefi
 
 export async function errorsPlugin(app: FastifyInstance, opts: { bodyLimit: number }): Promise<void> {
   app.setErrorHandler((error, request, reply) => {
-    const answer = errorAnswer(error, opts.bodyLimit);
+    const answer = errorAnswer(error, opts.bodyLimit, request.headers['content-type']);
     if (answer.unexpected) request.log.error({ err: error }, 'unhandled error');
     return sendErrorAnswer(reply, answer);
   });

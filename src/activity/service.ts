@@ -24,7 +24,9 @@ export const ActivityEntrySchema = z
     scope: z.string(),
     item_id: z.string(),
     detail: z.object({
+      id: z.string().nullable().meta({ description: 'Always null for the scopes flaghost logs (PostHog fills it for a few other scopes)' }),
       changes: z.array(z.object({ type: z.string(), action: z.string(), field: z.string(), before: z.unknown(), after: z.unknown() })).nullable(),
+      merge: z.unknown().nullable().meta({ description: 'Person merges only: null for flags and cohorts' }),
       trigger: z.unknown().nullable(),
       type: z.string().nullable(),
       name: z.string().nullable(),
@@ -91,7 +93,7 @@ export async function logActivity(
     activity: entry.activity,
     scope: entry.scope,
     itemId: String(entry.itemId),
-    detail: { changes: entry.changes, trigger: null, type: null, name: entry.name, short_id: null },
+    detail: { id: null, changes: entry.changes, merge: null, trigger: null, type: null, name: entry.name, short_id: null },
     createdAt: entry.at,
   });
 }
@@ -121,7 +123,8 @@ export async function activityPage(
       activity: entry.activity,
       scope: entry.scope,
       item_id: entry.itemId,
-      detail: entry.detail as z.infer<typeof ActivityEntrySchema>['detail'],
+      // Entries written before detail.id and detail.merge existed get them here.
+      detail: { id: null, merge: null, ...(entry.detail as object) } as z.infer<typeof ActivityEntrySchema>['detail'],
       created_at: isoTime(entry.createdAt),
     })),
     next: page < pages ? `${baseUrl}?page=${page + 1}&limit=${limit}` : null,

@@ -38,7 +38,8 @@ export function parseListFilters(query: Record<string, unknown>, now: Date): Fla
   const type = text(query.type);
   if (type === 'boolean' || type === 'multivariant' || type === 'experiment' || type === 'remote_config') filters.type = type;
   const runtime = text(query.evaluation_runtime);
-  if (runtime !== undefined) filters.evaluationRuntime = runtime.replace(/\u0000/g, '');
+  // PostHog's documentation names the value "both"; flags store "all" (docs/compatibility.md#api-2.3).
+  if (runtime !== undefined) filters.evaluationRuntime = runtime === 'both' ? 'all' : runtime.replace(/\u0000/g, '');
   const tags = jsonStringList(text(query.tags));
   if (tags?.length) filters.tags = tags.map((t) => t.replace(/\u0000/g, ''));
   const excluded = jsonStringList(text(query.excluded_properties));

@@ -44,6 +44,9 @@ export const FeatureFlagSchema = z
     evaluation_runtime: z.enum(['server', 'client', 'all']).nullable(),
     bucketing_identifier: z.string().nullable(),
     last_called_at: z.string().nullable(),
+    is_used_in_replay_settings: z.boolean().meta({
+      description: "Whether a project's session-recording settings link this flag: always false, flaghost has no session recording",
+    }),
   })
   .meta({ id: 'FeatureFlag' });
 
@@ -132,5 +135,6 @@ export function toFeatureFlag(flag: FeatureFlagRow, extras: FlagExtras): Feature
     evaluation_runtime: flag.evaluationRuntime as FeatureFlagOut['evaluation_runtime'],
     bucketing_identifier: flag.bucketingIdentifier,
     last_called_at: isoTime(flag.lastCalledAt),
+    is_used_in_replay_settings: false,
   };
 }

@@ -18,6 +18,7 @@ import {
 } from '../evaluation/index.ts';
 import { findOrganization, findProject, listProjectRevisions, type Organization, type Project } from '../access/organizations/projects-repository.ts';
 import { listLiveFlags, type FeatureFlagRow } from '../flags/repository.ts';
+import { normalizeFilters } from '../flags/filters.ts';
 import { listProjectCohorts } from '../cohorts/repository.ts';
 import { listGroupTypes } from '../groups/repository.ts';
 
@@ -108,7 +109,9 @@ export function toFlagDefinition(row: FeatureFlagRow): FlagDefinition {
     name: row.name,
     active: row.active,
     deleted: row.deleted,
-    filters: row.filters,
+    // As the API shows them: a flag stored without groups (created without filters, or a legacy
+    // flag) is one group of its legacy rollout, null meaning everyone (docs/compatibility.md#api-3.11).
+    filters: normalizeFilters(row.filters, row.rolloutPercentage),
     ensureExperienceContinuity: row.ensureExperienceContinuity ?? false,
     hasEncryptedPayloads: row.hasEncryptedPayloads ?? false,
     version: row.version,

@@ -253,6 +253,7 @@ describe('feature-flag role access (case 78)', () => {
         feature_flags_access_level: 37,
         associated_flags: expect.arrayContaining([{ id: flag.id, key: 'creator-shares' }]),
       }),
+      role_id: engRole,
       added_at: expect.stringMatching(/Z$/),
       updated_at: expect.stringMatching(/Z$/),
     });

@@ -134,6 +134,7 @@ describe('roles', () => {
       created_by: expect.objectContaining({ id: org.admin.userId, email: org.admin.email }),
       members: [],
       associated_flags: [],
+      is_default: false,
     });
   });
 

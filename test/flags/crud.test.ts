@@ -85,6 +85,7 @@ describe('create', () => {
       'evaluation_runtime',
       'bucketing_identifier',
       'last_called_at',
+      'is_used_in_replay_settings',
     ]);
   });
 

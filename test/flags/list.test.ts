@@ -73,9 +73,12 @@ describe('list', () => {
     expect(keysOf(await t.api('get', `${P}/?search=%25`))).toEqual([]);
   });
 
-  it('case 55: evaluation_runtime is an exact match', async () => {
+  it('case 55: evaluation_runtime is an exact match; "both", the documented value, means "all"', async () => {
     expect(keysOf(await t.api('get', `${P}/?evaluation_runtime=server`))).toEqual(['multi']);
-    expect(keysOf(await t.api('get', `${P}/?evaluation_runtime=both`))).toEqual([]);
+    const all = keysOf(await t.api('get', `${P}/?evaluation_runtime=all`));
+    expect(all).not.toContain('multi');
+    expect(keysOf(await t.api('get', `${P}/?evaluation_runtime=both`))).toEqual(all);
+    expect(keysOf(await t.api('get', `${P}/?evaluation_runtime=neither`))).toEqual([]);
   });
 
   it('tags (any of, lower-cased), excluded_properties, has_evaluation_tags', async () => {

@@ -90,6 +90,7 @@ export const RoleSchema = z
     created_by: UserBasicSchema.nullable(),
     members: z.array(RoleMembershipSchema),
     associated_flags: z.array(z.object({ id: z.number().int(), key: z.string() })).meta({ description: 'Flags shared with this role' }),
+    is_default: z.boolean().meta({ description: 'Whether new members get this role: always false, flaghost has no organization default role' }),
   })
   .meta({ id: 'Role' });
 
@@ -115,6 +116,7 @@ export function toRole(role: Role, extras: { users: Map<number, User>; members: 
     created_by: creator ? toUserBasic(creator) : null,
     members: extras.members.map(toRoleMembership),
     associated_flags: extras.flags,
+    is_default: false,
   };
 }
 
@@ -175,13 +177,14 @@ export const FlagRoleAccessSchema = z
     id: z.number().int(),
     feature_flag: FeatureFlagSchema,
     role: RoleSchema,
+    role_id: z.string().meta({ description: "The role's id (also inside role)" }),
     added_at: z.string(),
     updated_at: z.string(),
   })
   .meta({ id: 'FeatureFlagRoleAccess' });
 
 export function toFlagRoleAccess(row: FlagRoleAccess, flag: FeatureFlagOut, role: RoleOut): z.infer<typeof FlagRoleAccessSchema> {
-  return { id: row.id, feature_flag: flag, role, added_at: isoTime(row.addedAt), updated_at: isoTime(row.updatedAt) };
+  return { id: row.id, feature_flag: flag, role, role_id: role.id, added_at: isoTime(row.addedAt), updated_at: isoTime(row.updatedAt) };
 }
 
 export const FlagRoleAccessBody = z

@@ -18,6 +18,8 @@ import { identityRoutes } from './access/organizations/routes.ts';
 import { groupTypeRoutes } from './groups/routes.ts';
 import { cohortRoutes } from './cohorts/routes.ts';
 import { featureFlagRoutes } from './flags/routes.ts';
+import { featureFlagHistoryRoutes } from './flags/history-routes.ts';
+import { featureFlagCopyRoutes } from './flags/copy-routes.ts';
 import { personRoutes } from './persons/routes.ts';
 import { featureFlagUsageRoutes } from './flags/usage-routes.ts';
 import { dashboardPageRoutes, dashboardRoutes } from './flags/dashboards/routes.ts';
@@ -209,6 +211,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await api.register(personRoutes);
     await api.register(featureFlagRoutes, { base: '/api/projects/:project_id/feature_flags', project: 'param' });
     await api.register(featureFlagRoutes, { base: '/api/feature_flag', project: 'legacy' });
+    await api.register(featureFlagHistoryRoutes, { base: '/api/projects/:project_id/feature_flags', project: 'param' });
+    await api.register(featureFlagHistoryRoutes, { base: '/api/feature_flag', project: 'legacy' });
+    await api.register(featureFlagCopyRoutes);
     await api.register(featureFlagUsageRoutes, { base: '/api/projects/:project_id/feature_flags', project: 'param' });
     await api.register(featureFlagUsageRoutes, { base: '/api/feature_flag', project: 'legacy' });
     await api.register(dashboardRoutes);

@@ -314,9 +314,13 @@ function isSkipped(flag: CompiledFlag, request: EvaluationRequest): boolean {
   return false;
 }
 
-/** Requested flags plus everything they depend on, transitively. */
-function requestedClosure(project: CompiledProject, keys: readonly string[]): Uint8Array {
+/**
+ * Requested flags plus everything they depend on, transitively: their indexes, in evaluation
+ * order (dependencies first).
+ */
+export function requestedClosure(project: CompiledProject, keys: readonly string[]): number[] {
   const needed = new Uint8Array(project.flags.length);
+  const list: number[] = [];
   const stack: number[] = [];
   for (const key of keys) {
     const index = project.flagIndexByKey.get(key);
@@ -326,25 +330,60 @@ function requestedClosure(project: CompiledProject, keys: readonly string[]): Ui
     }
   }
   while (stack.length > 0) {
-    for (const dep of project.flags[stack.pop()!].dependencies) {
+    const index = stack.pop()!;
+    list.push(index);
+    for (const dep of project.flags[index].dependencies) {
       if (!needed[dep]) {
         needed[dep] = 1;
         stack.push(dep);
       }
     }
   }
-  return needed;
+  const position = orderPositions(project);
+  return list.sort((a, b) => position[a] - position[b]);
+}
+
+const positions = new WeakMap<CompiledProject, Int32Array>();
+
+/** Each flag's place in the project's evaluation order. */
+function orderPositions(project: CompiledProject): Int32Array {
+  let position = positions.get(project);
+  if (!position) {
+    position = new Int32Array(project.flags.length);
+    project.evaluationOrder.forEach((flagIndex, o) => {
+      position![flagIndex] = o;
+    });
+    positions.set(project, position);
+  }
+  return position;
+}
+
+/** One flag of the request: evaluated, or failed as the request or the snapshot imposes. */
+function evaluateOne(flag: CompiledFlag, st: RequestState, request: EvaluationRequest): FlagEvaluation {
+  const imposed = request.failedFlags?.get(flag.key);
+  if (flag.brokenDependencies) return missingDependency(flag);
+  if (imposed) return failure(flag, errorSlot(imposed.code), imposed.code, imposed.description);
+  try {
+    return evaluateFlag(flag, st);
+  } catch (error) {
+    if (error instanceof CohortNotFoundError) return failure(flag, SLOT_COHORT_NOT_FOUND, 'dependency_not_found_cohort', 'Cohort dependency not found');
+    if (error instanceof CohortFilterParseError)
+      return failure(flag, SLOT_COHORT_PARSE_ERROR, 'cohort_filters_parsing_error', 'Failed to parse cohort filters');
+    throw error;
+  }
 }
 
 /**
  * Evaluate every applicable flag of the project for one request. Skipped flags (inactive,
  * filtered by runtime, contexts or survey mode, or not requested) are omitted from the answer
  * but count as `false` for flags that depend on them. The answer keeps the project's flag order.
+ * With `flagKeys`, only the requested flags and their dependencies are looked at, so the cost
+ * follows what is asked, not the project's size.
  */
 export function evaluateFlags(project: CompiledProject, request: EvaluationRequest): FlagEvaluation[] {
   const flags = project.flags;
   const st = new RequestState(project, request);
-  const needed = request.flagKeys ? requestedClosure(project, request.flagKeys) : null;
+  if (request.flagKeys) return evaluateRequested(project, request, st, requestedClosure(project, request.flagKeys));
   const results: (FlagEvaluation | undefined)[] = new Array(flags.length);
   const skipped = new Uint8Array(flags.length);
 
@@ -359,27 +398,8 @@ export function evaluateFlags(project: CompiledProject, request: EvaluationReque
   let evaluated = 0;
   for (let o = 0; o < order.length; o++) {
     const i = order[o];
-    if (skipped[i] || (needed && !needed[i])) continue;
-    const flag = flags[i];
-    let evaluation: FlagEvaluation;
-    const imposed = request.failedFlags?.get(flag.key);
-    if (flag.brokenDependencies) {
-      evaluation = missingDependency(flag);
-    } else if (imposed) {
-      evaluation = failure(flag, errorSlot(imposed.code), imposed.code, imposed.description);
-    } else {
-      try {
-        evaluation = evaluateFlag(flag, st);
-      } catch (error) {
-        if (error instanceof CohortNotFoundError) {
-          evaluation = failure(flag, SLOT_COHORT_NOT_FOUND, 'dependency_not_found_cohort', 'Cohort dependency not found');
-        } else if (error instanceof CohortFilterParseError) {
-          evaluation = failure(flag, SLOT_COHORT_PARSE_ERROR, 'cohort_filters_parsing_error', 'Failed to parse cohort filters');
-        } else {
-          throw error;
-        }
-      }
-    }
+    if (skipped[i]) continue;
+    const evaluation = evaluateOne(flags[i], st, request);
     results[i] = evaluation;
     evaluated++;
     st.values[i] = evaluation.failed ? undefined : evaluation.enabled ? (evaluation.variant ?? true) : false;
@@ -392,4 +412,23 @@ export function evaluateFlags(project: CompiledProject, request: EvaluationReque
     if (r) out.push(r);
   }
   return out;
+}
+
+/** evaluateFlags for a request naming its flags: `closure` in evaluation order. */
+function evaluateRequested(project: CompiledProject, request: EvaluationRequest, st: RequestState, closure: number[]): FlagEvaluation[] {
+  const evaluated: number[] = [];
+  const byIndex = new Map<number, FlagEvaluation>();
+  for (const i of closure) {
+    const flag = project.flags[i];
+    if (isSkipped(flag, request)) {
+      st.values[i] = false;
+      continue;
+    }
+    const evaluation = evaluateOne(flag, st, request);
+    byIndex.set(i, evaluation);
+    evaluated.push(i);
+    st.values[i] = evaluation.failed ? undefined : evaluation.enabled ? (evaluation.variant ?? true) : false;
+  }
+  evaluated.sort((a, b) => a - b);
+  return evaluated.map((i) => byIndex.get(i)!);
 }

@@ -5,7 +5,15 @@ import type { ProjectSnapshot } from './snapshots.ts';
 import type { AppContext } from '../platform/context.ts';
 import { loadPersonContext } from '../persons/service.ts';
 
-import { evaluateFlags, inferRuntime, readsStoredData, type EvaluationError, type EvaluationRequest, type FlagEvaluation } from '../evaluation/index.ts';
+import {
+  evaluateFlags,
+  inferRuntime,
+  readsStoredData,
+  requestedClosure,
+  type EvaluationError,
+  type EvaluationRequest,
+  type FlagEvaluation,
+} from '../evaluation/index.ts';
 import { ValidationError } from '../platform/errors.ts';
 import { databaseFailure } from '../platform/db/errors.ts';
 
@@ -142,8 +150,22 @@ function fillInitialProperties(props: Json): void {
  * play, or an active flag reads a person or group property the request did not send.
  */
 function needsStoredContext(snapshot: ProjectSnapshot, request: EvaluationRequest): boolean {
+  if (request.flagKeys) return requestedFlagsNeedStoredContext(snapshot, request, request.flagKeys);
   if (snapshot.staticCohortIds.size > 0 || snapshot.continuityFlagKeys.length > 0) return true;
   return readsStoredData(snapshot.reads, request, snapshot.compiled.groupTypeNames);
+}
+
+/** needsStoredContext for a request naming its flags: only those flags and their dependencies count. */
+function requestedFlagsNeedStoredContext(snapshot: ProjectSnapshot, request: EvaluationRequest, keys: readonly string[]): boolean {
+  const compiled = snapshot.compiled;
+  const byFlag = snapshot.flagReads();
+  for (const index of requestedClosure(compiled, keys)) {
+    const key = compiled.flags[index].key;
+    if (snapshot.continuityFlagKeys.includes(key)) return true;
+    const reads = byFlag.get(key);
+    if (reads && readsStoredData(reads, request, compiled.groupTypeNames)) return true;
+  }
+  return false;
 }
 
 /**

@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { flagsRequestBodies } from './lib/flags.ts';
+import { flagKey, flagsRequestBodies } from './lib/flags.ts';
 import {
   createProjectWithCli,
   prepareEnvironment,
@@ -170,9 +170,16 @@ async function main(): Promise<number> {
   const flagsHeaders = { 'content-type': 'application/json', 'user-agent': 'posthog-node/5.70.0' };
   const bodies50 = flagsRequestBodies(p50.apiToken, REQUEST_BODIES);
   const bodies200 = flagsRequestBodies(p200.apiToken, REQUEST_BODIES);
+  // The definitions project's 1,000 flags: all of them, and the first 50 named in
+  // flag_keys_to_evaluate (the same mix as the 50-flag project's).
+  const bodies1000 = flagsRequestBodies(defs.apiToken, REQUEST_BODIES);
+  const requested = Array.from({ length: 50 }, (_, i) => flagKey(i, `p${defs.id}`));
+  const bodies50of1000 = flagsRequestBodies(defs.apiToken, REQUEST_BODIES, requested);
   for (const [project, bodies, count] of [
     [p50, bodies50, 50],
     [p200, bodies200, 200],
+    [defs, bodies1000, DEFINITIONS_FLAGS],
+    [defs, bodies50of1000, 50],
   ] as const) {
     const res = await request(flagsUrl, { method: 'POST', headers: flagsHeaders, body: bodies[0] });
     if (res.status !== 200) throw new Error(`POST /flags (project ${project.id}) → ${res.status}: ${res.body.toString('utf8').slice(0, 300)}`);
@@ -252,6 +259,20 @@ async function main(): Promise<number> {
         flaghost: true,
         reference: 'refA2',
         spec: { url: flagsUrl, method: 'POST', headers: flagsHeaders, bodies: bodies200, expectStatus: 200, serverPid },
+      },
+      {
+        id: 'flags-50-of-1000',
+        title: 'POST /flags?v=2, 50 named of 1,000',
+        flaghost: true,
+        reference: 'refA2',
+        spec: { url: flagsUrl, method: 'POST', headers: flagsHeaders, bodies: bodies50of1000, expectStatus: 200, serverPid },
+      },
+      {
+        id: 'flags-1000',
+        title: 'POST /flags?v=2, 1,000 flags',
+        flaghost: true,
+        reference: 'refA2',
+        spec: { url: flagsUrl, method: 'POST', headers: flagsHeaders, bodies: bodies1000, expectStatus: 200, serverPid },
       },
     ],
   ];
@@ -354,6 +375,21 @@ async function main(): Promise<number> {
     const cpu =
       getReference.cpuUsPerRequest && r.cpuUsPerRequest ? `, ${(getReference.cpuUsPerRequest / r.cpuUsPerRequest).toFixed(2)}× in CPU per request` : '';
     log(`for comparison, ${r.id} ÷ refA (GETs without a body, its own rounds): ${r.ratioToGetReference.toFixed(2)}× in req/s${cpu}`);
+  }
+  // Issue 16's cost targets, in CPU per answer measured in this run.
+  const cpu = (id: string) => results.get(id)?.cpuUsPerRequest;
+  const named = cpu('flags-50-of-1000');
+  const fifty = cpu('flags-50');
+  if (named !== undefined && fifty !== undefined) {
+    const ratio = named / fifty;
+    log(`cost follows what is asked: 50 named of 1,000 cost ${ratio.toFixed(2)}× 50 of 50 in CPU per answer (target ≤ 1.1×) ${ratio <= 1.1 ? 'PASS' : 'FAIL'}`);
+  }
+  const all = cpu('flags-1000');
+  const refPost = cpu('refA2');
+  if (all !== undefined) {
+    const perFlag = all / DEFINITIONS_FLAGS;
+    const net = refPost === undefined ? '' : `; ${((all - refPost) / DEFINITIONS_FLAGS).toFixed(3)} µs net of the reference's request cost`;
+    log(`all flags of 1,000: ${perFlag.toFixed(3)} µs of CPU per flag per answer (target ≤ 0.3) ${perFlag <= 0.3 ? 'PASS' : 'FAIL'}${net}`);
   }
   const out = {
     date: new Date(started).toISOString(),

@@ -11,8 +11,10 @@ const company = (key: string, value: unknown, operator = 'exact'): Json => ({ ke
 export const GROUP_TYPE = 'company';
 
 /** Body of `POST /api/projects/:id/feature_flags/` for the i-th flag of a set. */
+export const flagKey = (i: number, prefix: string): string => `${prefix}-${String(i).padStart(4, '0')}`;
+
 export function flagBody(i: number, prefix: string): Json {
-  const key = `${prefix}-${String(i).padStart(4, '0')}`;
+  const key = flagKey(i, prefix);
   const name = `Benchmark flag ${i}`;
   const kind = i % 20;
   let filters: Json;
@@ -99,8 +101,11 @@ export function flagBody(i: number, prefix: string): Json {
   return { key, name, active: true, filters };
 }
 
-/** Distinct `/flags` request bodies (distinct ids differ, properties are those the flags read). */
-export function flagsRequestBodies(token: string, count: number): string[] {
+/**
+ * Distinct `/flags` request bodies (distinct ids differ, properties are those the flags read);
+ * `flagKeys` adds `flag_keys_to_evaluate`.
+ */
+export function flagsRequestBodies(token: string, count: number, flagKeys?: string[]): string[] {
   const signup = new Date(Date.now() - 5 * 86_400_000).toISOString();
   const bodies: string[] = [];
   for (let i = 0; i < count; i++) {
@@ -123,6 +128,7 @@ export function flagsRequestBodies(token: string, count: number): string[] {
           $current_url: 'https://app.example.com/dashboard',
         },
         group_properties: { [GROUP_TYPE]: { tier: i % 4 ? 'enterprise' : 'startup', seats: 40 } },
+        ...(flagKeys ? { flag_keys_to_evaluate: flagKeys } : {}),
       }),
     );
   }

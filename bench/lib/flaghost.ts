@@ -112,10 +112,13 @@ export function serverModeFromEnv(): ServerMode {
 }
 
 /** flaghost in its own process (see ServerMode), ready when it answers GET /flags. */
-export async function startServer(e: Environment, options: { profile: boolean; mode: ServerMode }): Promise<Server> {
+export async function startServer(
+  e: Environment,
+  options: { profile: boolean; mode: ServerMode; nodeArgs?: string[]; env?: NodeJS.ProcessEnv },
+): Promise<Server> {
   const port = await freePort();
   const profileDir = options.profile ? path.join(e.tempDir, 'profile') : undefined;
-  const profileArgs = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
+  const profileArgs = [...(options.nodeArgs ?? []), ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [])];
   let args: string[];
   if (options.mode === 'dist') {
     // What `npm start` does first (its `prestart`): rebuild dist/ when the sources changed.
@@ -124,7 +127,7 @@ export async function startServer(e: Environment, options: { profile: boolean; m
   } else {
     args = ['--import', 'tsx', ...profileArgs, 'src/server.ts'];
   }
-  const child = startChild('flaghost', process.execPath, args, { cwd: e.root, env: { ...e.env, PORT: String(port) } });
+  const child = startChild('flaghost', process.execPath, args, { cwd: e.root, env: { ...e.env, ...options.env, PORT: String(port) } });
   const baseUrl = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   let exited: string | undefined;
@@ -147,7 +150,7 @@ export async function stopServer(server: Server): Promise<void> {
   await stopChild(server.child, 20_000);
 }
 
-async function api(server: Server, method: string, urlPath: string, body?: unknown): Promise<unknown> {
+export async function api(server: Server, method: string, urlPath: string, body?: unknown): Promise<unknown> {
   const res = await request(`${server.baseUrl}${urlPath}`, {
     method,
     headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },

@@ -14,6 +14,9 @@ import { absoluteUrl, absolutePathUrl } from '../platform/pagination.ts';
 import { serviceValidated, type ZodFastify } from '../platform/http/openapi.ts';
 import { requireProject } from '../access/require-auth.ts';
 import { ParseError, RawError } from '../platform/errors.ts';
+import { checkKeyScopes } from '../access/authorization.ts';
+import { listCohortPersons } from './persons.ts';
+import { CohortPersonsPageSchema, CohortPersonsQuery } from './persons-schemas.ts';
 
 // ---------------------------------------------------------------------------------------------
 // multipart/form-data, bounded: Fastify's bodyLimit caps the bytes; these cap the structure.
@@ -208,6 +211,30 @@ function cohortRoutesAt(app: ZodFastify, base: string, project: RouteAccess['pro
     async () => {
       // PostHog's ForbidDestroyModel: a bare 405 after the permission checks.
       throw new RawError(405, null);
+    },
+  );
+
+  app.get(
+    `${base}/:id/persons`,
+    {
+      // PostHog requires both scopes (cohort:read, then person:read); the second is checked below.
+      config: access('cohort:read'),
+      schema: {
+        tags,
+        summary: 'Members of a cohort, newest first (needs the cohort:read and person:read scopes)',
+        description:
+          'Static cohorts: their stored members. Dynamic cohorts: persons whose stored properties match the criteria now, ' +
+          'found among the 50,000 newest persons of the project. Pages of `limit` (default 100, at most 1000) from `offset`.',
+        params: withId,
+        querystring: CohortPersonsQuery,
+        response: { 200: CohortPersonsPageSchema },
+      },
+    },
+    async (request) => {
+      const project = requireProject(request.auth);
+      const { principal } = request.auth;
+      if (principal.kind === 'user') checkKeyScopes(principal.key, 'person:read', project);
+      return listCohortPersons(ctx, project, idParam(request.params.id), request.query, absoluteUrl(request, ctx.config.publicUrl));
     },
   );
 

@@ -95,6 +95,7 @@ export function PropertyRow({
   flags,
   index,
   attempted,
+  types: typeChoices,
 }: {
   property: FormProperty;
   onChange: (p: FormProperty) => void;
@@ -105,6 +106,8 @@ export function PropertyRow({
   index: number;
   /** After a save attempt every problem shows; before it, only those of values already typed. */
   attempted: boolean;
+  /** What a filter may test, when not the flag editor's choices (the cohort editor: person properties and cohorts). */
+  types?: Array<[PropertyType, string]>;
 }) {
   const id = useId();
   const info = operatorInfo(property.type, property.operator);
@@ -117,13 +120,15 @@ export function PropertyRow({
         ? 'Choose a flag.'
         : 'Enter a property name.'
       : null;
-  const types: Array<[PropertyType, string]> = groupMode
-    ? [['group', `${groupMode} property`]]
-    : [
-        ['person', 'Person property'],
-        ['cohort', 'Cohort'],
-        ['flag', 'Another flag'],
-      ];
+  const types: Array<[PropertyType, string]> = typeChoices
+    ? typeChoices
+    : groupMode
+      ? [['group', `${groupMode} property`]]
+      : [
+          ['person', 'Person property'],
+          ['cohort', 'Cohort'],
+          ['flag', 'Another flag'],
+        ];
   const dependency = property.type === 'flag' ? flags.find((f) => String(f.id) === property.key) : undefined;
   const shownProblem = keyProblem ?? problem;
   const errorId = `${id}-problem`;

@@ -20,6 +20,13 @@ export const MAX_SCANNED_PERSONS = 50_000;
 /** Largest page: PostHog's default is 100 and it sets no maximum. */
 export const MAX_PAGE = 1000;
 const SCAN_PAGE = 1000;
+
+/** The scan's bounds; tests make them small to see them hold. */
+export interface ScanLimits {
+  maxScanned: number;
+  pageSize: number;
+}
+const DEFAULT_LIMITS: ScanLimits = { maxScanned: MAX_SCANNED_PERSONS, pageSize: SCAN_PAGE };
 /** PostHog's get_serialized_people(distinct_id_limit=10). */
 const DISTINCT_ID_LIMIT = 10;
 
@@ -66,7 +73,7 @@ function withOffset(url: URL, offset: number): string {
 }
 
 /** Ids of the dynamic cohort's members from the `offset`-th match on, at most `limit` of them. */
-async function dynamicMemberIds(ctx: AppContext, project: Project, cohortId: number, limit: number, offset: number): Promise<number[]> {
+async function dynamicMemberIds(ctx: AppContext, project: Project, cohortId: number, limit: number, offset: number, scan: ScanLimits): Promise<number[]> {
   const definitions = (await listProjectCohorts(ctx.db, project.id)).map((c) => ({
     id: c.id,
     name: c.name,
@@ -78,15 +85,16 @@ async function dynamicMemberIds(ctx: AppContext, project: Project, cohortId: num
   const found: number[] = [];
   let skipped = 0;
   let before: number | null = null;
-  for (let scanned = 0; scanned < MAX_SCANNED_PERSONS; ) {
-    const page = await pagePersonsNewestFirst(ctx.db, project.id, before, Math.min(SCAN_PAGE, MAX_SCANNED_PERSONS - scanned));
+  for (let scanned = 0; scanned < scan.maxScanned; ) {
+    const want = Math.min(scan.pageSize, scan.maxScanned - scanned);
+    const page = await pagePersonsNewestFirst(ctx.db, project.id, before, want);
     for (const person of page) {
       if (!isMember(person.properties, new Set(person.staticCohortIds))) continue;
       if (skipped < offset) skipped++;
       else if (found.push(person.id) >= limit) return found;
     }
     scanned += page.length;
-    if (page.length < SCAN_PAGE) break;
+    if (page.length < want) break;
     before = page[page.length - 1].id;
     await nextTurn();
   }
@@ -99,6 +107,7 @@ export async function listCohortPersons(
   cohortId: number,
   query: Record<string, unknown>,
   url: URL,
+  scan: ScanLimits = DEFAULT_LIMITS,
 ): Promise<CohortPersonsPage> {
   const cohort = await findCohort(ctx.db, project.id, cohortId);
   if (!cohort) throw new NotFoundError();
@@ -107,8 +116,8 @@ export async function listCohortPersons(
   const offset = parsed.offset;
   let records: MemberRecord[];
   if (cohort.isStatic) records = await pageStaticCohortMembers(ctx.db, project.id, cohort.id, { limit, offset });
-  else if (offset >= MAX_SCANNED_PERSONS) records = [];
-  else records = await findMemberRecordsByIds(ctx.db, project.id, await dynamicMemberIds(ctx, project, cohort.id, limit, offset));
+  else if (offset >= scan.maxScanned) records = [];
+  else records = await findMemberRecordsByIds(ctx.db, project.id, await dynamicMemberIds(ctx, project, cohort.id, limit, offset, scan));
   return {
     results: records.map(present),
     next: records.length >= limit ? withOffset(url, offset + limit) : null,

@@ -6,6 +6,8 @@ import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, PROJECT_TOKEN, type TestApp } from '../helpers/app.ts';
 import { createProject } from '../../src/access/organizations/admin.ts';
+import { findProject } from '../../src/access/organizations/projects-repository.ts';
+import { listCohortPersons } from '../../src/cohorts/persons.ts';
 
 let t: TestApp;
 let clock = new Date('2024-05-01T00:00:00.000Z');
@@ -157,6 +159,21 @@ describe('dynamic cohorts', () => {
       },
     });
     expect(names(await t.api('get', `${P}/${outside}/persons/`))).toEqual(['m0']);
+  });
+
+  it('reads at most the newest persons the scan allows, a page of the scan at a time', async () => {
+    const id = await createCohort({ name: 'Pro, bounded', filters: { properties: { type: 'AND', values: [{ type: 'AND', values: [plan('pro')] }] } } });
+    const project = (await findProject(t.ctx.db, 1))!;
+    const url = new URL(`http://localhost${P}/${id}/persons/`);
+    const list = async (query: Record<string, string>, maxScanned: number, pageSize = 2) =>
+      (await listCohortPersons(t.ctx, project, id, query, url, { maxScanned, pageSize })).results.map((p) => p.distinct_ids[0]);
+    // m5 … m0 newest first; pro: m4, m2, m0.
+    expect(await list({}, 6)).toEqual(['m4', 'm2', 'm0']);
+    expect(await list({}, 6, 4)).toEqual(['m4', 'm2', 'm0']);
+    expect(await list({}, 3)).toEqual(['m4']);
+    expect(await list({}, 5, 4)).toEqual(['m4', 'm2']);
+    expect(await list({ offset: '1' }, 3)).toEqual([]);
+    expect(await list({ offset: '3' }, 3)).toEqual([]);
   });
 
   it('lists nobody for criteria it cannot evaluate (behavioral)', async () => {

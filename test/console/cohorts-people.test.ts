@@ -75,7 +75,7 @@ describe.skipIf(!hasChromium)('cohorts and people in the console', () => {
     await first.getByRole('button', { name: '+ Add condition' }).click();
     const email = first.getByRole('group', { name: 'Filter 2' });
     await email.getByLabel('Property name').fill('email');
-    await email.getByLabel('Operator').selectOption('icontains');
+    await email.getByLabel('Operator').selectOption('ends_with');
     await email.getByLabel('Value').fill('@acme.com');
     await page.getByRole('button', { name: '+ Add group' }).click();
     const second = page.getByRole('region', { name: 'Group 2' });
@@ -94,7 +94,7 @@ describe.skipIf(!hasChromium)('cohorts and people in the console', () => {
           type: 'AND',
           values: [
             { type: 'person', key: 'plan', operator: 'exact', value: ['pro'] },
-            { type: 'person', key: 'email', operator: 'icontains', value: '@acme.com' },
+            { type: 'person', key: 'email', operator: 'ends_with', value: '@acme.com' },
           ],
         },
         { type: 'AND', values: [{ type: 'cohort', key: 'id', value: vip.id, negation: false }] },

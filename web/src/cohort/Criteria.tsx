@@ -2,6 +2,7 @@
 // cohorts), the groups joined by "any" or "all", the conditions of each group likewise.
 import { Button } from '../components/ui.tsx';
 import { PropertyRow } from '../flag/PropertyRow.tsx';
+import { COHORT_PROPERTY_OPERATORS } from '../flag/operators.ts';
 import type { Cohort } from '../types.ts';
 import { COHORT_FILTER_TYPES, newCohortGroup, newCohortProperty, type CohortForm, type CohortGroup, type Match } from './model.ts';
 
@@ -67,6 +68,7 @@ function Group({
               index={i}
               groupMode={null}
               types={COHORT_FILTER_TYPES}
+              personOperators={COHORT_PROPERTY_OPERATORS}
               cohorts={cohorts}
               flags={[]}
               attempted={attempted}

@@ -4,7 +4,7 @@ import { useId } from 'react';
 import { ChipsInput } from '../components/ui.tsx';
 import type { Cohort, FeatureFlag, PropertyType } from '../types.ts';
 import { newProperty, type FormProperty } from './model.ts';
-import { operatorInfo, operatorsFor, valueProblem } from './operators.ts';
+import { operatorInfo, operatorsFor, valueProblem, type OperatorInfo } from './operators.ts';
 
 const COMMON_PROPERTIES = [
   'email',
@@ -96,6 +96,7 @@ export function PropertyRow({
   index,
   attempted,
   types: typeChoices,
+  personOperators,
 }: {
   property: FormProperty;
   onChange: (p: FormProperty) => void;
@@ -108,6 +109,8 @@ export function PropertyRow({
   attempted: boolean;
   /** What a filter may test, when not the flag editor's choices (the cohort editor: person properties and cohorts). */
   types?: Array<[PropertyType, string]>;
+  /** The operators offered for person properties, when not the flag editor's. */
+  personOperators?: OperatorInfo[];
 }) {
   const id = useId();
   const info = operatorInfo(property.type, property.operator);
@@ -196,7 +199,7 @@ export function PropertyRow({
       )}
 
       <select aria-label="Operator" value={info.value} onChange={(e) => setOperator(e.target.value)}>
-        {operatorsFor(property.type).map((o) => (
+        {(property.type === 'person' && personOperators ? personOperators : operatorsFor(property.type)).map((o) => (
           <option key={o.value} value={o.value}>
             {o.label}
           </option>

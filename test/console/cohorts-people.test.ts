@@ -123,6 +123,9 @@ describe.skipIf(!hasChromium)('cohorts and people in the console', () => {
     // The cohort page names the flag that uses it.
     await page.goto(`/project/1/cohorts/${cohortId}`);
     await page.getByRole('region', { name: 'Used by flags' }).getByRole('link', { name: 'acme-pro-feature' }).waitFor();
+    // So does the static cohort nested in it: deleting it would change the flag too.
+    await page.goto(`/project/1/cohorts/${vip.id}`);
+    await page.getByRole('region', { name: 'Used by flags' }).getByRole('link', { name: 'acme-pro-feature' }).waitFor();
   }, 60_000);
 
   it('makes a static cohort from an uploaded CSV and lists its members', async () => {

@@ -170,11 +170,22 @@ export async function loadAllCohorts(projectId: number, signal?: AbortSignal): P
   return all;
 }
 
-/** Flags with a condition on this cohort, directly (what PostHog's cohort page lists). */
-export function flagsUsingCohort(cohortId: number, flags: FeatureFlag[]): FeatureFlag[] {
-  return flags.filter((f) =>
-    (f.filters?.groups ?? []).some((g) => (g.properties ?? []).some((p) => p.type === 'cohort' && String(p.value) === String(cohortId))),
-  );
+/**
+ * Flags with a condition on this cohort, or on a cohort whose criteria include it (at any depth):
+ * the flags that keep it from being deleted.
+ */
+export function flagsUsingCohort(cohortId: number, flags: FeatureFlag[], cohorts: CohortFull[]): FeatureFlag[] {
+  const reaching = new Set([cohortId]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const c of cohorts) {
+      if (!reaching.has(c.id) && referencedCohorts(c.filters).some((id) => reaching.has(id))) {
+        reaching.add(c.id);
+        grew = true;
+      }
+    }
+  }
+  return flags.filter((f) => (f.filters?.groups ?? []).some((g) => (g.properties ?? []).some((p) => p.type === 'cohort' && reaching.has(Number(p.value)))));
 }
 
 /** Cohort ids named anywhere in a cohort's criteria. */

@@ -106,7 +106,7 @@ export function CohortPage({ projectId, cohortId }: { projectId: number; cohortI
     );
   const c = cohort.data;
   const title = c.name || `Cohort ${c.id}`;
-  const using = flags.data ? flagsUsingCohort(c.id, flags.data) : undefined;
+  const using = flags.data && cohorts.data ? flagsUsingCohort(c.id, flags.data, cohorts.data) : undefined;
 
   const restore = async () => {
     setRestoreError(null);
@@ -169,12 +169,12 @@ export function CohortPage({ projectId, cohortId }: { projectId: number; cohortI
         </div>
         <section className="card" aria-labelledby="used-title">
           <h2 id="used-title">Used by flags</h2>
-          {flags.error ? (
-            <ErrorState error={flags.error} retry={flags.reload} />
+          {flags.error || cohorts.error ? (
+            <ErrorState error={flags.error || cohorts.error} retry={flags.error ? flags.reload : cohorts.reload} />
           ) : !using ? (
             <Spinner label="Looking for flags…" />
           ) : using.length === 0 ? (
-            <p className="muted">No flag has a condition on this cohort.</p>
+            <p className="muted">No flag has a condition on this cohort, or on a cohort that includes it.</p>
           ) : (
             <ul className="plain-list">
               {using.map((f) => (

@@ -16,6 +16,9 @@ import { requireProject } from '../access/require-auth.ts';
 import { RawError } from '../platform/errors.ts';
 import { parseMultipart } from '../platform/http/multipart.ts';
 import { isFormContentType } from '../platform/http/body-parsers.ts';
+import { checkKeyScopes } from '../access/authorization.ts';
+import { listCohortPersons } from './persons.ts';
+import { CohortPersonsPageSchema, CohortPersonsQuery } from './persons-schemas.ts';
 
 const isFormRequest = (request: FastifyRequest): boolean => isFormContentType(request.headers['content-type']);
 
@@ -137,6 +140,30 @@ function cohortRoutesAt(app: ZodFastify, base: string, project: RouteAccess['pro
     async () => {
       // PostHog's ForbidDestroyModel: a bare 405 after the permission checks.
       throw new RawError(405, null);
+    },
+  );
+
+  app.get(
+    `${base}/:id/persons`,
+    {
+      // PostHog requires both scopes (cohort:read, then person:read); the second is checked below.
+      config: access('cohort:read'),
+      schema: {
+        tags,
+        summary: 'Members of a cohort, newest first (needs the cohort:read and person:read scopes)',
+        description:
+          'Static cohorts: their stored members. Dynamic cohorts: persons whose stored properties match the criteria now, ' +
+          'found among the 50,000 newest persons of the project. Pages of `limit` (default 100, at most 1000) from `offset`.',
+        params: withId,
+        querystring: CohortPersonsQuery,
+        response: { 200: CohortPersonsPageSchema },
+      },
+    },
+    async (request) => {
+      const project = requireProject(request.auth);
+      const { principal } = request.auth;
+      if (principal.kind === 'user') checkKeyScopes(principal.key, 'person:read', project);
+      return listCohortPersons(ctx, project, idParam(request.params.id), request.query, absoluteUrl(request, ctx.config.publicUrl));
     },
   );
 

@@ -1,6 +1,6 @@
 // Cohort definitions compiled to property-group trees, and membership with the server's rules
 // (docs/compatibility.md#sdk-3.8).
-import type { Zone } from './dates.js';
+import { resolveZone, type Zone } from './dates.js';
 import { compilePropertyMatcher, type MatchContext, type PropertyMatcher } from './operators.js';
 import type { CohortDefinition, Properties } from './types.js';
 import { isPlainObject, parseIntegerId } from './values.js';
@@ -248,4 +248,33 @@ export class CohortEvaluator {
       }
     }
   }
+}
+
+/**
+ * One cohort's membership test over a project's cohort definitions, for listing members: the
+ * cohort itself (deleted or not) and the project's non-deleted cohorts it may reference, compiled
+ * once; `isMember` then answers per person from stored properties and static memberships. A
+ * reference to a missing cohort or a cycle makes nobody a member.
+ */
+export function cohortMembershipTest(
+  definitions: readonly CohortDefinition[],
+  cohortId: number,
+  timezone: string | null | undefined,
+  now: Date,
+): (person: Properties, staticCohortIds: ReadonlySet<number>) => boolean {
+  const zone = resolveZone(timezone);
+  const cohorts = new Map<number, CompiledCohort>();
+  for (const def of definitions) {
+    if (!def.deleted || def.id === cohortId) cohorts.set(def.id, compileCohort(def, zone));
+  }
+  resolveCohortGraph(cohorts);
+  const ctx: MatchContext = { nowMs: () => now.getTime() };
+  return (person, staticCohortIds) => {
+    try {
+      return new CohortEvaluator(cohorts, staticCohortIds, person, ctx).isMember(cohortId);
+    } catch (error) {
+      if (error instanceof CohortNotFoundError) return false;
+      throw error;
+    }
+  };
 }

@@ -16,5 +16,6 @@ export { evaluateFlags, requestedClosure } from './evaluate.js';
 export { buildDefinitions, type BuildDefinitionsInput, type DefinitionsFlag, type DefinitionsPayload } from './definitions.js';
 export { inferRuntime, type InferRuntimeInput } from './runtime.js';
 export { cohortIds, dependencyIds, flagReferencesCohorts } from './dependencies.js';
+export { cohortMembershipTest } from './cohorts.js';
 export { flagHash, hash, holdoutHash } from './hash.js';
 export { propertyReads, propertyReadsByFlag, readsStoredData, type PropertyReads } from './reads.js';

@@ -200,9 +200,9 @@ export interface PersonRecord {
   distinctIds: string[];
 }
 
-type PersonRecordRow = { id: string; uuid: string; properties: Json; created_at: Date | string; distinct_ids: string[] | null };
+export type PersonRecordRow = { id: string; uuid: string; properties: Json; created_at: Date | string; distinct_ids: string[] | null };
 
-const toRecord = (r: PersonRecordRow): PersonRecord => ({
+export const toRecord = (r: PersonRecordRow): PersonRecord => ({
   id: Number(r.id),
   uuid: r.uuid,
   properties: r.properties ?? {},
@@ -210,7 +210,7 @@ const toRecord = (r: PersonRecordRow): PersonRecord => ({
   distinctIds: r.distinct_ids ?? [],
 });
 
-const recordColumns = sql`p.id::text as id, p.uuid::text as uuid, p.properties, p.created_at,
+export const recordColumns = sql`p.id::text as id, p.uuid::text as uuid, p.properties, p.created_at,
   (select coalesce(jsonb_agg(d.distinct_id order by d.id), '[]'::jsonb) from person_distinct_ids d where d.person_id = p.id) as distinct_ids`;
 
 /** The project's persons, newest first (PostHog's created_at DESC, id DESC), with their distinct ids. */

@@ -3,7 +3,8 @@
 // dark saved to test-output/console/ and checked for content (a blank or unstyled page fails).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { ADMIN_EMAIL, createTestApp, type TestApp } from '../helpers/app.ts';
+import crypto from 'node:crypto';
+import { ADMIN_EMAIL, createTestApp, PROJECT_TOKEN, type TestApp } from '../helpers/app.ts';
 import { hasChromium, launchBrowser, newContext, pngContent, screenshot, seriousViolations, SKIP_MESSAGE } from '../helpers/browser.ts';
 import { createSetupToken, setPasswordByEmail } from '../../src/access/sign-in/accounts.ts';
 import { createProject, createUser } from '../../src/access/organizations/admin.ts';
@@ -133,6 +134,46 @@ describe.skipIf(!hasChromium)('every console page', () => {
     await page.getByLabel('Split').first().fill('10');
     await page.getByRole('button', { name: 'Create flag' }).click();
     await check(page, 'editor-errors', '.footer-problems');
+  }, 150_000);
+
+  it('cohorts and people: lists, a cohort of each kind, the cohort editor, a person', async () => {
+    const capture = await t.http.post('/batch/').send({
+      api_key: PROJECT_TOKEN,
+      batch: [
+        { event: '$set', distinct_id: 'ada', uuid: crypto.randomUUID(), properties: { $set: { email: 'ada@example.com', beta: 'yes', plan: 'pro' } } },
+        { event: '$set', distinct_id: 'grace', uuid: crypto.randomUUID(), properties: { $set: { email: 'grace@example.com', beta: 'no' } } },
+      ],
+    });
+    expect(capture.status).toBe(200);
+    const fixed = await t.api('post', '/api/projects/1/cohorts/').send({ name: 'Design partners', is_static: true, distinct_ids: ['ada', 'grace'] });
+    expect(fixed.status).toBe(201);
+    const ada = (await t.api('get', '/api/projects/1/persons/?distinct_id=ada')).body.results[0];
+
+    await page.goto('/project/1/cohorts');
+    await check(page, 'cohorts', 'text=Design partners');
+    await page.goto('/project/1/cohorts?search=zzz-nothing');
+    await check(page, 'cohorts-no-match', 'text=No cohorts match');
+    await page.goto(`/project/${emptyProjectId}/cohorts`);
+    await check(page, 'cohorts-empty', 'text=No cohorts yet');
+    await page.goto(`/project/1/cohorts/${seeded.cohortId}`);
+    await check(page, 'cohort-dynamic', '.cards-table >> text=ada@example.com');
+    await page.locator('text=promo-banner').waitFor();
+    await page.goto(`/project/1/cohorts/${fixed.body.id}`);
+    await check(page, 'cohort-static', '.cards-table >> text=grace@example.com');
+    await page.goto(`/project/1/cohorts/${seeded.cohortId}/edit`);
+    await check(page, 'cohort-edit', '.property-row');
+    await page.goto('/project/1/cohorts/new');
+    await page.getByRole('button', { name: 'Create cohort' }).click();
+    await check(page, 'cohort-errors', '.footer-problems');
+    await page.getByLabel(/^Static/).check();
+    await check(page, 'cohort-new-static', 'text=Upload a CSV file');
+
+    await page.goto('/project/1/persons');
+    await check(page, 'persons', 'text=grace@example.com');
+    await page.goto('/project/1/persons?search=zzz-nothing');
+    await check(page, 'persons-no-match', 'text=Nobody matches');
+    await page.goto(`/project/1/persons/${ada.uuid}`);
+    await check(page, 'person', '[data-flag=promo-banner]');
   }, 150_000);
 
   it('members, invites and personal API keys', async () => {

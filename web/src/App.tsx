@@ -16,6 +16,11 @@ import { FlagPage } from './pages/Flag.tsx';
 import { MembersPage } from './pages/Members.tsx';
 import { KeysPage } from './pages/Keys.tsx';
 import { NotFoundPage } from './pages/NotFound.tsx';
+import { CohortsPage } from './pages/Cohorts.tsx';
+import { CohortEditPage } from './pages/CohortEdit.tsx';
+import { CohortPage } from './pages/Cohort.tsx';
+import { PersonsPage } from './pages/Persons.tsx';
+import { PersonPage } from './pages/Person.tsx';
 
 const PUBLIC_PATHS = ['/login', '/signup/:id', '/reset/:uuid/:token'];
 
@@ -28,6 +33,23 @@ function publicPage(pathname: string, onSignedIn: () => Promise<void>): ReactNod
   return undefined;
 }
 
+/** Cohorts and people. */
+function peoplePage(pathname: string): ReactNode | undefined {
+  const cohorts = match('/project/:projectId/cohorts', pathname);
+  if (cohorts) return <CohortsPage projectId={Number(cohorts.projectId)} />;
+  const newCohort = match('/project/:projectId/cohorts/new', pathname);
+  if (newCohort) return <CohortEditPage projectId={Number(newCohort.projectId)} />;
+  const editCohort = match('/project/:projectId/cohorts/:cohortId/edit', pathname);
+  if (editCohort) return <CohortEditPage projectId={Number(editCohort.projectId)} cohortId={Number(editCohort.cohortId)} />;
+  const cohort = match('/project/:projectId/cohorts/:cohortId', pathname);
+  if (cohort) return <CohortPage key={cohort.cohortId} projectId={Number(cohort.projectId)} cohortId={Number(cohort.cohortId)} />;
+  const persons = match('/project/:projectId/persons', pathname);
+  if (persons) return <PersonsPage projectId={Number(persons.projectId)} />;
+  const person = match('/project/:projectId/persons/:personId', pathname);
+  if (person) return <PersonPage key={person.personId} projectId={Number(person.projectId)} personId={person.personId} />;
+  return undefined;
+}
+
 function signedInPage(pathname: string, me: Me): ReactNode {
   const flags = match('/project/:projectId/flags', pathname);
   if (flags) return <FlagsPage projectId={Number(flags.projectId)} />;
@@ -37,6 +59,8 @@ function signedInPage(pathname: string, me: Me): ReactNode {
   if (edit) return <FlagEditPage projectId={Number(edit.projectId)} flagId={Number(edit.flagId)} />;
   const flag = match('/project/:projectId/flags/:flagId', pathname);
   if (flag) return <FlagPage projectId={Number(flag.projectId)} flagId={Number(flag.flagId)} />;
+  const cohortsPage = peoplePage(pathname);
+  if (cohortsPage) return cohortsPage;
   if (match('/settings/members', pathname)) return <MembersPage />;
   if (match('/settings/keys', pathname)) return <KeysPage />;
   if (match('/project/:projectId', pathname)) return <Redirect to={`${pathname.replace(/\/$/, '')}/flags`} />;

@@ -41,7 +41,9 @@ export interface RequestOptions {
 
 export async function request<T>(method: string, path: string, body?: unknown, options: RequestOptions = {}): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json' };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  // A FormData body (a file upload) is sent as multipart/form-data with the browser's boundary.
+  const form = body instanceof FormData;
+  if (body !== undefined && !form) headers['Content-Type'] = 'application/json';
   if (method !== 'GET' && method !== 'HEAD') headers['X-CSRFToken'] = csrfToken();
   let response: Response;
   try {
@@ -49,7 +51,7 @@ export async function request<T>(method: string, path: string, body?: unknown, o
       method,
       headers,
       credentials: 'same-origin',
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined ? undefined : form ? body : JSON.stringify(body),
       signal: options.signal,
     });
   } catch (error) {
@@ -86,5 +88,8 @@ export function query(params: Record<string, string | number | undefined | null>
   const text = search.toString();
   return text ? `?${text}` : '';
 }
+
+export const cohortsPath = (projectId: number | string, suffix = '') => `/api/projects/${projectId}/cohorts/${suffix}`;
+export const personsPath = (projectId: number | string, suffix = '') => `/api/projects/${projectId}/persons/${suffix}`;
 
 export const flagsPath = (projectId: number | string, suffix = '') => `/api/projects/${projectId}/feature_flags/${suffix}`;

@@ -105,6 +105,12 @@ export function Shell({ children }: { children: ReactNode }) {
           <Link to={projectId ? `/project/${projectId}/flags` : '/'} className="nav-link" aria-current={pathname.includes('/flags') ? 'page' : undefined}>
             Feature flags
           </Link>
+          <Link to={projectId ? `/project/${projectId}/cohorts` : '/'} className="nav-link" aria-current={pathname.includes('/cohorts') ? 'page' : undefined}>
+            Cohorts
+          </Link>
+          <Link to={projectId ? `/project/${projectId}/persons` : '/'} className="nav-link" aria-current={pathname.includes('/persons') ? 'page' : undefined}>
+            People
+          </Link>
           <Link to="/settings/members" className="nav-link" aria-current={pathname.startsWith('/settings/members') ? 'page' : undefined}>
             Members
           </Link>

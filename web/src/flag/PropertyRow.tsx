@@ -4,7 +4,7 @@ import { useId } from 'react';
 import { ChipsInput } from '../components/ui.tsx';
 import type { Cohort, FeatureFlag, PropertyType } from '../types.ts';
 import { newProperty, type FormProperty } from './model.ts';
-import { operatorInfo, operatorsFor, valueProblem } from './operators.ts';
+import { operatorInfo, operatorsFor, valueProblem, type OperatorInfo } from './operators.ts';
 
 const COMMON_PROPERTIES = [
   'email',
@@ -95,6 +95,8 @@ export function PropertyRow({
   flags,
   index,
   attempted,
+  types: typeChoices,
+  personOperators,
 }: {
   property: FormProperty;
   onChange: (p: FormProperty) => void;
@@ -105,6 +107,10 @@ export function PropertyRow({
   index: number;
   /** After a save attempt every problem shows; before it, only those of values already typed. */
   attempted: boolean;
+  /** What a filter may test, when not the flag editor's choices (the cohort editor: person properties and cohorts). */
+  types?: Array<[PropertyType, string]>;
+  /** The operators offered for person properties, when not the flag editor's. */
+  personOperators?: OperatorInfo[];
 }) {
   const id = useId();
   const info = operatorInfo(property.type, property.operator);
@@ -117,13 +123,15 @@ export function PropertyRow({
         ? 'Choose a flag.'
         : 'Enter a property name.'
       : null;
-  const types: Array<[PropertyType, string]> = groupMode
-    ? [['group', `${groupMode} property`]]
-    : [
-        ['person', 'Person property'],
-        ['cohort', 'Cohort'],
-        ['flag', 'Another flag'],
-      ];
+  const types: Array<[PropertyType, string]> = typeChoices
+    ? typeChoices
+    : groupMode
+      ? [['group', `${groupMode} property`]]
+      : [
+          ['person', 'Person property'],
+          ['cohort', 'Cohort'],
+          ['flag', 'Another flag'],
+        ];
   const dependency = property.type === 'flag' ? flags.find((f) => String(f.id) === property.key) : undefined;
   const shownProblem = keyProblem ?? problem;
   const errorId = `${id}-problem`;
@@ -191,7 +199,7 @@ export function PropertyRow({
       )}
 
       <select aria-label="Operator" value={info.value} onChange={(e) => setOperator(e.target.value)}>
-        {operatorsFor(property.type).map((o) => (
+        {(property.type === 'person' && personOperators ? personOperators : operatorsFor(property.type)).map((o) => (
           <option key={o.value} value={o.value}>
             {o.label}
           </option>

@@ -35,6 +35,21 @@ export const PROPERTY_OPERATORS: OperatorInfo[] = [
   { value: 'semver_wildcard', label: 'version matches wildcard', kind: 'semver' },
 ];
 
+/** Person-property operators the evaluator knows that only the cohort API takes (the flag API refuses them). */
+export const COHORT_ONLY_OPERATORS: OperatorInfo[] = [
+  { value: 'starts_with', label: 'starts with', kind: 'text' },
+  { value: 'not_starts_with', label: "doesn't start with", kind: 'text' },
+  { value: 'ends_with', label: 'ends with', kind: 'text' },
+  { value: 'not_ends_with', label: "doesn't end with", kind: 'text' },
+  { value: 'icontains_multi', label: 'contains any of', kind: 'list' },
+  { value: 'not_icontains_multi', label: 'contains none of', kind: 'list' },
+  { value: 'between', label: 'is between (two numbers)', kind: 'list' },
+  { value: 'not_between', label: 'is not between (two numbers)', kind: 'list' },
+];
+
+/** The person-property operators of the cohort editor. */
+export const COHORT_PROPERTY_OPERATORS: OperatorInfo[] = [...PROPERTY_OPERATORS, ...COHORT_ONLY_OPERATORS];
+
 export const COHORT_OPERATORS: OperatorInfo[] = [
   { value: 'in', label: 'is in', kind: 'cohort' },
   { value: 'not_in', label: 'is not in', kind: 'cohort' },
@@ -50,7 +65,8 @@ export function operatorsFor(type: string): OperatorInfo[] {
 
 export function operatorInfo(type: string, operator: string | undefined): OperatorInfo {
   const list = operatorsFor(type);
-  return list.find((o) => o.value === (operator ?? 'exact')) ?? list[0];
+  const wanted = operator ?? 'exact';
+  return list.find((o) => o.value === wanted) ?? (type === 'person' ? COHORT_ONLY_OPERATORS.find((o) => o.value === wanted) : undefined) ?? list[0];
 }
 
 const SEMVER = /^v?\d+(\.\d+){0,2}(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/;
@@ -60,6 +76,10 @@ const RELATIVE_DATE = /^-?\d+[hdwmy]$/;
 /** The message shown under a value the API would refuse, or null. */
 export function valueProblem(kind: ValueKind, operator: string, value: string | string[]): string | null {
   if (kind === 'none') return null;
+  if (kind === 'list' && (operator === 'between' || operator === 'not_between')) {
+    const bounds = (value as string[]).map(Number);
+    return bounds.length === 2 && bounds.every(Number.isFinite) && bounds[0] <= bounds[1] ? null : 'Enter two numbers: the lowest, then the highest.';
+  }
   if (kind === 'list') return (value as string[]).length ? null : 'Add at least one value.';
   const text = String(value).trim();
   if (!text) return 'Enter a value.';

@@ -92,6 +92,28 @@ function renamedClasses(root, outputs) {
   return renamed.map((name) => `${name.replace(/\d+$/, '')} (as ${name})`);
 }
 
+/**
+ * The posthog-js bundles flaghost serves under /static/ (SERVED_EXTENSIONS of
+ * src/sdk/assets-routes.ts), copied into <outdir>/posthog-js: the Docker image has no dev
+ * dependencies, posthog-js among them.
+ */
+export const POSTHOG_JS_ASSETS = [
+  'array',
+  'array.full',
+  'surveys',
+  'dead-clicks-autocapture',
+  'exception-autocapture',
+  'tracing-headers',
+  'web-vitals',
+  'web-vitals-with-attribution',
+];
+
+function copyPosthogJsAssets(root, outdir) {
+  const from = path.join(root, 'node_modules', 'posthog-js', 'dist');
+  if (!fs.existsSync(from)) return;
+  for (const name of POSTHOG_JS_ASSETS) writeAtomically(path.join(outdir, 'posthog-js', `${name}.js`), fs.readFileSync(path.join(from, `${name}.js`)));
+}
+
 export async function build({ root = ROOT, outdir = path.join(root, 'dist') } = {}) {
   const esbuild = await import('esbuild');
   // Taken before esbuild reads the sources: an edit during the build shows as stale next time.
@@ -121,6 +143,7 @@ export async function build({ root = ROOT, outdir = path.join(root, 'dist') } = 
     throw new Error(`esbuild renamed class ${renamed.join(', ')} (another module declares the same name); give each class a distinct name`);
   }
   for (const file of result.outputFiles) writeAtomically(file.path, file.contents);
+  copyPosthogJsAssets(root, outdir);
   writeAtomically(path.join(outdir, RECORD), JSON.stringify({ fingerprint, esbuild: esbuild.version, builtAt: new Date().toISOString() }, null, 2) + '\n');
 }
 

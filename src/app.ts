@@ -27,6 +27,8 @@ import { ingestionRoutes } from './ingestion/stats-routes.ts';
 import { sdkDefinitionsRoutes } from './sdk/definitions-routes.ts';
 import { sdkFlagsRoutes } from './sdk/flags-routes.ts';
 import { sdkConfigRoutes } from './sdk/config-routes.ts';
+import { ofrepRoutes } from './sdk/ofrep-routes.ts';
+import { sdkAssetRoutes } from './sdk/assets-routes.ts';
 import { sdkCaptureRoutes } from './ingestion/capture-routes.ts';
 import { registerRawBodyParser } from './sdk/body.ts';
 import { createHotPath } from './sdk/hot-path.ts';
@@ -237,6 +239,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await sdk.register(sdkDefinitionsRoutes, { decisions });
     await sdk.register(sdkFlagsRoutes, { decisions });
     await sdk.register(sdkConfigRoutes, { snapshots });
+    await sdk.register(ofrepRoutes, { ctx, snapshots });
+    await sdk.register(sdkAssetRoutes);
     await sdk.register(sdkCaptureRoutes, { snapshots });
   });
 

@@ -77,8 +77,9 @@ const renderKey = (key: PersonalApiKey) => ({
   mask_value: key.maskValue,
   // null is a legacy full-access key; PostHog shows it as ["*"].
   scopes: key.scopes?.length ? key.scopes : ['*'],
-  scoped_teams: key.scopedTeams?.length ? key.scopedTeams : null,
-  scoped_organizations: key.scopedOrganizations?.length ? key.scopedOrganizations : null,
+  // As the API shows them: a list, empty when the key is not limited (docs/compatibility.md#api-5.2).
+  scoped_teams: key.scopedTeams ?? [],
+  scoped_organizations: key.scopedOrganizations ?? [],
   created_at: isoTime(key.createdAt),
   last_used_at: isoTime(key.lastUsedAt),
 });

@@ -11,7 +11,7 @@ export type {
   Properties,
   ReasonCode,
 } from './types.js';
-export { compileProject, SURVEY_FLAG_PREFIX, type CompiledProject, type CompileProjectInput } from './compile.js';
+export { compileProject, SURVEY_FLAG_PREFIX, type CompiledFlag, type CompiledProject, type CompileProjectInput } from './compile.js';
 export { evaluateFlags, requestedClosure } from './evaluate.js';
 export { buildDefinitions, type BuildDefinitionsInput, type DefinitionsFlag, type DefinitionsPayload } from './definitions.js';
 export { inferRuntime, type InferRuntimeInput } from './runtime.js';

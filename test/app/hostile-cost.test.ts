@@ -269,3 +269,34 @@ describe('regex and string conditions', () => {
     }
   });
 });
+
+describe('OFREP (docs/compatibility.md#ofrep-9)', () => {
+  const OFREP = { ...JSON_TYPE, authorization: `Bearer ${PROJECT_TOKEN}` };
+  const paths = ['/ofrep/v1/evaluate/flags', '/ofrep/v1/evaluate/flags/corp-email'];
+  const long = (suffix: string, size: number) => 'a'.repeat(size - suffix.length) + suffix;
+  /** A 4xx in OFREP's shape, with the /flags probe never stalled. */
+  const expectOfrepRefused = (res: Probed, status: number, label: string) => {
+    expect(res.status, `${label}: ${res.text.slice(0, 200)}`).toBe(status);
+    expect(typeof res.json().errorDetails, label).toBe('string');
+    expectNoStall(res, label);
+  };
+
+  it('refuses a gzip bomb, 19 MB of garbage and deep nesting with the limits of /flags', async () => {
+    for (const path of paths) {
+      expectOfrepRefused(await sendWhileProbing(t.baseUrl, { path, headers: { ...OFREP, 'content-encoding': 'gzip' }, body: bomb }), 413, `${path} bomb`);
+      expectOfrepRefused(await sendWhileProbing(t.baseUrl, { path, headers: OFREP, body: Buffer.alloc(19 * MB, 'x') }), 413, `${path} garbage`);
+      const deep = await sendWhileProbing(t.baseUrl, { path, headers: OFREP, body: Buffer.alloc(1.5 * MB, '[') });
+      expectOfrepRefused(deep, 400, `${path} nesting`);
+      expect(deep.json().errorCode).toBe('PARSE_ERROR');
+    }
+  });
+
+  it('answers a context carrying a 1 MB value quickly; no string condition holds on it', async () => {
+    const context = { targetingKey: 'long-value', email: long('x@corp.com', MB), name: long('!', MB / 2) };
+    const res = await sendWhileProbing(t.baseUrl, { path: paths[0], headers: OFREP, body: Buffer.from(JSON.stringify({ context })) });
+    expect(res.status, res.text).toBe(200);
+    expectNoStall(res, 'OFREP with 1 MB values');
+    const values = Object.fromEntries((res.json().flags as Array<{ key: string; value: unknown }>).map((f) => [f.key, f.value]));
+    for (const key of ['corp-email', 'not-corp-email', 'lower-tail', 'email-shape', 'contains-corp']) expect(values[key], key).toBe(false);
+  });
+});

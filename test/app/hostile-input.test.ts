@@ -124,7 +124,9 @@ function assertRefused(res: { status: number; body: unknown; text: string }, lab
     const body = res.body as Record<string, unknown>;
     const envelope = typeof body.type === 'string' && typeof body.code === 'string' && typeof body.detail === 'string' && 'attr' in body;
     const errorBody = typeof body.error === 'string';
-    expect(envelope || errorBody, `${label}: ${res.text.slice(0, 300)}`).toBe(true);
+    // OFREP answers its own error bodies (docs/compatibility.md#ofrep-7).
+    const ofrepBody = typeof body.errorDetails === 'string';
+    expect(envelope || errorBody || ofrepBody, `${label}: ${res.text.slice(0, 300)}`).toBe(true);
   }
 }
 
@@ -172,6 +174,20 @@ describe('hostile bodies on every write route', () => {
       assertRefused(await t.http.post(path).set('Content-Type', 'application/octet-stream').send('x'), `${path} content type`);
       assertRefused(await t.http.post(`${path}${path.includes('?') ? '&' : '?'}compression=lz4`).send('{}'), `${path} compression`);
       assertRefused(await t.http.post(path).set('Content-Type', 'application/json').set('Content-Encoding', 'gzip').send('not gzip'), `${path} bad gzip`);
+    }
+    // OFREP with the project token, so that the bodies are decoded.
+    for (const path of ['/ofrep/v1/evaluate/flags', '/ofrep/v1/evaluate/flags/target']) {
+      const post = () => t.http.post(path).set('Authorization', `Bearer ${PROJECT_TOKEN}`);
+      assertRefused(await post().set('Content-Type', 'application/json').send('{"context": '), `${path} truncated`);
+      assertRefused(await post().set('Content-Type', 'application/octet-stream').send('x'), `${path} content type`);
+      assertRefused(await post().set('Content-Type', 'application/json').set('Content-Encoding', 'gzip').send('not gzip'), `${path} bad gzip`);
+      assertRefused(await post().set('Content-Type', 'application/json').send(deep(100_000)), `${path} deep nesting`);
+      assertRefused(
+        await post()
+          .set('Content-Type', 'application/json')
+          .send(JSON.stringify({ context: { targetingKey: nul, groups: { company: {} } } })),
+        `${path} bad groups`,
+      );
     }
     expect(await fingerprint()).toBe(before);
   });

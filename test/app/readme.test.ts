@@ -53,6 +53,12 @@ describe('README', () => {
       expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toEqual({ enabled: true, payload: { color: 'blue' } });
     });
 
+    it('the OpenFeature server SDK evaluates through OFREP as printed', async () => {
+      const code = readmeBlock('openfeature').replaceAll(README_HOST, t.baseUrl);
+      const { stdout } = await run(process.execPath, ['--input-type=module', '-e', code], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
+      expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toEqual({ value: true, reason: 'STATIC', payload: '{"color": "blue"}' });
+    });
+
     // Retried: under a fully loaded CI machine headless Chromium's virtual clock can run past
     // posthog-js's 3 s flags timeout (feature_flag_request_timeout_ms) while the answer is on its
     // way. A page that never gets its flags fails every attempt.

@@ -292,7 +292,7 @@ describe('flaghost CLI sessions', { shuffle: false }, () => {
         mask_value: `${value.slice(0, 4)}...${value.slice(-4)}`,
         scopes: ['feature_flag:read', 'user:read'],
         scoped_teams: [1],
-        scoped_organizations: null,
+        scoped_organizations: [],
         last_used_at: null,
       });
 
@@ -338,7 +338,13 @@ describe('flaghost CLI sessions', { shuffle: false }, () => {
       for (const key of listed.out) {
         expect(Object.keys(key).sort()).toEqual(['created_at', 'id', 'label', 'last_used_at', 'mask_value', 'scoped_organizations', 'scoped_teams', 'scopes']);
       }
-      expect(listed.out[1]).toMatchObject({ id: created.out.id, mask_value: created.out.mask_value, scopes: ['*'], scoped_teams: null });
+      expect(listed.out[1]).toMatchObject({
+        id: created.out.id,
+        mask_value: created.out.mask_value,
+        scopes: ['*'],
+        scoped_teams: [],
+        scoped_organizations: [],
+      });
 
       const admin = await run('keys', 'list', '--email', ADMIN_EMAIL);
       expect(admin.out).toEqual([expect.objectContaining({ label: 'Initial key', scopes: ['*'], mask_value: 'phx_...0000' })]);

@@ -257,6 +257,17 @@ describe.skipIf(!POSTGRES)('a database outage, on two instances', { shuffle: fal
     expect(decide.status).toBe(200);
     expect(decide.body).toMatchObject({ errorsWhileComputingFlags: true, featureFlags: { plain: true, 'by-email': false } });
     expect((await request(b, 'GET', `/array/${PROJECT_TOKEN}/config`)).status).toBe(200);
+
+    // OFREP (docs/compatibility.md#ofrep-7): the same results, failed flags as GENERAL failures.
+    const ofrep = { body: { context: { targetingKey: 'ada' } }, key: PROJECT_TOKEN };
+    const all = await request(a, 'POST', '/ofrep/v1/evaluate/flags', ofrep);
+    expect(all.status).toBe(200);
+    const items = Object.fromEntries((all.body.flags as Json[]).map((f) => [f.key, f]));
+    expect(items.plain).toMatchObject({ value: true });
+    expect(items['by-email']).toMatchObject({ key: 'by-email', errorCode: 'GENERAL', errorDetails: 'database unavailable' });
+    const one = await request(b, 'POST', '/ofrep/v1/evaluate/flags/by-email', ofrep);
+    expect(one.status).toBe(500);
+    expect(one.body).toMatchObject({ key: 'by-email', errorCode: 'GENERAL' });
   });
 
   it("stopped: management requests fail fast with 503 in PostHog's envelope; capture answers 503", async () => {

@@ -15,8 +15,8 @@ export const PersonalApiKeySchema = z
     last_used_at: z.string().nullable().meta({ description: 'Updated at most once an hour' }),
     user_id: z.number().int(),
     scopes: z.array(z.string()).meta({ description: '["*"] for a key without scope limits' }),
-    scoped_teams: z.array(z.number().int()).nullable(),
-    scoped_organizations: z.array(z.string()).nullable(),
+    scoped_teams: z.array(z.number().int()).meta({ description: 'Projects the key is limited to; empty: not limited' }),
+    scoped_organizations: z.array(z.string()).meta({ description: 'Organizations the key is limited to; empty: not limited' }),
   })
   .meta({ id: 'PersonalAPIKey' });
 
@@ -32,8 +32,10 @@ export function toPersonalApiKey(key: PersonalApiKey, value: string | null = nul
     last_used_at: isoTime(key.lastUsedAt),
     user_id: key.userId,
     scopes: key.scopes?.length ? key.scopes : ['*'],
-    scoped_teams: key.scopedTeams,
-    scoped_organizations: key.scopedOrganizations,
+    // Always a list, as PostHog shows it: keys made at first start or by the CLI store null for
+    // "not limited", and clients such as the agent toolkit read .length (docs/compatibility.md#api-5.2).
+    scoped_teams: key.scopedTeams ?? [],
+    scoped_organizations: key.scopedOrganizations ?? [],
   };
 }
 

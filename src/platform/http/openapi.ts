@@ -63,6 +63,8 @@ export async function openapiPlugin(app: FastifyInstance): Promise<void> {
             name: 'sessionid',
             description: 'Console session from POST /api/login; writes also need the X-CSRFToken header (the csrftoken cookie)',
           },
+          OfrepBearer: { type: 'http', scheme: 'bearer', description: 'OFREP: the project API token (phc_…) as a bearer token' },
+          OfrepApiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'OFREP: the project API token (phc_…)' },
         },
       },
       security: [{ PersonalAPIKeyAuth: [] }, { SessionAuth: [] }],

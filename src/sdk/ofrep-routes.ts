@@ -143,16 +143,16 @@ export async function ofrepRoutes(app: FastifyInstance, opts: { ctx: AppContext;
         headers: Headers,
         body: serviceValidated(EvaluationRequest),
         security,
-        response: { 200: Success, 400: Failure, 401: GeneralError, 404: Failure, 413: GeneralError, 500: Failure },
+        response: { 200: Success, 400: Failure, 401: GeneralError, 404: Failure, 413: GeneralError, 503: Failure },
       },
     },
     async (request, reply) => {
       const { key } = request.params as { key: string };
       const { snapshot, results } = await evaluate(request, key);
       const result = results.find((r) => r.key === key);
-      // A flag whose stored data could not be read: OFREP's failure body, with the status its
-      // providers read as a server-side failure (docs/compatibility.md#ofrep-7).
-      if (result) return reply.code(result.failed ? 500 : 200).send(ofrepResult(result, snapshot));
+      // A flag whose stored data could not be read: OFREP's failure body with 503, a server-side
+      // failure to retry, as the rest of the API answers a database outage (docs/compatibility.md#ofrep-7).
+      if (result) return reply.code(result.failed ? 503 : 200).send(ofrepResult(result, snapshot));
       const index = snapshot.compiled.flagIndexByKey.get(key);
       const flag = index === undefined ? undefined : snapshot.compiled.flags[index];
       if (flag && !flag.active) return reply.send(disabledResult(flag));

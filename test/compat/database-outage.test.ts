@@ -266,7 +266,7 @@ describe.skipIf(!POSTGRES)('a database outage, on two instances', { shuffle: fal
     expect(items.plain).toMatchObject({ value: true });
     expect(items['by-email']).toMatchObject({ key: 'by-email', errorCode: 'GENERAL', errorDetails: 'database unavailable' });
     const one = await request(b, 'POST', '/ofrep/v1/evaluate/flags/by-email', ofrep);
-    expect(one.status).toBe(500);
+    expect(one.status).toBe(503);
     expect(one.body).toMatchObject({ key: 'by-email', errorCode: 'GENERAL' });
   });
 

@@ -1,5 +1,5 @@
 // /api/projects/:project_id/feature_flags/… and the legacy /api/feature_flag/…: list, create,
-// retrieve, update, soft delete (DELETE is 405), activity, status, bulk_keys.
+// retrieve, update, soft delete (DELETE is 405), activity, status, bulk_keys; the tools in tools-routes.ts.
 import { z } from 'zod';
 import type { RouteAccess } from '../access/auth-hook.ts';
 import { FeatureFlagSchema } from './schemas.ts';
@@ -15,6 +15,7 @@ import { absoluteUrl, absolutePathUrl } from '../platform/pagination.ts';
 import { serviceValidated, type ZodFastify } from '../platform/http/openapi.ts';
 import { requireProject } from '../access/require-auth.ts';
 import { RawError } from '../platform/errors.ts';
+import { flagToolRoutes } from './tools-routes.ts';
 
 export interface FlagRoutesOptions {
   /** Path the routes hang from (not `prefix`: Fastify reserves that option). */
@@ -57,6 +58,7 @@ export async function featureFlagRoutes(app: ZodFastify, opts: FlagRoutesOptions
   });
   const tags = [opts.project === 'param' ? 'feature_flags' : 'feature_flags (legacy path)'];
   const base = opts.base;
+  await flagToolRoutes(app, opts);
 
   app.get(
     `${base}`,

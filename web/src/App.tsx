@@ -16,6 +16,9 @@ import { FlagPage } from './pages/Flag.tsx';
 import { MembersPage } from './pages/Members.tsx';
 import { KeysPage } from './pages/Keys.tsx';
 import { NotFoundPage } from './pages/NotFound.tsx';
+import { CleanupPage } from './pages/Cleanup.tsx';
+import { MyFlagsPage } from './pages/MyFlags.tsx';
+import { ActivityPage } from './pages/Activity.tsx';
 
 const PUBLIC_PATHS = ['/login', '/signup/:id', '/reset/:uuid/:token'];
 
@@ -37,6 +40,12 @@ function signedInPage(pathname: string, me: Me): ReactNode {
   if (edit) return <FlagEditPage projectId={Number(edit.projectId)} flagId={Number(edit.flagId)} />;
   const flag = match('/project/:projectId/flags/:flagId', pathname);
   if (flag) return <FlagPage projectId={Number(flag.projectId)} flagId={Number(flag.flagId)} />;
+  const cleanup = match('/project/:projectId/cleanup', pathname);
+  if (cleanup) return <CleanupPage projectId={Number(cleanup.projectId)} />;
+  const myFlags = match('/project/:projectId/my-flags', pathname);
+  if (myFlags) return <MyFlagsPage projectId={Number(myFlags.projectId)} />;
+  const activity = match('/project/:projectId/activity', pathname);
+  if (activity) return <ActivityPage projectId={Number(activity.projectId)} />;
   if (match('/settings/members', pathname)) return <MembersPage />;
   if (match('/settings/keys', pathname)) return <KeysPage />;
   if (match('/project/:projectId', pathname)) return <Redirect to={`${pathname.replace(/\/$/, '')}/flags`} />;

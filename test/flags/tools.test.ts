@@ -81,10 +81,16 @@ describe('my_flags (case 74)', () => {
   });
 
   it('evaluates for the caller, not for anyone else; groups must be a JSON object; a scoped key is refused', async () => {
+    const [{ distinct_id: adminDistinctId }] = await t.sql<{ distinct_id: string }>(`select distinct_id from users where email = 'admin@example.com'`);
+    await capture([setPerson(adminDistinctId, { tier: 'gold' })]);
+    await createFlag({
+      key: 'caller-gold',
+      filters: { groups: [{ properties: [{ key: 'tier', value: ['gold'], type: 'person' }], rollout_percentage: 100 }] },
+    });
     const other = await t.userWithKey({ email: 'my-flags-other@example.com', level: 'admin' });
-    const res = await t.api('get', `${P}/my_flags`, other.key);
-    expect(res.status).toBe(200);
-    expect(res.body.find((e: Json) => e.feature_flag.key === 'mine-pro').value).toBe(false);
+    const value = async (key?: string) => ((await t.api('get', `${P}/my_flags`, key)).body as Json[]).find((e) => e.feature_flag.key === 'caller-gold')?.value;
+    expect(await value()).toBe(true);
+    expect(await value(other.key)).toBe(false);
     expect((await t.api('get', `${P}/my_flags?groups=nope`)).body).toEqual({
       type: 'validation_error',
       code: 'invalid_input',
@@ -202,13 +208,14 @@ describe('matching_ids', () => {
 
   it('leaves out flags the caller may only view (role access), and needs feature_flag:read', async () => {
     const member = await t.userWithKey({ email: 'match-member@example.com', level: 'member' });
-    const own = await createFlag({ key: 'match-own' }, member.key);
+    const own = await createFlag({ key: 'roles-own' }, member.key);
+    const admins = await createFlag({ key: 'roles-admins' });
     const ra = await t.api('post', '/api/organizations/@current/resource_access/').send({ resource: 'feature flags', access_level: 21 });
     expect(ra.status).toBe(201);
     try {
-      const res = await t.api('get', `${P}/matching_ids?search=match-`, member.key);
+      const res = await t.api('get', `${P}/matching_ids?search=roles-`, member.key);
       expect(res.body).toEqual({ ids: [own.id], total: 1 });
-      expect((await t.api('get', `${P}/matching_ids?search=match-`)).body.total).toBe(4);
+      expect((await t.api('get', `${P}/matching_ids?search=roles-`)).body).toEqual({ ids: [admins.id, own.id], total: 2 });
     } finally {
       await t.api('delete', `/api/organizations/@current/resource_access/${ra.body.id}/`);
     }
@@ -217,6 +224,6 @@ describe('matching_ids', () => {
     expect(refused.status).toBe(403);
     expect(refused.body.detail).toBe("API key missing required scope 'feature_flag:read'");
     const reader = await t.userWithKey({ email: 'match-reader@example.com', scopes: ['feature_flag:read'] });
-    expect((await t.api('get', `${P}/matching_ids?search=match-`, reader.key)).status).toBe(200);
+    expect((await t.api('get', `${P}/matching_ids?search=roles-`, reader.key)).status).toBe(200);
   });
 });

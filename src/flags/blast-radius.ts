@@ -13,7 +13,7 @@ import { ApiError, NotFoundError, ValidationError } from '../platform/errors.ts'
 import { compileProject, evaluateFlags, type CompiledProject, type FlagDefinition } from '../evaluation/index.ts';
 import { listProjectCohorts } from '../cohorts/repository.ts';
 import { jsonLargerThan } from '../platform/json.ts';
-import { isPlainObject } from './validation-values.ts';
+import { isPlainObject, pyInt } from './validation-values.ts';
 import { GROUP_TYPES_LIMIT, MAX_FILTERS_BYTES, parseProperty } from './validation-filters.ts';
 import { countProjectGroups, countProjectPersons, pageGroupsForEvaluation, pagePersonsForRadius, staticCohortsOf } from './blast-radius-repository.ts';
 
@@ -59,10 +59,11 @@ function parseRequest(body: unknown): ParsedRequest {
   const rawIndex = body.group_type_index;
   let groupTypeIndex: number | null = null;
   if (rawIndex !== undefined && rawIndex !== null) {
-    if (typeof rawIndex !== 'number' || !Number.isInteger(rawIndex) || rawIndex < 0 || rawIndex >= GROUP_TYPES_LIMIT) {
+    const index = typeof rawIndex === 'boolean' ? undefined : pyInt(rawIndex);
+    if (index === undefined || index < 0 || index >= GROUP_TYPES_LIMIT) {
       throw new ValidationError(`group_type_index is required to be at least 0 and less than ${GROUP_TYPES_LIMIT}`, 'invalid_input', 'group_type_index');
     }
-    groupTypeIndex = rawIndex;
+    groupTypeIndex = index;
   }
   for (const prop of properties) {
     let parsed: ReturnType<typeof parseProperty>;

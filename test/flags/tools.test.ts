@@ -169,6 +169,8 @@ describe('user_blast_radius', () => {
     });
     expect((await radius({ condition: { properties: 'x' } })).status).toBe(400);
     expect((await radius({ condition: {}, group_type_index: 9 })).body.attr).toBe('group_type_index');
+    expect((await radius({ condition: {}, group_type_index: 'x' })).body.attr).toBe('group_type_index');
+    expect((await radius({ condition: 'x' })).body).toMatchObject({ type: 'validation_error', attr: 'condition' });
     const scoped = await t.userWithKey({ email: 'radius-scoped@example.com', scopes: ['feature_flag:write'] });
     expect((await radius({ condition: {} }, scoped.key)).body).toEqual(NO_KEY_ACCESS);
   });
@@ -176,15 +178,16 @@ describe('user_blast_radius', () => {
   it('counts thousands of persons without stalling /flags', async () => {
     await capture(Array.from({ length: 3000 }, (_, i) => setPerson(`crowd-${i}`, { crowd: i % 3 === 0 ? 'yes' : 'no' })));
     const body = Buffer.from(JSON.stringify({ condition: { properties: [{ key: 'crowd', value: ['yes'], type: 'person' }] } }));
-    const res = await sendWhileProbing(t.baseUrl, {
-      method: 'POST',
-      path: `${P}/user_blast_radius/`,
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_KEY}` },
-      body,
-    });
+    const res = await sendWhileProbing(
+      t.baseUrl,
+      { method: 'POST', path: `${P}/user_blast_radius/`, headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_KEY}` }, body },
+      { attempts: 5 },
+    );
     expect(res.status, res.text).toBe(200);
     expect(res.json().users_affected).toBe(1000);
-    expect(res.worstProbeMs, `an ordinary /flags took ${res.worstProbeMs} ms`).toBeLessThan(100);
+    // Pages that held the database (one query per person for its distinct id) stalled /flags for
+    // 600 to 1,500 ms on PGlite; the bound leaves room for a machine busy with other tests.
+    expect(res.worstProbeMs, `an ordinary /flags took ${res.worstProbeMs} ms`).toBeLessThan(250);
   });
 });
 

@@ -1,4 +1,4 @@
-// `npm run bench:large`: a project with 10,000 flags (issue 16, target 6). Figures: the management
+// `npm run bench:large`: a project with 10,000 flags (bench/README.md#npm-run-benchlarge-a-project-with-10000-flags). Figures: the management
 // list page's latency (p50/p99 over sequential requests), how long after a PATCH the new
 // definitions are served, the longest event-loop block while the snapshot is rebuilt (measured
 // inside the server at 1 ms resolution), and the server's memory before and after. See

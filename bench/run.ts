@@ -376,7 +376,7 @@ async function main(): Promise<number> {
       getReference.cpuUsPerRequest && r.cpuUsPerRequest ? `, ${(getReference.cpuUsPerRequest / r.cpuUsPerRequest).toFixed(2)}× in CPU per request` : '';
     log(`for comparison, ${r.id} ÷ refA (GETs without a body, its own rounds): ${r.ratioToGetReference.toFixed(2)}× in req/s${cpu}`);
   }
-  // Issue 16's cost targets, in CPU per answer measured in this run.
+  // The cost targets of bench/README.md (/flags scenarios), in CPU per answer measured in this run.
   const cpu = (id: string) => results.get(id)?.cpuUsPerRequest;
   const named = cpu('flags-50-of-1000');
   const fifty = cpu('flags-50');

@@ -20,6 +20,7 @@ import { cohortRoutes } from './cohorts/routes.ts';
 import { featureFlagRoutes } from './flags/routes.ts';
 import { featureFlagHistoryRoutes } from './flags/history-routes.ts';
 import { featureFlagCopyRoutes } from './flags/copy-routes.ts';
+import { activityRoutes } from './activity/routes.ts';
 import { personRoutes } from './persons/routes.ts';
 import { featureFlagUsageRoutes } from './flags/usage-routes.ts';
 import { dashboardPageRoutes, dashboardRoutes } from './flags/dashboards/routes.ts';
@@ -219,6 +220,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await api.register(featureFlagUsageRoutes, { base: '/api/projects/:project_id/feature_flags', project: 'param' });
     await api.register(featureFlagUsageRoutes, { base: '/api/feature_flag', project: 'legacy' });
     await api.register(dashboardRoutes);
+    await api.register(activityRoutes);
     await api.register(ingestionRoutes);
     await api.register(organizationMemberRoutes);
     await api.register(roleRoutes);

@@ -4,7 +4,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import type { Db } from '../platform/db/index.ts';
 import type { AppContext } from '../platform/context.ts';
-import { insertActivity, listActivity } from './repository.ts';
+import { insertActivity, listActivity, type ActivityPage } from './repository.ts';
 import { ValidationError } from '../platform/errors.ts';
 import { isoTime } from '../platform/time.ts';
 
@@ -98,6 +98,20 @@ export async function logActivity(
   });
 }
 
+/** One entry as every activity endpoint shows it. */
+export function presentActivity({ entry, user }: ActivityPage['rows'][number]): z.infer<typeof ActivityEntrySchema> {
+  return {
+    id: entry.id,
+    user: entry.isSystem ? { first_name: 'System', email: null, is_system: true } : user ? { first_name: user.firstName, email: user.email } : null,
+    activity: entry.activity,
+    scope: entry.scope,
+    item_id: entry.itemId,
+    // Entries written before detail.id and detail.merge existed get them here.
+    detail: { id: null, merge: null, ...(entry.detail as object) } as z.infer<typeof ActivityEntrySchema>['detail'],
+    created_at: isoTime(entry.createdAt),
+  };
+}
+
 function positiveInt(raw: string | undefined, attr: string, fallback: number): number {
   if (raw === undefined) return fallback;
   if (!/^\s*\d{1,9}\s*$/.test(raw) || Number(raw) < 1) throw new ValidationError('A valid integer is required.', 'invalid_input', attr);
@@ -117,16 +131,7 @@ export async function activityPage(
   const pages = Math.max(1, Math.ceil(total / limit));
   if (page > pages) throw new ValidationError('That page contains no results', 'invalid_input', 'page');
   return {
-    results: rows.map(({ entry, user }) => ({
-      id: entry.id,
-      user: entry.isSystem ? { first_name: 'System', email: null, is_system: true } : user ? { first_name: user.firstName, email: user.email } : null,
-      activity: entry.activity,
-      scope: entry.scope,
-      item_id: entry.itemId,
-      // Entries written before detail.id and detail.merge existed get them here.
-      detail: { id: null, merge: null, ...(entry.detail as object) } as z.infer<typeof ActivityEntrySchema>['detail'],
-      created_at: isoTime(entry.createdAt),
-    })),
+    results: rows.map(presentActivity),
     next: page < pages ? `${baseUrl}?page=${page + 1}&limit=${limit}` : null,
     previous: page > 1 ? `${baseUrl}?page=${page - 1}&limit=${limit}` : null,
     total_count: total,

@@ -1,4 +1,4 @@
-// POST /api/organizations/:organization_id/feature_flags/copy_flags/ (docs/compatibility.md#api-7.9).
+// POST /api/organizations/:organization_id/feature_flags/copy_flags/ (docs/compatibility.md#api-7.11).
 import { z } from 'zod';
 import type { RouteAccess } from '../access/auth-hook.ts';
 import { OrganizationParams } from '../access/roles/schemas.ts';

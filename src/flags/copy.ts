@@ -1,4 +1,4 @@
-// POST /api/organizations/:organization_id/feature_flags/copy_flags/ (docs/compatibility.md#api-7.9):
+// POST /api/organizations/:organization_id/feature_flags/copy_flags/ (docs/compatibility.md#api-7.11):
 // a flag copied to other projects of its organization, with the cohorts it uses (reused by name,
 // else created) and its flag dependencies remapped by key. Each target project is written through
 // the same create or update as the API's, with the caller's rights in that project, and reported

@@ -1,8 +1,8 @@
 // GET …/feature_flags/evaluation_reasons (docs/compatibility.md#api-7.4): every flag evaluated for one
 // distinct id, with its stored person and group properties, static cohorts and continuity overrides.
 import type { AppContext } from '../platform/context.ts';
-import type { SnapshotStore } from '../sdk/snapshots.ts';
-import { evaluateFlags } from '../evaluation/index.ts';
+import type { ProjectSnapshot, SnapshotStore } from '../sdk/snapshots.ts';
+import { evaluateFlags, type FlagEvaluation } from '../evaluation/index.ts';
 import { loadPersonContext } from '../persons/service.ts';
 import { NotFoundError, ValidationError } from '../platform/errors.ts';
 
@@ -11,7 +11,7 @@ export interface EvaluationReason {
   evaluation: { reason: string; condition_index: number | null };
 }
 
-function parseGroups(raw: unknown): Record<string, string | number> {
+export function parseGroups(raw: unknown): Record<string, string | number> {
   if (raw === undefined || raw === '') return {};
   let parsed: unknown;
   try {
@@ -25,15 +25,14 @@ function parseGroups(raw: unknown): Record<string, string | number> {
   return groups;
 }
 
-export async function evaluationReasons(
+/** Every flag of the project evaluated for one distinct id, with what /flags reads from storage. */
+export async function evaluateForDistinctId(
   ctx: AppContext,
   snapshots: SnapshotStore,
   projectId: number,
-  query: Record<string, unknown>,
-): Promise<Record<string, EvaluationReason>> {
-  const distinctId = typeof query.distinct_id === 'string' ? query.distinct_id : undefined;
-  if (!distinctId) throw new ValidationError('This field is required.', 'required', 'distinct_id');
-  const groups = parseGroups(query.groups);
+  distinctId: string,
+  groups: Record<string, string | number>,
+): Promise<{ snapshot: ProjectSnapshot; results: Map<string, FlagEvaluation> }> {
   const snapshot = await snapshots.forProject(projectId);
   if (!snapshot) throw new NotFoundError('Project not found.');
   // Stored person and group properties, static cohorts and continuity overrides, as /flags uses them.
@@ -59,7 +58,18 @@ export async function evaluationReasons(
     runtime: 'all',
     now: ctx.now(),
   });
-  const byKey = new Map(results.map((r) => [r.key, r]));
+  return { snapshot, results: new Map(results.map((r) => [r.key, r])) };
+}
+
+export async function evaluationReasons(
+  ctx: AppContext,
+  snapshots: SnapshotStore,
+  projectId: number,
+  query: Record<string, unknown>,
+): Promise<Record<string, EvaluationReason>> {
+  const distinctId = typeof query.distinct_id === 'string' ? query.distinct_id : undefined;
+  if (!distinctId) throw new ValidationError('This field is required.', 'required', 'distinct_id');
+  const { snapshot, results: byKey } = await evaluateForDistinctId(ctx, snapshots, projectId, distinctId, parseGroups(query.groups));
   const out: Record<string, EvaluationReason> = {};
   for (const flag of snapshot.flags) {
     if (!flag.active) {

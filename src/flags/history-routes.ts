@@ -1,5 +1,5 @@
 // …/feature_flags/:id/dependent_flags and …/feature_flags/:id/versions/:n, on the project path and
-// the legacy /api/feature_flag/ path (docs/compatibility.md#api-7.8).
+// the legacy /api/feature_flag/ path (docs/compatibility.md#api-7.10).
 import { z } from 'zod';
 import type { RouteAccess } from '../access/auth-hook.ts';
 import { ProjectParams, idParam } from '../platform/http/common-schemas.ts';

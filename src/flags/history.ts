@@ -1,4 +1,4 @@
-// A flag's relations over time and over the project (docs/compatibility.md#api-7.8): the active
+// A flag's relations over time and over the project (docs/compatibility.md#api-7.10): the active
 // flags that depend on it, directly or through a chain, and the flag as it was at an earlier
 // version, rebuilt from its activity log.
 import type { AppContext } from '../platform/context.ts';

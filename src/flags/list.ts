@@ -63,6 +63,32 @@ export function parseListFilters(query: Record<string, unknown>, now: Date): Fla
   return filters;
 }
 
+/** The list filters PostHog accepts in a bulk_delete body (`{"filters": {...}}`). */
+export const BODY_FILTER_KEYS = [
+  'active',
+  'created_by_id',
+  'search',
+  'type',
+  'evaluation_runtime',
+  'excluded_properties',
+  'tags',
+  'has_evaluation_tags',
+] as const;
+
+/**
+ * Filters given as JSON values (a bulk_delete body) as the list's query parameters: booleans and
+ * numbers as text, lists as JSON, so that the list's own parsing applies to them unchanged.
+ */
+export function bodyFiltersAsQuery(filters: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key of BODY_FILTER_KEYS) {
+    const value = filters[key];
+    if (value === undefined || value === null) continue;
+    out[key] = typeof value === 'string' ? value : typeof value === 'boolean' || typeof value === 'number' ? String(value) : JSON.stringify(value);
+  }
+  return out;
+}
+
 export async function listFlagsPage(ctx: AppContext, auth: RequestAuth, query: Record<string, unknown>, url: URL): Promise<Paginated<FeatureFlagOut>> {
   const now = ctx.now();
   const filters = parseListFilters(query, now);

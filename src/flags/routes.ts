@@ -1,6 +1,6 @@
 // /api/projects/:project_id/feature_flags/… and the legacy /api/feature_flag/…: list, create,
-// retrieve, update, soft delete (DELETE is 405), activity, status, bulk_keys. Writes take JSON,
-// urlencoded or multipart bodies.
+// retrieve, update, soft delete (DELETE is 405), activity, status, bulk_keys; the tools in tools-routes.ts.
+// Writes take JSON, urlencoded or multipart bodies.
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { addBufferParser } from '../platform/http/raw-body.ts';
@@ -21,6 +21,7 @@ import { absoluteUrl, absolutePathUrl } from '../platform/pagination.ts';
 import { serviceValidated, type ZodFastify } from '../platform/http/openapi.ts';
 import { requireProject } from '../access/require-auth.ts';
 import { RawError } from '../platform/errors.ts';
+import { flagToolRoutes } from './tools-routes.ts';
 
 export interface FlagRoutesOptions {
   /** Path the routes hang from (not `prefix`: Fastify reserves that option). */
@@ -68,6 +69,7 @@ export async function featureFlagRoutes(app: ZodFastify, opts: FlagRoutesOptions
   });
   const tags = [opts.project === 'param' ? 'feature_flags' : 'feature_flags (legacy path)'];
   const base = opts.base;
+  await flagToolRoutes(app, opts);
 
   app.get(
     `${base}`,

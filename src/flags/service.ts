@@ -2,7 +2,7 @@
 // the activity entry of each change in the same transaction, and the full representation.
 import { isDeepStrictEqual } from 'node:util';
 import type { Db } from '../platform/db/index.ts';
-import { transact, type AppContext } from '../platform/context.ts';
+import { transact, type AppContext, type TxChanges } from '../platform/context.ts';
 import type { RequestAuth } from '../access/auth.ts';
 import { diffFields, logActivity } from '../activity/service.ts';
 import { flagAccessResolver, assertCanEdit, assertCanReplaceDeleted } from '../access/roles/flag-access.ts';
@@ -211,61 +211,74 @@ export async function updateFlagById(
   mode: Exclude<WriteMode, 'create'>,
   opts: WriteOptions = {},
 ): Promise<FeatureFlagOut> {
+  const row = await transact(ctx, (tx, changes) => applyFlagUpdate(ctx, tx, changes, auth, id, body, mode, opts));
+  return presentFlag(ctx, auth, row);
+}
+
+/**
+ * One update inside the caller's transaction: every check, the write and its activity entry. Bulk
+ * deletion runs it per flag in a savepoint, so each flag is checked exactly as a PATCH is.
+ */
+export async function applyFlagUpdate(
+  ctx: AppContext,
+  tx: Db,
+  changes: TxChanges,
+  auth: RequestAuth,
+  id: number,
+  body: unknown,
+  mode: Exclude<WriteMode, 'create'>,
+  opts: WriteOptions = {},
+): Promise<FeatureFlagRow> {
   const project = requireProject(auth);
   const actorId = auth.user?.id ?? null;
   const now = ctx.now();
-  const row = await transact(ctx, async (tx, changes) => {
-    const existing = await findFlagForUpdate(tx, project.id, id);
-    if (!existing) throw new NotFoundError();
-    await assertCanEdit(tx, auth, existing);
-    const input = await validateFlagWrite(tx, { mode, project, body: fromLegacyBody(body, { form: opts.form ?? false, existing }), existing });
+  const existing = await findFlagForUpdate(tx, project.id, id);
+  if (!existing) throw new NotFoundError();
+  await assertCanEdit(tx, auth, existing);
+  const input = await validateFlagWrite(tx, { mode, project, body: fromLegacyBody(body, { form: opts.form ?? false, existing }), existing });
 
-    if (input.version !== undefined && input.originalFlag && input.version !== (existing.version ?? 0)) {
-      const current = { ...modelFields(existing), filters: normalizeFilters(existing.filters, existing.rolloutPercentage) };
-      if (conflictingFields(input.originalFlag, input.validated, current).length) {
-        const editor = existing.lastModifiedById ? (await findUsersByIds(tx, [existing.lastModifiedById])).get(existing.lastModifiedById) : undefined;
-        throw new ConflictError(
-          `The feature flag was updated by ${editor?.email ?? 'another user'} since you started editing it. Please refresh and try again.`,
-        );
-      }
+  if (input.version !== undefined && input.originalFlag && input.version !== (existing.version ?? 0)) {
+    const current = { ...modelFields(existing), filters: normalizeFilters(existing.filters, existing.rolloutPercentage) };
+    if (conflictingFields(input.originalFlag, input.validated, current).length) {
+      const editor = existing.lastModifiedById ? (await findUsersByIds(tx, [existing.lastModifiedById])).get(existing.lastModifiedById) : undefined;
+      throw new ConflictError(`The feature flag was updated by ${editor?.email ?? 'another user'} since you started editing it. Please refresh and try again.`);
     }
+  }
 
-    const values: Partial<NewFeatureFlagRow> = { ...input.values };
-    if (values.active === true) values.performedRollback = false;
-    const nextActive = values.active ?? existing.active;
-    const nextDeleted = values.deleted ?? existing.deleted;
-    if (nextActive !== existing.active || nextDeleted !== existing.deleted) {
-      await checkStateTransition(tx, { project, existing, nextActive, nextDeleted });
-    }
-    if (values.key !== undefined && values.key !== existing.key) {
-      await assertCanReplaceDeleted(tx, auth, project.id, values.key, existing.id);
-      await hardDeleteSoftDeletedWithKey(tx, project.id, values.key, existing.id);
-      values.filters = renameEnrollmentGates(values.filters ?? existing.filters, values.key);
-    }
-    Object.assign(values, withStoredPayloads(ctx.payloadCipher(), values, existing));
-    values.version = (existing.version ?? 0) + 1;
-    values.lastModifiedById = actorId;
-    values.updatedAt = now;
+  const values: Partial<NewFeatureFlagRow> = { ...input.values };
+  if (values.active === true) values.performedRollback = false;
+  const nextActive = values.active ?? existing.active;
+  const nextDeleted = values.deleted ?? existing.deleted;
+  if (nextActive !== existing.active || nextDeleted !== existing.deleted) {
+    await checkStateTransition(tx, { project, existing, nextActive, nextDeleted });
+  }
+  if (values.key !== undefined && values.key !== existing.key) {
+    await assertCanReplaceDeleted(tx, auth, project.id, values.key, existing.id);
+    await hardDeleteSoftDeletedWithKey(tx, project.id, values.key, existing.id);
+    values.filters = renameEnrollmentGates(values.filters ?? existing.filters, values.key);
+  }
+  Object.assign(values, withStoredPayloads(ctx.payloadCipher(), values, existing));
+  values.version = (existing.version ?? 0) + 1;
+  values.lastModifiedById = actorId;
+  values.updatedAt = now;
 
-    const updated = await updateFlag(tx, existing.id, values);
-    if (input.analyticsDashboards?.length) await linkAnalyticsDashboards(tx, updated.id, input.analyticsDashboards);
-    const diff = diffFields('FeatureFlag', modelFields(existing), modelFields(updated), ACTIVITY_FIELDS);
-    if (diff.length) {
-      const activity = updated.deleted && !existing.deleted ? 'deleted' : !updated.deleted && existing.deleted ? 'restored' : 'updated';
-      await logActivity(tx, {
-        organizationId: project.organizationId,
-        projectId: project.id,
-        userId: actorId,
-        activity,
-        scope: 'FeatureFlag',
-        itemId: updated.id,
-        name: updated.key,
-        changes: diff,
-        at: now,
-      });
-    }
-    changes.project(project.id);
-    return updated;
-  });
-  return presentFlag(ctx, auth, row);
+  const updated = await updateFlag(tx, existing.id, values);
+  if (input.analyticsDashboards?.length) await linkAnalyticsDashboards(tx, updated.id, input.analyticsDashboards);
+  const diff = diffFields('FeatureFlag', modelFields(existing), modelFields(updated), ACTIVITY_FIELDS);
+  if (diff.length) {
+    const activity = updated.deleted && !existing.deleted ? 'deleted' : !updated.deleted && existing.deleted ? 'restored' : 'updated';
+    await logActivity(tx, {
+      organizationId: project.organizationId,
+      projectId: project.id,
+      userId: actorId,
+      activity,
+      scope: 'FeatureFlag',
+      itemId: updated.id,
+      name: updated.key,
+      changes: diff,
+      at: now,
+    });
+  }
+  changes.project(project.id);
+  return updated;
 }

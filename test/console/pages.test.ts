@@ -174,6 +174,31 @@ describe.skipIf(!hasChromium)('every console page', () => {
     await check(page, 'persons-no-match', 'text=Nobody matches');
     await page.goto(`/project/1/persons/${ada.uuid}`);
     await check(page, 'person', '[data-flag=promo-banner]');
+  });
+
+  it('flag tools: clean-up, my flags and activity', async () => {
+    const stale = await createProject(t.ctx, { name: 'Stale flags' });
+    const ids: number[] = [];
+    for (const key of ['winter-sale', 'old-onboarding', 'beta-search']) {
+      const res = await t
+        .api('post', `/api/projects/${stale.id}/feature_flags/`)
+        .send({ key, name: `The ${key} flag`, filters: { groups: [{ rollout_percentage: 100 }] } });
+      expect(res.status).toBe(201);
+      ids.push(res.body.id);
+    }
+    await t.sql(`update feature_flags set created_at = now() - interval '45 days' where id = any($1::int[])`, [ids]);
+    await t.sql(`update feature_flags set last_called_at = now() - interval '38 days' where id = $1`, [ids[0]]);
+    await page.goto(`/project/${stale.id}/cleanup`);
+    await page.getByLabel('Select winter-sale').check();
+    await check(page, 'cleanup', '.cleanup-table');
+    await page.goto(`/project/${emptyProjectId}/cleanup`);
+    await check(page, 'cleanup-empty', 'text=No stale flags');
+    await page.goto('/project/1/my-flags');
+    await check(page, 'my-flags', '.my-flags-table');
+    await page.goto('/project/1/activity');
+    await check(page, 'activity', '.timeline');
+    await page.goto('/project/1/activity?scope=Cohort&from=2001-01-01&to=2001-01-02');
+    await check(page, 'activity-no-match', 'text=Nothing matches these filters');
   }, 150_000);
 
   it('members, invites and personal API keys', async () => {

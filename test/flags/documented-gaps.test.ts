@@ -1,5 +1,5 @@
 // The documented flag API's remaining endpoints and shapes (docs/compatibility.md#api-1.3,
-// #api-2.3, #api-3.11, #api-7.8, #api-7.9): dependent_flags, versions, copy_flags, the
+// #api-2.3, #api-3.11, #api-7.10, #api-7.11): dependent_flags, versions, copy_flags, the
 // legacy bodies (multipart, filters as JSON text, top-level rollout_percentage), the "both"
 // runtime filter, a flag without filters served as the API shows it, and the fields PostHog
 // returns that flaghost had left out.

@@ -21,6 +21,9 @@ import { CohortEditPage } from './pages/CohortEdit.tsx';
 import { CohortPage } from './pages/Cohort.tsx';
 import { PersonsPage } from './pages/Persons.tsx';
 import { PersonPage } from './pages/Person.tsx';
+import { CleanupPage } from './pages/Cleanup.tsx';
+import { MyFlagsPage } from './pages/MyFlags.tsx';
+import { ActivityPage } from './pages/Activity.tsx';
 
 const PUBLIC_PATHS = ['/login', '/signup/:id', '/reset/:uuid/:token'];
 
@@ -61,6 +64,12 @@ function signedInPage(pathname: string, me: Me): ReactNode {
   if (flag) return <FlagPage projectId={Number(flag.projectId)} flagId={Number(flag.flagId)} />;
   const cohortsPage = peoplePage(pathname);
   if (cohortsPage) return cohortsPage;
+  const cleanup = match('/project/:projectId/cleanup', pathname);
+  if (cleanup) return <CleanupPage projectId={Number(cleanup.projectId)} />;
+  const myFlags = match('/project/:projectId/my-flags', pathname);
+  if (myFlags) return <MyFlagsPage projectId={Number(myFlags.projectId)} />;
+  const activity = match('/project/:projectId/activity', pathname);
+  if (activity) return <ActivityPage projectId={Number(activity.projectId)} />;
   if (match('/settings/members', pathname)) return <MembersPage />;
   if (match('/settings/keys', pathname)) return <KeysPage />;
   if (match('/project/:projectId', pathname)) return <Redirect to={`${pathname.replace(/\/$/, '')}/flags`} />;

@@ -9,6 +9,7 @@ import './styles/auth.css';
 import './styles/editor.css';
 import './styles/flag.css';
 import './styles/people.css';
+import './styles/tools.css';
 import './styles/narrow.css';
 
 createRoot(document.getElementById('root')!).render(

@@ -115,6 +115,7 @@ export interface ActivityEntry {
   id?: string;
   user: { first_name: string; email: string | null; is_system?: boolean } | null;
   activity: string;
+  scope: string;
   item_id: string;
   detail: { changes: ActivityChange[] | null; name: string | null };
   created_at: string;

@@ -111,6 +111,19 @@ export function Shell({ children }: { children: ReactNode }) {
           <Link to={projectId ? `/project/${projectId}/persons` : '/'} className="nav-link" aria-current={pathname.includes('/persons') ? 'page' : undefined}>
             People
           </Link>
+          {projectId ? (
+            <>
+              <Link to={`/project/${projectId}/cleanup`} className="nav-link" aria-current={pathname.endsWith('/cleanup') ? 'page' : undefined}>
+                Clean-up
+              </Link>
+              <Link to={`/project/${projectId}/my-flags`} className="nav-link" aria-current={pathname.endsWith('/my-flags') ? 'page' : undefined}>
+                My flags
+              </Link>
+              <Link to={`/project/${projectId}/activity`} className="nav-link" aria-current={pathname.endsWith('/activity') ? 'page' : undefined}>
+                Activity
+              </Link>
+            </>
+          ) : null}
           <Link to="/settings/members" className="nav-link" aria-current={pathname.startsWith('/settings/members') ? 'page' : undefined}>
             Members
           </Link>

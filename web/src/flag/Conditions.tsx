@@ -2,9 +2,22 @@
 // for multivariate flags, an optional variant override.
 import type { Cohort, FeatureFlag, GroupType } from '../types.ts';
 import { Button } from '../components/ui.tsx';
-import { newGroup, newProperty, uid, type FlagForm, type FormGroup } from './model.ts';
+import { groupProperties, newGroup, newProperty, uid, type FlagForm, type FormGroup } from './model.ts';
+import { BlastRadius } from './BlastRadius.tsx';
 import { PropertyRow } from './PropertyRow.tsx';
 import { valueProblem, operatorInfo } from './operators.ts';
+
+/** What is wrong with a condition set's filters, one line each. */
+function setProblems(g: FormGroup): string[] {
+  const problems: string[] = [];
+  for (const p of g.properties) {
+    const info = operatorInfo(p.type, p.operator);
+    if ((p.type === 'person' || p.type === 'group' || p.type === 'flag') && !p.key.trim())
+      problems.push(`a filter has no ${p.type === 'flag' ? 'flag' : 'property'}.`);
+    else if (valueProblem(info.kind, p.operator, p.value)) problems.push("a filter's value is missing or invalid.");
+  }
+  return problems;
+}
 
 export function groupProblems(form: FlagForm): string[] {
   const problems: string[] = [];
@@ -12,12 +25,7 @@ export function groupProblems(form: FlagForm): string[] {
     const rollout = Number(g.rollout);
     if (g.rollout.trim() === '' || !Number.isFinite(rollout) || rollout < 0 || rollout > 100)
       problems.push(`Condition set ${i + 1}: the rollout must be between 0 and 100 %.`);
-    g.properties.forEach((p) => {
-      const info = operatorInfo(p.type, p.operator);
-      if ((p.type === 'person' || p.type === 'group' || p.type === 'flag') && !p.key.trim())
-        problems.push(`Condition set ${i + 1}: a filter has no ${p.type === 'flag' ? 'flag' : 'property'}.`);
-      else if (valueProblem(info.kind, p.operator, p.value)) problems.push(`Condition set ${i + 1}: a filter's value is missing or invalid.`);
-    });
+    for (const problem of setProblems(g)) problems.push(`Condition set ${i + 1}: ${problem}`);
   });
   return problems;
 }
@@ -34,6 +42,7 @@ function ConditionSet({
   flags,
   groupMode,
   attempted,
+  projectId,
 }: {
   group: FormGroup;
   index: number;
@@ -46,6 +55,7 @@ function ConditionSet({
   flags: FeatureFlag[];
   groupMode: string | null;
   attempted: boolean;
+  projectId?: number;
 }) {
   const rolloutId = `rollout-${group.uid}`;
   const rollout = Number(group.rollout);
@@ -127,6 +137,16 @@ function ConditionSet({
           </p>
         ) : null}
       </div>
+      {projectId !== undefined ? (
+        <BlastRadius
+          projectId={projectId}
+          properties={groupProperties(form, group)}
+          groupTypeIndex={form.aggregation === '' ? null : Number(form.aggregation)}
+          rollout={badRollout ? null : rollout}
+          subject={groupMode ? `${groupMode}s` : 'persons'}
+          valid={!setProblems(group).length}
+        />
+      ) : null}
       {form.multivariate ? (
         <div className="field field-inline">
           <label htmlFor={`variant-${group.uid}`}>Variant for this set</label>
@@ -154,6 +174,7 @@ export function ConditionsEditor({
   groupTypes,
   error,
   attempted,
+  projectId,
 }: {
   form: FlagForm;
   setForm: (update: (f: FlagForm) => FlagForm) => void;
@@ -162,6 +183,8 @@ export function ConditionsEditor({
   groupTypes: GroupType[];
   error: string | null;
   attempted: boolean;
+  /** Shows each set's blast radius when given. */
+  projectId?: number;
 }) {
   const groupType = groupTypes.find((g) => String(g.group_type_index) === form.aggregation);
   const groupMode = form.aggregation === '' ? null : groupType?.name_singular || groupType?.group_type || `group ${form.aggregation}`;
@@ -209,6 +232,7 @@ export function ConditionsEditor({
             flags={flags}
             groupMode={groupMode}
             attempted={attempted}
+            projectId={projectId}
             update={(next) => setGroups(form.groups.map((q) => (q.uid === g.uid ? next : q)))}
             remove={() => setGroups(form.groups.filter((q) => q.uid !== g.uid))}
             duplicate={() =>

@@ -148,12 +148,18 @@ function propertyToApi(p: FormProperty, groupTypeIndex: number | null): Property
 /** Payload JSON text as the API stores it (JSON text); empty means none. */
 const payloadValue = (text: string) => text.trim();
 
+/** A condition set's filters as the API takes them (person filters become group filters in group mode). */
+export function groupProperties(form: FlagForm, g: FormGroup): PropertyFilter[] {
+  const groupIndex = form.aggregation === '' ? null : Number(form.aggregation);
+  return g.properties.map((p) => propertyToApi(groupIndex === null ? p : { ...p, type: p.type === 'person' ? 'group' : p.type }, groupIndex));
+}
+
 /** The write body for POST/PATCH: every field the editor covers; other filter keys kept as they were. */
 export function bodyFromForm(form: FlagForm, original?: FeatureFlag): Record<string, unknown> {
   const groupIndex = form.aggregation === '' ? null : Number(form.aggregation);
   const groups: ConditionGroup[] = form.groups.map((g) => {
     const out: ConditionGroup = {
-      properties: g.properties.map((p) => propertyToApi(groupIndex === null ? p : { ...p, type: p.type === 'person' ? 'group' : p.type }, groupIndex)),
+      properties: groupProperties(form, g),
       rollout_percentage: g.rollout.trim() === '' ? null : Number(g.rollout),
     };
     if (form.multivariate && g.variant) out.variant = g.variant;

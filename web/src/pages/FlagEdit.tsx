@@ -266,6 +266,7 @@ function Editor({
           groupTypes={groupTypes}
           error={errorFor('filters')}
           attempted={attempted}
+          projectId={projectId}
         />
       </section>
 

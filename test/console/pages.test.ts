@@ -135,11 +135,25 @@ describe.skipIf(!hasChromium)('every console page', () => {
     await check(page, 'editor-errors', '.footer-problems');
   }, 150_000);
 
-  it('members, invites and personal API keys', async () => {
+  it('access (members, invites, roles), personal API keys and project settings', async () => {
+    const role = await t.api('post', '/api/organizations/@current/roles/').send({ name: 'Support', feature_flags_access_level: 37 });
+    expect(role.status).toBe(201);
+    await t
+      .api('post', '/api/personal_api_keys/')
+      .send({ label: 'Read flags', scopes: ['feature_flag:read', 'activity_log:read'], scoped_teams: [1] })
+      .expect(201);
     await page.goto('/settings/members');
     await check(page, 'members', '.members-table');
+    await page.goto('/settings/access');
+    await check(page, 'access', '[data-testid=role-Support]');
     await page.goto('/settings/keys');
     await check(page, 'keys', '.keys-table');
+    await page.getByLabel('Selected scopes').check();
+    await check(page, 'keys-scopes', '.scope-grid');
+    await page.goto('/project/1/settings');
+    await check(page, 'project-settings', '[data-testid=secret-token]');
+    await page.goto(`/project/1/flags/${seeded.checkout.id}?tab=access`);
+    await check(page, 'flag-access', 'text=Not shared with any role');
     await page.goto('/settings/nothing-here');
     await check(page, 'not-found', 'text=This page does not exist');
   }, 150_000);

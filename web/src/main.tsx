@@ -8,6 +8,7 @@ import './styles/shell.css';
 import './styles/auth.css';
 import './styles/editor.css';
 import './styles/flag.css';
+import './styles/settings.css';
 import './styles/narrow.css';
 
 createRoot(document.getElementById('root')!).render(

@@ -56,8 +56,8 @@ function UserMenu() {
         <Link to="/settings/keys" className="menu-item">
           Personal API keys
         </Link>
-        <Link to="/settings/members" className="menu-item">
-          {isAdmin(me) ? 'Members and invites' : 'Members'}
+        <Link to="/settings/access" className="menu-item">
+          {isAdmin(me) ? 'Access and invites' : 'Access'}
         </Link>
         <button type="button" className="menu-item" onClick={() => void signOut()}>
           Sign out
@@ -105,9 +105,18 @@ export function Shell({ children }: { children: ReactNode }) {
           <Link to={projectId ? `/project/${projectId}/flags` : '/'} className="nav-link" aria-current={pathname.includes('/flags') ? 'page' : undefined}>
             Feature flags
           </Link>
-          <Link to="/settings/members" className="nav-link" aria-current={pathname.startsWith('/settings/members') ? 'page' : undefined}>
-            Members
+          <Link
+            to="/settings/access"
+            className="nav-link"
+            aria-current={pathname.startsWith('/settings/members') || pathname.startsWith('/settings/access') ? 'page' : undefined}
+          >
+            Access
           </Link>
+          {projectId ? (
+            <Link to={`/project/${projectId}/settings`} className="nav-link" aria-current={pathname.endsWith('/settings') ? 'page' : undefined}>
+              Settings
+            </Link>
+          ) : null}
         </nav>
         <UserMenu />
       </header>

@@ -84,6 +84,9 @@ describe.skipIf(!hasChromium)('access and settings in the console', () => {
     expect(await member.getByRole('switch').isDisabled()).toBe(true);
     expect(await member.getByRole('button', { name: 'Delete' }).isDisabled()).toBe(true);
     await checkPage(member, 'flag-read-only', '[data-testid=read-only-reason] >> text=your roles are Editors');
+    await member.goto(`/project/1/flags/${other.id}/edit`);
+    await member.getByTestId('read-only-reason').waitFor();
+    expect(await member.getByRole('button', { name: 'Save changes' }).isDisabled()).toBe(true);
     await member.goto(`/project/1/flags/${shared.id}`);
     await member.getByRole('link', { name: 'Edit' }).waitFor();
     expect(await member.getByTestId('read-only-reason').count()).toBe(0);

@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
 import { openDatabase, type Database } from '../../src/platform/db/index.ts';
 import { ADMIN_KEY, PROJECT_TOKEN, SECRET_TOKEN, createTestApp, type TestApp } from '../helpers/app.ts';
-import { createOrganization, createProject } from '../../src/access/organizations/admin.ts';
+import { addMember, createKey, createOrganization, createProject, createUser } from '../../src/access/organizations/admin.ts';
 import { ORGANIZATION_ADMIN_ONLY, PROJECT_ADMIN_ONLY } from '../../src/access/organizations/project-settings.ts';
 
 let t: TestApp;
@@ -87,9 +87,16 @@ describe('PATCH /api/projects/:id/ (name, time zone)', () => {
 });
 
 describe('PATCH /api/projects/:id/reset_token/', () => {
-  it('admins only: a member gets 403 and the token stays', async () => {
+  it('admins only, with project:write: a member or a read-only key gets 403 and the token stays', async () => {
     const project = await freshProject('Reset refused');
     expect((await t.api('patch', `/api/projects/${project.id}/reset_token/`, member)).body).toEqual(denied(PROJECT_ADMIN_ONLY));
+    const reader = await t.userWithKey({ email: 'reset-reader@example.com', level: 'admin', scopes: ['project:read'] });
+    for (const action of ['reset_token', 'rotate_secret_token', 'delete_secret_token_backup']) {
+      expect((await t.api('patch', `/api/projects/${project.id}/${action}/`, reader.key)).body).toEqual(
+        denied("API key missing required scope 'project:write'"),
+      );
+    }
+    expect((await t.api('patch', `/api/projects/${project.id}/rotate_secret_token/`, project.secretApiToken)).status).toBe(403);
     const [row] = await t.sql<{ api_token: string }>('select api_token from projects where id = $1', [project.id]);
     expect(row.api_token).toBe(project.apiToken);
   });
@@ -175,6 +182,20 @@ describe('creating projects and organizations', () => {
     expect(second.status).toBe(201);
     expect(second.body.name).toBe('Default project');
     expect((await t.api('post', '/api/projects/', admin).send({ name: '' })).status).toBe(400);
+    const reader = await t.userWithKey({ email: 'create-reader@example.com', level: 'admin', scopes: ['project:read'] });
+    for (const path of ['/api/projects/', '/api/organizations/@current/projects/']) {
+      expect((await t.api('post', path, reader.key).send({ name: 'Nope' })).body).toEqual(denied("API key missing required scope 'project:write'"));
+    }
+    const elsewhere = await createOrganization(t.ctx, 'Not the current one');
+    // An admin of both organizations, with a key limited to the one that is not their current one.
+    await createUser(t.ctx, { email: 'create-scoped@example.com', level: 'admin' });
+    await addMember(t.ctx, { email: 'create-scoped@example.com', organizationId: elsewhere.id, level: 'admin' });
+    const scoped = await createKey(t.ctx, { email: 'create-scoped@example.com', scopedOrganizations: [elsewhere.id] });
+    expect((await t.api('post', '/api/projects/', scoped.value).send({ name: 'Nope' })).body).toEqual(
+      denied(`API key does not have access to the requested organization: ID ${t.boot.organization.id}.`),
+    );
+    expect((await t.api('post', `/api/organizations/${elsewhere.id}/projects/`, scoped.value).send({ name: 'Elsewhere project' })).status).toBe(201);
+    expect((await t.api('post', '/api/projects/', SECRET_TOKEN).send({ name: 'Nope' })).status).toBe(403);
     const [{ n }] = await t.sql<{ n: number }>("select count(*)::int as n from projects where name in ('Nope', '')");
     expect(n).toBe(0);
   });

@@ -218,6 +218,28 @@ describe('creating projects and organizations', () => {
     expect((await t.api('post', '/api/organizations/', SECRET_TOKEN).send({ name: 'No' })).status).toBe(403);
   });
 
+  it('PATCH /api/users/@me/ set_current_organization and set_current_team switch among your own only', async () => {
+    const { key } = await t.userWithKey({ email: 'switcher@example.com', level: 'member' });
+    const founded = (await t.api('post', '/api/organizations/', key).send({ name: 'Switched to' })).body;
+    const me = () => t.api('get', '/api/users/@me/', key);
+    const back = await t.api('patch', '/api/users/@me/', key).send({ set_current_organization: t.boot.organization.id });
+    expect(back.status).toBe(200);
+    expect(back.body.organization.id).toBe(t.boot.organization.id);
+    expect(back.body.team.organization).toBe(t.boot.organization.id);
+    const team = await t.api('patch', '/api/users/@me/', key).send({ set_current_team: founded.teams[0].id });
+    expect([team.body.organization.id, team.body.team.id]).toEqual([founded.id, founded.teams[0].id]);
+    const stranger = await createOrganization(t.ctx, 'Not yours');
+    const strangerProject = await createProject(t.ctx, { name: 'Not yours either', organizationId: stranger.id });
+    expect((await t.api('patch', '/api/users/@me/', key).send({ set_current_organization: stranger.id })).body).toEqual(
+      ve('does_not_exist', `Object with id=${stranger.id} does not exist.`, 'set_current_organization'),
+    );
+    expect((await t.api('patch', '/api/users/@me/', key).send({ set_current_team: strangerProject.id })).body).toEqual(
+      ve('does_not_exist', `Object with id=${strangerProject.id} does not exist.`, 'set_current_team'),
+    );
+    expect((await t.api('patch', '/api/users/@me/', key).send({ set_current_team: 99999999999 })).status).toBe(400);
+    expect((await me()).body.team.id).toBe(founded.teams[0].id);
+  });
+
   it('the original project and its tokens are untouched by all of this', async () => {
     expect((await flagsWith(PROJECT_TOKEN)).status).toBe(200);
     expect((await definitionsWith(SECRET_TOKEN, PROJECT_TOKEN)).status).toBe(200);

@@ -9,6 +9,7 @@ import { ADMIN_EMAIL, PROJECT_TOKEN, SECRET_TOKEN, createTestApp, type TestApp }
 import { hasChromium, launchBrowser, newContext, SKIP_MESSAGE } from '../helpers/browser.ts';
 import { createFlag, eventually, sdkClient } from '../helpers/sdk.ts';
 import { setPasswordByEmail } from '../../src/access/sign-in/accounts.ts';
+import { userWithPassword } from '../helpers/session.ts';
 import { checkPage } from './page-check.ts';
 
 if (!hasChromium) console.warn(`console access and settings: ${SKIP_MESSAGE}`);
@@ -190,6 +191,28 @@ describe.skipIf(!hasChromium)('access and settings in the console', () => {
       expect((await fetch(`${t.baseUrl}/flags/?v=2`, { method: 'POST', body: JSON.stringify({ token: PROJECT_TOKEN, distinct_id: 'u1' }) })).status).toBe(200);
     } finally {
       await sdk.client.shutdown();
+    }
+  }, 60_000);
+
+  it('a member creates an organization of their own, lands in its project, and switches back from the account menu', async () => {
+    await userWithPassword(t, 'founder@example.com', PASSWORD, 'member');
+    const context = await newContext(browser, t.baseUrl);
+    try {
+      expect((await context.request.post('/api/login/', { data: { email: 'founder@example.com', password: PASSWORD } })).status()).toBe(200);
+      const p = await context.newPage();
+      await p.goto('/project/1/settings');
+      await p.getByTestId('create-project-reason').waitFor();
+      await p.getByLabel('Organization name').fill('Side project');
+      await p.getByRole('button', { name: 'Create organization' }).click();
+      await p.locator('.org-name', { hasText: 'Side project' }).waitFor();
+      expect(p.url()).toMatch(/\/project\/\d+\/settings$/);
+      expect(p.url()).not.toMatch(/\/project\/1\//);
+      await p.locator('.menu-trigger').click();
+      await p.getByRole('button', { name: 'Switch to Default' }).click();
+      await p.waitForURL(/\/project\/1\/flags$/);
+      await p.locator('.org-name', { hasText: 'Default' }).waitFor();
+    } finally {
+      await context.close();
     }
   }, 60_000);
 });

@@ -4,6 +4,7 @@ import { useEffect, useRef, type ReactNode } from 'react';
 import { Link, navigate, useLocation } from '../router.tsx';
 import { isAdmin, useSession } from '../session.tsx';
 import { initials, userName } from '../format.ts';
+import { api } from '../api.ts';
 
 export function Logo() {
   return (
@@ -15,7 +16,12 @@ export function Logo() {
 }
 
 function UserMenu() {
-  const { me, signOut } = useSession();
+  const { me, signOut, refresh } = useSession();
+  const switchOrganization = async (id: string) => {
+    await api.patch('/api/users/@me/', { set_current_organization: id });
+    await refresh();
+    navigate('/');
+  };
   const ref = useRef<HTMLDetailsElement>(null);
   const { href } = useLocation();
   // Close the menu when the page changes or on Escape.
@@ -59,6 +65,13 @@ function UserMenu() {
         <Link to="/settings/access" className="menu-item">
           {isAdmin(me) ? 'Access and invites' : 'Access'}
         </Link>
+        {me.organizations
+          .filter((o) => o.id !== me.organization?.id)
+          .map((o) => (
+            <button key={o.id} type="button" className="menu-item" onClick={() => void switchOrganization(o.id)}>
+              Switch to {o.name}
+            </button>
+          ))}
         <button type="button" className="menu-item" onClick={() => void signOut()}>
           Sign out
         </button>

@@ -361,7 +361,8 @@ export class SnapshotStore {
           if (entry) {
             // biome-ignore lint/plugin: a failed build is reported where it started (invalidate, or the request that awaits it); here it only means "rebuild"
             const snapshot = await Promise.resolve(entry.pending ?? entry.value).catch(() => undefined);
-            if (!snapshot || entry.stale || snapshot.revision < row.revision) this.invalidate(row.id);
+            // A token changed without a revision (a restore, a hand edit) also means "rebuild".
+            if (!snapshot || entry.stale || snapshot.revision < row.revision || snapshot.project.apiToken !== row.apiToken) this.invalidate(row.id);
             else if (entry.value === snapshot) entry.verifiedAt = Date.now();
           }
         }

@@ -178,9 +178,10 @@ describe('creating projects and organizations', () => {
     expect(created.body).toMatchObject({ name: 'Created by admin', timezone: 'UTC', secret_api_token_backup: null });
     expect(created.body.api_token).toMatch(/^phc_/);
     expect((await flagsWith(created.body.api_token)).status).toBe(200);
-    const second = await t.api('post', '/api/organizations/@current/projects/').send({});
+    const second = await t.api('post', '/api/organizations/@current/projects/').send({ name: 'Second' });
     expect(second.status).toBe(201);
-    expect(second.body.name).toBe('Default project');
+    expect(second.body.name).toBe('Second');
+    expect((await t.api('post', '/api/organizations/@current/projects/').send({})).body).toEqual(ve('required', 'This field is required.', 'name'));
     expect((await t.api('post', '/api/projects/', admin).send({ name: '' })).status).toBe(400);
     const reader = await t.userWithKey({ email: 'create-reader@example.com', level: 'admin', scopes: ['project:read'] });
     for (const path of ['/api/projects/', '/api/organizations/@current/projects/']) {

@@ -25,9 +25,8 @@ const ProjectUpdateBody = z
   })
   .meta({ id: 'ProjectUpdate' });
 
-const ProjectCreateBody = z
-  .looseObject({ name: drfString({ max: 200 }).optional().meta({ description: 'Default: "Default project"' }) })
-  .meta({ id: 'ProjectCreate' });
+// flaghost requires the name (PostHog defaults it): a body without one is more likely a mistake.
+const ProjectCreateBody = z.looseObject({ name: drfString({ max: 200 }) }).meta({ id: 'ProjectCreate' });
 
 const OrganizationCreateBody = z.looseObject({ name: drfString({ max: 64 }) }).meta({ id: 'OrganizationCreate' });
 

@@ -116,7 +116,7 @@ export async function deleteSecretTokenBackup(ctx: AppContext, auth: RequestAuth
 }
 
 /** A new project in the organization (admins); it becomes the caller's current project, as in PostHog. */
-export async function createProjectForUser(ctx: AppContext, auth: RequestAuth, organization: Organization, membership: Membership, body: { name?: string }) {
+export async function createProjectForUser(ctx: AppContext, auth: RequestAuth, organization: Organization, membership: Membership, body: { name: string }) {
   const user = requireUser(auth);
   if (membership.level < MembershipLevel.admin) throw new PermissionDeniedError(ORGANIZATION_ADMIN_ONLY);
   return transact(ctx, async (tx, changes) => {
@@ -125,7 +125,7 @@ export async function createProjectForUser(ctx: AppContext, auth: RequestAuth, o
     if ((await countProjectsOfOrganization(tx, organization.id)) >= MAX_PROJECTS_PER_ORGANIZATION) {
       throw new ValidationError(`An organization can have at most ${MAX_PROJECTS_PER_ORGANIZATION} projects.`);
     }
-    const project = await createProjectIn(tx, organization.id, { name: body.name ?? 'Default project' });
+    const project = await createProjectIn(tx, organization.id, { name: body.name });
     await updateUser(tx, user.id, { currentProjectId: project.id, currentOrganizationId: organization.id });
     changes.project(project.id);
     changes.authChanged();

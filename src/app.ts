@@ -39,6 +39,7 @@ import { checkSecretKey } from './platform/secrets.ts';
 import { EventIngestor } from './ingestion/ingestor.ts';
 import { RateLimits } from './access/rate-limit.ts';
 import { organizationMemberRoutes } from './access/organizations/members-routes.ts';
+import { projectSettingsRoutes } from './access/organizations/project-routes.ts';
 import { roleRoutes } from './access/roles/routes.ts';
 import { featureFlagRoleAccessRoutes } from './access/roles/flag-role-access-routes.ts';
 import { personalApiKeyRoutes } from './access/keys/routes.ts';
@@ -223,6 +224,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await api.register(activityRoutes);
     await api.register(ingestionRoutes);
     await api.register(organizationMemberRoutes);
+    await api.register(projectSettingsRoutes);
     await api.register(roleRoutes);
     await api.register(featureFlagRoleAccessRoutes);
     await api.register(personalApiKeyRoutes);

@@ -249,11 +249,10 @@ export class SnapshotStore {
 
   /** Starts rebuilding the project's snapshot; requests wait for the new one. */
   invalidate(projectId: number): void {
-    if (!this.entries.has(projectId)) {
-      // Possibly a project created just now: its token must not wait for the throttled refresh.
-      this.tokensStale = true;
-      return;
-    }
+    // Possibly a project created just now, or a token reset: the new token must not wait for the
+    // throttled refresh.
+    this.tokensStale = true;
+    if (!this.entries.has(projectId)) return;
     this.load(projectId).catch((err) => this.reportFailure(err, 'snapshot rebuild failed: the previous snapshot stays in service until a check retries'));
   }
 
@@ -325,7 +324,9 @@ export class SnapshotStore {
   /** The current snapshot for a token if it is built and no rebuild is running; undefined means "ask forToken". */
   peekForToken(token: string): ProjectSnapshot | undefined {
     const projectId = this.tokens.get(token);
-    return projectId === undefined ? undefined : this.peekForProject(projectId);
+    const snapshot = projectId === undefined ? undefined : this.peekForProject(projectId);
+    // A token reset leaves the old token in the map until the next refresh: it must not answer.
+    return snapshot?.project.apiToken === token ? snapshot : undefined;
   }
 
   /** The snapshot of the project whose public token this is; undefined for an unknown token. */
@@ -336,7 +337,11 @@ export class SnapshotStore {
       projectId = this.tokens.get(token);
       if (projectId === undefined) return undefined;
     }
-    return this.forProject(projectId);
+    const snapshot = await this.forProject(projectId);
+    if (!snapshot || snapshot.project.apiToken === token) return snapshot;
+    // The project's token was reset (docs/compatibility.md#api-8.4): forget the old one.
+    if (this.tokens.get(token) === projectId) this.tokens.delete(token);
+    return undefined;
   }
 
   private refreshing?: Promise<void>;
@@ -359,7 +364,8 @@ export class SnapshotStore {
           if (entry) {
             // biome-ignore lint/plugin: a failed build is reported where it started (invalidate, or the request that awaits it); here it only means "rebuild"
             const snapshot = await Promise.resolve(entry.pending ?? entry.value).catch(() => undefined);
-            if (!snapshot || entry.stale || snapshot.revision < row.revision) this.invalidate(row.id);
+            // A token changed without a revision (a restore, a hand edit) also means "rebuild".
+            if (!snapshot || entry.stale || snapshot.revision < row.revision || snapshot.project.apiToken !== row.apiToken) this.invalidate(row.id);
             else if (entry.value === snapshot) entry.verifiedAt = Date.now();
           }
         }

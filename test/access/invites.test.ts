@@ -162,3 +162,45 @@ describe('invitations', () => {
     expect((await t.http.post('/api/login').send({ email: 'existing@example.com', password: 'attacker-password' })).status).toBe(400);
   });
 });
+
+describe('POST /api/organizations/:id/invites/bulk/', () => {
+  const BULK = `${INVITES}bulk/`;
+  const pending = async (emails: string[]) =>
+    (await t.sql<{ target_email: string }>('select target_email from organization_invites where target_email = any($1)', [emails]))
+      .map((r) => r.target_email)
+      .sort();
+
+  it('creates every invite (201, a list), or none when one is refused', async () => {
+    const res = await t.api('post', BULK).send([
+      { target_email: 'bulk-a@example.com', level: 8 },
+      { target_email: 'bulk-b@example.com', first_name: 'Bea' },
+    ]);
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(res.body.map((i: { target_email: string; level: number }) => [i.target_email, i.level])).toEqual([
+      ['bulk-a@example.com', 8],
+      ['bulk-b@example.com', 1],
+    ]);
+    // The second is already a member: nothing of this request is kept.
+    const refused = await t.api('post', BULK).send([{ target_email: 'bulk-c@example.com' }, { target_email: 'member@example.com' }]);
+    expect(refused.status).toBe(400);
+    expect(refused.body.detail).toBe('A user with this email address already belongs to the organization.');
+    expect(await pending(['bulk-a@example.com', 'bulk-b@example.com', 'bulk-c@example.com'])).toEqual(['bulk-a@example.com', 'bulk-b@example.com']);
+  });
+
+  it("PostHog's refusals: not a list, more than 20, a bad item, a member's key", async () => {
+    expect((await t.api('post', BULK).send({ target_email: 'x@example.com' })).body).toEqual({
+      type: 'validation_error',
+      code: 'invalid_input',
+      detail: 'This endpoint needs an array of data for bulk invite creation.',
+      attr: null,
+    });
+    const many = Array.from({ length: 21 }, (_, i) => ({ target_email: `many-${i}@example.com` }));
+    expect((await t.api('post', BULK).send(many)).body.detail).toBe('A maximum of 20 invites can be sent in a single request.');
+    const bad = await t.api('post', BULK).send([{ target_email: 'fine@example.com' }, { target_email: 'not-an-email' }]);
+    expect(bad.status).toBe(400);
+    expect(bad.body.attr).toBe('1__target_email');
+    expect(await pending(['fine@example.com', 'many-0@example.com'])).toEqual([]);
+    const { key } = await t.userWithKey({ email: 'bulk-member@example.com', level: 'member' });
+    expect((await t.api('post', BULK, key).send([{ target_email: 'y@example.com' }])).status).toBe(403);
+  });
+});

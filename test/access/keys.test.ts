@@ -81,6 +81,7 @@ describe('/api/personal_api_keys/', () => {
       mask_value: expect.stringMatching(/^phx_\.\.\.[0-9A-Za-z]{4}$/),
       created_at: expect.stringMatching(/Z$/),
       last_used_at: null,
+      last_rolled_at: null,
       user_id: t.boot.user.id,
       scopes: ['feature_flag:read'],
       scoped_teams: [1],

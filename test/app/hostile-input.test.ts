@@ -113,6 +113,10 @@ const NO_OPS: Array<[RegExp, string]> = [
   [/\/groups_types\/update_metadata$/, 'array'],
   // PATCH /api/users/@me/ ignores fields it does not know, as DRF does: a body without any is a no-op.
   [/^\/api\/users\/@me$/, '*'],
+  // So does PATCH /api/projects/:id/ (it changes only name and timezone).
+  [/^\/api\/projects\/\d+$/, '*'],
+  // An empty list of invites creates none.
+  [/\/invites\/bulk$/, 'array'],
 ];
 const isNoOp = (path: string, label: string, status: number) =>
   status >= 200 && status < 300 && NO_OPS.some(([re, l]) => re.test(path) && (l === '*' || l === label));

@@ -5,10 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import crypto from 'node:crypto';
 import { ADMIN_EMAIL, createTestApp, PROJECT_TOKEN, type TestApp } from '../helpers/app.ts';
-import { hasChromium, launchBrowser, newContext, pngContent, screenshot, seriousViolations, SKIP_MESSAGE } from '../helpers/browser.ts';
+import { hasChromium, launchBrowser, newContext, SKIP_MESSAGE } from '../helpers/browser.ts';
 import { createSetupToken, setPasswordByEmail } from '../../src/access/sign-in/accounts.ts';
 import { createProject, createUser } from '../../src/access/organizations/admin.ts';
 import { seedFlags, type Seeded } from './fixtures.ts';
+import { checkPage } from './page-check.ts';
 
 if (!hasChromium) console.warn(`console pages: ${SKIP_MESSAGE}`);
 
@@ -25,36 +26,7 @@ let emptyProjectId: number;
 let resetPath: string;
 
 /** Waits until the page shows its content (no loading state), then checks and photographs it. */
-async function check(p: Page, name: string, ready: string): Promise<void> {
-  await p.locator(ready).first().waitFor();
-  await p.waitForFunction(() => !(globalThis as unknown as { document: { querySelector: (s: string) => unknown } }).document.querySelector('.state-loading'));
-  for (const scheme of ['light', 'dark'] as const) {
-    await p.setViewportSize({ width: 1440, height: 900 });
-    await p.emulateMedia({ colorScheme: scheme });
-    // Every rule in light; in dark only the colours change, so only contrast is checked again.
-    const violations = await seriousViolations(p, scheme === 'dark' ? { only: ['color-contrast'] } : {});
-    expect(violations, `${name} (${scheme}): ${JSON.stringify(violations, null, 1)}`).toEqual([]);
-  }
-  for (const width of [1440, 390]) {
-    for (const scheme of ['light', 'dark'] as const) {
-      const file = await screenshot(p, name, width, scheme);
-      const content = pngContent(file);
-      expect(content.width, file).toBe(width);
-      // Text, borders and controls: a page with only a background scores near 0.
-      expect(content.inkShare, file).toBeGreaterThan(0.003);
-      expect(content.colours, file).toBeGreaterThan(30);
-    }
-  }
-  // Nothing overflows sideways on a phone.
-  await p.setViewportSize({ width: 390, height: 900 });
-  const overflow = await p.evaluate(() => {
-    const d = (globalThis as unknown as { document: { documentElement: { scrollWidth: number; clientWidth: number } } }).document.documentElement;
-    return d.scrollWidth - d.clientWidth;
-  });
-  expect(overflow, `${name} is wider than a 390 px screen`).toBeLessThanOrEqual(0);
-  await p.setViewportSize({ width: 1440, height: 900 });
-  await p.emulateMedia({ colorScheme: 'light' });
-}
+const check = checkPage;
 
 describe.skipIf(!hasChromium)('every console page', () => {
   beforeAll(async () => {
@@ -201,11 +173,25 @@ describe.skipIf(!hasChromium)('every console page', () => {
     await check(page, 'activity-no-match', 'text=Nothing matches these filters');
   }, 150_000);
 
-  it('members, invites and personal API keys', async () => {
+  it('access (members, invites, roles), personal API keys and project settings', async () => {
+    const role = await t.api('post', '/api/organizations/@current/roles/').send({ name: 'Support', feature_flags_access_level: 37 });
+    expect(role.status).toBe(201);
+    await t
+      .api('post', '/api/personal_api_keys/')
+      .send({ label: 'Read flags', scopes: ['feature_flag:read', 'activity_log:read'], scoped_teams: [1] })
+      .expect(201);
     await page.goto('/settings/members');
     await check(page, 'members', '.members-table');
+    await page.goto('/settings/access');
+    await check(page, 'access', '[data-testid=role-Support]');
     await page.goto('/settings/keys');
     await check(page, 'keys', '.keys-table');
+    await page.getByLabel('Selected scopes').check();
+    await check(page, 'keys-scopes', '.scope-grid');
+    await page.goto('/project/1/settings');
+    await check(page, 'project-settings', '[data-testid=secret-token]');
+    await page.goto(`/project/1/flags/${seeded.checkout.id}?tab=access`);
+    await check(page, 'flag-access', 'text=Not shared with any role');
     await page.goto('/settings/nothing-here');
     await check(page, 'not-found', 'text=This page does not exist');
   }, 150_000);

@@ -13,7 +13,8 @@ import { ResetPage } from './pages/Reset.tsx';
 import { FlagsPage } from './pages/Flags.tsx';
 import { FlagEditPage } from './pages/FlagEdit.tsx';
 import { FlagPage } from './pages/Flag.tsx';
-import { MembersPage } from './pages/Members.tsx';
+import { AccessPage } from './pages/Access.tsx';
+import { ProjectSettingsPage } from './pages/ProjectSettings.tsx';
 import { KeysPage } from './pages/Keys.tsx';
 import { NotFoundPage } from './pages/NotFound.tsx';
 import { CohortsPage } from './pages/Cohorts.tsx';
@@ -70,10 +71,12 @@ function signedInPage(pathname: string, me: Me): ReactNode {
   if (myFlags) return <MyFlagsPage projectId={Number(myFlags.projectId)} />;
   const activity = match('/project/:projectId/activity', pathname);
   if (activity) return <ActivityPage projectId={Number(activity.projectId)} />;
-  if (match('/settings/members', pathname)) return <MembersPage />;
+  if (match('/settings/members', pathname) || match('/settings/access', pathname)) return <AccessPage />;
   if (match('/settings/keys', pathname)) return <KeysPage />;
+  const settings = match('/project/:projectId/settings', pathname);
+  if (settings) return <ProjectSettingsPage projectId={Number(settings.projectId)} />;
   if (match('/project/:projectId', pathname)) return <Redirect to={`${pathname.replace(/\/$/, '')}/flags`} />;
-  if (pathname === '/' || pathname === '/settings') return <Redirect to={me.team ? `/project/${me.team.id}/flags` : '/settings/members'} />;
+  if (pathname === '/' || pathname === '/settings') return <Redirect to={me.team ? `/project/${me.team.id}/flags` : '/settings/access'} />;
   return <NotFoundPage />;
 }
 

@@ -10,6 +10,7 @@ import './styles/editor.css';
 import './styles/flag.css';
 import './styles/people.css';
 import './styles/tools.css';
+import './styles/settings.css';
 import './styles/narrow.css';
 
 createRoot(document.getElementById('root')!).render(

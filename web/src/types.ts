@@ -18,7 +18,9 @@ export interface ProjectBasic {
 
 export interface Project extends ProjectBasic {
   secret_api_token: string | null;
+  secret_api_token_backup: string | null;
   effective_membership_level: number | null;
+  timezone: string;
 }
 
 export interface OrganizationBasic {
@@ -166,7 +168,10 @@ export interface PersonalApiKey {
   scopes: string[];
   created_at: string;
   last_used_at: string | null;
-  value?: string;
+  last_rolled_at: string | null;
+  scoped_teams: number[] | null;
+  scoped_organizations: string[] | null;
+  value?: string | null;
 }
 
 export interface TrendSeries {

@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import type { RouteAccess } from '../auth-hook.ts';
 import { PersonalApiKeyCreateBody, PersonalApiKeySchema, PersonalApiKeyUpdateBody } from './schemas.ts';
-import { createPersonalApiKey, deletePersonalApiKey, getPersonalApiKey, listPersonalApiKeys, updatePersonalApiKey } from './service.ts';
+import { createPersonalApiKey, deletePersonalApiKey, rollPersonalApiKey, getPersonalApiKey, listPersonalApiKeys, updatePersonalApiKey } from './service.ts';
 import type { ZodFastify } from '../../platform/http/openapi.ts';
 
 const KeyParams = z.object({ id: z.string().meta({ description: 'Key id, or @current for the key making the request' }) });
@@ -60,6 +60,20 @@ export async function personalApiKeyRoutes(app: ZodFastify): Promise<void> {
       },
     },
     async (request) => updatePersonalApiKey(ctx, request.auth, request.params.id, request.body),
+  );
+
+  app.post(
+    `${base}/:id/roll`,
+    {
+      config: access('other'),
+      schema: {
+        tags,
+        summary: 'Replace the value of a key (full-access key); the response holds the new value, shown this once, and the old one stops working',
+        params: KeyParams,
+        response: { 200: PersonalApiKeySchema },
+      },
+    },
+    async (request) => rollPersonalApiKey(ctx, request.auth, request.params.id),
   );
 
   app.delete(

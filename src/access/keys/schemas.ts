@@ -13,6 +13,7 @@ export const PersonalApiKeySchema = z
     mask_value: z.string().meta({ description: 'First and last four characters, e.g. phx_...abcd' }),
     created_at: z.string(),
     last_used_at: z.string().nullable().meta({ description: 'Updated at most once an hour' }),
+    last_rolled_at: z.string().nullable().meta({ description: 'When the value was last replaced by roll' }),
     user_id: z.number().int(),
     scopes: z.array(z.string()).meta({ description: '["*"] for a key without scope limits' }),
     scoped_teams: z.array(z.number().int()).meta({ description: 'Projects the key is limited to; empty: not limited' }),
@@ -30,6 +31,7 @@ export function toPersonalApiKey(key: PersonalApiKey, value: string | null = nul
     mask_value: key.maskValue,
     created_at: isoTime(key.createdAt),
     last_used_at: isoTime(key.lastUsedAt),
+    last_rolled_at: isoTime(key.lastRolledAt),
     user_id: key.userId,
     scopes: key.scopes?.length ? key.scopes : ['*'],
     // Always a list, as PostHog shows it: keys made at first start or by the CLI store null for

@@ -134,3 +134,14 @@ export async function deletePersonalApiKey(ctx: AppContext, auth: RequestAuth, i
     changes.authChanged();
   });
 }
+
+/** A new value for the key (same label, scopes and scoping); the old value stops working at once, on every instance. */
+export async function rollPersonalApiKey(ctx: AppContext, auth: RequestAuth, id: string): Promise<PersonalApiKeyOut> {
+  return transact(ctx, async (tx, changes) => {
+    const existing = await ownKey(tx, auth, id);
+    const value = generatePersonalApiKey();
+    const updated = await updateKey(tx, existing.id, { secureValue: hashKeyValue(value), maskValue: maskKeyValue(value), lastRolledAt: ctx.now() });
+    changes.authChanged();
+    return toPersonalApiKey(updated!, value);
+  });
+}

@@ -1,5 +1,5 @@
 // Organizations and projects (PostHog's teams: here a project and its team are one row).
-import { asc, eq, inArray, sql } from 'drizzle-orm';
+import { asc, eq, inArray, or, sql } from 'drizzle-orm';
 import type { Db } from '../../platform/db/index.ts';
 import { organizations, projects } from '../../platform/db/schema.ts';
 
@@ -53,9 +53,34 @@ export async function findProjectByToken(db: Db, apiToken: string): Promise<Proj
   return row;
 }
 
+/** The project whose secret token, or the backup kept since its last rotation, this is. */
 export async function findProjectBySecretToken(db: Db, secretToken: string): Promise<Project | undefined> {
-  const [row] = await db.select().from(projects).where(eq(projects.secretApiToken, secretToken)).limit(1);
+  const [row] = await db
+    .select()
+    .from(projects)
+    .where(or(eq(projects.secretApiToken, secretToken), eq(projects.secretApiTokenBackup, secretToken)))
+    .limit(1);
   return row;
+}
+
+/** The project row, locked until the transaction ends (token rotations and renames queue). */
+export async function findProjectForUpdate(db: Db, id: number): Promise<Project | undefined> {
+  const [row] = await db.select().from(projects).where(eq(projects.id, id)).limit(1).for('update');
+  return row;
+}
+
+export async function updateProject(db: Db, id: number, values: Partial<typeof projects.$inferInsert>): Promise<Project> {
+  const [row] = await db
+    .update(projects)
+    .set({ ...values, updatedAt: new Date() })
+    .where(eq(projects.id, id))
+    .returning();
+  return row;
+}
+
+export async function countProjectsOfOrganization(db: Db, organizationId: string): Promise<number> {
+  const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(projects).where(eq(projects.organizationId, organizationId));
+  return row.n;
 }
 
 export async function listProjectsOfOrganizations(db: Db, organizationIds: string[]): Promise<Project[]> {
@@ -70,4 +95,9 @@ export async function listAllProjects(db: Db): Promise<Project[]> {
 /** id → revision of every project: the periodic snapshot check reads only this. */
 export async function listProjectRevisions(db: Db): Promise<Array<{ id: number; revision: number; apiToken: string }>> {
   return db.select({ id: projects.id, revision: projects.revision, apiToken: projects.apiToken }).from(projects);
+}
+
+/** Locks the organization row until the transaction ends. */
+export async function lockOrganization(db: Db, id: string): Promise<void> {
+  await db.select({ id: organizations.id }).from(organizations).where(eq(organizations.id, id)).for('update');
 }

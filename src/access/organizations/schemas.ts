@@ -110,7 +110,7 @@ export function toProject(project: Project, membership: Membership | undefined):
     created_at: isoTime(project.createdAt),
     updated_at: isoTime(project.updatedAt),
     secret_api_token: project.secretApiToken,
-    secret_api_token_backup: null,
+    secret_api_token_backup: project.secretApiTokenBackup,
     effective_membership_level: membership?.level ?? null,
     require_evaluation_contexts: project.requireEvaluationContexts,
   };

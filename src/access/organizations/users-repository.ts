@@ -69,3 +69,38 @@ export async function upsertMembership(db: Db, organizationId: string, userId: n
     .returning();
   return row;
 }
+
+/** The membership of the active user with this uuid in the organization, locked until the transaction ends. */
+export async function findMemberByUuidForUpdate(db: Db, organizationId: string, uuid: string): Promise<{ membership: Membership; user: User } | undefined> {
+  const [row] = await db
+    .select({ membership: organizationMemberships, user: users })
+    .from(organizationMemberships)
+    .innerJoin(users, eq(users.id, organizationMemberships.userId))
+    .where(and(eq(organizationMemberships.organizationId, organizationId), eq(users.uuid, uuid), eq(users.isActive, true)))
+    .limit(1)
+    .for('update', { of: organizationMemberships });
+  return row;
+}
+
+export async function setMembershipLevel(db: Db, id: string, level: number): Promise<Membership> {
+  const [row] = await db.update(organizationMemberships).set({ level, updatedAt: new Date() }).where(eq(organizationMemberships.id, id)).returning();
+  return row;
+}
+
+export async function deleteMembership(db: Db, id: string): Promise<void> {
+  await db.delete(organizationMemberships).where(eq(organizationMemberships.id, id));
+}
+
+/** Owners of the organization, locked: two owners leaving at once cannot leave it without one. */
+export async function lockOwners(db: Db, organizationId: string, ownerLevel: number): Promise<Membership[]> {
+  return db
+    .select()
+    .from(organizationMemberships)
+    .where(and(eq(organizationMemberships.organizationId, organizationId), eq(organizationMemberships.level, ownerLevel)))
+    .for('update');
+}
+
+/** Locks the user row until the transaction ends. */
+export async function lockUser(db: Db, id: number): Promise<void> {
+  await db.select({ id: users.id }).from(users).where(eq(users.id, id)).for('update');
+}

@@ -291,3 +291,9 @@ export async function findSoftDeletedFlagsWithKey(db: Db, projectId: number, key
     .from(featureFlags)
     .where(and(...conditions));
 }
+
+/** Removes the user from every role of the organization (they are leaving it). */
+export async function deleteRoleMembershipsOfUser(db: Db, organizationId: string, userId: number): Promise<void> {
+  const ids = db.select({ id: roles.id }).from(roles).where(eq(roles.organizationId, organizationId));
+  await db.delete(roleMemberships).where(and(eq(roleMemberships.userId, userId), inArray(roleMemberships.roleId, ids)));
+}

@@ -9,7 +9,7 @@ import { drfString, fail } from '../../platform/http/drf.ts';
 import { paginatedSchema } from '../../platform/http/common-schemas.ts';
 import { absoluteUrl, limitOffsetLinks, parseLimitOffset } from '../../platform/pagination.ts';
 import { ADMIN_WRITES } from '../roles/routes.ts';
-import { acceptInvite, createInvite, describeInvite, listInvites, revokeInvite } from './invites.ts';
+import { acceptInvite, createInvite, createInvites, describeInvite, listInvites, revokeInvite } from './invites.ts';
 import { readCookie, SESSION_COOKIE, setSessionCookies } from './cookies.ts';
 import { checkCsrf, checkOrigin } from './csrf.ts';
 import { clientOf } from './login-routes.ts';
@@ -47,6 +47,17 @@ const InviteBody = z.object({
     .meta({ type: 'integer', enum: LEVELS }),
   message: drfString({ max: 1000, allowBlank: true }).nullable().optional(),
 });
+
+/** PostHog's bulk invite body: a list of at most 20 invites, checked before any item. */
+const MAX_BULK_INVITES = 20;
+const BulkInviteBody = z
+  .unknown()
+  .superRefine((v, ctx) => {
+    if (!Array.isArray(v)) fail(ctx, 'This endpoint needs an array of data for bulk invite creation.');
+    else if (v.length > MAX_BULK_INVITES) fail(ctx, `A maximum of ${MAX_BULK_INVITES} invites can be sent in a single request.`);
+  })
+  .pipe(z.array(InviteBody))
+  .meta({ description: 'A list of invites (at most 20), each as for a single invite' });
 
 const SignupBody = z.looseObject({
   first_name: drfString({ max: 150, allowBlank: true }).optional(),
@@ -96,6 +107,21 @@ export async function organizationInviteRoutes(app: ZodFastify): Promise<void> {
       },
     },
     async (request, reply) => reply.code(201).send(await createInvite(ctx, request.auth, request.body)),
+  );
+
+  app.post(
+    `${base}/bulk`,
+    {
+      config: access('organization_member:write'),
+      schema: {
+        tags,
+        summary: 'Invite up to 20 emails at once (admins): all are created, or none',
+        params: OrganizationParams,
+        body: BulkInviteBody,
+        response: { 201: z.array(InviteSchema) },
+      },
+    },
+    async (request, reply) => reply.code(201).send(await createInvites(ctx, request.auth, request.body)),
   );
 
   app.delete(

@@ -55,28 +55,41 @@ const normalizeEmail = (email: string) => {
 };
 
 export async function createInvite(ctx: AppContext, auth: RequestAuth, body: InviteBody): Promise<InviteOut> {
+  const [created] = await createInvites(ctx, auth, [body]);
+  return created;
+}
+
+/** Several invites at once (PostHog's `invites/bulk/`): all are created, or none. */
+export async function createInvites(ctx: AppContext, auth: RequestAuth, bodies: InviteBody[]): Promise<InviteOut[]> {
   const organization = requireOrganization(auth);
-  const level = body.level ?? MembershipLevel.member;
-  if (level > requireMembership(auth).level) throw new PermissionDeniedError('You cannot invite a user with a higher permission level than your own.');
-  const email = normalizeEmail(body.target_email);
+  const ownLevel = requireMembership(auth).level;
+  for (const body of bodies) {
+    if ((body.level ?? MembershipLevel.member) > ownLevel)
+      throw new PermissionDeniedError('You cannot invite a user with a higher permission level than your own.');
+  }
   return transact(ctx, async (tx) => {
-    const existing = await findUserByEmail(tx, email);
-    if (existing && (await findMembership(tx, organization.id, existing.id))) {
-      throw new ValidationError('A user with this email address already belongs to the organization.');
+    const out: InviteOut[] = [];
+    for (const body of bodies) {
+      const email = normalizeEmail(body.target_email);
+      const existing = await findUserByEmail(tx, email);
+      if (existing && (await findMembership(tx, organization.id, existing.id))) {
+        throw new ValidationError('A user with this email address already belongs to the organization.');
+      }
+      await deleteInvitesFor(tx, organization.id, email);
+      const now = ctx.now();
+      const invite = await insertInvite(tx, {
+        organizationId: organization.id,
+        targetEmail: email,
+        firstName: body.first_name ?? '',
+        level: body.level ?? MembershipLevel.member,
+        message: body.message ?? null,
+        createdById: auth.user?.id ?? null,
+        createdAt: now,
+        updatedAt: now,
+      });
+      out.push(render(ctx, invite, auth.user ?? null));
     }
-    await deleteInvitesFor(tx, organization.id, email);
-    const now = ctx.now();
-    const invite = await insertInvite(tx, {
-      organizationId: organization.id,
-      targetEmail: email,
-      firstName: body.first_name ?? '',
-      level,
-      message: body.message ?? null,
-      createdById: auth.user?.id ?? null,
-      createdAt: now,
-      updatedAt: now,
-    });
-    return render(ctx, invite, auth.user ?? null);
+    return out;
   });
 }
 

@@ -82,6 +82,8 @@ export const projects = pgTable('projects', {
   name: text('name').notNull(),
   apiToken: text('api_token').notNull().unique(),
   secretApiToken: text('secret_api_token').notNull().unique(),
+  // The secret token before the last rotation, still accepted until deleted (running SDKs keep working).
+  secretApiTokenBackup: text('secret_api_token_backup').unique(),
   timezone: text('timezone').notNull().default('UTC'),
   requireEvaluationContexts: boolean('require_evaluation_contexts').notNull().default(false),
   // Bumped in the same transaction as any change that alters what SDKs see; snapshots key on it.
@@ -105,6 +107,7 @@ export const personalApiKeys = pgTable(
     scopedOrganizations: jsonb('scoped_organizations').$type<string[] | null>(),
     createdAt: createdAt(),
     lastUsedAt: ts('last_used_at'),
+    lastRolledAt: ts('last_rolled_at'),
   },
   (t) => [index('personal_api_keys_user_idx').on(t.userId)],
 );

@@ -4,6 +4,7 @@ import { useEffect, useRef, type ReactNode } from 'react';
 import { Link, navigate, useLocation } from '../router.tsx';
 import { isAdmin, useSession } from '../session.tsx';
 import { initials, userName } from '../format.ts';
+import { api } from '../api.ts';
 
 export function Logo() {
   return (
@@ -15,7 +16,12 @@ export function Logo() {
 }
 
 function UserMenu() {
-  const { me, signOut } = useSession();
+  const { me, signOut, refresh } = useSession();
+  const switchOrganization = async (id: string) => {
+    await api.patch('/api/users/@me/', { set_current_organization: id });
+    await refresh();
+    navigate('/');
+  };
   const ref = useRef<HTMLDetailsElement>(null);
   const { href } = useLocation();
   // Close the menu when the page changes or on Escape.
@@ -56,9 +62,16 @@ function UserMenu() {
         <Link to="/settings/keys" className="menu-item">
           Personal API keys
         </Link>
-        <Link to="/settings/members" className="menu-item">
-          {isAdmin(me) ? 'Members and invites' : 'Members'}
+        <Link to="/settings/access" className="menu-item">
+          {isAdmin(me) ? 'Access and invites' : 'Access'}
         </Link>
+        {me.organizations
+          .filter((o) => o.id !== me.organization?.id)
+          .map((o) => (
+            <button key={o.id} type="button" className="menu-item" onClick={() => void switchOrganization(o.id)}>
+              Switch to {o.name}
+            </button>
+          ))}
         <button type="button" className="menu-item" onClick={() => void signOut()}>
           Sign out
         </button>
@@ -124,9 +137,18 @@ export function Shell({ children }: { children: ReactNode }) {
               </Link>
             </>
           ) : null}
-          <Link to="/settings/members" className="nav-link" aria-current={pathname.startsWith('/settings/members') ? 'page' : undefined}>
-            Members
+          <Link
+            to="/settings/access"
+            className="nav-link"
+            aria-current={pathname.startsWith('/settings/members') || pathname.startsWith('/settings/access') ? 'page' : undefined}
+          >
+            Access
           </Link>
+          {projectId ? (
+            <Link to={`/project/${projectId}/settings`} className="nav-link" aria-current={pathname.endsWith('/settings') ? 'page' : undefined}>
+              Settings
+            </Link>
+          ) : null}
         </nav>
         <UserMenu />
       </header>

@@ -14,6 +14,7 @@ import { History } from '../flag/History.tsx';
 import { TestUser } from '../flag/TestUser.tsx';
 import { Snippets } from '../flag/Snippets.tsx';
 import { ToggleDialog } from './Flags.tsx';
+import { FlagRoleAccess, ReadOnlyNotice } from '../access/FlagAccess.tsx';
 
 const TABS: Array<[string, string]> = [
   ['overview', 'Overview'],
@@ -22,6 +23,7 @@ const TABS: Array<[string, string]> = [
   ['dependents', 'Dependent flags'],
   ['test', 'Test a user'],
   ['code', 'Code'],
+  ['access', 'Access'],
 ];
 
 function Usage({ projectId, flag, onFlag }: { projectId: number; flag: FeatureFlag; onFlag: () => void }) {
@@ -169,20 +171,27 @@ export function FlagPage({ projectId, flagId }: { projectId: number; flagId: num
                 <Switch checked={f.active} label={`${f.active ? 'Disable' : 'Enable'} ${f.key}`} disabled={!f.can_edit} onChange={() => setToggling(f)} />
                 <span>{f.active ? 'Enabled' : 'Disabled'}</span>
               </div>
-              <Link to={`/project/${projectId}/flags/${f.id}/edit`} className="btn btn-primary">
-                Edit
-              </Link>
+              {f.can_edit ? (
+                <Link to={`/project/${projectId}/flags/${f.id}/edit`} className="btn btn-primary">
+                  Edit
+                </Link>
+              ) : (
+                <Button kind="primary" disabled>
+                  Edit
+                </Button>
+              )}
               <Button kind="danger" onClick={() => setDeleting(true)} disabled={!f.can_edit}>
                 Delete
               </Button>
             </>
           ) : (
-            <Button kind="primary" onClick={() => void restore()}>
+            <Button kind="primary" onClick={() => void restore()} disabled={!f.can_edit}>
               Restore
             </Button>
           )}
         </div>
       </div>
+      <ReadOnlyNotice projectId={projectId} flag={f} />
       {f.deleted ? <Alert tone="warning">This flag is deleted: SDKs no longer get it. Restore it to serve it again.</Alert> : null}
       {restoreError ? <Alert>{restoreError}</Alert> : null}
 
@@ -248,6 +257,8 @@ export function FlagPage({ projectId, flagId }: { projectId: number; flagId: num
           <History projectId={projectId} flagId={f.id} refreshKey={`${f.version}-${f.deleted}-${f.active}`} />
         ) : tab === 'dependents' ? (
           <Dependents projectId={projectId} flag={f} flags={flags.data} />
+        ) : tab === 'access' ? (
+          <FlagRoleAccess projectId={projectId} flag={f} />
         ) : tab === 'test' ? (
           <TestUser flag={f} projectToken={project.data?.api_token} />
         ) : project.data ? (

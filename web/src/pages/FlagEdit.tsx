@@ -11,6 +11,7 @@ import { bodyFromForm, emptyForm, formFromFlag, loadAllFlags, type FlagForm } fr
 import { ConditionsEditor, groupProblems } from '../flag/Conditions.tsx';
 import { VariantsEditor, variantProblems } from '../flag/Variants.tsx';
 import { changedFields, ConflictDialog } from '../flag/Conflict.tsx';
+import { ReadOnlyNotice } from '../access/FlagAccess.tsx';
 
 const KEY_PATTERN = /^[a-zA-Z0-9_-]+$/;
 
@@ -202,6 +203,7 @@ function Editor({
       <div className="page-header">
         <h1>{flag ? `Edit ${flag.key}` : 'New feature flag'}</h1>
       </div>
+      {flag ? <ReadOnlyNotice projectId={projectId} flag={flag} /> : null}
 
       {slot === 'form' ? <Alert>{serverError!.message}</Alert> : null}
       {flag?.deleted ? <Alert tone="warning">This flag is deleted. Restore it from its page before it is evaluated again.</Alert> : null}
@@ -339,7 +341,7 @@ function Editor({
           <Link to={cancelTo} className="btn btn-secondary">
             Cancel
           </Link>
-          <Button kind="primary" type="submit" busy={saving}>
+          <Button kind="primary" type="submit" busy={saving} disabled={flag ? !flag.can_edit : false}>
             {flag ? 'Save changes' : 'Create flag'}
           </Button>
         </div>

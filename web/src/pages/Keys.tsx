@@ -1,39 +1,23 @@
-// The user's personal API keys: list, create (the value is shown once), revoke.
-import { useState, type FormEvent } from 'react';
-import { api, ApiError } from '../api.ts';
-import { Alert, Button, ConfirmDialog, CopyButton, EmptyState, ErrorState, Field, Spinner } from '../components/ui.tsx';
+// The user's personal API keys: list (label, mask, scopes, projects, last used), create with a scope
+// picker, roll and revoke. A new or rolled value is shown once.
+import { useState } from 'react';
+import { api } from '../api.ts';
+import { useSession } from '../session.tsx';
+import { Alert, Button, ConfirmDialog, CopyButton, EmptyState, ErrorState, Spinner } from '../components/ui.tsx';
 import { useDocumentTitle, useResource } from '../components/hooks.ts';
-import { relativeTime } from '../format.ts';
+import { dateTime, relativeTime } from '../format.ts';
 import type { PersonalApiKey } from '../types.ts';
+import { KeyForm } from '../access/KeyForm.tsx';
+import { projectSummary, scopeSummary } from '../access/scopes.ts';
 
 export function KeysPage() {
   useDocumentTitle('Personal API keys');
-  const keys = useResource(
-    (signal) =>
-      api.get<PersonalApiKey[] | { results: PersonalApiKey[] }>('/api/personal_api_keys/', { signal }).then((d) => (Array.isArray(d) ? d : d.results)),
-    [],
-  );
-  const [label, setLabel] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const [created, setCreated] = useState<PersonalApiKey | null>(null);
+  const { me } = useSession();
+  const projects = me.organization?.teams ?? [];
+  const keys = useResource((signal) => api.get<PersonalApiKey[]>('/api/personal_api_keys/', { signal }), []);
+  const [shown, setShown] = useState<{ key: PersonalApiKey; rolled: boolean } | null>(null);
   const [revoking, setRevoking] = useState<PersonalApiKey | null>(null);
-
-  const create = async (event: FormEvent) => {
-    event.preventDefault();
-    if (!label.trim()) return setError('Give the key a label, e.g. "CI" or "my laptop".');
-    setBusy(true);
-    setError(null);
-    try {
-      setCreated(await api.post<PersonalApiKey>('/api/personal_api_keys/', { label: label.trim(), scopes: ['*'] }));
-      setLabel('');
-      keys.reload();
-    } catch (e) {
-      setError(e instanceof ApiError ? e.message : String(e));
-    } finally {
-      setBusy(false);
-    }
-  };
+  const [rolling, setRolling] = useState<PersonalApiKey | null>(null);
 
   return (
     <div className="page">
@@ -45,25 +29,22 @@ export function KeysPage() {
           </p>
         </div>
       </div>
-      <form className="card inline-form" onSubmit={create} noValidate aria-labelledby="new-key-title">
-        <h2 id="new-key-title">Create a key</h2>
-        <div className="inline-form-row">
-          <Field label="Label" error={error}>
-            {(p) => <input {...p} value={label} maxLength={40} onChange={(e) => setLabel(e.target.value)} placeholder="e.g. CI" />}
-          </Field>
-          <Button kind="primary" type="submit" busy={busy}>
-            Create key
-          </Button>
-        </div>
-      </form>
-      {created?.value ? (
+      <KeyForm
+        projects={projects}
+        onCreated={(key) => {
+          setShown({ key, rolled: false });
+          keys.reload();
+        }}
+      />
+      {shown?.key.value ? (
         <Alert tone="success">
           <p>
-            Key <strong>{created.label}</strong> created. Copy it now: it is shown only this once.
+            Key <strong>{shown.key.label}</strong> {shown.rolled ? 'rolled: the old value no longer works.' : 'created.'} Copy it now: it is shown only this
+            once.
           </p>
           <div className="link-box">
-            <code>{created.value}</code>
-            <CopyButton text={created.value} />
+            <code data-testid="key-value">{shown.key.value}</code>
+            <CopyButton text={shown.key.value} />
           </div>
         </Alert>
       ) : null}
@@ -82,6 +63,7 @@ export function KeysPage() {
                 <th scope="col">Label</th>
                 <th scope="col">Key</th>
                 <th scope="col">Scopes</th>
+                <th scope="col">Projects</th>
                 <th scope="col">Last used</th>
                 <th scope="col">
                   <span className="visually-hidden">Actions</span>
@@ -92,15 +74,24 @@ export function KeysPage() {
               {keys.data.map((k) => (
                 <tr key={k.id}>
                   <td data-label="Label">{k.label || <span className="muted">No label</span>}</td>
-                  <td data-label="Key" className="mono">
-                    {k.mask_value}
+                  <td data-label="Key">
+                    <span className="mono">{k.mask_value}</span>
+                    <div className="muted small" title={dateTime(k.last_rolled_at ?? k.created_at)}>
+                      {k.last_rolled_at ? `Rolled ${relativeTime(k.last_rolled_at)}` : `Created ${relativeTime(k.created_at)}`}
+                    </div>
                   </td>
-                  <td data-label="Scopes">{k.scopes.join(', ')}</td>
-                  <td data-label="Last used">{relativeTime(k.last_used_at)}</td>
+                  <td data-label="Scopes">{scopeSummary(k)}</td>
+                  <td data-label="Projects">{projectSummary(k, projects)}</td>
+                  <td data-label="Last used">{k.last_used_at ? relativeTime(k.last_used_at) : 'Never'}</td>
                   <td className="cell-actions">
-                    <Button kind="ghost" className="btn-small" onClick={() => setRevoking(k)}>
-                      Revoke
-                    </Button>
+                    <div className="button-row">
+                      <Button kind="ghost" className="btn-small" onClick={() => setRolling(k)}>
+                        Roll<span className="visually-hidden"> {k.label || k.mask_value}</span>
+                      </Button>
+                      <Button kind="ghost" className="btn-small" onClick={() => setRevoking(k)}>
+                        Revoke<span className="visually-hidden"> {k.label || k.mask_value}</span>
+                      </Button>
+                    </div>
                   </td>
                 </tr>
               ))}
@@ -109,6 +100,22 @@ export function KeysPage() {
         )}
       </section>
       <ConfirmDialog
+        open={rolling !== null}
+        title="Roll this key?"
+        confirmLabel="Roll key"
+        onClose={() => setRolling(null)}
+        onConfirm={async () => {
+          const rolled = await api.post<PersonalApiKey>(`/api/personal_api_keys/${rolling!.id}/roll/`);
+          setShown({ key: rolled, rolled: true });
+          keys.reload();
+        }}
+      >
+        <p>
+          <strong>{rolling?.label || rolling?.mask_value}</strong> gets a new value, shown once. Requests with the current value are refused from now on; the
+          label, scopes and projects stay.
+        </p>
+      </ConfirmDialog>
+      <ConfirmDialog
         open={revoking !== null}
         title="Revoke this key?"
         confirmLabel="Revoke key"
@@ -116,6 +123,7 @@ export function KeysPage() {
         onClose={() => setRevoking(null)}
         onConfirm={async () => {
           await api.delete(`/api/personal_api_keys/${revoking!.id}/`);
+          if (shown?.key.id === revoking!.id) setShown(null);
           keys.reload();
         }}
       >

@@ -40,9 +40,31 @@ export function Badge({
   );
 }
 
-export function Switch({ checked, onChange, label, disabled }: { checked: boolean; onChange: (next: boolean) => void; label: string; disabled?: boolean }) {
+export function Switch({
+  checked,
+  onChange,
+  label,
+  disabled,
+  title,
+}: {
+  checked: boolean;
+  onChange: (next: boolean) => void;
+  label: string;
+  disabled?: boolean;
+  /** Why it is disabled, shown on hover. */
+  title?: string;
+}) {
   return (
-    <button type="button" role="switch" aria-checked={checked} aria-label={label} className="switch" disabled={disabled} onClick={() => onChange(!checked)}>
+    <button
+      type="button"
+      role="switch"
+      aria-checked={checked}
+      aria-label={label}
+      title={title}
+      className="switch"
+      disabled={disabled}
+      onClick={() => onChange(!checked)}
+    >
       <span className="switch-knob" aria-hidden="true" />
     </button>
   );

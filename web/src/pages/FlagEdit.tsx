@@ -50,8 +50,7 @@ export function FlagEditPage({ projectId, flagId }: { projectId: number; flagId?
     [projectId, flagId],
   );
   const cohorts = useResource(
-    async (signal) =>
-      (await api.get<Page<Cohort>>(`/api/projects/${projectId}/cohorts/?limit=500`, { signal })).results.filter((c) => !c.deleted && !c.is_static),
+    async (signal) => (await api.get<Page<Cohort>>(`/api/projects/${projectId}/cohorts/?limit=500`, { signal })).results.filter((c) => !c.deleted),
     [projectId],
   );
   const groupTypes = useResource(

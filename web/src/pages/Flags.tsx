@@ -238,8 +238,9 @@ export function FlagsPage({ projectId }: { projectId: number }) {
                       <td data-label="Enabled" className="cell-switch">
                         <Switch
                           checked={flag.active}
-                          label={`${flag.active ? 'Disable' : 'Enable'} ${flag.key}`}
+                          label={flag.can_edit ? `${flag.active ? 'Disable' : 'Enable'} ${flag.key}` : `${flag.key} is read-only for you`}
                           disabled={!flag.can_edit}
+                          title={flag.can_edit ? undefined : 'You may not edit this flag: open it to see why and who can share it with you.'}
                           onChange={() => setToggling(flag)}
                         />
                       </td>

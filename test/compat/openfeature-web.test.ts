@@ -135,12 +135,18 @@ describe.skipIf(!hasChromium)('@openfeature/web-sdk with @openfeature/ofrep-web-
     await expect.poll(() => bulk.some((b) => b.status === 304 && b.ifNoneMatch), { timeout: 10_000 }).toBe(true);
     const last = PEOPLE.at(-1)!;
     expect((await flagsAnswer(t, last)).values['always-on']).toBe(true);
+    const changesBefore = await page.evaluate(() => (globalThis as unknown as { changes: number }).changes);
     await patchFlag(t, flags.on.id, { active: false });
-    await page.waitForFunction(() => (globalThis as unknown as { changes: number }).changes > 0);
-    const read = (await page.evaluate(
-      (booleans) => (globalThis as unknown as { read: (...a: unknown[]) => Promise<unknown> }).read(null, booleans),
-      BOOLEAN_FLAGS,
-    )) as Record<string, Json>;
+    // The provider's next poll brings the change (its counter may already count earlier context
+    // switches, so wait for a new change, then for the value).
+    await page.waitForFunction((before) => (globalThis as unknown as { changes: number }).changes > before, changesBefore);
+    const readNow = async () =>
+      (await page.evaluate(
+        (booleans) => (globalThis as unknown as { read: (...a: unknown[]) => Promise<unknown> }).read(null, booleans),
+        BOOLEAN_FLAGS,
+      )) as Record<string, Json>;
+    await expect.poll(async () => (await readNow())['always-on'].errorCode, { timeout: 10_000 }).toBe('FLAG_NOT_FOUND');
+    const read = await readNow();
     // An inactive flag is left out of the bulk answer, as /flags leaves it out.
     expect(read['always-on']).toMatchObject({ value: false, errorCode: 'FLAG_NOT_FOUND' });
     const first304 = bulk.findIndex((b) => b.status === 304);

@@ -114,7 +114,11 @@ export async function createTestApp(
       return result.rows as T[];
     },
     close: async () => {
-      await app.close();
+      // Clients that keep a connection open (posthog-node's keep-alive sockets) must not hold the
+      // teardown for the keep-alive timeout: the tests are over, so every connection goes.
+      const closing = app.close();
+      app.server.closeAllConnections();
+      await closing;
       await database.close();
       await pgDb?.drop();
     },

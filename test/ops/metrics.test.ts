@@ -247,7 +247,8 @@ describe('FLAGHOST_METRICS_TOKEN', () => {
     expect(ok.status).toBe(200);
     expect(sampleValue(parseScrape(ok.text), 'flaghost_db_available', { driver: guarded.database.kind })).toBe(1);
     // The probes stay open: a load balancer has no token.
-    expect((await guarded.http.get('/_readyz')).status).toBe(200);
+    // (Ready once its snapshots are loaded, which a freshly started app may still be doing.)
+    await expect.poll(async () => (await guarded.http.get('/_readyz')).status, { timeout: 15_000 }).toBe(200);
     expect((await guarded.http.get('/_livez')).status).toBe(200);
   });
 

@@ -2,40 +2,8 @@
 // and how a key's scopes and projects read in a list.
 import type { PersonalApiKey, ProjectBasic } from '../types.ts';
 
-export const SCOPE_OBJECTS = [
-  'action',
-  'activity_log',
-  'annotation',
-  'batch_export',
-  'cohort',
-  'dashboard',
-  'dashboard_template',
-  'early_access_feature',
-  'error_tracking',
-  'event_definition',
-  'experiment',
-  'export',
-  'feature_flag',
-  'file_system',
-  'group',
-  'hog_function',
-  'insight',
-  'notebook',
-  'organization',
-  'organization_member',
-  'person',
-  'plugin',
-  'project',
-  'property_definition',
-  'query',
-  'session_recording',
-  'session_recording_playlist',
-  'sharing_configuration',
-  'subscription',
-  'survey',
-  'user',
-  'webhook',
-] as const;
+// The server's own list, so the picker can never offer a scope the server refuses.
+export { API_SCOPE_OBJECTS as SCOPE_OBJECTS } from '../../../src/access/scopes.ts';
 
 /** The objects flaghost serves, listed first in the picker; the others are accepted for compatibility. */
 export const SERVED_OBJECTS = [

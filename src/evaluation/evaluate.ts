@@ -5,6 +5,7 @@ import { flagHash, holdoutHash } from './hash.js';
 import type { MatchContext } from './operators.js';
 import type { EvaluationRequest, FlagEvaluation, Properties } from './types.js';
 import { hasOwn } from './values.js';
+import { requestedClosure } from './closure.js';
 
 // Reason priorities while walking conditions (step 4 of docs/compatibility.md#sdk-3.4).
 const NO_GROUP_TYPE = 1;
@@ -312,50 +313,6 @@ function isSkipped(flag: CompiledFlag, request: EvaluationRequest): boolean {
     if (!flag.tags.some((t) => contexts.includes(t))) return true;
   }
   return false;
-}
-
-/**
- * Requested flags plus everything they depend on, transitively: their indexes, in evaluation
- * order (dependencies first).
- */
-export function requestedClosure(project: CompiledProject, keys: readonly string[]): number[] {
-  const needed = new Uint8Array(project.flags.length);
-  const list: number[] = [];
-  const stack: number[] = [];
-  for (const key of keys) {
-    const index = project.flagIndexByKey.get(key);
-    if (index !== undefined && !needed[index]) {
-      needed[index] = 1;
-      stack.push(index);
-    }
-  }
-  while (stack.length > 0) {
-    const index = stack.pop()!;
-    list.push(index);
-    for (const dep of project.flags[index].dependencies) {
-      if (!needed[dep]) {
-        needed[dep] = 1;
-        stack.push(dep);
-      }
-    }
-  }
-  const position = orderPositions(project);
-  return list.sort((a, b) => position[a] - position[b]);
-}
-
-const positions = new WeakMap<CompiledProject, Int32Array>();
-
-/** Each flag's place in the project's evaluation order. */
-function orderPositions(project: CompiledProject): Int32Array {
-  let position = positions.get(project);
-  if (!position) {
-    position = new Int32Array(project.flags.length);
-    project.evaluationOrder.forEach((flagIndex, o) => {
-      position![flagIndex] = o;
-    });
-    positions.set(project, position);
-  }
-  return position;
 }
 
 /** One flag of the request: evaluated, or failed as the request or the snapshot imposes. */

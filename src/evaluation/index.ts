@@ -12,7 +12,8 @@ export type {
   ReasonCode,
 } from './types.js';
 export { compileProject, SURVEY_FLAG_PREFIX, type CompiledFlag, type CompiledProject, type CompileProjectInput } from './compile.js';
-export { evaluateFlags, requestedClosure } from './evaluate.js';
+export { evaluateFlags } from './evaluate.js';
+export { requestedClosure } from './closure.js';
 export { buildDefinitions, type BuildDefinitionsInput, type DefinitionsFlag, type DefinitionsPayload } from './definitions.js';
 export { inferRuntime, type InferRuntimeInput } from './runtime.js';
 export { cohortIds, dependencyIds, flagReferencesCohorts } from './dependencies.js';

@@ -346,7 +346,7 @@ export class SnapshotStore {
 
   private refreshing?: Promise<void>;
   private lastRefresh = 0;
-  /** Set when a project we hold no snapshot for changed (maybe a new project and token). */
+  /** Set when a project changed (a new project, a token reset): the next unknown token refreshes at once. */
   private tokensStale = false;
 
   /** Re-reads token → project for all projects; unknown tokens trigger it at most once a second. */

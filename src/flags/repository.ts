@@ -252,14 +252,22 @@ export async function listFlags(
 ): Promise<{ count: number; rows: FeatureFlagRow[] }> {
   const where = and(...listConditions(projectId, filters));
   const column = ORDERABLE_FIELDS[filters.order.field];
-  const [{ n }] = await db.select({ n: sql<number>`count(*)::int` }).from(featureFlags).where(where);
-  const rows = await db
-    .select()
-    .from(featureFlags)
-    .where(where)
-    .orderBy(filters.order.descending ? desc(column) : asc(column), desc(featureFlags.id))
-    .limit(page.limit)
-    .offset(page.offset);
+  // The page's ids first, then their rows: sorting the whole project's rows (filters included)
+  // to keep a hundred of them spilled to disk at 10,000 flags (docs/architecture.md#large-projects).
+  const [[{ n }], pageIds] = await Promise.all([
+    db.select({ n: sql<number>`count(*)::int` }).from(featureFlags).where(where),
+    db
+      .select({ id: featureFlags.id })
+      .from(featureFlags)
+      .where(where)
+      .orderBy(filters.order.descending ? desc(column) : asc(column), desc(featureFlags.id))
+      .limit(page.limit)
+      .offset(page.offset),
+  ]);
+  if (pageIds.length === 0) return { count: n, rows: [] };
+  const ids = pageIds.map((r) => r.id);
+  const byId = new Map((await db.select().from(featureFlags).where(inArray(featureFlags.id, ids))).map((r) => [r.id, r]));
+  const rows = ids.map((id) => byId.get(id)).filter((r): r is FeatureFlagRow => r !== undefined);
   return { count: n, rows };
 }
 

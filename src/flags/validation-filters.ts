@@ -5,7 +5,7 @@ import type { Db } from '../platform/db/index.ts';
 import { REDACTED_PAYLOAD } from '../platform/payload-crypto.ts';
 import { ValidationError } from '../platform/errors.ts';
 import { jsonLargerThan, jsonTooDeep, MAX_JSON_DEPTH } from '../platform/json.ts';
-import { findCohortsByIds, type CohortRow } from '../cohorts/repository.ts';
+import { checkCohortProperty, CohortLookup } from './validation-cohorts.ts';
 import { validateFlagDependencies } from './validation-dependencies.ts';
 import { isPlainObject, isValidFlagDate, pyInt, pyJsonDumps, pyStr, pyTruthy, unstorableJsonProblem } from './validation-values.ts';
 import { pythonTypeName } from '../platform/http/drf.ts';
@@ -177,83 +177,6 @@ function variantsOf(filters: Record<string, unknown>): VariantInfo {
     keys.add(variant.key);
   }
   return { list: list as Record<string, unknown>[], keys };
-}
-
-// ---- cohorts ---------------------------------------------------------------------------------
-
-interface CohortLeaf {
-  type: unknown;
-  value: unknown;
-}
-
-/** The leaf properties of a cohort's filters (`{properties: {type, values: [...]}}`, nested groups flattened). */
-export function cohortLeafProperties(filters: unknown): CohortLeaf[] {
-  const out: CohortLeaf[] = [];
-  const root = isPlainObject(filters) ? filters.properties : undefined;
-  const stack: unknown[] = [root];
-  while (stack.length) {
-    const node = stack.pop();
-    if (Array.isArray(node)) {
-      for (let i = node.length - 1; i >= 0; i--) stack.push(node[i]);
-    } else if (isPlainObject(node)) {
-      if (Array.isArray(node.values) && (node.type === 'AND' || node.type === 'OR')) stack.push(node.values);
-      else out.push({ type: pyTruthy(node.type) ? node.type : 'event', value: node.value });
-    }
-  }
-  return out;
-}
-
-function referencedCohortIds(cohort: CohortRow): number[] {
-  const ids: number[] = [];
-  for (const leaf of cohortLeafProperties(cohort.filters)) {
-    if (leaf.type !== 'cohort' || Array.isArray(leaf.value)) continue;
-    const id = pyInt(leaf.value);
-    if (id !== undefined) ids.push(id);
-  }
-  return ids;
-}
-
-const INT4_MAX = 2_147_483_647;
-const inInt4 = (n: number) => n >= -INT4_MAX - 1 && n <= INT4_MAX;
-
-class CohortLookup {
-  private readonly cache = new Map<number, CohortRow | null>();
-  constructor(
-    private readonly tx: Db,
-    private readonly projectId: number,
-  ) {}
-
-  async get(id: number): Promise<CohortRow | null> {
-    if (!inInt4(id)) return null;
-    if (!this.cache.has(id)) {
-      const [row] = await findCohortsByIds(this.tx, this.projectId, [id]);
-      this.cache.set(id, row ?? null);
-    }
-    return this.cache.get(id)!;
-  }
-}
-
-/** The cohort exists in the project; neither it nor the live cohorts it references use behavioral filters. */
-async function checkCohortProperty(value: unknown, cohorts: CohortLookup): Promise<void> {
-  const id = Array.isArray(value) || isPlainObject(value) ? undefined : pyInt(value);
-  const initial = id === undefined ? null : await cohorts.get(id);
-  if (!initial) fail(`Cohort with id ${pyStr(value)} does not exist`, 'cohort_does_not_exist');
-  // PostHog's get_all_cohort_dependencies: a LIFO walk over live referenced cohorts.
-  const chain: CohortRow[] = [initial];
-  const seen = new Set([initial.id]);
-  const queue = referencedCohortIds(initial);
-  while (queue.length) {
-    const current = await cohorts.get(queue.pop()!);
-    if (!current || current.deleted || seen.has(current.id)) continue;
-    chain.push(current);
-    seen.add(current.id);
-    queue.push(...referencedCohortIds(current));
-  }
-  for (const cohort of chain) {
-    if (cohortLeafProperties(cohort.filters).some((p) => p.type === 'behavioral')) {
-      fail(`Cohort '${cohort.name}' with filters on events cannot be used in feature flags.`, 'behavioral_cohort_found');
-    }
-  }
 }
 
 // ---- payloads --------------------------------------------------------------------------------

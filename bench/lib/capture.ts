@@ -168,3 +168,31 @@ export function median(values: number[]): number {
   const mid = Math.floor(v.length / 2);
   return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
 }
+
+/**
+ * CPU time (ms) of each PostgreSQL backend connected to `database`, by process id, read from
+ * /proc (the server runs on this machine). The difference of two readings is what the database
+ * spent on flaghost's statements in between (backends that ended meanwhile are missed).
+ */
+export async function databaseCpu(connectionString: string): Promise<Map<number, number>> {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ pid: number }>('select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()');
+    const out = new Map<number, number>();
+    for (const { pid } of rows) {
+      const ms = processCpuMs(pid);
+      if (ms !== undefined) out.set(pid, ms);
+    }
+    return out;
+  } finally {
+    await client.end();
+  }
+}
+
+export function cpuSince(before: Map<number, number>, after: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, ms] of after) total += ms - (before.get(pid) ?? 0);
+  return total;
+}

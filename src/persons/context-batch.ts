@@ -5,6 +5,7 @@
 // per request. Nothing is cached: every answer comes from a statement that started after its
 // request asked (docs/architecture.md#flags-the-hot-path).
 import type { Db } from '../platform/db/index.ts';
+import { pgErrorCode } from '../platform/db/errors.ts';
 import { readPersonContexts, type PersonContextKey, type StoredPersonContext } from './context-repository.ts';
 
 /** Lookups per statement at most (its parameter stays small, its answer bounded). */
@@ -58,12 +59,20 @@ export class PersonContextBatcher {
           this.done();
         },
         (error: unknown) => {
-          for (const p of batch) p.reject(error);
           this.done();
+          // A value one lookup carries that the database refuses (a NUL in a distinct id): each
+          // lookup is read again alone, so that only that request's stored flags fail.
+          if (batch.length > 1 && isDataException(error)) for (const p of batch) this.readAlone(p);
+          else for (const p of batch) p.reject(error);
         },
       );
     }
   };
+
+  private readAlone(p: Pending): void {
+    this.counts.statements++;
+    readPersonContexts(this.db, [p.key]).then(([context]) => p.resolve(context), p.reject);
+  }
 
   private done(): void {
     this.inFlight--;
@@ -71,6 +80,9 @@ export class PersonContextBatcher {
     if (this.queue.length && !this.scheduled) this.flush();
   }
 }
+
+/** SQLSTATE class 22: a value in the statement's parameter was refused, not the database failing. */
+const isDataException = (error: unknown) => pgErrorCode(error)?.startsWith('22') === true;
 
 const batchers = new WeakMap<Db, PersonContextBatcher>();
 

@@ -18,7 +18,7 @@ import { api, createProjectWithCli, prepareEnvironment, serverModeFromEnv, start
 import { combine, run, warmUp, type LoadSettings, type LoadSpec, type Measurement, type Sample } from './lib/load.ts';
 import { cleanupAll, firstJsonLine, installExitHandlers, interrupted, startChild, stopChild } from './lib/processes.ts';
 import { readProfile, snapshotSources, SourceMapper, summarize, summarizeByArea, type ProfileSummary } from './lib/profile.ts';
-import { median, percentile, post, seedEvent, seededDistinctId, seededProperties, sendAll, setEvent } from './lib/capture.ts';
+import { cpuSince, databaseCpu, median, percentile, post, seedEvent, seededDistinctId, seededProperties, sendAll, setEvent } from './lib/capture.ts';
 import { PLAN_FLAG, personsFlagBody, TOTAL_FLAGS } from './lib/persons-flags.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -155,9 +155,13 @@ async function main(): Promise<number> {
   ];
   for (const s of specs) await warmUp(s.spec, s.id === 'reference' ? { ...settings, warmupS: Math.min(1, settings.warmupS) } : settings);
   const samples = new Map<string, Sample[]>(specs.map((s) => [s.id, []]));
+  // PostgreSQL's share: its backends' CPU over the rounds (the reference reads no database).
+  const dbUrl = env.database === 'postgres' ? env.env.DATABASE_URL! : undefined;
+  const dbBefore = dbUrl ? await databaseCpu(dbUrl) : undefined;
   for (let round = 0; round < settings.rounds; round++) {
     for (const s of specs) samples.get(s.id)!.push(await run(s.spec, settings, settings.durationS / settings.rounds));
   }
+  const dbCpuMs = dbBefore && dbUrl ? cpuSince(dbBefore, await databaseCpu(dbUrl)) : undefined;
   const results = new Map<string, Measurement>(specs.map((s) => [s.id, combine(s.spec, samples.get(s.id)!)]));
   const flags = results.get('stored-persons')!;
   const reference = results.get('reference')!;
@@ -271,6 +275,7 @@ async function main(): Promise<number> {
     database: env.database,
     persons: PERSONS,
     seed: { seconds: seed.seconds, serverCpuMs: seed.serverCpuMs },
+    databaseCpuMsDuringLoad: dbCpuMs,
     load: Object.fromEntries([...results].map(([id, { windowsUs: _w, ...m }]) => [id, m])),
     freshness: { idle, underLoad },
     profiles,

@@ -9,6 +9,8 @@ import { createPeerApp, type PeerApp } from '../helpers/sdk.ts';
 import { rawRequest } from '../helpers/raw-http.ts';
 import { loadPersonContext, type PersonContextRequest } from '../../src/persons/service.ts';
 import { contextBatcherOf, MAX_LOOKUPS_PER_STATEMENT } from '../../src/persons/context-batch.ts';
+import { rowsOf } from '../../src/platform/db/sql.ts';
+import { sql } from 'drizzle-orm';
 
 let t: TestApp;
 type Json = Record<string, any>;
@@ -102,6 +104,11 @@ describe('batched stored-context lookups', () => {
     expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect((settled[0] as PromiseFulfilledResult<Json>).value.personProperties).toMatchObject({ n: 1 });
     expect((settled[2] as PromiseFulfilledResult<Json>).value.personProperties).toMatchObject({ n: 2 });
+  });
+
+  it.runIf(Boolean(process.env.DATABASE_URL))('runs on connections without JIT (compiling the statement cost seconds per lookup)', async () => {
+    const [row] = rowsOf<{ jit: string }>(await t.ctx.db.execute(sql`show jit`));
+    expect(row.jit).toBe('off');
   });
 
   it('reads what capture acknowledged, with no cache in between: /flags changes with each $set', async () => {

@@ -11,9 +11,8 @@ import { readPersonContexts, type PersonContextKey, type StoredPersonContext } f
 /** Lookups per statement at most (its parameter stays small, its answer bounded). */
 export const MAX_LOOKUPS_PER_STATEMENT = 256;
 /**
- * Statements running at once for one database handle; further lookups wait and join the next.
- * Measured with bench:persons (bench/README.md): 4 answered more than 2 (smaller batches behind
- * fewer statements) and than 8 (more statements competing with the rest for the CPU).
+ * Statements running at once for one database handle; further lookups wait and join the next
+ * (docs/architecture.md#stored-persons-on-flags says why four).
  */
 export const MAX_STATEMENTS_IN_FLIGHT = 4;
 

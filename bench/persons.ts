@@ -245,6 +245,7 @@ async function main(): Promise<number> {
     `  ÷ reference A: ${(flags.rps / reference.rps).toFixed(2)}× in req/s; cpu ${flags.cpuUsPerRequest?.toFixed(1)} µs/answer against ` +
       `${reference.cpuUsPerRequest?.toFixed(1)} µs (cpu ratio ${reference.cpuUsPerRequest && flags.cpuUsPerRequest ? (reference.cpuUsPerRequest / flags.cpuUsPerRequest).toFixed(2) : '?'}×)`,
   );
+  if (dbCpuMs !== undefined) log(`  PostgreSQL backends: ${((dbCpuMs * 1000) / flags.requests).toFixed(1)} µs of CPU per answer`);
   log(
     `load average at the end: ${os
       .loadavg()

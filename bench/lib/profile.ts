@@ -234,3 +234,37 @@ export function summarize(profile: CpuProfile, windowsUs: Array<[number, number]
     .map((e) => ({ function: e.fn, location: e.loc, text: e.text, percent: total ? (100 * e.count) / total : 0, ms: e.us / 1000 }));
   return { samples: total, idlePercent: total ? (100 * idle) / total : 0, top };
 }
+
+/** Self time grouped by where the code lives: a package, a src/ folder, WebAssembly, GC, native. */
+export function summarizeByArea(profile: CpuProfile, windowsUs: Array<[number, number]>, mapper: SourceMapper): Array<{ area: string; percent: number }> {
+  const inWindow = (t: number) => windowsUs.some(([a, b]) => t >= a && t <= b);
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const counts = new Map<string, number>();
+  let t = profile.startTime;
+  let total = 0;
+  for (let i = 0; i < profile.samples.length; i++) {
+    t += profile.timeDeltas[i] ?? 0;
+    if (!inWindow(t)) continue;
+    const node = byId.get(profile.samples[i]);
+    if (!node) continue;
+    total++;
+    const { functionName, url } = node.callFrame;
+    let area: string;
+    if (functionName === '(idle)') area = '(idle)';
+    else if (functionName === '(garbage collector)') area = '(garbage collector)';
+    else if (url.startsWith('wasm://')) area = 'WebAssembly (PGlite)';
+    else if (!url) area = `native: ${functionName || '(anonymous)'}`;
+    else {
+      const { location } = mapper.locate(url, node.callFrame.lineNumber, node.callFrame.columnNumber);
+      const src = /^src\/([^/]+)\//.exec(location);
+      if (src) area = `src/${src[1]}`;
+      else if (location.startsWith('node:')) area = 'node internals';
+      else area = /^((?:@[^/]+\/)?[^/:]+)/.exec(location)?.[1] ?? location;
+    }
+    counts.set(area, (counts.get(area) ?? 0) + 1);
+  }
+  return [...counts]
+    .map(([area, n]) => ({ area, percent: total ? (100 * n) / total : 0 }))
+    .sort((a, b) => b.percent - a.percent)
+    .slice(0, 12);
+}

@@ -67,11 +67,14 @@ export interface UsagePerson {
 
 export async function addFlagUsagePersons(db: Db, projectId: number, rows: UsagePerson[]): Promise<void> {
   if (!rows.length) return;
-  const sorted = [...rows].sort((a, b) => (a.flagKey + '\0' + a.day + '\0' + a.personKey < b.flagKey + '\0' + b.day + '\0' + b.personKey ? -1 : 1));
+  // The sort key is built once per row: building it in the comparator took more CPU than the
+  // rest of the batch's bookkeeping (it runs inside the batch's transaction).
+  const keyed = rows.map((r) => ({ key: `${r.flagKey}\0${r.day}\0${r.personKey}`, row: { flag_key: r.flagKey, day: r.day, person_key: r.personKey } }));
+  keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   await db.execute(sql`
     insert into flag_usage_persons (project_id, flag_key, day, person_key)
     select ${projectId}, r.flag_key, r.day::date, r.person_key
-    from jsonb_to_recordset(${json(sorted.map((r) => ({ flag_key: r.flagKey, day: r.day, person_key: r.personKey })))})
+    from jsonb_to_recordset(${json(keyed.map((k) => k.row))})
       as r(flag_key text, day text, person_key text)
     on conflict do nothing`);
 }

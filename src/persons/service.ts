@@ -4,7 +4,8 @@
 import type { Db } from '../platform/db/index.ts';
 import { isSerializationFailure, pgErrorCode } from '../platform/db/errors.ts';
 import { deletePersonRecord, findOrCreatePersonsByDistinctIds, findPersonRecord, listPersonRecords, type PersonRecord } from './repository.ts';
-import { readPersonContext, writeHashKeyOverrides } from './context-repository.ts';
+import { writeHashKeyOverrides } from './context-repository.ts';
+import { contextBatcherOf } from './context-batch.ts';
 import { transact, type AppContext } from '../platform/context.ts';
 import { isoTime } from '../platform/time.ts';
 import { parseLimitOffset } from '../platform/pagination.ts';
@@ -64,7 +65,7 @@ async function persistOverrides(db: Db, projectId: number, distinctId: string, a
 }
 
 /**
- * The stored context of one evaluation: one read on the common path; with `anonDistinctId` and
+ * The stored context of one evaluation: one read on the common path, shared with concurrent lookups; with `anonDistinctId` and
  * continuity flags, one write first (docs/compatibility.md#sdk-3.12: write, then read back, so the
  * first anon id stored for a person and flag wins even under concurrent requests). Request properties
  * are merged on top by the caller (docs/compatibility.md#sdk-3.1), which also adds `distinct_id`.
@@ -77,7 +78,8 @@ export async function loadPersonContext(db: Db, projectId: number, request: Pers
   const groups = Object.entries(request.groups ?? {})
     .filter(([index, key]) => /^\d+$/.test(index) && (typeof key === 'string' ? key !== '' : Number.isFinite(key)))
     .map(([index, key]) => ({ index: Number(index), key: String(key) }));
-  const stored = await readPersonContext(db, projectId, request.distinctId, anon, keys, groups);
+  // Read together with the lookups of concurrent requests (src/persons/context-batch.ts).
+  const stored = await contextBatcherOf(db).read({ projectId, distinctId: request.distinctId, anonDistinctId: anon, flagKeys: keys, groups });
 
   // Overrides of the person of `distinct_id` take precedence over those of the anon id's person.
   const hashKeyOverrides: Record<string, string> = {};

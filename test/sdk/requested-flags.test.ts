@@ -5,6 +5,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, PROJECT_TOKEN, type TestApp } from '../helpers/app.ts';
 import { createCohort, createFlag, dependsOn, inCohort, person } from '../helpers/sdk.ts';
+import { contextBatcherOf } from '../../src/persons/context-batch.ts';
 
 let t: TestApp;
 
@@ -22,11 +23,16 @@ afterAll(async () => {
   await t?.close();
 });
 
-/** POST /flags?v=2 through the app, counting the database statements this request makes. */
+/**
+ * POST /flags?v=2 through the app, counting the database statements this request makes: the
+ * handle's query methods, and the stored-context lookups, which go to the database in batches
+ * (src/persons/context-batch.ts) as prepared statements.
+ */
 async function flags(body: Record<string, unknown>): Promise<{ keys: string[]; statements: number; body: Record<string, any> }> {
   const db = t.ctx.db as unknown as Record<string, (...args: unknown[]) => unknown>;
   const request = new AsyncLocalStorage<true>();
   let statements = 0;
+  const lookupsBefore = contextBatcherOf(t.ctx.db).counts.lookups;
   const originals = Object.fromEntries(['select', 'selectDistinct', 'execute', 'insert', 'transaction'].map((m) => [m, db[m]]));
   for (const m of Object.keys(originals)) {
     db[m] = (...args: unknown[]) => {
@@ -41,6 +47,7 @@ async function flags(body: Record<string, unknown>): Promise<{ keys: string[]; s
     );
     expect(res.statusCode).toBe(200);
     const json = res.json();
+    statements += contextBatcherOf(t.ctx.db).counts.lookups - lookupsBefore;
     return { keys: Object.keys(json.flags).sort(), statements, body: json };
   } finally {
     Object.assign(db, originals);

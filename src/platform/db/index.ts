@@ -91,6 +91,11 @@ async function openPostgres(config: DatabaseConfig): Promise<Database> {
     // A transaction left open by a crashed request must not hold row locks forever.
     idle_in_transaction_session_timeout: Math.max(config.statementTimeoutMs * 2, 60_000),
     application_name: 'flaghost',
+    // Every statement flaghost sends is short. PostgreSQL's JIT compiles a plan whose estimated cost
+    // passes jit_above_cost at each execution (prepared ones too): with a million persons the
+    // stored-context statement's estimate did, and each /flags lookup spent ~3 s compiling
+    // (docs/architecture.md#stored-persons-on-flags).
+    options: '-c jit=off',
   };
   const monitor = new DatabaseMonitor({ clientOptions, probeTimeoutMs: deadlines.probeMs, transactionDeadlineMs: deadlines.transactionMs });
   const pool = monitoredPool(monitor, { ...clientOptions, max: config.poolSize, idleTimeoutMillis: 30_000 });

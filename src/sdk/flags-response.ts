@@ -4,6 +4,7 @@
 import type { FlagEvaluation } from '../evaluation/index.ts';
 import type { ProjectSnapshot } from './snapshots.ts';
 import { configKeys } from './remote-config.ts';
+import { answerBuffer } from './answer-buffers.ts';
 
 export type Endpoint = 'flags' | 'decide';
 
@@ -52,28 +53,6 @@ function flagBytes(r: FlagEvaluation): Buffer {
     if (Object.isFrozen(r)) renderedResults.set(r, bytes);
   }
   return bytes;
-}
-
-/**
- * Answer bodies are cut from shared 1 MiB slabs, as Buffer.allocUnsafe does for small buffers:
- * a fresh ArrayBuffer per 10–50 KB answer cost more than copying the answer into it. A slab is
- * freed once every answer cut from it has been written and dropped.
- */
-const SLAB_SIZE = 1 << 20;
-// The first answer allocates the first slab: a server that never answers /flags holds none.
-let slab = Buffer.alloc(0);
-let slabOffset = SLAB_SIZE;
-
-function answerBuffer(size: number): Buffer {
-  if (size > SLAB_SIZE / 8) return Buffer.allocUnsafeSlow(size);
-  if (slabOffset + size > SLAB_SIZE) {
-    slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
-    slabOffset = 0;
-  }
-  const out = slab.subarray(slabOffset, slabOffset + size);
-  // Keep the next answer 8-byte aligned.
-  slabOffset = (slabOffset + size + 7) & ~7;
-  return out;
 }
 
 function configPrefix(shape: Shape, snapshot: ProjectSnapshot | undefined): Buffer {

@@ -7,6 +7,7 @@
 // falls through to Fastify; /flags is read here whole.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
+import { releaseAnswer } from './answer-buffers.ts';
 import { browserOriginHeaders, sdkBodyLimit } from './body.ts';
 import { DEFINITIONS_ACCESS, flagsAnswerLog, parseSdkQuery, type SdkDecisions } from './decisions.ts';
 import type { Endpoint } from './flags-response.ts';
@@ -54,7 +55,8 @@ class WriteBatch {
       if (res.destroyed) continue;
       try {
         res.writeHead(200, headers);
-        res.end(body);
+        // Once the bytes are handed to the kernel, the answer's memory can hold a later answer.
+        res.end(body, () => releaseAnswer(body));
       } catch {
         // One broken socket must not cost the rest of the batch their answers.
         res.destroy();

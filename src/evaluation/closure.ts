@@ -1,47 +1,115 @@
 // The flags a request names plus everything they depend on (flag_keys_to_evaluate), so that
-// evaluation and the stored-data check look at those alone.
+// evaluation and the stored-data check look at those alone: the work follows the number of flags
+// asked for, not the project's size (docs/architecture.md#flags-the-hot-path).
 import type { CompiledProject } from './compile.js';
+import type { FlagEvaluation } from './types.js';
+
+/** Per compiled project: each flag's place in the evaluation order, and marks reused by every call. */
+interface ClosureTables {
+  position: Int32Array;
+  /** All zero between calls. */
+  marks: Uint8Array;
+}
+
+const tables = new WeakMap<CompiledProject, ClosureTables>();
+
+function tablesOf(project: CompiledProject): ClosureTables {
+  let t = tables.get(project);
+  if (!t) {
+    const position = new Int32Array(project.flags.length);
+    const order = project.evaluationOrder;
+    for (let o = 0; o < order.length; o++) position[order[o]] = o;
+    t = { position, marks: new Uint8Array(project.flags.length) };
+    tables.set(project, t);
+  }
+  return t;
+}
+
+/**
+ * The closure of one list of keys: a request asks twice (the stored-data check, then evaluation)
+ * with the same array, which nothing modifies in between.
+ */
+const lastClosure = new WeakMap<readonly string[], { project: CompiledProject; length: number; closure: readonly number[] }>();
 
 /**
  * Requested flags plus everything they depend on, transitively: their indexes, in evaluation
- * order (dependencies first).
+ * order (dependencies first). Unknown keys are ignored. The result is shared: do not modify it.
  */
-export function requestedClosure(project: CompiledProject, keys: readonly string[]): number[] {
-  const needed = new Uint8Array(project.flags.length);
-  const list: number[] = [];
-  const stack: number[] = [];
-  for (const key of keys) {
-    const index = project.flagIndexByKey.get(key);
-    if (index !== undefined && !needed[index]) {
-      needed[index] = 1;
-      stack.push(index);
-    }
-  }
-  while (stack.length > 0) {
-    const index = stack.pop()!;
-    list.push(index);
-    for (const dep of project.flags[index].dependencies) {
-      if (!needed[dep]) {
-        needed[dep] = 1;
-        stack.push(dep);
-      }
-    }
-  }
-  const position = orderPositions(project);
-  return list.sort((a, b) => position[a] - position[b]);
+export function requestedClosure(project: CompiledProject, keys: readonly string[]): readonly number[] {
+  const cached = lastClosure.get(keys);
+  if (cached && cached.project === project && cached.length === keys.length) return cached.closure;
+  const closure = computeClosure(project, keys);
+  lastClosure.set(keys, { project, length: keys.length, closure });
+  return closure;
 }
 
-const positions = new WeakMap<CompiledProject, Int32Array>();
-
-/** Each flag's place in the project's evaluation order. */
-function orderPositions(project: CompiledProject): Int32Array {
-  let position = positions.get(project);
-  if (!position) {
-    position = new Int32Array(project.flags.length);
-    project.evaluationOrder.forEach((flagIndex, o) => {
-      position![flagIndex] = o;
-    });
-    positions.set(project, position);
+function computeClosure(project: CompiledProject, keys: readonly string[]): number[] {
+  const { position, marks } = tablesOf(project);
+  const flags = project.flags;
+  const byKey = project.flagIndexByKey;
+  // Positions in the evaluation order of the flags found, unsorted.
+  const found: number[] = [];
+  try {
+    for (let k = 0; k < keys.length; k++) {
+      const index = byKey.get(keys[k]);
+      if (index === undefined || marks[index]) continue;
+      marks[index] = 1;
+      found.push(position[index]);
+    }
+    // Dependencies of what was found, and theirs (the list grows while it is walked).
+    const order = project.evaluationOrder;
+    for (let f = 0; f < found.length; f++) {
+      const deps = flags[order[found[f]]].dependencies;
+      for (let d = 0; d < deps.length; d++) {
+        const dep = deps[d];
+        if (marks[dep]) continue;
+        marks[dep] = 1;
+        found.push(position[dep]);
+      }
+    }
+    let sorted = true;
+    for (let f = 1; f < found.length && sorted; f++) sorted = found[f - 1] < found[f];
+    const positions = sorted ? found : Int32Array.from(found).sort();
+    const closure: number[] = new Array(positions.length);
+    for (let f = 0; f < positions.length; f++) closure[f] = order[positions[f]];
+    return closure;
+  } finally {
+    // Leave the marks all zero for the next call, whatever happened.
+    for (let f = 0; f < found.length; f++) marks[project.evaluationOrder[found[f]]] = 0;
   }
-  return position;
+}
+
+/** `results` sorted by their flags' indexes `at`; usually already in order (no dependencies). */
+export function inFlagOrder(results: FlagEvaluation[], at: number[]): FlagEvaluation[] {
+  let sorted = true;
+  for (let r = 1; r < at.length && sorted; r++) sorted = at[r - 1] < at[r];
+  if (sorted) return results;
+  // Flag index and result position in one number, sorted without a comparator.
+  const n = results.length;
+  const keys = new Float64Array(n);
+  for (let r = 0; r < n; r++) keys[r] = at[r] * n + r;
+  keys.sort();
+  const out: FlagEvaluation[] = new Array(n);
+  for (let r = 0; r < n; r++) out[r] = results[keys[r] % n];
+  return out;
+}
+
+/**
+ * The flag values of a request naming its flags (dependencies read them by flag index): one
+ * array per project, reused, so that such a request allocates nothing in proportion to the
+ * project. Values are written only at the closure's indexes, and returnValues clears those.
+ */
+const freeValues = new WeakMap<CompiledProject, unknown[]>();
+
+export function borrowValues<T>(project: CompiledProject): T[] {
+  const values = freeValues.get(project);
+  if (!values) return new Array(project.flags.length);
+  // Lent out until returned: a nested call would get an array of its own.
+  freeValues.delete(project);
+  return values as T[];
+}
+
+export function returnValues(project: CompiledProject, values: unknown[], closure: readonly number[]): void {
+  for (let c = 0; c < closure.length; c++) values[closure[c]] = undefined;
+  freeValues.set(project, values);
 }

@@ -19,4 +19,4 @@ export { inferRuntime, type InferRuntimeInput } from './runtime.js';
 export { cohortIds, dependencyIds, flagReferencesCohorts } from './dependencies.js';
 export { cohortMembershipTest } from './cohorts.js';
 export { flagHash, hash, holdoutHash } from './hash.js';
-export { propertyReads, propertyReadsByFlag, readsStoredData, type PropertyReads } from './reads.js';
+export { propertyReads, propertyReadsByFlag, readsStoredData, requestedReadsStoredData, type PropertyReads } from './reads.js';

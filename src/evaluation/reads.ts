@@ -1,6 +1,7 @@
 // Which stored properties a project's flags can read. /flags merges the request's properties over
 // the stored ones (docs/compatibility.md#sdk-3.1), so when a request already carries every key
 // its active flags read, the stored person cannot change the answer and need not be fetched.
+import type { CompiledProject } from './compile.js';
 import type { CohortDefinition, EvaluationRequest, FlagDefinition } from './types.js';
 import { hasOwn, isPlainObject, parseIntegerId } from './values.js';
 
@@ -123,6 +124,80 @@ export function readsStoredData(reads: PropertyReads, request: EvaluationRequest
     if (name === undefined || !hasOwn(groups, name)) continue;
     const props = request.groupProperties?.[name] ?? {};
     for (const key of keys) if (!hasOwn(props, key)) return true;
+  }
+  return false;
+}
+
+/**
+ * What each flag of a compiled project reads, by flag index, with equal reads shared: most flags
+ * of a project read the same few properties, so a request naming 50 flags checks each distinct
+ * set once (requestedReadsStoredData). Built once per snapshot.
+ */
+interface ReadsIndex {
+  project: CompiledProject;
+  continuityKeys: readonly string[];
+  /** Flag index → a slot of `distinct`, NEEDS_STORED, or NOTHING. */
+  slotOf: Int32Array;
+  distinct: PropertyReads[];
+}
+
+const NOTHING = -1;
+/** The flag needs stored data whatever the request carries (experience continuity). */
+const NEEDS_STORED = -2;
+const indexes = new WeakMap<ReadonlyMap<string, PropertyReads>, ReadsIndex>();
+
+function signature(reads: PropertyReads): string {
+  const groups = [...reads.groups].map(([index, keys]) => [index, [...keys].sort()]).sort((a, b) => Number(a[0]) - Number(b[0]));
+  return JSON.stringify([reads.staticCohorts, [...reads.person].sort(), groups]);
+}
+
+function readsIndex(project: CompiledProject, byFlag: ReadonlyMap<string, PropertyReads>, continuityKeys: readonly string[]): ReadsIndex {
+  let index = indexes.get(byFlag);
+  if (index && index.project === project && index.continuityKeys === continuityKeys) return index;
+  const continuity = new Set(continuityKeys);
+  const slots = new Map<string, number>();
+  const distinct: PropertyReads[] = [];
+  const slotOf = new Int32Array(project.flags.length);
+  project.flags.forEach((flag, i) => {
+    const reads = byFlag.get(flag.key);
+    if (continuity.has(flag.key)) slotOf[i] = NEEDS_STORED;
+    else if (!reads) slotOf[i] = NOTHING;
+    else {
+      const sig = signature(reads);
+      let slot = slots.get(sig);
+      if (slot === undefined) {
+        slots.set(sig, (slot = distinct.length));
+        distinct.push(reads);
+      }
+      slotOf[i] = slot;
+    }
+  });
+  index = { project, continuityKeys, slotOf, distinct };
+  indexes.set(byFlag, index);
+  return index;
+}
+
+/**
+ * readsStoredData for the flags of `closure` (indexes into `project.flags`), whose reads
+ * `byFlag` gives by key; flags named in `continuityKeys` always need stored data.
+ */
+export function requestedReadsStoredData(
+  project: CompiledProject,
+  byFlag: ReadonlyMap<string, PropertyReads>,
+  continuityKeys: readonly string[],
+  closure: readonly number[],
+  request: EvaluationRequest,
+): boolean {
+  const { slotOf, distinct } = readsIndex(project, byFlag, continuityKeys);
+  // Slots checked already (and found not to need stored data).
+  const checked = new Uint8Array(distinct.length);
+  for (let c = 0; c < closure.length; c++) {
+    const slot = slotOf[closure[c]];
+    if (slot === NOTHING) continue;
+    if (slot === NEEDS_STORED) return true;
+    if (checked[slot]) continue;
+    if (readsStoredData(distinct[slot], request, project.groupTypeNames)) return true;
+    checked[slot] = 1;
   }
   return false;
 }

@@ -4,12 +4,21 @@
 import type { CompiledProject } from './compile.js';
 import type { FlagEvaluation } from './types.js';
 
-/** Per compiled project: each flag's place in the evaluation order, and marks reused by every call. */
+/** Per compiled project: each flag's place in the evaluation order, marks reused by every call, closures asked before. */
 interface ClosureTables {
   position: Int32Array;
   /** All zero between calls. */
   marks: Uint8Array;
+  /**
+   * Closures by a hash of their key list (listHash): SDKs ask for the same lists again and again,
+   * and comparing a list is cheaper than looking up each key. A hit counts only when the stored
+   * keys equal the asked ones one by one. Emptied when full.
+   */
+  lists: Map<number, { keys: readonly string[]; closure: readonly number[] }>;
 }
+
+/** Key lists remembered per project. */
+export const MAX_REMEMBERED_LISTS = 128;
 
 const tables = new WeakMap<CompiledProject, ClosureTables>();
 
@@ -19,7 +28,7 @@ function tablesOf(project: CompiledProject): ClosureTables {
     const position = new Int32Array(project.flags.length);
     const order = project.evaluationOrder;
     for (let o = 0; o < order.length; o++) position[order[o]] = o;
-    t = { position, marks: new Uint8Array(project.flags.length) };
+    t = { position, marks: new Uint8Array(project.flags.length), lists: new Map() };
     tables.set(project, t);
   }
   return t;
@@ -38,13 +47,39 @@ const lastClosure = new WeakMap<readonly string[], { project: CompiledProject; l
 export function requestedClosure(project: CompiledProject, keys: readonly string[]): readonly number[] {
   const cached = lastClosure.get(keys);
   if (cached && cached.project === project && cached.length === keys.length) return cached.closure;
-  const closure = computeClosure(project, keys);
+  const t = tablesOf(project);
+  const id = listHash(keys);
+  const known = t.lists.get(id);
+  let closure: readonly number[];
+  if (known && sameKeys(known.keys, keys)) closure = known.closure;
+  else {
+    closure = Object.freeze(computeClosure(project, t, keys));
+    if (t.lists.size >= MAX_REMEMBERED_LISTS) t.lists.clear();
+    t.lists.set(id, { keys: keys.slice(), closure });
+  }
   lastClosure.set(keys, { project, length: keys.length, closure });
   return closure;
 }
 
-function computeClosure(project: CompiledProject, keys: readonly string[]): number[] {
-  const { position, marks } = tablesOf(project);
+/** A cheap hash of a key list (lengths and last characters); equal lists hash equally, and a hit is checked. */
+function listHash(keys: readonly string[]): number {
+  let h = keys.length;
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i];
+    h = (Math.imul(h, 31) + k.length) | 0;
+    if (k.length > 0) h = (Math.imul(h, 31) + k.charCodeAt(k.length - 1)) | 0;
+  }
+  return h;
+}
+
+function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function computeClosure(project: CompiledProject, t: ClosureTables, keys: readonly string[]): number[] {
+  const { position, marks } = t;
   const flags = project.flags;
   const byKey = project.flagIndexByKey;
   // Positions in the evaluation order of the flags found, unsorted.

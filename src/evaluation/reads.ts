@@ -188,16 +188,32 @@ export function requestedReadsStoredData(
   closure: readonly number[],
   request: EvaluationRequest,
 ): boolean {
-  const { slotOf, distinct } = readsIndex(project, byFlag, continuityKeys);
-  // Slots checked already (and found not to need stored data).
-  const checked = new Uint8Array(distinct.length);
-  for (let c = 0; c < closure.length; c++) {
-    const slot = slotOf[closure[c]];
-    if (slot === NOTHING) continue;
-    if (slot === NEEDS_STORED) return true;
-    if (checked[slot]) continue;
-    if (readsStoredData(distinct[slot], request, project.groupTypeNames)) return true;
-    checked[slot] = 1;
+  const index = readsIndex(project, byFlag, continuityKeys);
+  const slots = closureSlots(index, closure);
+  for (let s = 0; s < slots.length; s++) {
+    const slot = slots[s];
+    if (slot === NEEDS_STORED || readsStoredData(index.distinct[slot], request, project.groupTypeNames)) return true;
   }
   return false;
+}
+
+/** The distinct read slots of a closure (NEEDS_STORED first if any), kept while the closure is (closures are shared, closure.ts). */
+const slotsOfClosure = new WeakMap<readonly number[], { index: ReadsIndex; slots: Int32Array }>();
+
+function closureSlots(index: ReadsIndex, closure: readonly number[]): Int32Array {
+  const known = slotsOfClosure.get(closure);
+  if (known && known.index === index) return known.slots;
+  const seen = new Set<number>();
+  for (let c = 0; c < closure.length; c++) {
+    const slot = index.slotOf[closure[c]];
+    if (slot === NEEDS_STORED) {
+      seen.clear();
+      seen.add(NEEDS_STORED);
+      break;
+    }
+    if (slot !== NOTHING) seen.add(slot);
+  }
+  const slots = Int32Array.from(seen);
+  slotsOfClosure.set(closure, { index, slots });
+  return slots;
 }

@@ -2,7 +2,7 @@
 // dependencies and the answer's order must give exactly the results of evaluating every flag.
 import { describe, expect, it } from 'vitest';
 import { evaluateFlags, requestedClosure, type FlagDefinition } from '../../src/evaluation/index.js';
-import { inFlagOrder } from '../../src/evaluation/closure.js';
+import { inFlagOrder, MAX_REMEMBERED_LISTS } from '../../src/evaluation/closure.js';
 import { flag, person, project, rollout } from './fixtures.js';
 
 const dep = (id: number, value: boolean | string = true) => ({ key: String(id), type: 'flag', operator: 'flag_evaluates_to', value });
@@ -74,5 +74,30 @@ describe('requested flags against the full evaluation', () => {
     expect(inFlagOrder([r('c'), r('a'), r('b')], [7, 2, 5]).map((x: { key: string }) => x.key)).toEqual(['a', 'b', 'c']);
     expect(inFlagOrder([r('a'), r('b')], [1, 3]).map((x: { key: string }) => x.key)).toEqual(['a', 'b']);
     expect(inFlagOrder([], [])).toEqual([]);
+  });
+
+  it('remembers closures by their key lists, never answering one list with another’s closure', () => {
+    // Keys of one length ending alike hash alike (the cache's hash reads lengths and last characters).
+    const many = Array.from({ length: 40 }, (_, i) =>
+      flag(`k${String.fromCharCode(97 + (i % 26))}${Math.floor(i / 26)}x`, { groups: [rollout(100)] }, { id: 100 + i }),
+    );
+    const compiled = project(many);
+    const names = (asked: string[]) => requestedClosure(compiled, asked).map((i) => compiled.flags[i].key);
+    const a = ['ka0x', 'kb0x'];
+    const b = ['kc0x', 'kd0x'];
+    expect(names(a)).toEqual(['ka0x', 'kb0x']);
+    expect(names(b)).toEqual(['kc0x', 'kd0x']);
+    expect(names(['ka0x', 'kb0x'])).toEqual(['ka0x', 'kb0x']);
+    // The same list in a new array is the same closure.
+    const first = requestedClosure(compiled, ['ke0x']);
+    expect(requestedClosure(compiled, ['ke0x'])).toBe(first);
+    expect(names(['kf0x'])).toEqual(['kf0x']);
+    // More lists than are remembered: still each its own closure.
+    for (let n = 0; n < MAX_REMEMBERED_LISTS + 20; n++) {
+      const list = [many[n % 40].key, many[(n * 7 + 3) % 40].key];
+      const expected = many.filter((f) => list.includes(f.key)).map((f) => f.key);
+      expect(names(list)).toEqual(expected);
+    }
+    expect(names(['ka0x', 'kb0x'])).toEqual(['ka0x', 'kb0x']);
   });
 });

@@ -3,7 +3,7 @@ import { CohortEvaluator, CohortNotFoundError } from './cohorts.js';
 import { Source, type CompiledCondition, type CompiledFlag, type CompiledProject, type FlagOutcomes } from './compile.js';
 import { flagHash, holdoutHash } from './hash.js';
 import type { MatchContext } from './operators.js';
-import type { EvaluationRequest, FlagEvaluation, Properties } from './types.js';
+import { RESULT_MEMO, type EvaluationRequest, type FlagEvaluation, type Properties, type ResultMemo } from './types.js';
 import { hasOwn } from './values.js';
 import { borrowValues, inFlagOrder, requestedClosure, returnValues } from './closure.js';
 
@@ -161,6 +161,7 @@ function newResult(flag: CompiledFlag, enabled: boolean, variant: string | null,
     reason: o.reason,
   };
   if (failed) r.failed = true;
+  Object.defineProperty(r, RESULT_MEMO, { value: {} satisfies ResultMemo });
   return Object.freeze(r);
 }
 

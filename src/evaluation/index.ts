@@ -11,6 +11,7 @@ export type {
   Properties,
   ReasonCode,
 } from './types.js';
+export { RESULT_MEMO, type ResultMemo } from './types.js';
 export { compileProject, SURVEY_FLAG_PREFIX, type CompiledFlag, type CompiledProject, type CompileProjectInput } from './compile.js';
 export { evaluateFlags } from './evaluate.js';
 export { requestedClosure } from './closure.js';

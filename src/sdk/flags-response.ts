@@ -1,7 +1,7 @@
 // The /flags and /decide answer bodies (docs/compatibility.md#sdk-2.3). The v2 shape — what current
 // SDKs ask for — is assembled from per-flag bytes encoded once per snapshot: stringifying a fresh
 // object tree (or a rope of small strings) per request cost more than evaluating the flags.
-import type { FlagEvaluation } from '../evaluation/index.ts';
+import { RESULT_MEMO, type FlagEvaluation, type ResultMemo } from '../evaluation/index.ts';
 import type { ProjectSnapshot } from './snapshots.ts';
 import { configKeys } from './remote-config.ts';
 import { answerBuffer } from './answer-buffers.ts';
@@ -45,8 +45,10 @@ function flagJson(r: FlagEvaluation): string {
   );
 }
 
-/** The bytes of one flag's result (results come from evaluateFlags, frozen and shared). */
+/** The bytes of one flag's result (results come from evaluateFlags, frozen and shared, each with its memo). */
 function flagBytes(r: FlagEvaluation): Buffer {
+  const memo = (r as { [RESULT_MEMO]?: ResultMemo })[RESULT_MEMO];
+  if (memo) return (memo.bytes ??= Buffer.from(flagJson(r))) as Buffer;
   let bytes = renderedResults.get(r);
   if (!bytes) {
     bytes = Buffer.from(flagJson(r));

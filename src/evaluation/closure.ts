@@ -12,13 +12,14 @@ interface ClosureTables {
   /**
    * Closures by a hash of their key list (listHash): SDKs ask for the same lists again and again,
    * and comparing a list is cheaper than looking up each key. A hit counts only when the stored
-   * keys equal the asked ones one by one. Emptied when full.
+   * keys equal the asked ones one by one. Emptied when full; lists longer than MAX_REMEMBERED_KEYS are not kept.
    */
   lists: Map<number, { keys: readonly string[]; closure: readonly number[] }>;
 }
 
-/** Key lists remembered per project. */
+/** Key lists remembered per project, and the longest list remembered (memory stays bounded). */
 export const MAX_REMEMBERED_LISTS = 128;
+export const MAX_REMEMBERED_KEYS = 1000;
 
 const tables = new WeakMap<CompiledProject, ClosureTables>();
 
@@ -54,8 +55,10 @@ export function requestedClosure(project: CompiledProject, keys: readonly string
   if (known && sameKeys(known.keys, keys)) closure = known.closure;
   else {
     closure = Object.freeze(computeClosure(project, t, keys));
-    if (t.lists.size >= MAX_REMEMBERED_LISTS) t.lists.clear();
-    t.lists.set(id, { keys: keys.slice(), closure });
+    if (keys.length <= MAX_REMEMBERED_KEYS) {
+      if (t.lists.size >= MAX_REMEMBERED_LISTS) t.lists.clear();
+      t.lists.set(id, { keys: keys.slice(), closure });
+    }
   }
   lastClosure.set(keys, { project, length: keys.length, closure });
   return closure;

@@ -2,7 +2,7 @@
 // dependencies and the answer's order must give exactly the results of evaluating every flag.
 import { describe, expect, it } from 'vitest';
 import { evaluateFlags, requestedClosure, type FlagDefinition } from '../../src/evaluation/index.js';
-import { inFlagOrder, MAX_REMEMBERED_LISTS } from '../../src/evaluation/closure.js';
+import { inFlagOrder, MAX_REMEMBERED_KEYS, MAX_REMEMBERED_LISTS } from '../../src/evaluation/closure.js';
 import { flag, person, project, rollout } from './fixtures.js';
 
 const dep = (id: number, value: boolean | string = true) => ({ key: String(id), type: 'flag', operator: 'flag_evaluates_to', value });
@@ -99,5 +99,9 @@ describe('requested flags against the full evaluation', () => {
       expect(names(list)).toEqual(expected);
     }
     expect(names(['ka0x', 'kb0x'])).toEqual(['ka0x', 'kb0x']);
+    // A list longer than is remembered is answered, not kept.
+    const long = Array.from({ length: MAX_REMEMBERED_KEYS + 1 }, (_, i) => (i === 0 ? 'kh0x' : `unknown-${i}`));
+    expect(names(long)).toEqual(['kh0x']);
+    expect(requestedClosure(compiled, [...long])).not.toBe(requestedClosure(compiled, [...long]));
   });
 });

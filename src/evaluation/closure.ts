@@ -15,6 +15,9 @@ interface ClosureTables {
    * keys equal the asked ones one by one. Emptied when full; lists longer than MAX_REMEMBERED_KEYS are not kept.
    */
   lists: Map<number, { keys: readonly string[]; closure: readonly number[] }>;
+  /** Flag values for requests naming their flags (borrowValues); undefined at every index between requests. */
+  values: unknown[];
+  valuesLent: boolean;
 }
 
 /** Key lists remembered per project, and the longest list remembered (memory stays bounded). */
@@ -29,25 +32,17 @@ function tablesOf(project: CompiledProject): ClosureTables {
     const position = new Int32Array(project.flags.length);
     const order = project.evaluationOrder;
     for (let o = 0; o < order.length; o++) position[order[o]] = o;
-    t = { position, marks: new Uint8Array(project.flags.length), lists: new Map() };
+    t = { position, marks: new Uint8Array(project.flags.length), lists: new Map(), values: new Array(project.flags.length), valuesLent: false };
     tables.set(project, t);
   }
   return t;
 }
 
 /**
- * The closure of one list of keys: a request asks twice (the stored-data check, then evaluation)
- * with the same array, which nothing modifies in between.
- */
-const lastClosure = new WeakMap<readonly string[], { project: CompiledProject; length: number; closure: readonly number[] }>();
-
-/**
  * Requested flags plus everything they depend on, transitively: their indexes, in evaluation
  * order (dependencies first). Unknown keys are ignored. The result is shared: do not modify it.
  */
 export function requestedClosure(project: CompiledProject, keys: readonly string[]): readonly number[] {
-  const cached = lastClosure.get(keys);
-  if (cached && cached.project === project && cached.length === keys.length) return cached.closure;
   const t = tablesOf(project);
   const id = listHash(keys);
   const known = t.lists.get(id);
@@ -60,7 +55,6 @@ export function requestedClosure(project: CompiledProject, keys: readonly string
       t.lists.set(id, { keys: keys.slice(), closure });
     }
   }
-  lastClosure.set(keys, { project, length: keys.length, closure });
   return closure;
 }
 
@@ -137,17 +131,17 @@ export function inFlagOrder(results: FlagEvaluation[], at: number[]): FlagEvalua
  * array per project, reused, so that such a request allocates nothing in proportion to the
  * project. Values are written only at the closure's indexes, and returnValues clears those.
  */
-const freeValues = new WeakMap<CompiledProject, unknown[]>();
-
 export function borrowValues<T>(project: CompiledProject): T[] {
-  const values = freeValues.get(project);
-  if (!values) return new Array(project.flags.length);
-  // Lent out until returned: a nested call would get an array of its own.
-  freeValues.delete(project);
-  return values as T[];
+  const t = tablesOf(project);
+  // Lent out until returned: a nested call gets an array of its own.
+  if (t.valuesLent) return new Array(project.flags.length);
+  t.valuesLent = true;
+  return t.values as T[];
 }
 
 export function returnValues(project: CompiledProject, values: unknown[], closure: readonly number[]): void {
+  const t = tablesOf(project);
+  if (values !== t.values) return;
   for (let c = 0; c < closure.length; c++) values[closure[c]] = undefined;
-  freeValues.set(project, values);
+  t.valuesLent = false;
 }

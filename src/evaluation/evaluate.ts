@@ -341,15 +341,7 @@ function evaluateOne(flag: CompiledFlag, st: RequestState, request: EvaluationRe
  */
 export function evaluateFlags(project: CompiledProject, request: EvaluationRequest): FlagEvaluation[] {
   const flags = project.flags;
-  if (request.flagKeys) {
-    const closure = requestedClosure(project, request.flagKeys);
-    const values = borrowValues<FlagValue>(project);
-    try {
-      return evaluateRequested(project, request, new RequestState(project, request, values), closure);
-    } finally {
-      returnValues(project, values, closure);
-    }
-  }
+  if (request.flagKeys) return evaluateRequested(project, request, requestedClosure(project, request.flagKeys));
   const st = new RequestState(project, request);
   const results: (FlagEvaluation | undefined)[] = new Array(flags.length);
   const skipped = new Uint8Array(flags.length);
@@ -382,21 +374,26 @@ export function evaluateFlags(project: CompiledProject, request: EvaluationReque
 }
 
 /** evaluateFlags for a request naming its flags: `closure` in evaluation order. */
-function evaluateRequested(project: CompiledProject, request: EvaluationRequest, st: RequestState, closure: readonly number[]): FlagEvaluation[] {
+function evaluateRequested(project: CompiledProject, request: EvaluationRequest, closure: readonly number[]): FlagEvaluation[] {
+  const st = new RequestState(project, request, borrowValues<FlagValue>(project));
   const results: FlagEvaluation[] = [];
   // Each result's flag index, to put the answer in the project's order.
   const at: number[] = [];
-  for (let c = 0; c < closure.length; c++) {
-    const i = closure[c];
-    const flag = project.flags[i];
-    if (isSkipped(flag, request)) {
-      st.values[i] = false;
-      continue;
+  try {
+    for (let c = 0; c < closure.length; c++) {
+      const i = closure[c];
+      const flag = project.flags[i];
+      if (isSkipped(flag, request)) {
+        st.values[i] = false;
+        continue;
+      }
+      const evaluation = evaluateOne(flag, st, request);
+      results.push(evaluation);
+      at.push(i);
+      st.values[i] = evaluation.failed ? undefined : evaluation.enabled ? (evaluation.variant ?? true) : false;
     }
-    const evaluation = evaluateOne(flag, st, request);
-    results.push(evaluation);
-    at.push(i);
-    st.values[i] = evaluation.failed ? undefined : evaluation.enabled ? (evaluation.variant ?? true) : false;
+  } finally {
+    returnValues(project, st.values, closure);
   }
   return inFlagOrder(results, at);
 }

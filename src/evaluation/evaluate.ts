@@ -3,9 +3,9 @@ import { CohortEvaluator, CohortNotFoundError } from './cohorts.js';
 import { Source, type CompiledCondition, type CompiledFlag, type CompiledProject, type FlagOutcomes } from './compile.js';
 import { flagHash, holdoutHash } from './hash.js';
 import type { MatchContext } from './operators.js';
-import type { EvaluationRequest, FlagEvaluation, Properties } from './types.js';
+import { RESULT_MEMO, type EvaluationRequest, type FlagEvaluation, type Properties, type ResultMemo } from './types.js';
 import { hasOwn } from './values.js';
-import { requestedClosure } from './closure.js';
+import { borrowValues, inFlagOrder, requestedClosure, returnValues } from './closure.js';
 
 // Reason priorities while walking conditions (step 4 of docs/compatibility.md#sdk-3.4).
 const NO_GROUP_TYPE = 1;
@@ -36,10 +36,11 @@ class RequestState implements MatchContext {
   constructor(
     readonly project: CompiledProject,
     readonly request: EvaluationRequest,
+    values: FlagValue[] = new Array(project.flags.length),
   ) {
     this.person = request.personProperties ?? EMPTY;
     this.deviceId = resolveDeviceId(request, this.person);
-    this.values = new Array(project.flags.length);
+    this.values = values;
     this.memo = new Uint8Array(project.filterSlots);
   }
 
@@ -160,6 +161,7 @@ function newResult(flag: CompiledFlag, enabled: boolean, variant: string | null,
     reason: o.reason,
   };
   if (failed) r.failed = true;
+  Object.defineProperty(r, RESULT_MEMO, { value: {} satisfies ResultMemo });
   return Object.freeze(r);
 }
 
@@ -339,8 +341,8 @@ function evaluateOne(flag: CompiledFlag, st: RequestState, request: EvaluationRe
  */
 export function evaluateFlags(project: CompiledProject, request: EvaluationRequest): FlagEvaluation[] {
   const flags = project.flags;
+  if (request.flagKeys) return evaluateRequested(project, request, requestedClosure(project, request.flagKeys));
   const st = new RequestState(project, request);
-  if (request.flagKeys) return evaluateRequested(project, request, st, requestedClosure(project, request.flagKeys));
   const results: (FlagEvaluation | undefined)[] = new Array(flags.length);
   const skipped = new Uint8Array(flags.length);
 
@@ -372,20 +374,26 @@ export function evaluateFlags(project: CompiledProject, request: EvaluationReque
 }
 
 /** evaluateFlags for a request naming its flags: `closure` in evaluation order. */
-function evaluateRequested(project: CompiledProject, request: EvaluationRequest, st: RequestState, closure: number[]): FlagEvaluation[] {
-  const evaluated: number[] = [];
-  const byIndex = new Map<number, FlagEvaluation>();
-  for (const i of closure) {
-    const flag = project.flags[i];
-    if (isSkipped(flag, request)) {
-      st.values[i] = false;
-      continue;
+function evaluateRequested(project: CompiledProject, request: EvaluationRequest, closure: readonly number[]): FlagEvaluation[] {
+  const st = new RequestState(project, request, borrowValues<FlagValue>(project));
+  const results: FlagEvaluation[] = [];
+  // Each result's flag index, to put the answer in the project's order.
+  const at: number[] = [];
+  try {
+    for (let c = 0; c < closure.length; c++) {
+      const i = closure[c];
+      const flag = project.flags[i];
+      if (isSkipped(flag, request)) {
+        st.values[i] = false;
+        continue;
+      }
+      const evaluation = evaluateOne(flag, st, request);
+      results.push(evaluation);
+      at.push(i);
+      st.values[i] = evaluation.failed ? undefined : evaluation.enabled ? (evaluation.variant ?? true) : false;
     }
-    const evaluation = evaluateOne(flag, st, request);
-    byIndex.set(i, evaluation);
-    evaluated.push(i);
-    st.values[i] = evaluation.failed ? undefined : evaluation.enabled ? (evaluation.variant ?? true) : false;
+  } finally {
+    returnValues(project, st.values, closure);
   }
-  evaluated.sort((a, b) => a - b);
-  return evaluated.map((i) => byIndex.get(i)!);
+  return inFlagOrder(results, at);
 }

@@ -11,6 +11,7 @@ export type {
   Properties,
   ReasonCode,
 } from './types.js';
+export { RESULT_MEMO, type ResultMemo } from './types.js';
 export { compileProject, SURVEY_FLAG_PREFIX, type CompiledFlag, type CompiledProject, type CompileProjectInput } from './compile.js';
 export { evaluateFlags } from './evaluate.js';
 export { requestedClosure } from './closure.js';
@@ -19,4 +20,4 @@ export { inferRuntime, type InferRuntimeInput } from './runtime.js';
 export { cohortIds, dependencyIds, flagReferencesCohorts } from './dependencies.js';
 export { cohortMembershipTest } from './cohorts.js';
 export { flagHash, hash, holdoutHash } from './hash.js';
-export { propertyReads, propertyReadsByFlag, readsStoredData, type PropertyReads } from './reads.js';
+export { propertyReads, propertyReadsByFlag, readsStoredData, requestedReadsStoredData, type PropertyReads } from './reads.js';

@@ -1,6 +1,7 @@
 // Which stored properties a project's flags can read. /flags merges the request's properties over
 // the stored ones (docs/compatibility.md#sdk-3.1), so when a request already carries every key
 // its active flags read, the stored person cannot change the answer and need not be fetched.
+import type { CompiledProject } from './compile.js';
 import type { CohortDefinition, EvaluationRequest, FlagDefinition } from './types.js';
 import { hasOwn, isPlainObject, parseIntegerId } from './values.js';
 
@@ -125,4 +126,94 @@ export function readsStoredData(reads: PropertyReads, request: EvaluationRequest
     for (const key of keys) if (!hasOwn(props, key)) return true;
   }
   return false;
+}
+
+/**
+ * What each flag of a compiled project reads, by flag index, with equal reads shared: most flags
+ * of a project read the same few properties, so a request naming 50 flags checks each distinct
+ * set once (requestedReadsStoredData). Built once per snapshot.
+ */
+interface ReadsIndex {
+  project: CompiledProject;
+  continuityKeys: readonly string[];
+  /** Flag index → a slot of `distinct`, NEEDS_STORED, or NOTHING. */
+  slotOf: Int32Array;
+  distinct: PropertyReads[];
+}
+
+const NOTHING = -1;
+/** The flag needs stored data whatever the request carries (experience continuity). */
+const NEEDS_STORED = -2;
+const indexes = new WeakMap<ReadonlyMap<string, PropertyReads>, ReadsIndex>();
+
+function signature(reads: PropertyReads): string {
+  const groups = [...reads.groups].map(([index, keys]) => [index, [...keys].sort()]).sort((a, b) => Number(a[0]) - Number(b[0]));
+  return JSON.stringify([reads.staticCohorts, [...reads.person].sort(), groups]);
+}
+
+function readsIndex(project: CompiledProject, byFlag: ReadonlyMap<string, PropertyReads>, continuityKeys: readonly string[]): ReadsIndex {
+  let index = indexes.get(byFlag);
+  if (index && index.project === project && index.continuityKeys === continuityKeys) return index;
+  const continuity = new Set(continuityKeys);
+  const slots = new Map<string, number>();
+  const distinct: PropertyReads[] = [];
+  const slotOf = new Int32Array(project.flags.length);
+  project.flags.forEach((flag, i) => {
+    const reads = byFlag.get(flag.key);
+    if (continuity.has(flag.key)) slotOf[i] = NEEDS_STORED;
+    else if (!reads) slotOf[i] = NOTHING;
+    else {
+      const sig = signature(reads);
+      let slot = slots.get(sig);
+      if (slot === undefined) {
+        slots.set(sig, (slot = distinct.length));
+        distinct.push(reads);
+      }
+      slotOf[i] = slot;
+    }
+  });
+  index = { project, continuityKeys, slotOf, distinct };
+  indexes.set(byFlag, index);
+  return index;
+}
+
+/**
+ * readsStoredData for the flags of `closure` (indexes into `project.flags`), whose reads
+ * `byFlag` gives by key; flags named in `continuityKeys` always need stored data.
+ */
+export function requestedReadsStoredData(
+  project: CompiledProject,
+  byFlag: ReadonlyMap<string, PropertyReads>,
+  continuityKeys: readonly string[],
+  closure: readonly number[],
+  request: EvaluationRequest,
+): boolean {
+  const index = readsIndex(project, byFlag, continuityKeys);
+  const slots = closureSlots(index, closure);
+  for (let s = 0; s < slots.length; s++) {
+    const slot = slots[s];
+    if (slot === NEEDS_STORED || readsStoredData(index.distinct[slot], request, project.groupTypeNames)) return true;
+  }
+  return false;
+}
+
+/** The distinct read slots of a closure (NEEDS_STORED first if any), kept while the closure is (closures are shared, closure.ts). */
+const slotsOfClosure = new WeakMap<readonly number[], { index: ReadsIndex; slots: Int32Array }>();
+
+function closureSlots(index: ReadsIndex, closure: readonly number[]): Int32Array {
+  const known = slotsOfClosure.get(closure);
+  if (known && known.index === index) return known.slots;
+  const seen = new Set<number>();
+  for (let c = 0; c < closure.length; c++) {
+    const slot = index.slotOf[closure[c]];
+    if (slot === NEEDS_STORED) {
+      seen.clear();
+      seen.add(NEEDS_STORED);
+      break;
+    }
+    if (slot !== NOTHING) seen.add(slot);
+  }
+  const slots = Int32Array.from(seen);
+  slotsOfClosure.set(closure, { index, slots });
+  return slots;
 }

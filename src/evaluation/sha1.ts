@@ -38,37 +38,78 @@ const compress = buildCompress();
 const H = new Int32Array(5);
 /** Two blocks: messages up to 119 bytes (flag key, id and salt); longer ones go to node:crypto. */
 const CAPACITY = 128;
-const M = new Uint8Array(CAPACITY);
-const VIEW = new DataView(M.buffer);
 
-/** Writes an ASCII string into the message at `pos`; -1 when it is not ASCII or does not fit. */
-function put(s: string, pos: number): number {
-  if (pos < 0 || pos + s.length > CAPACITY - 9) return -1;
-  for (let i = 0; i < s.length; i++) {
-    const ch = s.charCodeAt(i);
-    if (ch > 0x7f) return -1;
-    M[pos++] = ch;
+/**
+ * A message buffer and what it holds. A request hashes its bucketing value with one flag key
+ * after another (`key + "." + id + salt`): when the key has the length of the previous one and
+ * the rest is the same, the padded message differs only in the key's bytes, so only those are
+ * written again (docs/architecture.md#flags-the-hot-path). The compression only reads the buffer.
+ */
+class Message {
+  readonly bytes = new Uint8Array(CAPACITY);
+  readonly view = new DataView(this.bytes.buffer);
+  /** Length of the first part of the message held, -1 when it holds nothing reusable. */
+  firstLength = -1;
+  second = '';
+  third = '';
+  fourth = '';
+  /** Blocks of the message held: 1 or 2. */
+  blocks = 1;
+
+  /** Writes an ASCII string at `pos`; -1 when it is not ASCII or does not fit. */
+  put(s: string, pos: number): number {
+    if (pos < 0 || pos + s.length > CAPACITY - 9) return -1;
+    const m = this.bytes;
+    for (let i = 0; i < s.length; i++) {
+      const ch = s.charCodeAt(i);
+      if (ch > 0x7f) return -1;
+      m[pos++] = ch;
+    }
+    return pos;
   }
-  return pos;
+
+  /** Fills the buffer with the padded message `a + b + c + d`; false when it must go to node:crypto. */
+  fill(a: string, b: string, c: string, d: string): boolean {
+    if (a.length === this.firstLength && c === this.third && b === this.second && d === this.fourth) {
+      if (this.put(a, 0) >= 0) return true;
+      this.firstLength = -1;
+      return false;
+    }
+    let n = this.put(d, this.put(c, this.put(b, this.put(a, 0))));
+    if (n < 0) {
+      this.firstLength = -1;
+      return false;
+    }
+    // Padding: 0x80, zeros up to the last 8 bytes of the block, then the length in bits.
+    const bits = n * 8;
+    this.bytes[n++] = 0x80;
+    const end = n <= 56 ? 64 : 128;
+    this.bytes.fill(0, n, end - 4);
+    this.view.setInt32(end - 4, bits);
+    this.blocks = end >>> 6;
+    this.firstLength = a.length;
+    this.second = b;
+    this.third = c;
+    this.fourth = d;
+    return true;
+  }
 }
+
+// Rollout hashes (no salt) and variant hashes alternate within a request: one buffer for each.
+const UNSALTED = new Message();
+const SALTED = new Message();
 
 /** The first 60 bits of SHA-1(UTF-8(`a + b + c + d`)) as a number (one rounding to double, as parseInt does). */
 export function sha1First60Bits(a: string, b: string, c: string, d = ''): number {
-  let n = put(d, put(c, put(b, put(a, 0))));
-  if (n < 0) return nativeFirst60Bits(a + b + c + d);
-  // Padding: 0x80, zeros up to the last 8 bytes of the block, then the length in bits.
-  const bits = n * 8;
-  M[n++] = 0x80;
-  const end = n <= 56 ? 64 : 128;
-  M.fill(0, n, end - 4);
-  VIEW.setInt32(end - 4, bits);
+  const message = d === '' ? UNSALTED : SALTED;
+  if (!message.fill(a, b, c, d)) return nativeFirst60Bits(a + b + c + d);
   H[0] = 0x67452301;
   H[1] = 0xefcdab89 | 0;
   H[2] = 0x98badcfe | 0;
   H[3] = 0x10325476;
   H[4] = 0xc3d2e1f0 | 0;
-  compress(H, VIEW, 0);
-  if (end === 128) compress(H, VIEW, 64);
+  compress(H, message.view, 0);
+  if (message.blocks === 2) compress(H, message.view, 64);
   return (H[0] >>> 0) * 0x10000000 + (H[1] >>> 4);
 }
 

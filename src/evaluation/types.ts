@@ -97,3 +97,14 @@ export interface FlagEvaluation {
   /** Set when the server would report an evaluation error (`errorsWhileComputingFlags`). */
   failed?: boolean;
 }
+
+/**
+ * A shared result's slot for what a renderer derives from it once (the /flags answer's bytes).
+ * Results are frozen and shared by every answer of a snapshot (evaluate.ts): a property lookup on
+ * the result is cheaper than a WeakMap keyed by it. Not enumerable, so results compare and copy
+ * as before.
+ */
+export const RESULT_MEMO = Symbol('result memo');
+export interface ResultMemo {
+  bytes?: Uint8Array;
+}

@@ -1,9 +1,10 @@
 // The /flags and /decide answer bodies (docs/compatibility.md#sdk-2.3). The v2 shape — what current
 // SDKs ask for — is assembled from per-flag bytes encoded once per snapshot: stringifying a fresh
 // object tree (or a rope of small strings) per request cost more than evaluating the flags.
-import type { FlagEvaluation } from '../evaluation/index.ts';
+import { RESULT_MEMO, type FlagEvaluation, type ResultMemo } from '../evaluation/index.ts';
 import type { ProjectSnapshot } from './snapshots.ts';
 import { configKeys } from './remote-config.ts';
+import { answerBuffer } from './answer-buffers.ts';
 
 export type Endpoint = 'flags' | 'decide';
 
@@ -44,36 +45,16 @@ function flagJson(r: FlagEvaluation): string {
   );
 }
 
-/** The bytes of one flag's result (results come from evaluateFlags, frozen and shared). */
+/** The bytes of one flag's result (results come from evaluateFlags, frozen and shared, each with its memo). */
 function flagBytes(r: FlagEvaluation): Buffer {
+  const memo = (r as { [RESULT_MEMO]?: ResultMemo })[RESULT_MEMO];
+  if (memo) return (memo.bytes ??= Buffer.from(flagJson(r))) as Buffer;
   let bytes = renderedResults.get(r);
   if (!bytes) {
     bytes = Buffer.from(flagJson(r));
     if (Object.isFrozen(r)) renderedResults.set(r, bytes);
   }
   return bytes;
-}
-
-/**
- * Answer bodies are cut from shared 1 MiB slabs, as Buffer.allocUnsafe does for small buffers:
- * a fresh ArrayBuffer per 10–50 KB answer cost more than copying the answer into it. A slab is
- * freed once every answer cut from it has been written and dropped.
- */
-const SLAB_SIZE = 1 << 20;
-// The first answer allocates the first slab: a server that never answers /flags holds none.
-let slab = Buffer.alloc(0);
-let slabOffset = SLAB_SIZE;
-
-function answerBuffer(size: number): Buffer {
-  if (size > SLAB_SIZE / 8) return Buffer.allocUnsafeSlow(size);
-  if (slabOffset + size > SLAB_SIZE) {
-    slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
-    slabOffset = 0;
-  }
-  const out = slab.subarray(slabOffset, slabOffset + size);
-  // Keep the next answer 8-byte aligned.
-  slabOffset = (slabOffset + size + 7) & ~7;
-  return out;
 }
 
 function configPrefix(shape: Shape, snapshot: ProjectSnapshot | undefined): Buffer {

@@ -7,6 +7,7 @@
 // falls through to Fastify; /flags is read here whole.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
+import { releaseAnswer } from './answer-buffers.ts';
 import { browserOriginHeaders, sdkBodyLimit } from './body.ts';
 import { DEFINITIONS_ACCESS, flagsAnswerLog, parseSdkQuery, type SdkDecisions } from './decisions.ts';
 import type { Endpoint } from './flags-response.ts';
@@ -43,18 +44,21 @@ function corsHeaders(req: IncomingMessage): Record<string, string> {
  * a turn holds one answer and the delay is one event-loop hop.
  */
 class WriteBatch {
-  private pending: Array<{ res: ServerResponse; headers: Record<string, string> | string[]; body: Buffer | string }> = [];
+  private pending: Array<{ res: ServerResponse; status: number; headers: Record<string, string> | readonly string[]; body: Buffer | string | undefined }> = [];
   private scheduled = false;
   private readonly flush = (): void => {
     this.scheduled = false;
     const pending = this.pending;
     this.pending = [];
     for (let i = 0; i < pending.length; i++) {
-      const { res, headers, body } = pending[i];
+      const { res, status, headers, body } = pending[i];
       if (res.destroyed) continue;
       try {
-        res.writeHead(200, headers);
-        res.end(body);
+        res.writeHead(status, headers as Record<string, string> | string[]);
+        // Once the bytes are handed to the kernel, a /flags answer's memory can hold a later answer
+        // (definitions bodies belong to their snapshot: releaseAnswer ignores them).
+        if (body === undefined) res.end();
+        else res.end(body, () => releaseAnswer(body));
       } catch {
         // One broken socket must not cost the rest of the batch their answers.
         res.destroy();
@@ -62,8 +66,8 @@ class WriteBatch {
     }
   };
 
-  write(res: ServerResponse, headers: Record<string, string> | string[], body: Buffer | string): void {
-    this.pending.push({ res, headers, body });
+  write(res: ServerResponse, status: number, headers: Record<string, string> | readonly string[], body: Buffer | string | undefined): void {
+    this.pending.push({ res, status, headers, body });
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(this.flush);
@@ -92,8 +96,8 @@ export function createHotPath({ decisions, log }: HotPathDeps): (req: IncomingMe
   }
 
   function writeDefinitions(res: ServerResponse, answer: DefinitionsAnswer): void {
-    res.writeHead(answer.status, answer.headers as string[]);
-    res.end(answer.body);
+    // Batched like /flags answers: a server SDK's 304 is as small as the write's kernel cost is not.
+    batch.write(res, answer.status, answer.headers, answer.body);
   }
 
   /** A definitions GET answered from memory; false: something must be read first, Fastify answers. */
@@ -160,10 +164,10 @@ export function createHotPath({ decisions, log }: HotPathDeps): (req: IncomingMe
       // Usually synchronous: a promise only when the snapshot or stored person data must be loaded.
       if (answer instanceof Promise)
         answer.then(
-          (a) => batch.write(res, answerHeaders, a),
+          (a) => batch.write(res, 200, answerHeaders, a),
           (err) => writeError(res, err, headers),
         );
-      else batch.write(res, answerHeaders, answer);
+      else batch.write(res, 200, answerHeaders, answer);
     });
   }
 

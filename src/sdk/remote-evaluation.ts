@@ -10,6 +10,7 @@ import {
   inferRuntime,
   readsStoredData,
   requestedClosure,
+  requestedReadsStoredData,
   type EvaluationError,
   type EvaluationRequest,
   type FlagEvaluation,
@@ -158,14 +159,7 @@ function needsStoredContext(snapshot: ProjectSnapshot, request: EvaluationReques
 /** needsStoredContext for a request naming its flags: only those flags and their dependencies count. */
 function requestedFlagsNeedStoredContext(snapshot: ProjectSnapshot, request: EvaluationRequest, keys: readonly string[]): boolean {
   const compiled = snapshot.compiled;
-  const byFlag = snapshot.flagReads();
-  for (const index of requestedClosure(compiled, keys)) {
-    const key = compiled.flags[index].key;
-    if (snapshot.continuityFlagKeys.includes(key)) return true;
-    const reads = byFlag.get(key);
-    if (reads && readsStoredData(reads, request, compiled.groupTypeNames)) return true;
-  }
-  return false;
+  return requestedReadsStoredData(compiled, snapshot.flagReads(), snapshot.continuityFlagKeys, requestedClosure(compiled, keys), request);
 }
 
 /**

@@ -117,4 +117,22 @@ describe('JavaScript SHA-1 (sha1First60Bits)', () => {
       expect(sha1First60Bits('some-flag-key', '.', id, i % 2 ? 'variant' : '')).toBe(nativeFirst60Bits(`some-flag-key.${id}${i % 2 ? 'variant' : ''}`));
     }
   });
+
+  it('reuses the message of the previous hash only where that gives the same bytes', () => {
+    // Keys of one length with the same id (only the key is rewritten), then a change of id, of
+    // salt, of key length, a non-ASCII key of the same length, and ids across the block boundary.
+    const keys = ['flag-001', 'flag-002', 'flag-ä03', 'flag-004', 'flag-0005', 'flag-006', 'FLAG-007'];
+    const ids = ['user-1', 'user-2', 'user-2', 'x'.repeat(40), 'x'.repeat(41), 'y'.repeat(110), 'user-ü', ''];
+    for (const id of ids) {
+      for (const salt of ['', 'variant', '', '']) {
+        for (const key of keys) {
+          expect(sha1First60Bits(key, '.', id, salt)).toBe(nativeFirst60Bits(`${key}.${id}${salt}`));
+        }
+      }
+    }
+    // The same content in a different string object is the same message.
+    const built = ['user', '-', '1'].join('');
+    expect(sha1First60Bits('flag-001', '.', 'user-1')).toBe(nativeFirst60Bits('flag-001.user-1'));
+    expect(sha1First60Bits('flag-002', '.', built)).toBe(nativeFirst60Bits('flag-002.user-1'));
+  });
 });

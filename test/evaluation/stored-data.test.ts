@@ -1,7 +1,14 @@
 // Which flags need stored data for a request (propertyReadsByFlag + readsStoredData), and flags a
 // request marks as failed because that data could not be read (EvaluationRequest.failedFlags).
 import { describe, expect, it } from 'vitest';
-import { evaluateFlags, propertyReadsByFlag, readsStoredData, type EvaluationRequest } from '../../src/evaluation/index.js';
+import {
+  evaluateFlags,
+  propertyReadsByFlag,
+  readsStoredData,
+  requestedClosure,
+  requestedReadsStoredData,
+  type EvaluationRequest,
+} from '../../src/evaluation/index.js';
 import { cohort, flag, person, project, rollout } from './fixtures.js';
 
 const inCohort = (id: number) => ({ key: 'id', type: 'cohort', value: id });
@@ -74,5 +81,55 @@ describe('failed flags', () => {
       conditionIndex: null,
       description: 'Timeout: client_timeout',
     });
+  });
+});
+
+describe('stored data for requested flags (requestedReadsStoredData)', () => {
+  // Flags sharing what they read, so that equal reads share a check.
+  const more = [
+    ...flags,
+    flag('by-email-2', { groups: [{ properties: [person('email', 'corp', 'icontains')], rollout_percentage: 100 }] }),
+    flag('email-and-plan', { groups: [{ properties: [person('plan', 'pro'), person('email', 'x')], rollout_percentage: 100 }] }),
+    flag('kept', { groups: [rollout(50)] }, { ensureExperienceContinuity: true }),
+  ];
+  const compiled = project(more, cohorts, [{ groupType: 'company', groupTypeIndex: 0 }]);
+  const byFlag = propertyReadsByFlag(more, cohorts);
+  const continuity = ['kept'];
+  const perFlag = (asked: string[], request: EvaluationRequest) =>
+    requestedClosure(compiled, asked).some((i) => {
+      const key = compiled.flags[i].key;
+      const reads = byFlag.get(key);
+      return continuity.includes(key) || (reads !== undefined && readsStoredData(reads, request, groupTypeNames));
+    });
+
+  it('agrees with checking each requested flag on its own', () => {
+    const keys = more.map((f) => f.key);
+    const propertySets = [{}, { email: 'a@example.com' }, { plan: 'pro' }, { email: 'a', plan: 'free' }];
+    let seed = 3;
+    const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    let needed = 0;
+    for (let n = 0; n < 300; n++) {
+      const asked = keys.filter(() => rnd() < 0.2);
+      const request: EvaluationRequest = {
+        distinctId: 'ada',
+        personProperties: { distinct_id: 'ada', ...propertySets[n % propertySets.length] },
+        groups: n % 2 ? { company: 'acme' } : {},
+        groupProperties: n % 4 === 1 ? { company: { size: 3 } } : {},
+      };
+      const expected = perFlag(asked, request);
+      if (expected) needed++;
+      expect(requestedReadsStoredData(compiled, byFlag, continuity, requestedClosure(compiled, asked), request)).toBe(expected);
+    }
+    // Both answers occurred.
+    expect(needed).toBeGreaterThan(30);
+    expect(needed).toBeLessThan(280);
+  });
+
+  it('a flag with experience continuity always needs stored data; one that reads nothing never does', () => {
+    const request: EvaluationRequest = { distinctId: 'ada', personProperties: { email: 'a', plan: 'pro' } };
+    expect(requestedReadsStoredData(compiled, byFlag, continuity, requestedClosure(compiled, ['plain', 'by-email-2']), request)).toBe(false);
+    expect(requestedReadsStoredData(compiled, byFlag, continuity, requestedClosure(compiled, ['plain', 'kept']), request)).toBe(true);
+    // The same reads with another continuity list are indexed again.
+    expect(requestedReadsStoredData(compiled, byFlag, [], requestedClosure(compiled, ['plain', 'kept']), request)).toBe(false);
   });
 });

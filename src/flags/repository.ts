@@ -66,6 +66,47 @@ export async function listLiveFlags(db: Db, projectId: number): Promise<FeatureF
     .orderBy(asc(featureFlags.id));
 }
 
+/** Where a page of `listFlagsAfter` starts: after this change stamp and id (`id: FLAG_ID_MAX` = after every row of the stamp). */
+export interface FlagCursor {
+  stamp: number;
+  id: number;
+}
+
+export const FLAG_ID_MAX = 2147483647;
+
+/**
+ * One page of the project's flags in change-stamp order after `cursor` (the index on project,
+ * stamp and id serves it). Snapshots read the rows changed since the revision they were built at
+ * this way, soft-deleted ones included (`liveOnly: false`), and all live rows in pages when they
+ * build from scratch (docs/architecture.md#snapshots-and-change-notifications).
+ */
+export async function listFlagsAfter(db: Db, projectId: number, cursor: FlagCursor, opts: { liveOnly: boolean; limit: number }): Promise<FeatureFlagRow[]> {
+  const after = sql`(${featureFlags.changeStamp}, ${featureFlags.id}) > (${cursor.stamp}, ${cursor.id})`;
+  return db
+    .select()
+    .from(featureFlags)
+    .where(and(eq(featureFlags.projectId, projectId), after, opts.liveOnly ? eq(featureFlags.deleted, false) : undefined))
+    .orderBy(asc(featureFlags.changeStamp), asc(featureFlags.id))
+    .limit(opts.limit);
+}
+
+/** How many of the project's flags (soft-deleted ones included) changed after revision `stamp`. */
+export async function countFlagsChangedAfter(db: Db, projectId: number, stamp: number): Promise<number> {
+  const [{ n }] = await db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(featureFlags)
+    .where(and(eq(featureFlags.projectId, projectId), sql`${featureFlags.changeStamp} > ${stamp}`));
+  return n;
+}
+
+export async function countLiveFlags(db: Db, projectId: number): Promise<number> {
+  const [{ n }] = await db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(featureFlags)
+    .where(and(eq(featureFlags.projectId, projectId), eq(featureFlags.deleted, false)));
+  return n;
+}
+
 /** Frees a key for a new flag: soft-deleted flags holding it are removed for good. */
 export async function hardDeleteSoftDeletedWithKey(db: Db, projectId: number, key: string, exceptId?: number): Promise<number[]> {
   const conditions = [eq(featureFlags.projectId, projectId), eq(featureFlags.key, key), eq(featureFlags.deleted, true)];

@@ -37,6 +37,8 @@ export interface CompileMemo {
   readonly baseSlots: number;
   readonly flags: ReadonlyMap<number, MemoFlag>;
   readonly indexById: ReadonlyMap<number, number>;
+  /** The compilation's result, whose order and key index a change of flags without dependencies keeps. */
+  readonly project: CompiledProject;
 }
 
 export interface IncrementalCompileInput {
@@ -81,6 +83,21 @@ export function* compileIncrementally(
   const table = previous ? previous.table : new FilterTable(zone);
 
   const defs = input.flags.filter((f) => !f.def.deleted);
+  const same = previous ? sameFlagsAndOrder(defs, previous) : undefined;
+  if (previous && same) {
+    const flags = previous.project.flags.slice();
+    const memoFlags = new Map(previous.flags);
+    for (const { i, def, stamp } of same) {
+      const flag = compileFlag(def, i, table, previous.indexById as Map<number, number>);
+      memoFlags.set(def.id, { stamp, flag, refs: [], deps: [] });
+      flags[i] = flag;
+      yield;
+    }
+    const { evaluationOrder, flagIndexByKey } = previous.project;
+    const compiled = { flags, flagIndexByKey, evaluationOrder, ...compileRest(input, zone), filterSlots: table.size };
+    return { compiled, memo: { ...previous, flags: memoFlags, project: compiled } };
+  }
+
   const indexById = new Map<number, number>();
   for (const [i, f] of defs.entries()) indexById.set(f.def.id, i);
 
@@ -138,6 +155,34 @@ export function* compileIncrementally(
     if (i % 256 === 255) yield;
   }
 
+  const compiled = { flags, flagIndexByKey, evaluationOrder, ...compileRest(input, zone), filterSlots: table.size };
+  return { compiled, memo: { timezone, zone, table, baseSlots: previous ? previous.baseSlots : table.size, flags: memoFlags, indexById, project: compiled } };
+}
+
+/**
+ * The flags that changed, when the live flags are the same ones in the same positions and none of
+ * the changed ones has or had a dependency or a flag filter: then positions, the key index and the
+ * dependency staging are those of the previous compilation, and a changed flag has no broken
+ * dependencies (it has none). Undefined otherwise.
+ */
+function sameFlagsAndOrder(defs: readonly StampedFlag[], previous: CompileMemo): Array<{ i: number; def: FlagDefinition; stamp: number }> | undefined {
+  const before = previous.project.flags;
+  if (defs.length !== before.length) return undefined;
+  const changed: Array<{ i: number; def: FlagDefinition; stamp: number }> = [];
+  for (let i = 0; i < defs.length; i++) {
+    const { def, stamp } = defs[i];
+    if (before[i].id !== def.id) return undefined;
+    const old = previous.flags.get(def.id)!;
+    if (old.stamp === stamp) continue;
+    if (old.deps.length > 0 || old.refs.length > 0 || old.flag.key !== def.key) return undefined;
+    if ((def.active && dependencyIds(def.filters).length > 0) || flagFilterRefs(def.filters).length > 0) return undefined;
+    changed.push({ i, def, stamp });
+  }
+  return changed;
+}
+
+/** Cohorts and group types: small, compiled again every time. */
+function compileRest(input: IncrementalCompileInput, zone: Zone): { cohorts: Map<number, CompiledCohort>; groupTypeNames: (string | undefined)[]; zone: Zone } {
   const cohorts = new Map<number, CompiledCohort>();
   for (const c of input.cohorts) {
     if (!c.deleted) cohorts.set(c.id, compileCohort(c, zone));
@@ -146,9 +191,5 @@ export function* compileIncrementally(
 
   const groupTypeNames: (string | undefined)[] = [];
   for (const g of input.groupTypes) groupTypeNames[g.groupTypeIndex] = g.groupType;
-
-  return {
-    compiled: { flags, flagIndexByKey, evaluationOrder, cohorts, groupTypeNames, zone, filterSlots: table.size },
-    memo: { timezone, zone, table, baseSlots: previous ? previous.baseSlots : table.size, flags: memoFlags, indexById },
-  };
+  return { cohorts, groupTypeNames, zone };
 }

@@ -36,9 +36,7 @@ export { cohortIds, dependencyIds, flagReferencesCohorts } from './dependencies.
 export { cohortMembershipTest } from './cohorts.js';
 export { flagHash, hash, holdoutHash } from './hash.js';
 export {
-  emptyPropertyReads,
   flagPropertyReads,
-  mergePropertyReads,
   propertyReads,
   propertyReadsByFlag,
   readsStoredData,

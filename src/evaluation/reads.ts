@@ -133,12 +133,3 @@ export function flagPropertyReads(flag: FlagDefinition, cohorts: Map<number, Coh
   addFlagReads(flag, cohorts, reads, new Set());
   return reads;
 }
-
-/** Adds `from` to `into`: the union `propertyReads` computes over several flags. */
-export function mergePropertyReads(into: PropertyReads, from: PropertyReads): void {
-  for (const key of from.person) into.person.add(key);
-  for (const [index, keys] of from.groups) for (const key of keys) addGroupKey(into, index, key);
-  if (from.staticCohorts) into.staticCohorts = true;
-}
-
-export const emptyPropertyReads = newReads;

@@ -80,7 +80,7 @@ export async function assembleDefinitionsBody(
     if (i % 512 === 511) {
       hash.update(digests);
       digests = '';
-      await slicer.pause();
+      if (slicer.due()) await slicer.next();
     }
   }
   json.write(suffix, offset, 'utf8');

@@ -5,9 +5,7 @@ import type { AppContext } from '../platform/context.ts';
 import {
   compileIncrementally,
   definitionsOrder,
-  emptyPropertyReads,
   liveDynamicCohorts,
-  mergePropertyReads,
   servedInDefinitions,
   type CohortDefinition,
   type CompiledProject,
@@ -17,17 +15,16 @@ import {
   type PropertyReads,
 } from '../evaluation/index.ts';
 import { findOrganization, findProject, type Organization, type Project } from '../access/organizations/projects-repository.ts';
-import { countFlagsChangedAfter, countLiveFlags, FLAG_ID_MAX, listFlagsAfter, type FeatureFlagRow } from '../flags/repository.ts';
+import { FLAG_ID_MAX, listFlagsAfter, type FeatureFlagRow } from '../flags/repository.ts';
 import { normalizeFilters } from '../flags/filters.ts';
 import { listProjectCohorts } from '../cohorts/repository.ts';
 import { listGroupTypes } from '../groups/repository.ts';
-import { flagState, readsOf, type DefinitionsSource, type FlagState } from './snapshot-pieces.ts';
+import { copyReadCounts, countReads, emptyReadCounts, readsOf as readsFromCounts, type ReadCounts } from './read-counts.ts';
+import { flagState, readsOf as flagReads, type DefinitionsSource, type FlagState } from './snapshot-pieces.ts';
 import { TimeSlicer } from './time-slice.ts';
 
-/** Rows per query: PGlite decodes a page on the event loop, so a page stays small (~1–2 ms). */
-const PAGE = 100;
-/** Past this many changed rows, a build reads every live row in pages instead of in one transaction. */
-const MOST_CHANGES = 1000;
+/** Rows per query: PGlite decodes a page on the event loop (~0.1 ms a row with its filters), so a page stays small. */
+const PAGE = 32;
 
 export function toFlagDefinition(row: FeatureFlagRow): FlagDefinition {
   return {
@@ -54,6 +51,10 @@ export function toFlagDefinition(row: FeatureFlagRow): FlagDefinition {
 export interface BuildState {
   /** Every flag row stamped at or below this revision has been read. */
   seen: number;
+  /** The project's `flagRemovals` when `seen` was read. */
+  removals: number;
+  /** How many active flags read each stored property. */
+  readCounts: ReadCounts;
   /** Live flags by id, in id order. */
   flags: Map<number, FlagState>;
   /** Served flags in definitions order. */
@@ -109,45 +110,41 @@ function reachableStaticCohorts(compiled: CompiledProject): Set<number> {
 type FlagRead = { project: Project; flags: Map<number, FlagState>; seen: number; rowsRead: number; changed: FlagState[] | undefined };
 
 /**
- * The rows changed since `previous.seen`, in one read-only transaction (one consistent view):
- * the project row (its revision is the new `seen`), the changed rows, soft-deleted ones included,
- * and the live count. Undefined when a full read is needed: too many changes, or a live flag
- * vanished without a stamp (a hard delete), which the count reveals.
+ * Reads the project's flag rows stamped after `previous.seen` (soft-deleted ones included, so that
+ * they leave the snapshot), or every live row without `previous`, in small pages. The project row
+ * is read first: every row stamped at or below its revision was committed before, so the next
+ * build starts from that revision; a row read here with a later stamp is read again then, which
+ * changes nothing. A row deleted outright leaves no stamp, but counts in the project's
+ * `flagRemovals`: when that count moved, every live row is read again.
  */
-async function readChanges(ctx: AppContext, projectId: number, previous: BuildState): Promise<FlagRead | 'gone' | undefined> {
-  const read = await ctx.db.transaction(
-    async (tx) => {
-      const project = await findProject(tx, projectId);
-      if (!project) return 'gone' as const;
-      if ((await countFlagsChangedAfter(tx, projectId, previous.seen)) > MOST_CHANGES) return undefined;
-      const rows: FeatureFlagRow[] = [];
-      let cursor = { stamp: previous.seen, id: FLAG_ID_MAX };
-      for (;;) {
-        const page = await listFlagsAfter(tx, projectId, cursor, { liveOnly: false, limit: PAGE });
-        rows.push(...page);
-        if (page.length < PAGE) break;
-        cursor = { stamp: page[page.length - 1].changeStamp, id: page[page.length - 1].id };
-      }
-      return { project, rows, live: await countLiveFlags(tx, projectId) };
-    },
-    { isolationLevel: 'repeatable read', accessMode: 'read only' },
-  );
-  if (read === 'gone' || read === undefined) return read;
-  const flags = new Map(previous.flags);
+async function readFlags(ctx: AppContext, projectId: number, previous: BuildState | undefined, slicer: TimeSlicer): Promise<FlagRead | 'gone'> {
+  const project = await findProject(ctx.db, projectId);
+  if (!project) return 'gone';
+  const incremental = previous !== undefined && previous.removals === project.flagRemovals;
+  const flags = incremental ? new Map(previous.flags) : new Map<number, FlagState>();
   const changed: FlagState[] = [];
-  for (const row of read.rows) {
-    const old = flags.get(row.id);
-    if (row.deleted) flags.delete(row.id);
-    else if (old?.stamp !== row.changeStamp) {
-      const state = flagState(row, toFlagDefinition(row));
-      flags.set(row.id, state);
-      changed.push(state);
+  let cursor = { stamp: incremental ? previous.seen : -1, id: FLAG_ID_MAX };
+  let rowsRead = 0;
+  for (;;) {
+    const page = await listFlagsAfter(ctx.db, projectId, cursor, { liveOnly: !incremental, limit: PAGE });
+    slicer.restart();
+    rowsRead += page.length;
+    for (const row of page) {
+      // A row changed while the pages are read comes again later with a higher stamp: the later read wins.
+      const old = flags.get(row.id) ?? (incremental ? undefined : previous?.flags.get(row.id));
+      if (row.deleted) flags.delete(row.id);
+      else flags.set(row.id, old?.stamp === row.changeStamp ? old : flagState(row, toFlagDefinition(row)));
+      const now = flags.get(row.id);
+      if (old !== now) {
+        if (old) changed.push(old);
+        if (now) changed.push(now);
+      }
     }
-    if (old && (row.deleted || old.stamp !== row.changeStamp)) changed.push(old);
+    if (page.length < PAGE) break;
+    cursor = { stamp: page[page.length - 1].changeStamp, id: page[page.length - 1].id };
+    if (slicer.due()) await slicer.next();
   }
-  // Every row that became live is stamped, so the flags held here include every live one: equal counts mean equal sets.
-  if (flags.size !== read.live) return undefined;
-  return { project: read.project, flags: sortedById(flags), seen: read.project.revision, rowsRead: read.rows.length, changed };
+  return { project, flags: sortedById(flags), seen: project.revision, rowsRead, changed: incremental ? changed : undefined };
 }
 
 function sortedById(flags: Map<number, FlagState>): Map<number, FlagState> {
@@ -157,29 +154,6 @@ function sortedById(flags: Map<number, FlagState>): Map<number, FlagState> {
     last = id;
   }
   return flags;
-}
-
-/** Every live row, in pages; the project row is read first, so its revision covers every row read after it. */
-async function readAll(ctx: AppContext, projectId: number, previous: BuildState | undefined, slicer: TimeSlicer): Promise<FlagRead | 'gone'> {
-  const project = await findProject(ctx.db, projectId);
-  if (!project) return 'gone';
-  const flags = new Map<number, FlagState>();
-  let cursor = { stamp: -1, id: FLAG_ID_MAX };
-  let rowsRead = 0;
-  for (;;) {
-    const page = await listFlagsAfter(ctx.db, projectId, cursor, { liveOnly: true, limit: PAGE });
-    slicer.restart();
-    rowsRead += page.length;
-    // A row changed while the pages are read comes again later with a higher stamp: the later read wins.
-    for (const row of page) {
-      const old = previous?.flags.get(row.id);
-      flags.set(row.id, old?.stamp === row.changeStamp ? old : flagState(row, toFlagDefinition(row)));
-    }
-    if (page.length < PAGE) break;
-    cursor = { stamp: page[page.length - 1].changeStamp, id: page[page.length - 1].id };
-    await slicer.pause();
-  }
-  return { project, flags: sortedById(flags), seen: project.revision, rowsRead, changed: undefined };
 }
 
 /** Served flags in definitions order: the previous order without the changed flags, merged with their new states. */
@@ -208,7 +182,7 @@ export async function buildProject(
   previous: BuildState | undefined,
 ): Promise<{ built: BuiltProject; state: BuildState; report: BuildReport } | undefined> {
   const slicer = new TimeSlicer();
-  const read = (previous && (await readChanges(ctx, projectId, previous))) || (await readAll(ctx, projectId, previous, slicer));
+  const read = await readFlags(ctx, projectId, previous, slicer);
   if (read === 'gone') return undefined;
   const [organization, cohortRows, groupTypeRows] = await Promise.all([
     findOrganization(ctx.db, read.project.organizationId),
@@ -222,22 +196,32 @@ export async function buildProject(
   const groupTypes: GroupTypeDefinition[] = groupTypeRows.map((g) => ({ groupType: g.groupType, groupTypeIndex: g.groupTypeIndex }));
   const cohortsJson = JSON.stringify(cohorts);
   const cohortsVersion = !previous ? 0 : previous.cohortsJson === cohortsJson ? previous.cohortsVersion : previous.cohortsVersion + 1;
-
   const states = [...read.flags.values()];
   const { compiled, memo } = await slicer.drive(
     compileIncrementally({ flags: states.map((s) => ({ def: s.def, stamp: s.stamp })), cohorts, groupTypes, timezone: read.project.timezone }, previous?.memo),
   );
-
   const cohortsById = new Map(cohorts.map((c) => [c.id, c]));
-  const reads = emptyPropertyReads();
+  // The reads are counted per key: after a change, only the changed flags' reads go out and in.
   const active = states.filter((s) => s.def.active);
-  for (const state of active) {
-    mergePropertyReads(reads, readsOf(state, cohortsById, cohortsVersion));
-    await slicer.pause();
+  let readCounts: ReadCounts;
+  if (previous && read.changed && previous.cohortsVersion === cohortsVersion) {
+    readCounts = copyReadCounts(previous.readCounts);
+    for (const s of read.changed) {
+      if (!s.def.active) continue;
+      if (read.flags.get(s.def.id) === s) countReads(readCounts, flagReads(s, cohortsById, cohortsVersion), 1);
+      else if (previous.flags.get(s.def.id) === s) countReads(readCounts, flagReads(s, cohortsById, cohortsVersion), -1);
+    }
+  } else {
+    readCounts = emptyReadCounts();
+    for (const s of active) {
+      countReads(readCounts, flagReads(s, cohortsById, cohortsVersion), 1);
+      if (slicer.due()) await slicer.next();
+    }
   }
+  const reads = readsFromCounts(readCounts);
   let readsByFlag: Map<string, PropertyReads> | undefined;
   const served = definitionsOrderOf(read, previous);
-  const state: BuildState = { seen: read.seen, flags: read.flags, served, memo, cohortsJson, cohortsVersion };
+  const state: BuildState = { seen: read.seen, removals: read.project.flagRemovals, readCounts, flags: read.flags, served, memo, cohortsJson, cohortsVersion };
   const built: BuiltProject = {
     project: read.project,
     organization,
@@ -247,7 +231,7 @@ export async function buildProject(
     groupTypes,
     staticCohortIds: reachableStaticCohorts(compiled),
     reads,
-    readsByFlag: () => (readsByFlag ??= new Map(active.map((s) => [s.def.key, readsOf(s, cohortsById, cohortsVersion)]))),
+    readsByFlag: () => (readsByFlag ??= new Map(active.map((s) => [s.def.key, flagReads(s, cohortsById, cohortsVersion)]))),
     continuityFlagKeys: active.filter((s) => s.def.ensureExperienceContinuity).map((s) => s.def.key),
     definitions: { served, byId: read.flags, liveCohorts: liveDynamicCohorts(cohorts), cohortsVersion, groupTypes, projectId },
   };

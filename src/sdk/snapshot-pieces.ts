@@ -139,7 +139,7 @@ export async function renderDefinitions(source: DefinitionsSource, sendCohorts: 
     }
     pieces[i] = cached.piece;
     if (sendCohorts) for (const id of cached.cohortIds) reached.push(id);
-    await slicer.pause();
+    if (slicer.due()) await slicer.next();
   }
   const rest = { group_type_mapping: groupTypeMapping(source.groupTypes), cohorts: sendCohorts ? cohortsSection(reached, source.liveCohorts) : {} };
   return assembleDefinitionsBody(pieces, rest, sendCohorts, slicer);

@@ -13,19 +13,28 @@ export class TimeSlicer {
     this.start = performance.now();
   }
 
-  /** Yields to the event loop when the current slice is used up. */
-  async pause(): Promise<void> {
-    if (performance.now() - this.start < SLICE_MS) return;
+  /** Whether the current slice is used up (then `await next()`). Checked per item: no promise when there is time left. */
+  due(): boolean {
+    return performance.now() - this.start >= SLICE_MS;
+  }
+
+  /** Lets the event loop run, then starts a new slice. */
+  async next(): Promise<void> {
     await new Promise<void>((resolve) => setImmediate(resolve));
     this.restart();
+  }
+
+  /** Yields to the event loop when the current slice is used up. */
+  async pause(): Promise<void> {
+    if (this.due()) await this.next();
   }
 
   /** Runs a generator to its end, yielding to the event loop between its steps as the budget requires. */
   async drive<T>(steps: Generator<void, T>): Promise<T> {
     for (;;) {
-      const next = steps.next();
-      if (next.done) return next.value;
-      await this.pause();
+      const step = steps.next();
+      if (step.done) return step.value;
+      if (this.due()) await this.next();
     }
   }
 }

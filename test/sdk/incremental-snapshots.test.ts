@@ -257,5 +257,11 @@ describe('change stamps', () => {
         expect(after, column).toBe(await revision());
       }
     }
+    // A deleted row leaves no stamp: the project counts it (and its revision moves).
+    const removals = async () => (await t.ctx.db.select({ n: projects.flagRemovals }).from(projects).where(eq(projects.id, other)))[0].n;
+    const [before, revisionBefore] = [await removals(), await revision()];
+    await t.ctx.db.delete(featureFlags).where(eq(featureFlags.id, flag.id));
+    expect(await removals()).toBe(before + 1);
+    expect(await revision()).toBeGreaterThan(revisionBefore);
   });
 });

@@ -88,6 +88,9 @@ export const projects = pgTable('projects', {
   requireEvaluationContexts: boolean('require_evaluation_contexts').notNull().default(false),
   // Bumped in the same transaction as any change that alters what SDKs see; snapshots key on it.
   revision: bigint('revision', { mode: 'number' }).notNull().default(0),
+  // Flag rows deleted from (or moved out of) the project, counted by the trigger of
+  // migrations/0003: a snapshot built before a change of this count reads every flag again.
+  flagRemovals: bigint('flag_removals', { mode: 'number' }).notNull().default(0),
   createdAt: createdAt(),
   updatedAt: ts('updated_at').notNull().defaultNow(),
 });

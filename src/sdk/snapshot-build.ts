@@ -55,6 +55,8 @@ export interface BuildState {
   removals: number;
   /** How many active flags read each stored property. */
   readCounts: ReadCounts;
+  /** The project and organization rows read, as JSON. */
+  identity: string;
   /** Live flags by id, in id order. */
   flags: Map<number, FlagState>;
   /** Served flags in definitions order. */
@@ -81,7 +83,8 @@ export interface BuiltProject {
 
 /** How a build read the flags, for tests and /metrics: `incremental` read only changed rows. */
 export interface BuildReport {
-  mode: 'full' | 'incremental';
+  /** `unchanged`: the project's revision, row and organization were those of the last build, whose snapshot stays. */
+  mode: 'full' | 'incremental' | 'unchanged';
   flagRowsRead: number;
 }
 
@@ -117,9 +120,8 @@ type FlagRead = { project: Project; flags: Map<number, FlagState>; seen: number;
  * changes nothing. A row deleted outright leaves no stamp, but counts in the project's
  * `flagRemovals`: when that count moved, every live row is read again.
  */
-async function readFlags(ctx: AppContext, projectId: number, previous: BuildState | undefined, slicer: TimeSlicer): Promise<FlagRead | 'gone'> {
-  const project = await findProject(ctx.db, projectId);
-  if (!project) return 'gone';
+async function readFlags(ctx: AppContext, project: Project, previous: BuildState | undefined, slicer: TimeSlicer): Promise<FlagRead> {
+  const projectId = project.id;
   const incremental = previous !== undefined && previous.removals === project.flagRemovals;
   const flags = incremental ? new Map(previous.flags) : new Map<number, FlagState>();
   const changed: FlagState[] = [];
@@ -180,17 +182,19 @@ export async function buildProject(
   ctx: AppContext,
   projectId: number,
   previous: BuildState | undefined,
-): Promise<{ built: BuiltProject; state: BuildState; report: BuildReport } | undefined> {
+): Promise<{ built: BuiltProject; state: BuildState; report: BuildReport } | 'unchanged' | undefined> {
   const slicer = new TimeSlicer();
-  const read = await readFlags(ctx, projectId, previous, slicer);
-  if (read === 'gone') return undefined;
-  const [organization, cohortRows, groupTypeRows] = await Promise.all([
-    findOrganization(ctx.db, read.project.organizationId),
-    listProjectCohorts(ctx.db, projectId),
-    listGroupTypes(ctx.db, projectId),
-  ]);
-  slicer.restart();
+  // The project row first: its revision covers every flag row read after it.
+  const project = await findProject(ctx.db, projectId);
+  if (!project) return undefined;
+  const organization = await findOrganization(ctx.db, project.organizationId);
   if (!organization) return undefined;
+  // Every change a snapshot holds moves the revision; the rows are compared too (a token restored by hand).
+  const identity = JSON.stringify([project, organization]);
+  if (previous && previous.seen === project.revision && previous.removals === project.flagRemovals && previous.identity === identity) return 'unchanged';
+  const read = await readFlags(ctx, project, previous, slicer);
+  const [cohortRows, groupTypeRows] = await Promise.all([listProjectCohorts(ctx.db, projectId), listGroupTypes(ctx.db, projectId)]);
+  slicer.restart();
   const report: BuildReport = { mode: read.changed ? 'incremental' : 'full', flagRowsRead: read.rowsRead };
   const cohorts: CohortDefinition[] = cohortRows.map((c) => ({ id: c.id, name: c.name, filters: c.filters, isStatic: c.isStatic, deleted: c.deleted }));
   const groupTypes: GroupTypeDefinition[] = groupTypeRows.map((g) => ({ groupType: g.groupType, groupTypeIndex: g.groupTypeIndex }));
@@ -221,7 +225,17 @@ export async function buildProject(
   const reads = readsFromCounts(readCounts);
   let readsByFlag: Map<string, PropertyReads> | undefined;
   const served = definitionsOrderOf(read, previous);
-  const state: BuildState = { seen: read.seen, removals: read.project.flagRemovals, readCounts, flags: read.flags, served, memo, cohortsJson, cohortsVersion };
+  const state: BuildState = {
+    seen: read.seen,
+    removals: read.project.flagRemovals,
+    readCounts,
+    identity,
+    flags: read.flags,
+    served,
+    memo,
+    cohortsJson,
+    cohortsVersion,
+  };
   const built: BuiltProject = {
     project: read.project,
     organization,

@@ -77,8 +77,13 @@ async function buildSnapshot(
   projectId: number,
   entry: Entry,
 ): Promise<{ snapshot: ProjectSnapshot; state: BuildState; report: BuildReport } | undefined> {
-  const result = await buildProject(ctx, projectId, entry.state);
-  if (!result) return undefined;
+  let result = await buildProject(ctx, projectId, entry.state);
+  if (result === 'unchanged') {
+    // Nothing changed since the last build (this instance's own change notified back, a periodic check): its snapshot stays.
+    if (entry.value && entry.state) return { snapshot: entry.value, state: entry.state, report: { mode: 'unchanged', flagRowsRead: 0 } };
+    result = await buildProject(ctx, projectId, undefined);
+  }
+  if (!result || result === 'unchanged') return undefined;
   const { built, state, report } = result;
   const bodies = new Map<boolean, DefinitionsBody | Promise<DefinitionsBody>>();
   const snapshot: ProjectSnapshot = {

@@ -183,7 +183,7 @@ describe('incremental snapshot rebuilds', () => {
 
       snapshot = (await t.app.services.snapshots.forProject(projectId))!;
       modes.add(t.app.services.snapshots.lastBuild(projectId)!.mode);
-      const scratch = (await buildProject(t.ctx, projectId, undefined))!;
+      const scratch = (await buildProject(t.ctx, projectId, undefined)) as Exclude<Awaited<ReturnType<typeof buildProject>>, 'unchanged' | undefined>;
       const fresh = { ...scratch.built, continuityFlagKeys: scratch.built.continuityFlagKeys };
       expect(shape(snapshot), `step ${step}`).toEqual(shape(fresh));
       for (const request of requests(rnd)) {
@@ -224,6 +224,11 @@ describe('incremental snapshot rebuilds', () => {
     const after = (await t.app.services.snapshots.forProject(other))!;
     expect(t.app.services.snapshots.lastBuild(other)).toEqual({ mode: 'incremental', flagRowsRead: 1 });
     expect(after.flags.find((f) => f.id === ids[7])?.name).toBe('renamed');
+
+    // The same change notified again (on PostgreSQL, this instance hears its own NOTIFY): nothing to read, the snapshot stays.
+    t.ctx.changes.projectChanged(other);
+    expect(await t.app.services.snapshots.forProject(other)).toBe(after);
+    expect(t.app.services.snapshots.lastBuild(other)).toEqual({ mode: 'unchanged', flagRowsRead: 0 });
 
     await transact(t.ctx, async (tx, changes) => {
       await updateFlag(tx, ids[3], { deleted: true });

@@ -149,7 +149,7 @@ interface Entry {
   usage: SnapshotUsage;
   /** What the last successful build left for the next one (snapshot-build.ts). */
   state?: BuildState;
-  /** How the last successful build read the flags. */
+  /** How the last successful build that read flags read them (a build that found nothing changed is not counted). */
   report?: BuildReport;
   /** The build running or queued last: the next build starts when it has ended (they share `state`). */
   tail?: Promise<unknown>;
@@ -223,7 +223,7 @@ export class SnapshotStore {
         rebuilt(true);
         const snapshot = result?.snapshot;
         current.state = result?.state;
-        current.report = result?.report;
+        if (result?.report.mode !== 'unchanged') current.report = result?.report;
         if (snapshot) this.tokens.set(snapshot.project.apiToken, projectId);
         if (build > current.applied) {
           current.value = snapshot;

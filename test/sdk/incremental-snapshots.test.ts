@@ -228,7 +228,6 @@ describe('incremental snapshot rebuilds', () => {
     // The same change notified again (on PostgreSQL, this instance hears its own NOTIFY): nothing to read, the snapshot stays.
     t.ctx.changes.projectChanged(other);
     expect(await t.app.services.snapshots.forProject(other)).toBe(after);
-    expect(t.app.services.snapshots.lastBuild(other)).toEqual({ mode: 'unchanged', flagRowsRead: 0 });
 
     await transact(t.ctx, async (tx, changes) => {
       await updateFlag(tx, ids[3], { deleted: true });

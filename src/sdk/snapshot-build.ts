@@ -128,6 +128,9 @@ async function readFlags(ctx: AppContext, project: Project, previous: BuildState
   let cursor = { stamp: incremental ? previous.seen : -1, id: FLAG_ID_MAX };
   let rowsRead = 0;
   for (;;) {
+    // PGlite runs a statement on this thread, and statements awaited one after the other chain
+    // through microtasks without letting the event loop run: each read starts a turn of its own.
+    await slicer.next();
     const page = await listFlagsAfter(ctx.db, projectId, cursor, { liveOnly: !incremental, limit: PAGE });
     slicer.restart();
     rowsRead += page.length;
@@ -144,7 +147,6 @@ async function readFlags(ctx: AppContext, project: Project, previous: BuildState
     }
     if (page.length < PAGE) break;
     cursor = { stamp: page[page.length - 1].changeStamp, id: page[page.length - 1].id };
-    if (slicer.due()) await slicer.next();
   }
   return { project, flags: sortedById(flags), seen: project.revision, rowsRead, changed: incremental ? changed : undefined };
 }
@@ -187,12 +189,14 @@ export async function buildProject(
   // The project row first: its revision covers every flag row read after it.
   const project = await findProject(ctx.db, projectId);
   if (!project) return undefined;
+  await slicer.next();
   const organization = await findOrganization(ctx.db, project.organizationId);
   if (!organization) return undefined;
   // Every change a snapshot holds moves the revision; the rows are compared too (a token restored by hand).
   const identity = JSON.stringify([project, organization]);
   if (previous && previous.seen === project.revision && previous.removals === project.flagRemovals && previous.identity === identity) return 'unchanged';
   const read = await readFlags(ctx, project, previous, slicer);
+  await slicer.next();
   const [cohortRows, groupTypeRows] = await Promise.all([listProjectCohorts(ctx.db, projectId), listGroupTypes(ctx.db, projectId)]);
   slicer.restart();
   const report: BuildReport = { mode: read.changed ? 'incremental' : 'full', flagRowsRead: read.rowsRead };

@@ -130,7 +130,7 @@ function numberOr(value: unknown, fallback: number): number {
 }
 
 /** Interns property filters across a project: one matcher and one memo slot per distinct filter. */
-class FilterTable {
+export class FilterTable {
   private readonly slots = new Map<string, { memo: number; match: PropertyMatcher }>();
 
   constructor(private readonly zone: Zone) {}
@@ -213,7 +213,7 @@ function compileCondition(
   };
 }
 
-function compileFlag(def: FlagDefinition, index: number, table: FilterTable, indexById: Map<number, number>): CompiledFlag {
+export function compileFlag(def: FlagDefinition, index: number, table: FilterTable, indexById: Map<number, number>): CompiledFlag {
   const filters = isPlainObject(def.filters) ? def.filters : {};
   const aggregation = groupIndexOf(filters.aggregation_group_type_index);
 

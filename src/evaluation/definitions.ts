@@ -155,7 +155,7 @@ function expandSingleCohort(conditions: unknown[], cohortCount: number, cohorts:
 // ---------------------------------------------------------------------------------------------
 // Flag dependency rewrite: stored flag ids become keys, plus the chain to evaluate first.
 
-function flagProperties(filters: Record<string, unknown>): Record<string, unknown>[] {
+export function flagProperties(filters: Record<string, unknown>): Record<string, unknown>[] {
   const out: Record<string, unknown>[] = [];
   const groups = Array.isArray(filters.groups) ? filters.groups : [];
   for (const group of groups) {
@@ -168,15 +168,17 @@ function flagProperties(filters: Record<string, unknown>): Record<string, unknow
 }
 
 /** PostHog's `_DependencyChainBuilder`: DFS post-order, `[]` on a cycle or a missing flag. */
-class ChainBuilder {
+export class ChainBuilder {
   private readonly memo = new Map<string, string[]>();
 
-  constructor(private readonly byKey: Map<string, Record<string, unknown>>) {}
-
-  private dependencyKeys(key: string): string[] {
-    const flag = this.byKey.get(key);
-    return flag ? flagProperties(flag).map((p) => String(p.key)) : [];
-  }
+  /**
+   * `has`: whether a served flag has this key; `dependencyKeys`: the (rewritten) keys of its flag
+   * conditions, in order.
+   */
+  constructor(
+    private readonly has: (key: string) => boolean,
+    private readonly dependencyKeys: (key: string) => string[],
+  ) {}
 
   build(key: string): string[] {
     const cached = this.memo.get(key);
@@ -196,10 +198,10 @@ class ChainBuilder {
     if (inProgress.has(key)) return false;
     if (visited.has(key)) return true;
     inProgress.add(key);
-    if (!this.byKey.has(key)) return false;
+    if (!this.has(key)) return false;
     for (const dep of this.dependencyKeys(key)) {
       if (dep === key) continue; // a dependency's own self-reference is skipped, as upstream
-      if (!this.byKey.has(dep) || !this.visit(dep, visited, inProgress, out)) return false;
+      if (!this.has(dep) || !this.visit(dep, visited, inProgress, out)) return false;
     }
     inProgress.delete(key);
     visited.add(key);
@@ -222,74 +224,125 @@ function copyFilters(filters: Record<string, unknown>): Record<string, unknown> 
   return copy;
 }
 
+/** The non-deleted dynamic cohorts: the only ones definitions ship or expand. */
+export function liveDynamicCohorts(cohorts: readonly CohortDefinition[]): Map<number, CohortDefinition> {
+  const live = new Map<number, CohortDefinition>();
+  for (const c of cohorts) if (!c.deleted && !c.isStatic) live.set(c.id, c);
+  return live;
+}
+
+/** Whether a flag is served in the definitions (deleted and remote-configuration flags are not). */
+export const servedInDefinitions = (flag: FlagDefinition): boolean => !flag.deleted && !flag.isRemoteConfiguration;
+
+/** The order of flags in the definitions: by key, then id, as PostHog orders them. */
+export const definitionsOrder = (a: { key: string; id: number }, b: { key: string; id: number }): number =>
+  a.key < b.key ? -1 : a.key > b.key ? 1 : a.id - b.id;
+
+/**
+ * One flag's entry before its flag conditions are rewritten (`rewriteFlagConditions`), and the
+ * cohorts it reaches (what `send_cohorts` ships for it).
+ */
+export function definitionsEntry(
+  flag: FlagDefinition,
+  liveCohorts: Map<number, CohortDefinition>,
+  sendCohorts: boolean,
+  projectId?: number,
+): { entry: DefinitionsFlag; cohortIds: number[] } {
+  const source = isPlainObject(flag.filters) ? flag.filters : {};
+  const filters = copyFilters(source);
+  const referenced = flagCohortIds(source, liveCohorts);
+  if (!sendCohorts && referenced.length === 1) {
+    const groups = Array.isArray(filters.groups) ? filters.groups : [];
+    filters.groups = expandSingleCohort(groups, referenced.length, liveCohorts);
+  }
+  const entry: DefinitionsFlag = {
+    id: flag.id,
+    team_id: flag.projectId ?? projectId,
+    name: flag.name,
+    key: flag.key,
+    filters,
+    deleted: false,
+    active: flag.active,
+    ensure_experience_continuity: flag.ensureExperienceContinuity,
+    has_encrypted_payloads: flag.hasEncryptedPayloads,
+    version: flag.version,
+    evaluation_runtime: flag.evaluationRuntime,
+    bucketing_identifier: flag.bucketingIdentifier,
+    evaluation_tags: [...flag.evaluationTags],
+    evaluation_contexts: [...flag.evaluationTags],
+  };
+  return { entry, cohortIds: referenced };
+}
+
+/** The flag conditions' new keys (stored flag ids become keys) and their dependency chains, in order. */
+export function flagConditionRewrites(
+  filters: Record<string, unknown>,
+  keyOfId: (ref: string) => string | undefined,
+  chains: ChainBuilder,
+): Array<[string, string[]]> {
+  return flagProperties(filters).map((prop) => {
+    const ref = String(prop.key ?? '');
+    const key = keyOfId(ref) ?? ref;
+    return [key, chains.build(key)];
+  });
+}
+
+/** Applies `flagConditionRewrites` to an entry made by `definitionsEntry` (whose filters are its own copy). */
+export function rewriteFlagConditions(entry: DefinitionsFlag, rewrites: Array<[string, string[]]>): void {
+  flagProperties(entry.filters).forEach((prop, i) => {
+    prop.key = rewrites[i][0];
+    prop.dependency_chain = rewrites[i][1];
+  });
+}
+
+/** The `cohorts` object of `send_cohorts`: the property trees of the given live dynamic cohorts. */
+export function cohortsSection(ids: Iterable<number>, liveCohorts: Map<number, CohortDefinition>): Record<string, unknown> {
+  const cohorts: Record<string, unknown> = {};
+  for (const id of ids) {
+    const key = String(id);
+    if (key in cohorts) continue;
+    const properties = cohortProperties(liveCohorts.get(id)!);
+    if (properties) cohorts[key] = toDict(properties);
+  }
+  return cohorts;
+}
+
+export function groupTypeMapping(groupTypes: readonly GroupTypeDefinition[]): Record<string, string> {
+  const mapping: Record<string, string> = {};
+  for (const g of [...groupTypes].sort((a, b) => a.groupTypeIndex - b.groupTypeIndex)) mapping[String(g.groupTypeIndex)] = g.groupType;
+  return mapping;
+}
+
 /**
  * The `/flags/definitions` (local_evaluation) body. Deleted and remote-configuration flags are
  * left out; inactive flags are sent with `active: false`. Flags are ordered by key, as PostHog
  * orders them, so the serialized payload (and its ETag) is stable.
  */
 export function buildDefinitions(input: BuildDefinitionsInput): DefinitionsPayload {
-  const liveCohorts = new Map<number, CohortDefinition>();
-  for (const c of input.cohorts) if (!c.deleted && !c.isStatic) liveCohorts.set(c.id, c);
+  const liveCohorts = liveDynamicCohorts(input.cohorts);
+  const selected = input.flags.filter(servedInDefinitions).sort(definitionsOrder);
 
-  const selected = input.flags.filter((f) => !f.deleted && !f.isRemoteConfiguration).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.id - b.id));
-
-  const cohorts: Record<string, unknown> = {};
-  const idToKey = new Map<string, string>();
+  const reached: number[] = [];
   const entries: DefinitionsFlag[] = selected.map((flag) => {
-    const source = isPlainObject(flag.filters) ? flag.filters : {};
-    const filters = copyFilters(source);
-    const referenced = flagCohortIds(source, liveCohorts);
-    if (!input.sendCohorts && referenced.length === 1) {
-      const groups = Array.isArray(filters.groups) ? filters.groups : [];
-      filters.groups = expandSingleCohort(groups, referenced.length, liveCohorts);
-    }
-    if (input.sendCohorts) {
-      for (const id of referenced) {
-        const key = String(id);
-        if (key in cohorts) continue;
-        const properties = cohortProperties(liveCohorts.get(id)!);
-        if (properties) cohorts[key] = toDict(properties);
-      }
-    }
-    idToKey.set(String(flag.id), flag.key);
-    return {
-      id: flag.id,
-      team_id: flag.projectId ?? input.projectId,
-      name: flag.name,
-      key: flag.key,
-      filters,
-      deleted: false,
-      active: flag.active,
-      ensure_experience_continuity: flag.ensureExperienceContinuity,
-      has_encrypted_payloads: flag.hasEncryptedPayloads,
-      version: flag.version,
-      evaluation_runtime: flag.evaluationRuntime,
-      bucketing_identifier: flag.bucketingIdentifier,
-      evaluation_tags: [...flag.evaluationTags],
-      evaluation_contexts: [...flag.evaluationTags],
-    };
+    const { entry, cohortIds } = definitionsEntry(flag, liveCohorts, input.sendCohorts, input.projectId);
+    if (input.sendCohorts) reached.push(...cohortIds);
+    return entry;
   });
 
-  // Rewrite dependency keys first, then compute chains over the rewritten keys.
-  const targets = new Set<string>();
+  // Dependency keys are rewritten first, then chains are computed over the rewritten keys.
+  const idToKey = new Map(selected.map((f) => [String(f.id), f.key]));
+  const depsByKey = new Map(entries.map((e) => [e.key, flagProperties(e.filters).map((p) => idToKey.get(String(p.key ?? '')) ?? String(p.key ?? ''))]));
+  const chains = new ChainBuilder(
+    (key) => depsByKey.has(key),
+    (key) => depsByKey.get(key) ?? [],
+  );
   for (const entry of entries) {
-    for (const prop of flagProperties(entry.filters)) {
-      const ref = String(prop.key ?? '');
-      prop.key = idToKey.get(ref) ?? ref;
-      targets.add(prop.key as string);
-    }
-  }
-  if (targets.size > 0) {
-    const builder = new ChainBuilder(new Map(entries.map((e) => [e.key, e.filters])));
-    for (const entry of entries) {
-      for (const prop of flagProperties(entry.filters)) prop.dependency_chain = builder.build(String(prop.key));
-    }
+    if (flagProperties(entry.filters).length > 0)
+      rewriteFlagConditions(
+        entry,
+        flagConditionRewrites(entry.filters, (ref) => idToKey.get(ref), chains),
+      );
   }
 
-  const group_type_mapping: Record<string, string> = {};
-  for (const g of [...input.groupTypes].sort((a, b) => a.groupTypeIndex - b.groupTypeIndex)) {
-    group_type_mapping[String(g.groupTypeIndex)] = g.groupType;
-  }
-
-  return { flags: entries, group_type_mapping, cohorts };
+  return { flags: entries, group_type_mapping: groupTypeMapping(input.groupTypes), cohorts: input.sendCohorts ? cohortsSection(reached, liveCohorts) : {} };
 }

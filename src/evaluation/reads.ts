@@ -217,3 +217,10 @@ function closureSlots(index: ReadsIndex, closure: readonly number[]): Int32Array
   slotsOfClosure.set(closure, { index, slots });
   return slots;
 }
+
+/** What one flag reads, whatever its state (callers keep only active flags). */
+export function flagPropertyReads(flag: FlagDefinition, cohorts: Map<number, CohortDefinition>): PropertyReads {
+  const reads = newReads();
+  addFlagReads(flag, cohorts, reads, new Set());
+  return reads;
+}

@@ -66,6 +66,35 @@ export async function listLiveFlags(db: Db, projectId: number): Promise<FeatureF
     .orderBy(asc(featureFlags.id));
 }
 
+/** Where a page of `listFlagsAfter` starts: after this change stamp and id (`id: FLAG_ID_MAX` = after every row of the stamp). */
+export interface FlagCursor {
+  stamp: number;
+  id: number;
+}
+
+export const FLAG_ID_MAX = 2147483647;
+
+/**
+ * One page of the project's flags in change-stamp order after `cursor`. Snapshots read the rows
+ * changed since the revision they were built at this way, soft-deleted ones included
+ * (`liveOnly: false`), and all live rows when they build from scratch
+ * (docs/architecture.md#snapshots-and-change-notifications). Sorting is turned off for the
+ * statement so that the planner walks the (project, stamp, id) index and stops after `limit`
+ * rows, instead of sorting every row after the cursor, as it does without statistics.
+ */
+export async function listFlagsAfter(db: Db, projectId: number, cursor: FlagCursor, opts: { liveOnly: boolean; limit: number }): Promise<FeatureFlagRow[]> {
+  const after = sql`(${featureFlags.changeStamp}, ${featureFlags.id}) > (${cursor.stamp}, ${cursor.id})`;
+  return db.transaction(async (tx) => {
+    await tx.execute(sql`set local enable_sort = off`);
+    return tx
+      .select()
+      .from(featureFlags)
+      .where(and(eq(featureFlags.projectId, projectId), after, opts.liveOnly ? eq(featureFlags.deleted, false) : undefined))
+      .orderBy(asc(featureFlags.changeStamp), asc(featureFlags.id))
+      .limit(opts.limit);
+  });
+}
+
 /** Frees a key for a new flag: soft-deleted flags holding it are removed for good. */
 export async function hardDeleteSoftDeletedWithKey(db: Db, projectId: number, key: string, exceptId?: number): Promise<number[]> {
   const conditions = [eq(featureFlags.projectId, projectId), eq(featureFlags.key, key), eq(featureFlags.deleted, true)];

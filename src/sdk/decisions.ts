@@ -23,7 +23,7 @@ import { countRequest, type RateLimits } from '../access/rate-limit.ts';
 import { decodeSdkRequest } from './body.ts';
 import { answerFlagsPost, type FlagsAnswerLog } from './flags-answer.ts';
 import type { Endpoint } from './flags-response.ts';
-import { sendCohortsRequested, type DefinitionsAnswer, type ProjectSnapshot, type SnapshotStore } from './snapshots.ts';
+import { sendCohortsRequested, type DefinitionsAnswer, type DefinitionsBody, type ProjectSnapshot, type SnapshotStore } from './snapshots.ts';
 import { requireProject } from '../access/require-auth.ts';
 
 // ---- the query string --------------------------------------------------------------------------
@@ -163,9 +163,19 @@ export class SdkDecisions {
     });
   }
 
-  private definitionsAnswer(snapshot: ProjectSnapshot, auth: RequestAuth, request: AccessRequest, access: RouteAccess): DefinitionsAnswer {
+  private definitionsAnswer(
+    snapshot: ProjectSnapshot,
+    auth: RequestAuth,
+    request: AccessRequest,
+    access: RouteAccess,
+  ): DefinitionsAnswer | Promise<DefinitionsAnswer> {
     countRequest(this.rateLimits, auth, access);
     const body = snapshot.definitions(sendCohortsRequested(request.query));
+    // Until the snapshot's body is assembled (right after a rebuild), the answer waits for it.
+    return body instanceof Promise ? body.then((b) => this.answerFrom(b, request)) : this.answerFrom(body, request);
+  }
+
+  private answerFrom(body: DefinitionsBody, request: AccessRequest): DefinitionsAnswer | Promise<DefinitionsAnswer> {
     const ifNoneMatch = request.headers['if-none-match'];
     if (body.notModified(ifNoneMatch)) return body.notModifiedAnswer;
     return GZIP.test(request.headers['accept-encoding'] ?? '') ? body.gzipAnswer() : body.jsonAnswer;

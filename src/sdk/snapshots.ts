@@ -1,49 +1,20 @@
 // In-memory project snapshots for the SDK hot path: token → project, compiled flags and cohorts,
 // and the pre-serialised definitions bodies. Rebuilt after a committed change (this instance
 // directly, others through NOTIFY); a periodic revision check repairs a missed notification.
-import crypto from 'node:crypto';
-import zlib from 'node:zlib';
+// Builds of one project run one at a time, each from the state the last one left
+// (snapshot-build.ts), so a change costs what changed (docs/architecture.md#snapshots-and-change-notifications).
 import type { AppContext } from '../platform/context.ts';
 import { databaseFailure } from '../platform/db/errors.ts';
-import {
-  buildDefinitions,
-  compileProject,
-  type CohortDefinition,
-  type CompiledProject,
-  type FlagDefinition,
-  type GroupTypeDefinition,
-  propertyReads,
-  propertyReadsByFlag,
-  type PropertyReads,
-} from '../evaluation/index.ts';
-import { findOrganization, findProject, listProjectRevisions, type Organization, type Project } from '../access/organizations/projects-repository.ts';
-import { listLiveFlags, type FeatureFlagRow } from '../flags/repository.ts';
-import { normalizeFilters } from '../flags/filters.ts';
-import { listProjectCohorts } from '../cohorts/repository.ts';
-import { listGroupTypes } from '../groups/repository.ts';
+import type { CompiledProject, GroupTypeDefinition, PropertyReads } from '../evaluation/index.ts';
+import { listProjectRevisions, type Organization, type Project } from '../access/organizations/projects-repository.ts';
+import type { FeatureFlagRow } from '../flags/repository.ts';
+import type { DefinitionsBody } from './definitions-body.ts';
+import { buildProject, type BuildReport, type BuildState } from './snapshot-build.ts';
+import { renderDefinitions } from './snapshot-pieces.ts';
+import { TimeSlicer } from './time-slice.ts';
 
-/** One answer to a definitions GET, as both paths write it: status, flat header list, body. */
-export interface DefinitionsAnswer {
-  status: 200 | 304;
-  /** Name/value pairs (what node:http writes fastest). */
-  headers: readonly string[];
-  body?: Buffer;
-}
-
-export interface DefinitionsBody {
-  json: Buffer;
-  /** Weak-ETag value without the W/ and quotes. */
-  etag: string;
-  /** `W/"<etag>"`, as sent and as SDKs echo it back. */
-  weakEtag: string;
-  /** Whether an If-None-Match header names this body (weak, strong, unquoted, or in a list). */
-  notModified(ifNoneMatch: string | undefined): boolean;
-  gzip(): Buffer;
-  /** The answers, built once per body: 304, the JSON, and the JSON gzipped (built on first use). */
-  notModifiedAnswer: DefinitionsAnswer;
-  jsonAnswer: DefinitionsAnswer;
-  gzipAnswer(): DefinitionsAnswer;
-}
+export type { DefinitionsAnswer, DefinitionsBody } from './definitions-body.ts';
+export { toFlagDefinition } from './snapshot-build.ts';
 
 /** `send_cohorts` present (even empty) and not false: the definitions variant with cohorts. */
 export function sendCohortsRequested(query: Record<string, unknown>): boolean {
@@ -51,16 +22,6 @@ export function sendCohortsRequested(query: Record<string, unknown>): boolean {
   const value = query.send_cohorts;
   const text = Array.isArray(value) ? String(value.at(-1)) : String(value ?? '');
   return !['false', '0', 'no'].includes(text.toLowerCase());
-}
-
-function etagListMatches(header: string, etag: string): boolean {
-  return header.split(',').some((candidate) => {
-    const value = candidate
-      .trim()
-      .replace(/^W\//, '')
-      .replace(/^"(.*)"$/, '$1');
-    return value === etag || value === '*';
-  });
 }
 
 export interface ProjectSnapshot {
@@ -82,8 +43,12 @@ export interface ProjectSnapshot {
   flagReads(): Map<string, PropertyReads>;
   /** Keys of active flags with ensure_experience_continuity (they need stored hash-key overrides). */
   continuityFlagKeys: string[];
-  /** The local-evaluation body, built on first use and kept until the snapshot is replaced. */
-  definitions(sendCohorts: boolean): DefinitionsBody;
+  /**
+   * The local-evaluation body of a variant, kept until the snapshot is replaced. A promise while it
+   * is being assembled (in slices, from per-flag pieces); a variant asked for once is assembled
+   * by every later rebuild before anyone asks.
+   */
+  definitions(sendCohorts: boolean): DefinitionsBody | Promise<DefinitionsBody>;
   /** The project's counters, kept across rebuilds (/metrics reads them). */
   usage: SnapshotUsage;
 }
@@ -101,121 +66,71 @@ export interface SnapshotState {
   usage: SnapshotUsage;
 }
 
-export function toFlagDefinition(row: FeatureFlagRow): FlagDefinition {
-  return {
-    id: row.id,
-    projectId: row.projectId,
-    key: row.key,
-    name: row.name,
-    active: row.active,
-    deleted: row.deleted,
-    // As the API shows them: a flag stored without groups (created without filters, or a legacy
-    // flag) is one group of its legacy rollout, null meaning everyone (docs/compatibility.md#api-3.11).
-    filters: normalizeFilters(row.filters, row.rolloutPercentage),
-    ensureExperienceContinuity: row.ensureExperienceContinuity ?? false,
-    hasEncryptedPayloads: row.hasEncryptedPayloads ?? false,
-    version: row.version,
-    evaluationRuntime: (row.evaluationRuntime as FlagDefinition['evaluationRuntime']) ?? 'all',
-    bucketingIdentifier: row.bucketingIdentifier === 'device_id' ? 'device_id' : 'distinct_id',
-    evaluationTags: row.evaluationTags,
-    isRemoteConfiguration: row.isRemoteConfiguration ?? false,
-  };
+/** Which definitions variants were asked for (and gzipped) in a project: later rebuilds prepare them. */
+interface DefinitionsDemand {
+  variants: Set<boolean>;
+  gzip: Set<boolean>;
 }
 
-/** Static cohorts reachable from the conditions of active flags. */
-function reachableStaticCohorts(compiled: CompiledProject): Set<number> {
-  const found = new Set<number>();
-  const seen = new Set<number>();
-  const stack: number[] = [];
-  for (const flag of compiled.flags) {
-    if (!flag.active) continue;
-    const conditions = flag.superGroup ? [...flag.conditions, flag.superGroup.condition] : flag.conditions;
-    for (const condition of conditions) for (const filter of condition.cohortFilters) if (filter.cohortId !== undefined) stack.push(filter.cohortId);
+async function buildSnapshot(
+  ctx: AppContext,
+  projectId: number,
+  entry: Entry,
+): Promise<{ snapshot: ProjectSnapshot; state: BuildState; report: BuildReport } | undefined> {
+  let result = await buildProject(ctx, projectId, entry.state);
+  if (result === 'unchanged') {
+    // Nothing changed since the last build (this instance's own change notified back, a periodic check): its snapshot stays.
+    if (entry.value && entry.state) return { snapshot: entry.value, state: entry.state, report: { mode: 'unchanged', flagRowsRead: 0 } };
+    result = await buildProject(ctx, projectId, undefined);
   }
-  while (stack.length > 0) {
-    const id = stack.pop()!;
-    if (seen.has(id)) continue;
-    seen.add(id);
-    const cohort = compiled.cohorts.get(id);
-    if (!cohort) continue;
-    if (cohort.isStatic) found.add(id);
-    else stack.push(...cohort.references);
-  }
-  return found;
-}
-
-function definitionsBody(value: unknown, sendCohorts: boolean): DefinitionsBody {
-  const json = Buffer.from(JSON.stringify(value));
-  // The two variants get different ETags even when their bodies are equal (PostHog keys its
-  // cache by variant), so a 304 never crosses from one to the other.
-  const etag = crypto
-    .createHash('sha256')
-    .update(sendCohorts ? 'cohorts\n' : 'expanded\n')
-    .update(json)
-    .digest('hex')
-    .slice(0, 32);
-  let gz: Buffer | undefined;
-  let gzipAnswer: DefinitionsAnswer | undefined;
-  const weakEtag = `W/"${etag}"`;
-  // PostHog answers definitions as `application/json` (docs/compatibility.md).
-  const common = ['etag', weakEtag, 'cache-control', 'private, must-revalidate', 'vary', 'Accept-Encoding'];
-  const gzip = () => (gz ??= zlib.gzipSync(json, { level: 6 }));
-  return {
-    json,
-    etag,
-    weakEtag,
-    // SDKs echo the weak form exactly: compare that first, parse the header only otherwise.
-    notModified: (header) => header !== undefined && (header === weakEtag || etagListMatches(header, etag)),
-    gzip,
-    notModifiedAnswer: { status: 304, headers: common },
-    jsonAnswer: { status: 200, headers: [...common, 'content-type', 'application/json', 'content-length', String(json.length)], body: json },
-    gzipAnswer: () =>
-      (gzipAnswer ??= {
-        status: 200,
-        headers: [...common, 'content-type', 'application/json', 'content-encoding', 'gzip', 'content-length', String(gzip().length)],
-        body: gzip(),
-      }),
-  };
-}
-
-async function buildSnapshot(ctx: AppContext, projectId: number, usage: SnapshotUsage): Promise<ProjectSnapshot | undefined> {
-  const project = await findProject(ctx.db, projectId);
-  if (!project) return undefined;
-  const [organization, rows, cohortRows, groupTypeRows] = await Promise.all([
-    findOrganization(ctx.db, project.organizationId),
-    listLiveFlags(ctx.db, projectId),
-    listProjectCohorts(ctx.db, projectId),
-    listGroupTypes(ctx.db, projectId),
-  ]);
-  if (!organization) return undefined;
-  const flags = rows.map(toFlagDefinition);
-  const cohorts: CohortDefinition[] = cohortRows.map((c) => ({ id: c.id, name: c.name, filters: c.filters, isStatic: c.isStatic, deleted: c.deleted }));
-  const groupTypes: GroupTypeDefinition[] = groupTypeRows.map((g) => ({ groupType: g.groupType, groupTypeIndex: g.groupTypeIndex }));
-  const compiled = compileProject({ flags, cohorts, groupTypes, timezone: project.timezone });
-  const bodies = new Map<boolean, DefinitionsBody>();
-  let readsByFlag: Map<string, PropertyReads> | undefined;
-  return {
-    project,
-    organization,
-    revision: project.revision,
-    flags: rows,
-    compiled,
-    groupTypes,
-    groupTypeIndexByName: new Map(groupTypes.map((g) => [g.groupType, g.groupTypeIndex])),
-    staticCohortIds: reachableStaticCohorts(compiled),
-    reads: propertyReads(flags, cohorts),
-    flagReads: () => (readsByFlag ??= propertyReadsByFlag(flags, cohorts)),
-    continuityFlagKeys: flags.filter((f) => f.active && f.ensureExperienceContinuity).map((f) => f.key),
-    usage,
+  if (!result || result === 'unchanged') return undefined;
+  const { built, state, report } = result;
+  const bodies = new Map<boolean, DefinitionsBody | Promise<DefinitionsBody>>();
+  const snapshot: ProjectSnapshot = {
+    project: built.project,
+    organization: built.organization,
+    revision: built.revision,
+    flags: built.flags,
+    compiled: built.compiled,
+    groupTypes: built.groupTypes,
+    groupTypeIndexByName: new Map(built.groupTypes.map((g) => [g.groupType, g.groupTypeIndex])),
+    staticCohortIds: built.staticCohortIds,
+    reads: built.reads,
+    flagReads: built.readsByFlag,
+    continuityFlagKeys: built.continuityFlagKeys,
+    usage: entry.usage,
     definitions(sendCohorts) {
+      entry.demand.variants.add(sendCohorts);
       let body = bodies.get(sendCohorts);
       if (!body) {
-        body = definitionsBody(buildDefinitions({ flags, cohorts, groupTypes, sendCohorts, projectId }), sendCohorts);
-        bodies.set(sendCohorts, body);
+        const pending = renderDefinitions(built.definitions, sendCohorts, new TimeSlicer()).then((done) => {
+          const gzipAnswer = done.gzipAnswer;
+          done.gzipAnswer = () => {
+            entry.demand.gzip.add(sendCohorts);
+            return gzipAnswer();
+          };
+          bodies.set(sendCohorts, done);
+          return done;
+        });
+        bodies.set(sendCohorts, pending);
+        // A failed render is not kept: the next request tries again.
+        pending.catch(() => bodies.delete(sendCohorts));
+        body = pending;
       }
       return body;
     },
   };
+  return { snapshot, state, report };
+}
+
+/** Assembles the bodies a project's clients asked for before, and starts their gzip, so the first poll after a change finds them. */
+function prepareDefinitions(snapshot: ProjectSnapshot, demand: DefinitionsDemand): Promise<unknown> {
+  return Promise.all(
+    [...demand.variants].map(async (sendCohorts) => {
+      const body = await snapshot.definitions(sendCohorts);
+      if (demand.gzip.has(sendCohorts)) await body.gzip();
+    }),
+  );
 }
 
 interface Entry {
@@ -232,7 +147,25 @@ interface Entry {
   applied: number;
   verifiedAt?: number;
   usage: SnapshotUsage;
+  /** What the last successful build left for the next one (snapshot-build.ts). */
+  state?: BuildState;
+  /** How the last successful build that read flags read them (a build that found nothing changed is not counted). */
+  report?: BuildReport;
+  /** The build running or queued last: the next build starts when it has ended (they share `state`). */
+  tail?: Promise<unknown>;
+  /** A build queued behind a running one that has not started yet: an invalidation joins it, since it will read that change too. */
+  queued?: Promise<ProjectSnapshot | undefined>;
+  demand: DefinitionsDemand;
 }
+
+const newEntry = (): Entry => ({
+  built: false,
+  stale: false,
+  started: 0,
+  applied: 0,
+  usage: { flagsEvaluated: 0 },
+  demand: { variants: new Set(), gzip: new Set() },
+});
 
 export class SnapshotStore {
   private readonly entries = new Map<number, Entry>();
@@ -270,16 +203,27 @@ export class SnapshotStore {
    */
   private load(projectId: number): Promise<ProjectSnapshot | undefined> {
     let entry = this.entries.get(projectId);
-    if (!entry) this.entries.set(projectId, (entry = { built: false, stale: false, started: 0, applied: 0, usage: { flagsEvaluated: 0 } }));
+    if (!entry) this.entries.set(projectId, (entry = newEntry()));
     const current = entry;
+    if (current.queued) return current.queued;
     const build = ++current.started;
-    const started = performance.now();
+    let started = 0;
     const rebuilt = (ok: boolean) => {
       for (const listener of this.rebuildListeners) listener(projectId, (performance.now() - started) / 1000, ok);
     };
-    const promise = buildSnapshot(this.ctx, projectId, current.usage).then(
-      (snapshot) => {
+    const self: { promise?: Promise<ProjectSnapshot | undefined> } = {};
+    const run = () => {
+      if (self.promise && current.queued === self.promise) current.queued = undefined;
+      started = performance.now();
+      return buildSnapshot(this.ctx, projectId, current);
+    };
+    const previous = current.tail;
+    const promise: Promise<ProjectSnapshot | undefined> = (previous ? previous.then(run, run) : run()).then(
+      (result) => {
         rebuilt(true);
+        const snapshot = result?.snapshot;
+        current.state = result?.state;
+        if (result?.report.mode !== 'unchanged') current.report = result?.report;
         if (snapshot) this.tokens.set(snapshot.project.apiToken, projectId);
         if (build > current.applied) {
           current.value = snapshot;
@@ -291,6 +235,10 @@ export class SnapshotStore {
           current.pending = undefined;
           current.stale = false;
         }
+        if (snapshot)
+          prepareDefinitions(snapshot, current.demand).catch((err) =>
+            this.reportFailure(err, 'definitions could not be prepared: the first request builds them'),
+          );
         return current.value;
       },
       (error: unknown) => {
@@ -305,8 +253,16 @@ export class SnapshotStore {
         throw error;
       },
     );
+    self.promise = promise;
+    if (previous) current.queued = promise;
+    current.tail = promise;
     current.pending = promise;
     return promise;
+  }
+
+  /** How the project's last snapshot build read its flags (a full read, or only the changed rows). */
+  lastBuild(projectId: number): BuildReport | undefined {
+    return this.entries.get(projectId)?.report;
   }
 
   async forProject(projectId: number): Promise<ProjectSnapshot | undefined> {

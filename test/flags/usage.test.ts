@@ -188,8 +188,9 @@ describe('create_static_cohort_for_flag (case 73)', () => {
       [res.body.cohort.id],
     );
     expect(new Set(members.map((m) => m.distinct_id))).toEqual(expected);
-    // Other work ran between the pages of persons.
-    expect(turns).toBeGreaterThan(3);
+    // Other work ran between the pages of persons: 2,500 persons are 3 pages, so 2 turns between
+    // them, plus at least one for the request itself (one or two, depending on I/O timing).
+    expect(turns).toBeGreaterThanOrEqual(3);
   });
 
   it('makes an empty cohort for an inactive flag or a group flag; unknown flags are 404', async () => {

@@ -88,6 +88,9 @@ export const projects = pgTable('projects', {
   requireEvaluationContexts: boolean('require_evaluation_contexts').notNull().default(false),
   // Bumped in the same transaction as any change that alters what SDKs see; snapshots key on it.
   revision: bigint('revision', { mode: 'number' }).notNull().default(0),
+  // Flag rows deleted from (or moved out of) the project, counted by the trigger of
+  // migrations/0003: a snapshot built before a change of this count reads every flag again.
+  flagRemovals: bigint('flag_removals', { mode: 'number' }).notNull().default(0),
   createdAt: createdAt(),
   updatedAt: ts('updated_at').notNull().defaultNow(),
 });
@@ -162,8 +165,16 @@ export const featureFlags = pgTable(
     creationContext: text('creation_context').notNull().default('feature_flags'),
     lastCalledAt: ts('last_called_at'),
     usageDashboardId: integer('usage_dashboard_id').references(() => dashboards.id, { onDelete: 'set null' }),
+    // The project revision of the row's last change, set by the trigger of migrations/0003 (see
+    // docs/architecture.md#snapshots-and-change-notifications): snapshots re-read rows stamped
+    // after the revision they were built at.
+    changeStamp: bigint('change_stamp', { mode: 'number' }).notNull().default(0),
   },
-  (t) => [uniqueIndex('feature_flags_project_key_idx').on(t.projectId, t.key), index('feature_flags_project_created_idx').on(t.projectId, t.createdAt)],
+  (t) => [
+    uniqueIndex('feature_flags_project_key_idx').on(t.projectId, t.key),
+    index('feature_flags_project_created_idx').on(t.projectId, t.createdAt),
+    index('feature_flags_project_stamp_idx').on(t.projectId, t.changeStamp, t.id),
+  ],
 );
 
 export const featureFlagDashboards = pgTable(

@@ -282,16 +282,21 @@ export async function listFlags(
   const where = and(...listConditions(projectId, filters));
   const column = ORDERABLE_FIELDS[filters.order.field];
   // The page's ids first, then their rows: sorting the whole project's rows (filters included)
-  // to keep a hundred of them spilled to disk at 10,000 flags (docs/architecture.md#large-projects).
+  // to keep a hundred of them spilled to disk at 10,000 flags. Sorting is turned off for the ids,
+  // so that the default order walks its index instead of sorting every live flag, as the planner
+  // does without statistics (PGlite never gathers any) (docs/architecture.md#large-projects).
   const [[{ n }], pageIds] = await Promise.all([
     db.select({ n: sql<number>`count(*)::int` }).from(featureFlags).where(where),
-    db
-      .select({ id: featureFlags.id })
-      .from(featureFlags)
-      .where(where)
-      .orderBy(filters.order.descending ? desc(column) : asc(column), desc(featureFlags.id))
-      .limit(page.limit)
-      .offset(page.offset),
+    db.transaction(async (tx) => {
+      await tx.execute(sql`set local enable_sort = off`);
+      return tx
+        .select({ id: featureFlags.id })
+        .from(featureFlags)
+        .where(where)
+        .orderBy(filters.order.descending ? desc(column) : asc(column), desc(featureFlags.id))
+        .limit(page.limit)
+        .offset(page.offset);
+    }),
   ]);
   if (pageIds.length === 0) return { count: n, rows: [] };
   const ids = pageIds.map((r) => r.id);

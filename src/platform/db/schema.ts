@@ -173,6 +173,8 @@ export const featureFlags = pgTable(
   (t) => [
     uniqueIndex('feature_flags_project_key_idx').on(t.projectId, t.key),
     index('feature_flags_project_created_idx').on(t.projectId, t.createdAt),
+    // The management list's default order over live flags: its count and deep pages read this index alone (docs/architecture.md#large-projects).
+    index('feature_flags_project_live_created_idx').on(t.projectId, t.createdAt.desc().nullsFirst(), t.id.desc().nullsFirst()).where(sql`not ${t.deleted}`),
     index('feature_flags_project_stamp_idx').on(t.projectId, t.changeStamp, t.id),
   ],
 );

@@ -1,0 +1,1 @@
+CREATE INDEX "feature_flags_project_live_created_idx" ON "feature_flags" USING btree ("project_id","created_at" DESC NULLS FIRST,"id" DESC NULLS FIRST) WHERE not "feature_flags"."deleted";

@@ -7,6 +7,7 @@ import path from 'node:path';
 
 interface CpuProfileNode {
   id: number;
+  children?: number[];
   callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
 }
 
@@ -267,4 +268,73 @@ export function summarizeByArea(profile: CpuProfile, windowsUs: Array<[number, n
     .map(([area, n]) => ({ area, percent: total ? (100 * n) / total : 0 }))
     .sort((a, b) => b.percent - a.percent)
     .slice(0, 12);
+}
+
+/**
+ * Stretches of at least `minUs` in which every sample was busy (no idle sample between them): the
+ * event-loop blocks, as the profile saw them, as [start, end] windows for summarize().
+ */
+export function busyWindows(profile: CpuProfile, minUs: number): Array<[number, number]> {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const out: Array<[number, number]> = [];
+  let t = profile.startTime;
+  let start: number | undefined;
+  let last = t;
+  for (let i = 0; i < profile.samples.length; i++) {
+    t += profile.timeDeltas[i] ?? 0;
+    const idle = byId.get(profile.samples[i])?.callFrame.functionName === '(idle)';
+    if (idle) {
+      if (start !== undefined && last - start >= minUs) out.push([start, last]);
+      start = undefined;
+    } else {
+      start ??= t;
+      last = t;
+    }
+  }
+  if (start !== undefined && last - start >= minUs) out.push([start, last]);
+  return out;
+}
+
+/**
+ * Samples in the windows attributed to the innermost frame of flaghost's own code (src/) on their
+ * stack: which of flaghost's functions was running, whatever library or native code it called.
+ */
+export function summarizeBySrcFrame(
+  profile: CpuProfile,
+  windowsUs: Array<[number, number]>,
+  mapper: SourceMapper,
+  topN = 15,
+): Array<{ frame: string; percent: number }> {
+  const inWindow = (t: number) => windowsUs.some(([a, b]) => t >= a && t <= b);
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const frameOf = new Map<number, string>();
+  const resolve = (id: number): string => {
+    const known = frameOf.get(id);
+    if (known !== undefined) return known;
+    const node = byId.get(id);
+    let frame = '(outside src/)';
+    if (node) {
+      const { location } = mapper.locate(node.callFrame.url, node.callFrame.lineNumber, node.callFrame.columnNumber);
+      if (location.startsWith('src/')) frame = `${node.callFrame.functionName || '(anonymous)'} ${location}`;
+      else if (parent.has(id)) frame = resolve(parent.get(id)!);
+    }
+    frameOf.set(id, frame);
+    return frame;
+  };
+  const counts = new Map<string, number>();
+  let t = profile.startTime;
+  let total = 0;
+  for (let i = 0; i < profile.samples.length; i++) {
+    t += profile.timeDeltas[i] ?? 0;
+    if (!inWindow(t)) continue;
+    total++;
+    const frame = resolve(profile.samples[i]);
+    counts.set(frame, (counts.get(frame) ?? 0) + 1);
+  }
+  return [...counts]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, topN)
+    .map(([frame, n]) => ({ frame, percent: total ? (100 * n) / total : 0 }));
 }

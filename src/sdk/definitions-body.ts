@@ -29,15 +29,18 @@ export interface DefinitionsBody {
   gzipAnswer(): DefinitionsAnswer | Promise<DefinitionsAnswer>;
 }
 
-/** One flag's entry as JSON, its UTF-8 length and digest. */
+/**
+ * One flag's entry as UTF-8 JSON, and its digest. Kept as bytes: assembling a body then copies
+ * memory instead of encoding 5 MB of text again on every rebuild.
+ */
 export interface Piece {
-  json: string;
-  bytes: number;
+  bytes: Buffer;
   digest: string;
 }
 
 export function makePiece(json: string): Piece {
-  return { json, bytes: Buffer.byteLength(json), digest: crypto.createHash('sha256').update(json).digest('base64') };
+  const bytes = Buffer.from(json, 'utf8');
+  return { bytes, digest: crypto.createHash('sha256').update(bytes).digest('base64') };
 }
 
 function etagListMatches(header: string, etag: string): boolean {
@@ -66,7 +69,7 @@ export async function assembleDefinitionsBody(
 ): Promise<DefinitionsBody> {
   const suffix = `],"group_type_mapping":${JSON.stringify(rest.group_type_mapping)},"cohorts":${JSON.stringify(rest.cohorts)}}`;
   let size = PREFIX.length + Buffer.byteLength(suffix) + Math.max(0, pieces.length - 1);
-  for (const piece of pieces) size += piece.bytes;
+  for (const piece of pieces) size += piece.bytes.length;
   const json = Buffer.allocUnsafeSlow(size);
   // The two variants get different ETags even when their bodies are equal (PostHog keys its
   // cache by variant), so a 304 never crosses from one to the other.
@@ -75,7 +78,8 @@ export async function assembleDefinitionsBody(
   let digests = '';
   for (let i = 0; i < pieces.length; i++) {
     if (i > 0) json[offset++] = 0x2c; // ,
-    offset += json.write(pieces[i].json, offset, 'utf8');
+    json.set(pieces[i].bytes, offset);
+    offset += pieces[i].bytes.length;
     digests += pieces[i].digest;
     if (i % 512 === 511) {
       hash.update(digests);

@@ -282,22 +282,22 @@ export async function listFlags(
   const where = and(...listConditions(projectId, filters));
   const column = ORDERABLE_FIELDS[filters.order.field];
   // The page's ids first, then their rows: sorting the whole project's rows (filters included)
-  // to keep a hundred of them spilled to disk at 10,000 flags. Sorting is turned off for the ids,
+  // to keep a hundred of them spilled to disk at 10,000 flags. The count comes with the ids (one
+  // walk over the matching flags instead of two), and sorting is turned off for that statement,
   // so that the default order walks its index instead of sorting every live flag, as the planner
   // does without statistics (PGlite never gathers any) (docs/architecture.md#large-projects).
-  const [[{ n }], pageIds] = await Promise.all([
-    db.select({ n: sql<number>`count(*)::int` }).from(featureFlags).where(where),
-    db.transaction(async (tx) => {
-      await tx.execute(sql`set local enable_sort = off`);
-      return tx
-        .select({ id: featureFlags.id })
-        .from(featureFlags)
-        .where(where)
-        .orderBy(filters.order.descending ? desc(column) : asc(column), desc(featureFlags.id))
-        .limit(page.limit)
-        .offset(page.offset);
-    }),
-  ]);
+  const pageIds = await db.transaction(async (tx) => {
+    await tx.execute(sql`set local enable_sort = off`);
+    return tx
+      .select({ id: featureFlags.id, total: sql<number>`(count(*) over ())::int` })
+      .from(featureFlags)
+      .where(where)
+      .orderBy(filters.order.descending ? desc(column) : asc(column), desc(featureFlags.id))
+      .limit(page.limit)
+      .offset(page.offset);
+  });
+  // A page past the end has no row to carry the count.
+  const n = pageIds.length > 0 ? pageIds[0].total : (await db.select({ n: sql<number>`count(*)::int` }).from(featureFlags).where(where))[0].n;
   if (pageIds.length === 0) return { count: n, rows: [] };
   const ids = pageIds.map((r) => r.id);
   const byId = new Map((await db.select().from(featureFlags).where(inArray(featureFlags.id, ids))).map((r) => [r.id, r]));

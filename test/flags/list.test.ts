@@ -116,6 +116,13 @@ describe('list', () => {
     const third = await t.api('get', `${P}/?limit=2&offset=4&order=key`);
     expect(third.body.next).toBeNull();
     expect(third.body.previous).toMatch(/\?limit=2&offset=2&order=key$/);
+    // Every page, and a page past the end, carries the same count (the count rides with a page's ids).
+    const total = first.body.count;
+    expect(total).toBeGreaterThan(4);
+    expect([second.body.count, third.body.count]).toEqual([total, total]);
+    const past = await t.api('get', `${P}/?limit=2&offset=1000&order=key`);
+    expect(past.status).toBe(200);
+    expect(past.body).toMatchObject({ count: total, results: [] });
   });
 
   it('case 49: a flag without creator lists with created_by null', async () => {

@@ -31,7 +31,7 @@ function literal(value: unknown): string {
   return `'${String(value).replaceAll("'", "''")}'`;
 }
 
-const preparedOnPglite = new WeakMap<PGlite, Set<string>>();
+const preparedOnPglite = new WeakMap<PGlite, Map<string, Promise<void>>>();
 
 /**
  * `db.execute(query)` as a named prepared statement, parsed and planned once per connection and
@@ -46,10 +46,17 @@ export async function executeNamed(db: Db, name: string, query: SQL): Promise<un
   const client = internals.session.client;
   if (!(client instanceof PGlite)) return internals.session.prepareQuery(built, undefined, name, false).execute();
   let prepared = preparedOnPglite.get(client);
-  if (!prepared) preparedOnPglite.set(client, (prepared = new Set()));
-  if (!prepared.has(name)) {
-    await client.exec(`prepare ${name} as ${built.sql}`);
-    prepared.add(name);
+  if (!prepared) preparedOnPglite.set(client, (prepared = new Map()));
+  // One PREPARE per name, however many calls arrive before it is done: concurrent callers wait
+  // for the same one (a second PREPARE of the name fails). A failed one is tried again next call.
+  let ready = prepared.get(name);
+  if (!ready) {
+    const made = client.exec(`prepare ${name} as ${built.sql}`).then(() => undefined);
+    prepared.set(name, (ready = made));
+    made.catch(() => {
+      if (prepared.get(name) === made) prepared.delete(name);
+    });
   }
+  await ready;
   return client.query(`execute ${name}(${built.params.map(literal).join(', ')})`);
 }

@@ -1,7 +1,7 @@
 // Feature-flag rows: lookups, writes and the list query with PostHog's filters.
 import { and, asc, desc, eq, ilike, inArray, isNotNull, isNull, lt, ne, notInArray, or, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../platform/db/index.ts';
-import { dashboards, featureFlagDashboards, featureFlags } from '../platform/db/schema.ts';
+import { dashboards, featureFlagDashboards, featureFlags, projects } from '../platform/db/schema.ts';
 import { jsonParam } from '../platform/db/sql.ts';
 
 export type FeatureFlagRow = typeof featureFlags.$inferSelect;
@@ -18,6 +18,10 @@ export async function findFlag(db: Db, projectId: number, id: number): Promise<F
 
 /** The flag row locked for update until the transaction ends (concurrent writers queue). */
 export async function findFlagForUpdate(db: Db, projectId: number, id: number): Promise<FeatureFlagRow | undefined> {
+  // The project row first: every flag write takes it (its change-stamp trigger bumps the
+  // project's revision), so a writer that held the flag row before it could deadlock with one
+  // that holds the project row and waits for this flag (docs/architecture.md#incremental-rebuilds).
+  await db.select({ id: projects.id }).from(projects).where(eq(projects.id, projectId)).for('no key update');
   const [row] = await db
     .select()
     .from(featureFlags)

@@ -1,6 +1,6 @@
 // Every console page in Debian's Chromium: no serious or critical accessibility violations (axe-core,
-// light and dark), no request to another host, and a screenshot at 1440 and 390 px wide in light and
-// dark saved to test-output/console/ and checked for content (a blank or unstyled page fails).
+// light and dark), no request to another host, and screenshots at 1440 px (light) and 390 px (dark)
+// saved to test-output/console/ and checked for content (a blank or unstyled page fails).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import crypto from 'node:crypto';

@@ -301,14 +301,22 @@ export function compileProject(input: CompileProjectInput): CompiledProject {
     flag.dependencies = (deps.get(flag.id) ?? []).filter((id) => indexById.has(id)).map((id) => indexById.get(id)!);
   }
 
+  const { cohorts, groupTypeNames } = compileCohortsAndGroupTypes(input, zone);
+
+  return { flags, flagIndexByKey, evaluationOrder, cohorts, groupTypeNames, zone, filterSlots: table.size };
+}
+
+/** A project's live cohorts (their references resolved) and group type names by index: small, compiled whole every time. */
+export function compileCohortsAndGroupTypes(
+  input: Pick<CompileProjectInput, 'cohorts' | 'groupTypes'>,
+  zone: Zone,
+): { cohorts: Map<number, CompiledCohort>; groupTypeNames: (string | undefined)[] } {
   const cohorts = new Map<number, CompiledCohort>();
   for (const c of input.cohorts) {
     if (!c.deleted) cohorts.set(c.id, compileCohort(c, zone));
   }
   resolveCohortGraph(cohorts);
-
   const groupTypeNames: (string | undefined)[] = [];
   for (const g of input.groupTypes) groupTypeNames[g.groupTypeIndex] = g.groupType;
-
-  return { flags, flagIndexByKey, evaluationOrder, cohorts, groupTypeNames, zone, filterSlots: table.size };
+  return { cohorts, groupTypeNames };
 }

@@ -1,8 +1,8 @@
 // Compiles a project again after a change, reusing the compiled flags that did not change
 // (docs/architecture.md#snapshots-and-change-notifications). The result equals what
 // compileProject() builds from the same input, except for the numbering of filter memo slots.
-import { compileCohort, resolveCohortGraph, type CompiledCohort } from './cohorts.js';
-import { compileFlag, FilterTable, type CompiledFlag, type CompiledProject } from './compile.js';
+import type { CompiledCohort } from './cohorts.js';
+import { compileCohortsAndGroupTypes, compileFlag, FilterTable, type CompiledFlag, type CompiledProject } from './compile.js';
 import { resolveZone, type Zone } from './dates.js';
 import { conditionProperties, dependencyIds, stageDependencies } from './dependencies.js';
 import type { CohortDefinition, FlagDefinition, GroupTypeDefinition } from './types.js';
@@ -183,13 +183,5 @@ function sameFlagsAndOrder(defs: readonly StampedFlag[], previous: CompileMemo):
 
 /** Cohorts and group types: small, compiled again every time. */
 function compileRest(input: IncrementalCompileInput, zone: Zone): { cohorts: Map<number, CompiledCohort>; groupTypeNames: (string | undefined)[]; zone: Zone } {
-  const cohorts = new Map<number, CompiledCohort>();
-  for (const c of input.cohorts) {
-    if (!c.deleted) cohorts.set(c.id, compileCohort(c, zone));
-  }
-  resolveCohortGraph(cohorts);
-
-  const groupTypeNames: (string | undefined)[] = [];
-  for (const g of input.groupTypes) groupTypeNames[g.groupTypeIndex] = g.groupType;
-  return { cohorts, groupTypeNames, zone };
+  return { ...compileCohortsAndGroupTypes(input, zone), zone };
 }

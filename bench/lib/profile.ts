@@ -236,17 +236,22 @@ export function summarize(profile: CpuProfile, windowsUs: Array<[number, number]
   return { samples: total, idlePercent: total ? (100 * idle) / total : 0, top };
 }
 
-/** Self time grouped by where the code lives: a package, a src/ folder, WebAssembly, GC, native. */
-export function summarizeByArea(profile: CpuProfile, windowsUs: Array<[number, number]>, mapper: SourceMapper): Array<{ area: string; percent: number }> {
-  const inWindow = (t: number) => windowsUs.some(([a, b]) => t >= a && t <= b);
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const counts = new Map<string, number>();
+/** The profile's samples (their nodes' ids) taken inside the windows, in time order. */
+function* samplesIn(profile: CpuProfile, windowsUs: Array<[number, number]>): Generator<number> {
   let t = profile.startTime;
-  let total = 0;
   for (let i = 0; i < profile.samples.length; i++) {
     t += profile.timeDeltas[i] ?? 0;
-    if (!inWindow(t)) continue;
-    const node = byId.get(profile.samples[i]);
+    if (windowsUs.some(([a, b]) => t >= a && t <= b)) yield profile.samples[i];
+  }
+}
+
+/** Self time grouped by where the code lives: a package, a src/ folder, WebAssembly, GC, native. */
+export function summarizeByArea(profile: CpuProfile, windowsUs: Array<[number, number]>, mapper: SourceMapper): Array<{ area: string; percent: number }> {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const counts = new Map<string, number>();
+  let total = 0;
+  for (const id of samplesIn(profile, windowsUs)) {
+    const node = byId.get(id);
     if (!node) continue;
     total++;
     const { functionName, url } = node.callFrame;
@@ -305,7 +310,6 @@ export function summarizeBySrcFrame(
   mapper: SourceMapper,
   topN = 15,
 ): Array<{ frame: string; percent: number }> {
-  const inWindow = (t: number) => windowsUs.some(([a, b]) => t >= a && t <= b);
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
@@ -324,13 +328,10 @@ export function summarizeBySrcFrame(
     return frame;
   };
   const counts = new Map<string, number>();
-  let t = profile.startTime;
   let total = 0;
-  for (let i = 0; i < profile.samples.length; i++) {
-    t += profile.timeDeltas[i] ?? 0;
-    if (!inWindow(t)) continue;
+  for (const id of samplesIn(profile, windowsUs)) {
     total++;
-    const frame = resolve(profile.samples[i]);
+    const frame = resolve(id);
     counts.set(frame, (counts.get(frame) ?? 0) + 1);
   }
   return [...counts]
